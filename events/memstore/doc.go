@@ -1,0 +1,13 @@
+// Package memstore is the in-memory events.Store: for test harnesses,
+// examples, and services whose log fits in memory and need not survive a
+// restart.
+//
+// Appends take one write lock and do no I/O; each stream keeps an index of
+// its records' positions, so reading a stream never scans the global log.
+// Records live in fixed chunks, so the log grows without copying what it
+// holds. Readers copy a batch of records under a read lock and release it
+// before yielding, so a loop body may append to the same store.
+// Subscribers wait on a channel that the next append closes, and read by
+// position, so under concurrent appends they neither miss nor repeat a
+// record.
+package memstore

@@ -1,0 +1,331 @@
+package memstore
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/google/uuid"
+)
+
+// chunkBits sizes the log's chunks: records live in fixed chunks of 4096, so
+// growing the log never copies the records already written.
+const (
+	chunkBits = 12
+	chunkSize = 1 << chunkBits
+)
+
+// readBatch is how many records a reader copies per lock hold.
+const readBatch = 256
+
+// scanBudget bounds how many records a filtered subscription inspects per
+// lock hold.
+const scanBudget = 4096
+
+// Store is an in-memory events.Store. It is safe for concurrent use. The
+// zero value is not usable; call New.
+type Store struct {
+	now func() time.Time
+
+	mu      sync.RWMutex
+	chunks  [][]events.Record // the global log; position p is chunks[p>>chunkBits][p&(chunkSize-1)]
+	size    int
+	streams map[string]*stream
+	ids     map[uuid.UUID]events.Position
+	notify  chan struct{} // closed when records arrive, if anyone waits on it
+	waiting bool
+	closed  bool
+}
+
+type stream struct {
+	positions []events.Position // by revision
+	sealed    bool
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that stamps RecordedAt (default time.Now).
+// Deterministic tests and replays use a fixed or stepping clock.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns an empty store.
+func New(opts ...Option) *Store {
+	s := &Store{
+		now:     time.Now,
+		streams: make(map[string]*stream),
+		ids:     make(map[uuid.UUID]events.Position),
+		notify:  make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+var _ events.Store = (*Store)(nil)
+
+func (s *Store) at(p events.Position) *events.Record {
+	return &s.chunks[p>>chunkBits][p&(chunkSize-1)]
+}
+
+// Append implements events.Store.
+func (s *Store) Append(ctx context.Context, name string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
+	if err := events.ValidateAppend(name, expected, evs); err != nil {
+		return events.AppendResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return events.AppendResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return events.AppendResult{}, events.ErrClosed
+	}
+	st := s.streams[name]
+	if res, done, err := s.idempotent(name, st, evs); done {
+		return res, err
+	}
+	var last uint64
+	exists := st != nil && len(st.positions) > 0
+	if exists {
+		last = uint64(len(st.positions) - 1)
+		if st.sealed {
+			return events.AppendResult{}, &events.StreamSealedError{Stream: name, SealedAt: last}
+		}
+	}
+	if !expected.Check(last, exists) {
+		actual := events.NoRevision
+		if exists {
+			actual = int64(last)
+		}
+		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: name, Expected: expected, Actual: actual, ActualKnown: true}
+	}
+	if st == nil {
+		st = &stream{}
+		s.streams[name] = st
+	}
+	var prev events.Hash
+	if exists {
+		prev = s.at(st.positions[last]).Hash
+	}
+	now := s.now()
+	var res events.AppendResult
+	for i := range evs {
+		e := evs[i]
+		e.Data = append([]byte(nil), e.Data...) // the caller may reuse its buffer
+		rev := uint64(len(st.positions))
+		rec := events.NewRecord(name, rev, now, prev, e)
+		rec.Position = events.Position(s.size)
+		if s.size&(chunkSize-1) == 0 {
+			s.chunks = append(s.chunks, make([]events.Record, chunkSize))
+		}
+		*s.at(rec.Position) = rec
+		s.size++
+		st.positions = append(st.positions, rec.Position)
+		s.ids[e.ID] = rec.Position
+		st.sealed = events.Seals(e.Type)
+		prev = rec.Hash
+		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
+	}
+	if s.waiting {
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.waiting = false
+	}
+	return res, nil
+}
+
+// idempotent decides an append whose event IDs were seen before: done is
+// false when none was.
+func (s *Store) idempotent(name string, st *stream, evs []events.EventData) (events.AppendResult, bool, error) {
+	first, seen := s.ids[evs[0].ID]
+	if !seen {
+		for i := 1; i < len(evs); i++ {
+			if _, dup := s.ids[evs[i].ID]; dup {
+				return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the ID was already written"}
+			}
+		}
+		return events.AppendResult{}, false, nil
+	}
+	rec := s.at(first)
+	if rec.Stream != name || st == nil {
+		return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[0].ID, Reason: "the ID was already written to another stream"}
+	}
+	for i := range evs {
+		rev := rec.Revision + uint64(i)
+		if rev >= uint64(len(st.positions)) {
+			return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the append repeats earlier events and adds new ones"}
+		}
+		r := s.at(st.positions[rev])
+		if !r.SameContent(&evs[i]) {
+			return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the ID was already written with other content"}
+		}
+		if i == len(evs)-1 {
+			return events.AppendResult{Revision: r.Revision, Position: r.Position, Hash: r.Hash}, true, nil
+		}
+	}
+	panic("unreachable")
+}
+
+// ReadStream implements events.Store.
+func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		buf := make([]events.Record, 0, min(readBatch, 16))
+		next := from
+		for first := true; ; first = false {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			buf = buf[:0]
+			s.mu.RLock()
+			if s.closed {
+				s.mu.RUnlock()
+				yield(events.Record{}, events.ErrClosed)
+				return
+			}
+			st := s.streams[name]
+			if st == nil {
+				s.mu.RUnlock()
+				if first {
+					yield(events.Record{}, &events.StreamNotFoundError{Stream: name})
+				}
+				return
+			}
+			for next < uint64(len(st.positions)) && len(buf) < readBatch {
+				buf = append(buf, *s.at(st.positions[next]))
+				next++
+			}
+			s.mu.RUnlock()
+			if len(buf) == 0 {
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// ReadAll implements events.Store.
+func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		next := from
+		buf := make([]events.Record, 0, readBatch)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			var err error
+			buf, next, _, err = s.fill(buf[:0], next, events.Filter{}, false)
+			if err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			if len(buf) == 0 {
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// fill copies the next records at positions >= next that f accepts into
+// buf, up to readBatch of them and scanBudget inspected. When none remain and
+// wantWait is set, it returns the channel that is closed when more arrive.
+func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter, wantWait bool) ([]events.Record, events.Position, <-chan struct{}, error) {
+	all := len(f.StreamPrefixes) == 0
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return buf, next, nil, events.ErrClosed
+	}
+	end := events.Position(s.size)
+	for scanned := 0; next < end && len(buf) < readBatch && scanned < scanBudget; scanned++ {
+		r := s.at(next)
+		if all || f.Accepts(r.Stream) {
+			buf = append(buf, *r)
+		}
+		next++
+	}
+	caughtUp := next >= end
+	s.mu.RUnlock()
+	if !caughtUp || len(buf) > 0 || !wantWait {
+		return buf, next, nil, nil
+	}
+	// Nothing new: take the wait channel under the write lock, rechecking
+	// the size so that an append between the two locks is not missed.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return buf, next, nil, events.ErrClosed
+	}
+	if events.Position(s.size) > next {
+		return buf, next, nil, nil // more arrived; the caller loops
+	}
+	s.waiting = true
+	return buf, next, s.notify, nil
+}
+
+// Subscribe implements events.Store.
+func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		next := from
+		buf := make([]events.Record, 0, readBatch)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			var wait <-chan struct{}
+			var err error
+			buf, next, wait, err = s.fill(buf[:0], next, f, true)
+			if err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+			if wait != nil && len(buf) == 0 {
+				select {
+				case <-ctx.Done():
+					yield(events.Record{}, ctx.Err())
+					return
+				case <-wait:
+				}
+			}
+		}
+	}
+}
+
+// Len returns the number of records in the log.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.size
+}
+
+// Close implements events.Store. It wakes every subscriber, which then
+// yields ErrClosed. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.notify)
+	}
+	return nil
+}

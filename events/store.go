@@ -1,0 +1,232 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Store is an append-only log of streams: the contract every backend
+// (memstore, boltstore, esdbstore, or a caller's own) meets, and which
+// storetest checks.
+//
+// Semantics every Store guarantees:
+//   - Append writes all of its events or none, at consecutive revisions of
+//     one stream, if and only if the expected revision holds.
+//   - Idempotency: an append whose events were all written before, with the
+//     same IDs and the same content, in the same order and stream, writes
+//     nothing and returns the original AppendResult. An event ID already
+//     written with other content, or in another stream, or repeated within
+//     one append, is ErrDuplicateEvent. Idempotency is checked before the
+//     expected revision and before sealing, so a retried append succeeds
+//     even though the stream has moved on (or was sealed by it).
+//   - Sealing: after an event whose type Seals (ElectionConfirmed), every
+//     append to the stream fails with ErrStreamSealed.
+//   - Every record carries its hash-chain link, computed on append.
+//   - Reads and subscriptions never hold a lock while the caller's loop body
+//     runs: the body may append to the same store.
+//   - Every call honours ctx; after Close every call fails with ErrClosed.
+type Store interface {
+	// Append appends events to stream if expected holds.
+	Append(ctx context.Context, stream string, expected ExpectedRevision, events ...EventData) (AppendResult, error)
+	// ReadStream yields the stream's records from revision from, forwards.
+	// A stream with no records yields one ErrStreamNotFound.
+	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[Record, error]
+	// ReadAll yields every record at a global position >= from, in log order,
+	// up to the end of the log when the call began or later; then it ends.
+	ReadAll(ctx context.Context, from Position) iter.Seq2[Record, error]
+	// Subscribe yields the records at positions >= from that the filter
+	// accepts, in log order: first those already written (catch-up), then
+	// new ones as they are appended (live), each exactly once. It ends when
+	// the loop breaks, yielding ctx.Err() when ctx ends and ErrClosed when
+	// the store closes.
+	Subscribe(ctx context.Context, from Position, filter Filter) iter.Seq2[Record, error]
+	// Close releases the store. Further calls fail with ErrClosed.
+	Close() error
+}
+
+// AppendResult says where an append landed: the revision and global
+// position of its last event, and that event's hash (for an
+// ElectionConfirmed: the election's receipt).
+type AppendResult struct {
+	Revision uint64
+	Position Position
+	Hash     Hash
+}
+
+// Filter selects records for a subscription. The zero Filter accepts all.
+type Filter struct {
+	// StreamPrefixes accepts records whose stream name starts with any of
+	// them, e.g. "election-" for every election. Empty: accept every stream.
+	StreamPrefixes []string
+}
+
+// Accepts reports whether the filter accepts a stream.
+func (f Filter) Accepts(stream string) bool {
+	if len(f.StreamPrefixes) == 0 {
+		return true
+	}
+	for _, p := range f.StreamPrefixes {
+		if strings.HasPrefix(stream, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpectedRevision is the optimistic-concurrency condition of an append:
+// Any, NoStream, StreamExists, or Exact(n) (the stream's last revision is n).
+type ExpectedRevision int64
+
+// Expected-revision conditions other than Exact.
+const (
+	Any          ExpectedRevision = -1 // append whatever the stream's state
+	NoStream     ExpectedRevision = -2 // the stream must have no events
+	StreamExists ExpectedRevision = -3 // the stream must have at least one event
+)
+
+// Exact expects the stream's last revision to be n.
+func Exact(n uint64) ExpectedRevision { return ExpectedRevision(n) }
+
+// Check reports whether the condition holds for a stream whose last
+// revision is last (exists false when the stream has no events).
+func (e ExpectedRevision) Check(last uint64, exists bool) bool {
+	switch e {
+	case Any:
+		return true
+	case NoStream:
+		return !exists
+	case StreamExists:
+		return exists
+	}
+	return e >= 0 && exists && uint64(e) == last
+}
+
+// String returns "any", "no stream", "stream exists" or the revision.
+func (e ExpectedRevision) String() string {
+	switch e {
+	case Any:
+		return "any"
+	case NoStream:
+		return "no stream"
+	case StreamExists:
+		return "stream exists"
+	}
+	if e < 0 {
+		return "invalid(" + strconv.FormatInt(int64(e), 10) + ")"
+	}
+	return "revision " + strconv.FormatInt(int64(e), 10)
+}
+
+// Store errors. Each is a sentinel for errors.Is; the typed errors below
+// carry the details.
+var (
+	ErrWrongExpectedRevision = errors.New("events: wrong expected revision")
+	ErrStreamNotFound        = errors.New("events: stream not found")
+	ErrStreamSealed          = errors.New("events: stream sealed")
+	ErrDuplicateEvent        = errors.New("events: duplicate event ID with other content")
+	ErrClosed                = errors.New("events: store closed")
+)
+
+// NoRevision is the Actual of a WrongExpectedRevisionError for a stream with
+// no events.
+const NoRevision int64 = -1
+
+// WrongExpectedRevisionError is an append refused because expected did not
+// hold. Actual is the stream's last revision, NoRevision for no stream, and
+// is meaningful only when ActualKnown.
+type WrongExpectedRevisionError struct {
+	Stream      string
+	Expected    ExpectedRevision
+	Actual      int64
+	ActualKnown bool
+}
+
+// Error implements error.
+func (e *WrongExpectedRevisionError) Error() string {
+	actual := "unknown"
+	if e.ActualKnown {
+		actual = "no stream"
+		if e.Actual >= 0 {
+			actual = "revision " + strconv.FormatInt(e.Actual, 10)
+		}
+	}
+	return fmt.Sprintf("events: append to %s: expected %v, stream is at %s", e.Stream, e.Expected, actual)
+}
+
+// Is matches ErrWrongExpectedRevision.
+func (e *WrongExpectedRevisionError) Is(target error) bool { return target == ErrWrongExpectedRevision }
+
+// StreamSealedError is an append refused because the stream was sealed by
+// the event at SealedAt.
+type StreamSealedError struct {
+	Stream   string
+	SealedAt uint64
+}
+
+// Error implements error.
+func (e *StreamSealedError) Error() string {
+	return fmt.Sprintf("events: append to %s: stream sealed by the event at revision %d; nothing may follow a confirmed election", e.Stream, e.SealedAt)
+}
+
+// Is matches ErrStreamSealed.
+func (e *StreamSealedError) Is(target error) bool { return target == ErrStreamSealed }
+
+// DuplicateEventError is an append refused because an event ID was already
+// written with other content or to another stream, or repeats in the append.
+type DuplicateEventError struct {
+	Stream string
+	ID     uuid.UUID
+	Reason string
+}
+
+// Error implements error.
+func (e *DuplicateEventError) Error() string {
+	return fmt.Sprintf("events: append to %s: event %s: %s; give a new event a new ID", e.Stream, e.ID, e.Reason)
+}
+
+// Is matches ErrDuplicateEvent.
+func (e *DuplicateEventError) Is(target error) bool { return target == ErrDuplicateEvent }
+
+// StreamNotFoundError is a read of a stream that has no events.
+type StreamNotFoundError struct{ Stream string }
+
+// Error implements error.
+func (e *StreamNotFoundError) Error() string { return "events: stream " + e.Stream + " not found" }
+
+// Is matches ErrStreamNotFound.
+func (e *StreamNotFoundError) Is(target error) bool { return target == ErrStreamNotFound }
+
+// ValidateAppend checks the arguments of an Append that every Store
+// refuses: an empty stream name, no events, invalid events, an invalid
+// expected revision, and an event ID repeated within the append.
+func ValidateAppend(stream string, expected ExpectedRevision, evs []EventData) error {
+	if stream == "" {
+		return fmt.Errorf("%w: empty stream name", ErrInvalidEvent)
+	}
+	if expected < StreamExists {
+		return fmt.Errorf("%w: expected revision %d; use Any, NoStream, StreamExists or Exact(n)", ErrInvalidEvent, int64(expected))
+	}
+	if len(evs) == 0 {
+		return fmt.Errorf("%w: append to %s with no events", ErrInvalidEvent, stream)
+	}
+	for i := range evs {
+		if err := evs[i].Validate(); err != nil {
+			return err
+		}
+		if i > 0 && Seals(evs[i-1].Type) {
+			return fmt.Errorf("%w: append to %s puts event %s after the sealing %s in the same append", ErrStreamSealed, stream, evs[i].ID, evs[i-1].Type)
+		}
+		for j := 0; j < i; j++ {
+			if evs[j].ID == evs[i].ID {
+				return &DuplicateEventError{Stream: stream, ID: evs[i].ID, Reason: "the ID repeats within one append"}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package events
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Stream categories: the prefix of every stream name the ledger writes.
+// Election streams hold only one participant's election for one program year
+// (and are sealed by its confirmation); the others hold determinations,
+// scores, APM participation snapshots and virtual group memberships.
+const (
+	CategoryElection     = "election"
+	CategoryEligibility  = "eligibility"
+	CategoryScore        = "score"
+	CategoryAPM          = "apm"
+	CategoryVirtualGroup = "vgroup"
+)
+
+// DevelopmentKey is a documented, public ledger key for tests, examples and
+// local experiments. A ledger keyed with it offers no protection: anyone can
+// recompute which participant a stream belongs to. Production ledgers supply
+// a secret key of their own (at least MinKeyLen random bytes) and keep it.
+const DevelopmentKey = "electionledger development key: public, never use in production"
+
+// MinKeyLen is the shortest ledger key NewStreamNamer accepts.
+const MinKeyLen = 16
+
+// ErrWeakKey is returned by NewStreamNamer for a key shorter than MinKeyLen.
+var ErrWeakKey = errors.New("events: ledger key shorter than 16 bytes")
+
+// StreamNamer derives stream names from participants. The participant part
+// is HMAC-SHA256 under the ledger key, truncated to 128 bits and hex-encoded,
+// so a stream name never holds a TIN (which may be an SSN) and cannot be
+// reversed by enumerating the nine-digit space without the key. The same
+// participant always maps to the same key, across program years, so an
+// auditor holding the key can find every stream of one participant.
+//
+// A StreamNamer is safe for concurrent use.
+type StreamNamer struct {
+	key  []byte
+	macs sync.Pool // of hash.Hash
+}
+
+// NewStreamNamer returns a namer keyed with key (copied).
+func NewStreamNamer(key []byte) (*StreamNamer, error) {
+	if len(key) < MinKeyLen {
+		return nil, fmt.Errorf("%w: got %d bytes", ErrWeakKey, len(key))
+	}
+	n := &StreamNamer{key: append([]byte(nil), key...)}
+	n.macs.New = func() any { return hmac.New(sha256.New, n.key) }
+	return n, nil
+}
+
+// ParticipantKey returns the participant's 32-hex-character key.
+func (n *StreamNamer) ParticipantKey(p Participant) string {
+	var buf [96]byte
+	b := appendParticipant(buf[:0], p)
+	m := n.macs.Get().(hash.Hash)
+	m.Reset()
+	m.Write(b)
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	n.macs.Put(m)
+	return hex.EncodeToString(sum[:16])
+}
+
+// Stream returns "<category>-<program>-<year>-<participant key>", with the
+// program in lower case.
+func (n *StreamNamer) Stream(category string, py ProgramYear, p Participant) string {
+	var b strings.Builder
+	b.Grow(len(category) + len(py.Program) + 40)
+	b.WriteString(category)
+	b.WriteByte('-')
+	b.WriteString(strings.ToLower(string(py.Program)))
+	b.WriteByte('-')
+	b.WriteString(strconv.Itoa(py.Year))
+	b.WriteByte('-')
+	b.WriteString(n.ParticipantKey(p))
+	return b.String()
+}
+
+// Election returns the participant's election stream for the program year.
+func (n *StreamNamer) Election(py ProgramYear, p Participant) string {
+	return n.Stream(CategoryElection, py, p)
+}
+
+// Eligibility returns the participant's eligibility stream for the year.
+func (n *StreamNamer) Eligibility(py ProgramYear, p Participant) string {
+	return n.Stream(CategoryEligibility, py, p)
+}
+
+// Score returns the participant's score stream for the year.
+func (n *StreamNamer) Score(py ProgramYear, p Participant) string {
+	return n.Stream(CategoryScore, py, p)
+}
+
+// APM returns an APM Entity's participation-snapshot stream for the year.
+func (n *StreamNamer) APM(py ProgramYear, entity Participant) string {
+	return n.Stream(CategoryAPM, py, entity)
+}
+
+// VirtualGroup returns a virtual group's membership stream for the year.
+func (n *StreamNamer) VirtualGroup(py ProgramYear, vg Participant) string {
+	return n.Stream(CategoryVirtualGroup, py, vg)
+}
+
+// StreamCategory returns the category of a stream name: the part before the
+// first '-'.
+func StreamCategory(stream string) string {
+	c, _, _ := strings.Cut(stream, "-")
+	return c
+}
+
+// appendParticipant is the canonical byte form of a participant, used for
+// keys and for the hash chain: kind, then each field length-prefixed.
+func appendParticipant(b []byte, p Participant) []byte {
+	b = append(b, byte(p.Kind))
+	if p.TIN.IsZero() {
+		b = append(b, 0)
+	} else {
+		b = append(b, 9)
+		var d [9]byte
+		p.TIN.put(d[:])
+		b = append(b, d[:]...)
+	}
+	b = appendString(b, p.NPI.String())
+	return appendString(b, p.ID)
+}

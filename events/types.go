@@ -1,0 +1,441 @@
+package events
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Event is a ledger event payload. EventType returns its stable wire name,
+// which never derives from the Go type name, so renaming a Go type cannot
+// break a recorded log.
+type Event interface {
+	EventType() string
+}
+
+// Wire names of the ledger's event types.
+const (
+	TypeEligibilityDetermined    = "eligibility.determined"
+	TypeElectionRequested        = "election.requested"
+	TypeElectionRequestWithdrawn = "election.request-withdrawn"
+	TypeElectionConfirmed        = "election.confirmed"
+	TypeAPMParticipationSnapshot = "apm.participation-snapshot"
+	TypeVirtualGroupMembership   = "virtual-group.membership"
+	TypeScoreReported            = "score.reported"
+)
+
+// Seals reports whether an event of this type seals its stream: after it,
+// every Store refuses any append to the stream with ErrStreamSealed. An
+// ElectionConfirmed is final; nothing may follow it.
+func Seals(eventType string) bool { return eventType == TypeElectionConfirmed }
+
+// enum is the shared text form of the small enumerations below: index 0 is
+// the zero value ("" on the wire only where a field is optional).
+type enum struct {
+	kind  string
+	names []string
+}
+
+func (e enum) name(v uint8) string {
+	if int(v) < len(e.names) {
+		return e.names[v]
+	}
+	return e.kind + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+func (e enum) marshal(v uint8) ([]byte, error) {
+	if int(v) >= len(e.names) {
+		return nil, fmt.Errorf("events: unknown %s %d", e.kind, v)
+	}
+	return []byte(e.names[v]), nil
+}
+
+func (e enum) unmarshal(b []byte) (uint8, error) {
+	for i, n := range e.names {
+		if string(b) == n {
+			return uint8(i), nil
+		}
+	}
+	return 0, &IdentifierError{Kind: e.kind, Rule: ErrFormat, Got: strconv.Quote(string(b)), Want: fmt.Sprintf("one of %q", e.names)}
+}
+
+// EligibilityStatus is a determination's outcome for a program year.
+type EligibilityStatus uint8
+
+// Eligibility statuses.
+const (
+	StatusUnknown       EligibilityStatus = iota // no determination
+	StatusRequired                               // exceeds every LVT criterion: MIPS eligible, must participate
+	StatusOptInEligible                          // exceeds some but not all criteria: may opt in or report voluntarily
+	StatusExempt                                 // exceeds no criterion: exempt and not opt-in eligible
+	StatusExcluded                               // excluded whatever its volumes; see ExclusionReason
+)
+
+var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded"}}
+
+func (s EligibilityStatus) String() string { return statusEnum.name(uint8(s)) }
+
+// MarshalText returns the stable wire name.
+func (s EligibilityStatus) MarshalText() ([]byte, error) { return statusEnum.marshal(uint8(s)) }
+
+// UnmarshalText parses the wire name.
+func (s *EligibilityStatus) UnmarshalText(b []byte) error {
+	v, err := statusEnum.unmarshal(b)
+	*s = EligibilityStatus(v)
+	return err
+}
+
+// ExclusionReason says why a participant is excluded or may not elect.
+type ExclusionReason uint8
+
+// Exclusion reasons.
+const (
+	ExclusionNone                    ExclusionReason = iota
+	ExclusionQP                                      // a Qualifying APM Participant
+	ExclusionNewlyEnrolled                           // enrolled in Medicare during the year
+	ExclusionIneligibleClinicianType                 // clinician type not MIPS eligible that year
+	ExclusionNoEligibleClinician                     // group: no clinician under the TIN is otherwise eligible
+	ExclusionAPMEntity                               // APM Entities are scored under the APM standard and cannot opt in
+	ExclusionNotInProgram                            // payer program: not a participating practice
+)
+
+var exclusionEnum = enum{"exclusion reason", []string{"", "qualifying-apm-participant", "newly-enrolled", "ineligible-clinician-type", "no-eligible-clinician", "apm-entity", "not-in-program"}}
+
+func (r ExclusionReason) String() string { return exclusionEnum.name(uint8(r)) }
+
+// MarshalText returns the stable wire name.
+func (r ExclusionReason) MarshalText() ([]byte, error) { return exclusionEnum.marshal(uint8(r)) }
+
+// UnmarshalText parses the wire name.
+func (r *ExclusionReason) UnmarshalText(b []byte) error {
+	v, err := exclusionEnum.unmarshal(b)
+	*r = ExclusionReason(v)
+	return err
+}
+
+// Criteria is a set of low-volume-threshold criteria, used for which
+// criteria a participant exceeded.
+type Criteria uint8
+
+// Low-volume-threshold criteria.
+const (
+	CriterionCharges  Criteria = 1 << iota // allowed charges for covered professional services
+	CriterionPatients                      // Part B-enrolled patients
+	CriterionServices                      // covered professional services
+)
+
+// Count returns how many criteria the set holds.
+func (c Criteria) Count() int {
+	n := 0
+	for v := c; v != 0; v &= v - 1 {
+		n++
+	}
+	return n
+}
+
+// Has reports whether every criterion of o is in c.
+func (c Criteria) Has(o Criteria) bool { return c&o == o }
+
+var criteriaNames = [...]string{"charges", "patients", "services"}
+
+// String lists the criteria, e.g. "charges+services" ("none" if empty).
+func (c Criteria) String() string {
+	if c == 0 {
+		return "none"
+	}
+	var s string
+	for i, n := range criteriaNames {
+		if c&(1<<i) != 0 {
+			if s != "" {
+				s += "+"
+			}
+			s += n
+		}
+	}
+	return s
+}
+
+// MarshalText returns the String form; "" for the empty set.
+func (c Criteria) MarshalText() ([]byte, error) {
+	if c == 0 {
+		return []byte{}, nil
+	}
+	if c >= 1<<len(criteriaNames) {
+		return nil, fmt.Errorf("events: unknown criteria bits %b", c)
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText parses the String form.
+func (c *Criteria) UnmarshalText(b []byte) error {
+	*c = 0
+	s := string(b)
+	if s == "" || s == "none" {
+		return nil
+	}
+	for s != "" {
+		var part string
+		part, s = cut(s, '+')
+		found := false
+		for i, n := range criteriaNames {
+			if part == n {
+				*c |= 1 << i
+				found = true
+			}
+		}
+		if !found {
+			return &IdentifierError{Kind: "criteria", Rule: ErrFormat, Got: strconv.Quote(part), Want: "charges, patients or services joined by '+'"}
+		}
+	}
+	return nil
+}
+
+func cut(s string, sep byte) (string, string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
+}
+
+// Source says what produced an eligibility determination.
+type Source uint8
+
+// Determination sources.
+const (
+	SourceUnknown     Source = iota
+	SourceSegment1           // first 12-month segment (Oct 1 two years before the PY – Sep 30)
+	SourceSegment2           // second segment (Oct 1 the year before – Sep 30 of the PY)
+	SourceAPMSnapshot        // an APM participation snapshot date
+	SourceImport             // imported from a QPP Eligibility API document
+	SourcePortal             // a payer portal's registration list (QIPS)
+)
+
+var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal"}}
+
+func (s Source) String() string { return sourceEnum.name(uint8(s)) }
+
+// MarshalText returns the stable wire name.
+func (s Source) MarshalText() ([]byte, error) { return sourceEnum.marshal(uint8(s)) }
+
+// UnmarshalText parses the wire name.
+func (s *Source) UnmarshalText(b []byte) error {
+	v, err := sourceEnum.unmarshal(b)
+	*s = Source(v)
+	return err
+}
+
+// Choice is an election choice.
+type Choice uint8
+
+// Election choices. NoDecision is never recorded as an election; it exists
+// for registries' bulk uploads, where it means "leave this one alone".
+const (
+	ChoiceNone       Choice = iota
+	ChoiceOptIn             // become MIPS eligible via opt-in: score and payment adjustment
+	ChoiceVoluntary         // report voluntarily: informational score, no adjustment
+	ChoiceNoDecision        // make no election (bulk uploads)
+)
+
+var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision"}}
+
+func (c Choice) String() string { return choiceEnum.name(uint8(c)) }
+
+// MarshalText returns the stable wire name.
+func (c Choice) MarshalText() ([]byte, error) { return choiceEnum.marshal(uint8(c)) }
+
+// UnmarshalText parses the wire name.
+func (c *Choice) UnmarshalText(b []byte) error {
+	v, err := choiceEnum.unmarshal(b)
+	*c = Choice(v)
+	return err
+}
+
+// Pathway is the reporting pathway an election names.
+type Pathway uint8
+
+// Reporting pathways.
+const (
+	PathwayNone        Pathway = iota
+	PathwayTraditional         // traditional MIPS
+	PathwayAPP                 // the APM Performance Pathway (MIPS APM participants)
+	PathwayMVP                 // MIPS Value Pathways
+)
+
+var pathwayEnum = enum{"pathway", []string{"", "traditional", "app", "mvp"}}
+
+func (p Pathway) String() string { return pathwayEnum.name(uint8(p)) }
+
+// MarshalText returns the stable wire name.
+func (p Pathway) MarshalText() ([]byte, error) { return pathwayEnum.marshal(uint8(p)) }
+
+// UnmarshalText parses the wire name.
+func (p *Pathway) UnmarshalText(b []byte) error {
+	v, err := pathwayEnum.unmarshal(b)
+	*p = Pathway(v)
+	return err
+}
+
+// ListKind names the APM list a clinician appeared on at a snapshot.
+type ListKind uint8
+
+// APM list kinds.
+const (
+	ListNone                  ListKind = iota
+	ListParticipation                  // MIPS APM Participation List
+	ListAffiliatedPractitioner         // Affiliated Practitioner List
+)
+
+var listEnum = enum{"APM list", []string{"", "participation", "affiliated-practitioner"}}
+
+func (l ListKind) String() string { return listEnum.name(uint8(l)) }
+
+// MarshalText returns the stable wire name.
+func (l ListKind) MarshalText() ([]byte, error) { return listEnum.marshal(uint8(l)) }
+
+// UnmarshalText parses the wire name.
+func (l *ListKind) UnmarshalText(b []byte) error {
+	v, err := listEnum.unmarshal(b)
+	*l = ListKind(v)
+	return err
+}
+
+// Volumes are the low-volume-threshold inputs of one segment. Money is kept
+// as integer cents.
+type Volumes struct {
+	AllowedChargesCents int64 `json:"allowedChargesCents"`
+	PartBPatients       int   `json:"partBPatients"`
+	CoveredServices     int   `json:"coveredServices"`
+}
+
+// EligibilityDetermined records one determination of a participant's
+// eligibility for a program year. Determinations change through the year;
+// each is kept, and the latest stands.
+type EligibilityDetermined struct {
+	Participant  Participant       `json:"participant"`
+	ProgramYear  ProgramYear       `json:"programYear"`
+	Status       EligibilityStatus `json:"status"`
+	Exclusion    ExclusionReason   `json:"exclusion,omitzero"`
+	Exceeded     Criteria          `json:"exceeded,omitzero"` // LVT criteria exceeded (strictly greater)
+	Volumes      Volumes           `json:"volumes"`
+	Source       Source            `json:"source"`
+	SourceDate   time.Time         `json:"sourceDate"` // segment end or snapshot date
+	DeterminedAt time.Time         `json:"determinedAt"`
+	// ClinicianType is the specialty code for individuals (e.g. "physician").
+	ClinicianType string `json:"clinicianType,omitzero"`
+	QP            bool   `json:"qp,omitzero"`      // Qualifying APM Participant
+	MIPSAPM       bool   `json:"mipsApm,omitzero"` // participates in a MIPS APM (may use the APP)
+	// PortalRegistered: registered on the payer's portal (QIPS).
+	PortalRegistered bool `json:"portalRegistered,omitzero"`
+}
+
+// EventType implements Event.
+func (EligibilityDetermined) EventType() string { return TypeEligibilityDetermined }
+
+// Champion is a QIPS practice champion.
+type Champion struct {
+	Name string `json:"name"`
+	Role string `json:"role"`          // "administrator" (office) or "physician" (clinical)
+	NPI  NPI    `json:"npi,omitzero"` // the clinical champion's NPI
+}
+
+// ElectionRequested records a selection: binding only once confirmed.
+// Schema version 2 (v1 had a boolean optIn and no pathway; the registry's
+// upcaster converts it).
+type ElectionRequested struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	Choice      Choice      `json:"choice"`
+	Pathway     Pathway     `json:"pathway"`
+	RequestedAt time.Time   `json:"requestedAt"`
+	// BatchID names the registry upload the selection belongs to, if any.
+	BatchID string `json:"batchId,omitzero"`
+	// VirtualGroupID names the virtual group whose election this is part of.
+	VirtualGroupID   string    `json:"virtualGroupId,omitzero"`
+	OfficeChampion   *Champion `json:"officeChampion,omitzero"`
+	ClinicalChampion *Champion `json:"clinicalChampion,omitzero"`
+}
+
+// EventType implements Event.
+func (ElectionRequested) EventType() string { return TypeElectionRequested }
+
+// ElectionRequestWithdrawn records that a pending selection was cancelled
+// before confirmation.
+type ElectionRequestWithdrawn struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	WithdrawnAt time.Time   `json:"withdrawnAt"`
+	Reason      string      `json:"reason,omitzero"`
+	BatchID     string      `json:"batchId,omitzero"`
+}
+
+// EventType implements Event.
+func (ElectionRequestWithdrawn) EventType() string { return TypeElectionRequestWithdrawn }
+
+// ElectionConfirmed records the binding election. It seals its stream: the
+// election is final and can never be undone or changed.
+type ElectionConfirmed struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	Choice      Choice      `json:"choice"`
+	Pathway     Pathway     `json:"pathway"`
+	ConfirmedAt time.Time   `json:"confirmedAt"`
+	// RequestRevision is the stream revision of the request it confirms.
+	RequestRevision uint64 `json:"requestRevision"`
+	BatchID         string `json:"batchId,omitzero"`
+	VirtualGroupID  string `json:"virtualGroupId,omitzero"`
+	// Imported marks a historical election imported from QPP.
+	Imported bool `json:"imported,omitzero"`
+}
+
+// EventType implements Event.
+func (ElectionConfirmed) EventType() string { return TypeElectionConfirmed }
+
+// APMListEntry is one clinician on an APM list at a snapshot date.
+type APMListEntry struct {
+	TIN  TIN      `json:"tin"`
+	NPI  NPI      `json:"npi"`
+	List ListKind `json:"list"`
+}
+
+// APMParticipationSnapshot records an APM Entity's participation lists at a
+// snapshot date (e.g. Mar 31, Jun 30, Aug 31, Dec 31).
+type APMParticipationSnapshot struct {
+	Entity       Participant    `json:"entity"`
+	ProgramYear  ProgramYear    `json:"programYear"`
+	SnapshotDate time.Time      `json:"snapshotDate"`
+	MIPSAPM      bool           `json:"mipsApm"`
+	Entries      []APMListEntry `json:"entries"`
+}
+
+// EventType implements Event.
+func (APMParticipationSnapshot) EventType() string { return TypeAPMParticipationSnapshot }
+
+// VirtualGroupMembership records the member TINs of a virtual group for a
+// program year.
+type VirtualGroupMembership struct {
+	VirtualGroup Participant `json:"virtualGroup"`
+	ProgramYear  ProgramYear `json:"programYear"`
+	Members      []TIN       `json:"members"`
+	EffectiveAt  time.Time   `json:"effectiveAt"`
+}
+
+// EventType implements Event.
+func (VirtualGroupMembership) EventType() string { return TypeVirtualGroupMembership }
+
+// ScoreReported records a reported MIPS score for a participant: an
+// individual, a group, a virtual group or an APM Entity, on a pathway.
+type ScoreReported struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	Pathway     Pathway     `json:"pathway"`
+	Score       float64     `json:"score"` // 0 to 100
+	// ScoredCategories counts performance categories scored; fewer than two
+	// (hardship reweighting) sets the final score to the threshold.
+	ScoredCategories int       `json:"scoredCategories"`
+	ReportedAt       time.Time `json:"reportedAt"`
+}
+
+// EventType implements Event.
+func (ScoreReported) EventType() string { return TypeScoreReported }
