@@ -203,11 +203,11 @@ func (r *Registry) DecodeData(name string, version int, data []byte) (Event, err
 // electionRequestedV1 is the first schema of election.requested, written by
 // the PY2019 pilot: a boolean optIn and no pathway (the APP did not exist).
 type electionRequestedV1 struct {
-	Participant Participant `json:"participant"`
-	ProgramYear ProgramYear `json:"programYear"`
-	OptIn       bool        `json:"optIn"`
-	RequestedAt jsontext.Value    `json:"requestedAt"`
-	BatchID     string      `json:"batchId,omitzero"`
+	Participant Participant    `json:"participant"`
+	ProgramYear ProgramYear    `json:"programYear"`
+	OptIn       bool           `json:"optIn"`
+	RequestedAt jsontext.Value `json:"requestedAt"`
+	BatchID     string         `json:"batchId,omitzero"`
 }
 
 // upcastElectionRequestedV1 maps optIn true/false to choice opt-in/voluntary
@@ -222,12 +222,12 @@ func upcastElectionRequestedV1(data []byte) ([]byte, error) {
 		choice = ChoiceOptIn
 	}
 	v2 := struct {
-		Participant Participant `json:"participant"`
-		ProgramYear ProgramYear `json:"programYear"`
-		Choice      Choice      `json:"choice"`
-		Pathway     Pathway     `json:"pathway"`
-		RequestedAt jsontext.Value    `json:"requestedAt"`
-		BatchID     string      `json:"batchId,omitzero"`
+		Participant Participant    `json:"participant"`
+		ProgramYear ProgramYear    `json:"programYear"`
+		Choice      Choice         `json:"choice"`
+		Pathway     Pathway        `json:"pathway"`
+		RequestedAt jsontext.Value `json:"requestedAt"`
+		BatchID     string         `json:"batchId,omitzero"`
 	}{v1.Participant, v1.ProgramYear, choice, PathwayTraditional, v1.RequestedAt, v1.BatchID}
 	return json.Marshal(v2, json.Deterministic(true))
 }

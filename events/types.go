@@ -282,9 +282,9 @@ type ListKind uint8
 
 // APM list kinds.
 const (
-	ListNone                  ListKind = iota
-	ListParticipation                  // MIPS APM Participation List
-	ListAffiliatedPractitioner         // Affiliated Practitioner List
+	ListNone                   ListKind = iota
+	ListParticipation                   // MIPS APM Participation List
+	ListAffiliatedPractitioner          // Affiliated Practitioner List
 )
 
 var listEnum = enum{"APM list", []string{"", "participation", "affiliated-practitioner"}}
@@ -336,7 +336,7 @@ func (EligibilityDetermined) EventType() string { return TypeEligibilityDetermin
 // Champion is a QIPS practice champion.
 type Champion struct {
 	Name string `json:"name"`
-	Role string `json:"role"`          // "administrator" (office) or "physician" (clinical)
+	Role string `json:"role"`         // "administrator" (office) or "physician" (clinical)
 	NPI  NPI    `json:"npi,omitzero"` // the clinical champion's NPI
 }
 
