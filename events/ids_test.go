@@ -111,10 +111,10 @@ func TestParseParticipant(t *testing.T) {
 	assert.Equal(t, "APM Entity A1234", apm.String())
 
 	for in, rule := range map[string]error{
-		"000456789|1234567890": events.ErrNPICheckDigit,
-		"00045678|1234567893":  events.ErrLength,
-		"vg:":                  events.ErrLength,
-		"apm:A 1":              events.ErrFormat,
+		"000456789|1234567890":           events.ErrNPICheckDigit,
+		"00045678|1234567893":            events.ErrLength,
+		"vg:":                            events.ErrLength,
+		"apm:A 1":                        events.ErrFormat,
 		"apm:" + strings.Repeat("A", 65): events.ErrLength,
 	} {
 		_, err := events.ParseParticipant(in)
