@@ -328,6 +328,8 @@ type EligibilityDetermined struct {
 	MIPSAPM       bool   `json:"mipsApm,omitzero"` // participates in a MIPS APM (may use the APP)
 	// PortalRegistered: registered on the payer's portal (QIPS).
 	PortalRegistered bool `json:"portalRegistered,omitzero"`
+	// Run is the QPP eligibility run number of an imported determination.
+	Run int `json:"run,omitzero"`
 }
 
 // EventType implements Event.
