@@ -5,7 +5,10 @@ go 1.26
 require (
 	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3
 	github.com/google/uuid v1.6.0
+	go.etcd.io/bbolt v1.4.3
 )
+
+require golang.org/x/sys v0.29.0 // indirect
 
 require (
 	github.com/davecgh/go-spew v1.1.1 // indirect

@@ -1,0 +1,248 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+
+	"github.com/electionledger/ledger/events"
+	bolt "go.etcd.io/bbolt"
+)
+
+// readBatch is how many records one read transaction copies out. Reads
+// never hold a transaction while the caller's loop body runs, so a long
+// replay neither blocks the writer's remaps nor pins old pages.
+const readBatch = 512
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// decode copies a stored record out of the mmap and decodes it.
+func decode(pos events.Position, v []byte) (events.Record, error) {
+	var r events.Record
+	if err := r.UnmarshalBinary(bytes.Clone(v)); err != nil {
+		return events.Record{}, err
+	}
+	r.Position = pos
+	return r, nil
+}
+
+// ReadStream implements events.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		next := from
+		buf := make([]events.Record, 0, 16)
+		for first := true; ; first = false {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			if s.isClosed() {
+				yield(events.Record{}, events.ErrClosed)
+				return
+			}
+			buf = buf[:0]
+			found := false
+			err := s.view(func(tx *bolt.Tx) error {
+				if tx.Bucket(bHeads).Get([]byte(stream)) == nil {
+					return nil
+				}
+				found = true
+				log := tx.Bucket(bLog)
+				prefix := indexKey(stream, 0)[:len(stream)+1]
+				c := tx.Bucket(bIndex).Cursor()
+				for k, v := c.Seek(indexKey(stream, next)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(buf) < readBatch; k, v = c.Next() {
+					rev := binary.BigEndian.Uint64(k[len(prefix):])
+					pos := events.Position(binary.BigEndian.Uint64(v))
+					val := log.Get(v)
+					if val == nil {
+						return &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing", pos), Err: ErrCorrupt}
+					}
+					r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
+					if err != nil {
+						return err
+					}
+					r.Position = pos
+					buf = append(buf, r)
+					next = rev + 1
+				}
+				return nil
+			})
+			if err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			if !found {
+				if first {
+					yield(events.Record{}, &events.StreamNotFoundError{Stream: stream})
+				}
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+			if len(buf) < readBatch {
+				return
+			}
+		}
+	}
+}
+
+// view runs a read transaction, turning a bbolt panic on a damaged page into
+// ErrCorrupt.
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer recoverCorrupt(&err)
+	return s.db.View(fn)
+}
+
+// ReadAll implements events.Store.
+func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		next := from
+		buf := make([]events.Record, 0, readBatch)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			var err error
+			buf, next, _, err = s.fill(buf[:0], next, events.Filter{}, false)
+			if err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			if len(buf) == 0 {
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Subscribe implements events.Store.
+func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
+	return func(yield func(events.Record, error) bool) {
+		next := from
+		buf := make([]events.Record, 0, readBatch)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			var wait <-chan struct{}
+			var err error
+			buf, next, wait, err = s.fill(buf[:0], next, f, true)
+			if err != nil {
+				yield(events.Record{}, err)
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+			if wait != nil && len(buf) == 0 {
+				select {
+				case <-ctx.Done():
+					yield(events.Record{}, ctx.Err())
+					return
+				case <-wait:
+				}
+			}
+		}
+	}
+}
+
+// scanBudget bounds how many records a filtered read inspects per
+// transaction.
+const scanBudget = 8192
+
+// fill copies records at positions >= next that f accepts, up to readBatch
+// of them. When caught up and wantWait is set it returns the channel the
+// next commit closes.
+func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter, wantWait bool) ([]events.Record, events.Position, <-chan struct{}, error) {
+	s.mu.Lock()
+	end, closed := s.size, s.closed
+	s.mu.Unlock()
+	if closed {
+		return buf, next, nil, events.ErrClosed
+	}
+	all := len(f.StreamPrefixes) == 0
+	if next < end {
+		err := s.view(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bLog).Cursor()
+			scanned := 0
+			for k, v := c.Seek(posKey(next)); k != nil && len(buf) < readBatch && scanned < scanBudget; k, v = c.Next() {
+				pos := events.Position(binary.BigEndian.Uint64(k))
+				if pos >= end {
+					break
+				}
+				scanned++
+				next = pos + 1
+				if !all && !f.Accepts(streamOf(v)) {
+					continue
+				}
+				r, err := decode(pos, v)
+				if err != nil {
+					return s.locate(tx, pos, err)
+				}
+				buf = append(buf, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return buf, next, nil, err
+		}
+	}
+	if next < end || len(buf) > 0 || !wantWait {
+		return buf, next, nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return buf, next, nil, events.ErrClosed
+	}
+	if s.size > next {
+		return buf, next, nil, nil
+	}
+	s.waiting = true
+	return buf, next, s.notify, nil
+}
+
+// streamOf reads the stream name of a stored record without decoding the
+// rest: it follows the version byte, uvarint-prefixed.
+func streamOf(v []byte) string {
+	if len(v) < 2 {
+		return ""
+	}
+	l, n := binary.Uvarint(v[1:])
+	if n <= 0 || uint64(len(v)-1-n) < l {
+		return ""
+	}
+	return string(v[1+n : 1+n+int(l)])
+}
+
+// locate names the stream and revision of an undecodable record at pos by
+// searching the index (only on this error path).
+func (s *Store) locate(tx *bolt.Tx, pos events.Position, cause error) error {
+	want := posKey(pos)
+	c := tx.Bucket(bIndex).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if bytes.Equal(v, want) && len(k) > 9 {
+			stream := string(k[:len(k)-9])
+			return &events.ChainError{Stream: stream, Revision: binary.BigEndian.Uint64(k[len(k)-8:]), Problem: fmt.Sprintf("undecodable record at position %d", pos), Err: cause}
+		}
+	}
+	return &events.ChainError{Stream: "?", Problem: fmt.Sprintf("undecodable record at position %d, in no stream's index", pos), Err: cause}
+}

@@ -1,0 +1,427 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store is an events.Store in one bbolt file. It is safe for concurrent use
+// by many goroutines; one process at a time may open the file.
+type Store struct {
+	db   *bolt.DB
+	path string
+	opts options
+
+	reqs    chan *request // appends waiting for the writer
+	stop    chan struct{} // closed by Close: the writer drains and exits
+	stopped chan struct{} // closed when the writer has exited
+
+	// wmu serializes commits; next is the position the next record takes.
+	wmu  sync.Mutex
+	next events.Position
+
+	// mu guards what readers and subscribers need: the published log size
+	// (records below it are committed), the wake-up channel, and closed.
+	mu      sync.Mutex
+	size    events.Position
+	notify  chan struct{}
+	waiting bool
+	closed  bool
+}
+
+type options struct {
+	lockTimeout time.Duration
+	noSync      bool
+	mmapSize    int
+	maxBatch    int
+	group       bool
+	now         func() time.Time
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithLockTimeout bounds how long Open waits for another process to release
+// the file (default 1s) before failing with ErrInUse.
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// WithoutGroupCommit gives every append its own transaction and fsync: the
+// baseline the group-commit benchmark compares against. Never faster.
+func WithoutGroupCommit() Option { return func(o *options) { o.group = false } }
+
+// WithNoSync skips fsync: for tests and throwaway ledgers only. A machine
+// crash may lose acknowledged appends.
+func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithClock sets the clock that stamps RecordedAt (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithMaxBatch caps how many appends share one transaction (default 4096).
+func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = max(n, 1) } }
+
+// Open opens or creates the ledger file at path.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	db, err := openDB(path, &o)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, opts: o, reqs: make(chan *request, 1024),
+		stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{})}
+	if err := func() (err error) {
+		defer recoverCorrupt(&err)
+		return db.View(func(tx *bolt.Tx) error {
+			if k, _ := tx.Bucket(bLog).Cursor().Last(); k != nil {
+				if len(k) != 8 {
+					return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
+				}
+				s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
+				s.size = s.next
+			}
+			return nil
+		})
+	}(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *Store) Path() string { return s.path }
+
+var _ events.Store = (*Store)(nil)
+
+type request struct {
+	ctx      context.Context
+	stream   string
+	expected events.ExpectedRevision
+	events   []events.EventData
+	res      events.AppendResult
+	err      error
+	done     chan struct{}
+}
+
+// Append implements events.Store. Concurrent appends are committed together
+// in one transaction with one fsync (group commit); each caller gets its own
+// result, and a refused append never fails the others in its group. If ctx
+// ends while the append waits its turn it is not written; if it ends during
+// the commit, Append returns ctx.Err() and the append may have been written:
+// retry with the same event IDs, which is idempotent.
+func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
+	if err := events.ValidateAppend(stream, expected, evs); err != nil {
+		return events.AppendResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return events.AppendResult{}, err
+	}
+	req := &request{ctx: ctx, stream: stream, expected: expected, events: evs, done: make(chan struct{})}
+	if !s.opts.group {
+		return s.appendSolo(req)
+	}
+	select {
+	case s.reqs <- req:
+	case <-s.stop:
+		return events.AppendResult{}, events.ErrClosed
+	case <-ctx.Done():
+		return events.AppendResult{}, ctx.Err()
+	}
+	select {
+	case <-req.done:
+		return req.res, req.err
+	case <-s.stopped: // closed: the writer may or may not have taken it
+		select {
+		case <-req.done:
+			return req.res, req.err
+		default:
+			return events.AppendResult{}, events.ErrClosed
+		}
+	case <-ctx.Done():
+		return events.AppendResult{}, ctx.Err()
+	}
+}
+
+// appendSolo is the one-transaction-per-append baseline.
+func (s *Store) appendSolo(req *request) (events.AppendResult, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return events.AppendResult{}, events.ErrClosed
+	}
+	s.commit([]*request{req})
+	return req.res, req.err
+}
+
+// writer commits queued appends in groups until Close.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	batch := make([]*request, 0, s.opts.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		case <-s.stop:
+			s.drain()
+			return
+		}
+	fill:
+		for len(batch) < s.opts.maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.wmu.Lock()
+		s.commit(batch)
+		s.wmu.Unlock()
+	}
+}
+
+// drain refuses what is still queued at Close.
+func (s *Store) drain() {
+	for {
+		select {
+		case r := <-s.reqs:
+			r.err = events.ErrClosed
+			close(r.done)
+		default:
+			return
+		}
+	}
+}
+
+// commit applies a group of appends in one write transaction, then
+// publishes the new size and wakes subscribers; s.wmu is held.
+func (s *Store) commit(batch []*request) {
+	start := s.next
+	now := s.opts.now()
+	err := func() (err error) {
+		defer recoverCorrupt(&err)
+		return s.db.Update(func(tx *bolt.Tx) error {
+			w := txWriter{tx: tx, log: tx.Bucket(bLog), index: tx.Bucket(bIndex), heads: tx.Bucket(bHeads), ids: tx.Bucket(bIDs)}
+			for _, r := range batch {
+				if err := r.ctx.Err(); err != nil {
+					r.err = err
+					continue
+				}
+				r.res, r.err = w.apply(r, &s.next, now)
+				if r.err != nil && isStorageError(r.err) {
+					return r.err // the transaction cannot go on: fail the group
+				}
+			}
+			return nil
+		})
+	}()
+	if err != nil {
+		s.next = start
+		for _, r := range batch {
+			if r.err == nil || isStorageError(r.err) {
+				r.err, r.res = fmt.Errorf("boltstore: commit: %w", err), events.AppendResult{}
+			}
+		}
+	}
+	if s.next > start {
+		s.mu.Lock()
+		s.size = s.next
+		if s.waiting && !s.closed {
+			close(s.notify)
+			s.notify = make(chan struct{})
+			s.waiting = false
+		}
+		s.mu.Unlock()
+	}
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// storageError marks a failure of the file, not of the request.
+type storageError struct{ err error }
+
+func (e *storageError) Error() string { return e.err.Error() }
+func (e *storageError) Unwrap() error { return e.err }
+
+func isStorageError(err error) bool {
+	var se *storageError
+	return errors.As(err, &se)
+}
+
+type txWriter struct {
+	tx                     *bolt.Tx
+	log, index, heads, ids *bolt.Bucket
+	keyBuf                 []byte
+}
+
+type head struct {
+	last   uint64
+	exists bool
+	sealed bool
+	hash   events.Hash
+}
+
+func (w *txWriter) head(stream string) (head, error) {
+	v := w.heads.Get([]byte(stream))
+	if v == nil {
+		return head{}, nil
+	}
+	if len(v) != 8+1+32 {
+		return head{}, &storageError{fmt.Errorf("%w: head of %s has %d bytes", ErrCorrupt, stream, len(v))}
+	}
+	h := head{last: binary.BigEndian.Uint64(v), exists: true, sealed: v[8] == 1}
+	copy(h.hash[:], v[9:])
+	return h, nil
+}
+
+func (w *txWriter) record(pos events.Position) (events.Record, error) {
+	v := w.log.Get(posKey(pos))
+	if v == nil {
+		return events.Record{}, &storageError{fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)}
+	}
+	var r events.Record
+	if err := r.UnmarshalBinary(v); err != nil {
+		return events.Record{}, &storageError{fmt.Errorf("%w: position %d: %v", ErrCorrupt, pos, err)}
+	}
+	r.Position = pos
+	return r, nil
+}
+
+// apply checks and writes one append, in the order every Store follows:
+// idempotency, seal, expected revision.
+func (w *txWriter) apply(r *request, next *events.Position, now time.Time) (events.AppendResult, error) {
+	h, err := w.head(r.stream)
+	if err != nil {
+		return events.AppendResult{}, err
+	}
+	if res, done, err := w.idempotent(r); done {
+		return res, err
+	}
+	if h.sealed {
+		return events.AppendResult{}, &events.StreamSealedError{Stream: r.stream, SealedAt: h.last}
+	}
+	if !r.expected.Check(h.last, h.exists) {
+		actual := events.NoRevision
+		if h.exists {
+			actual = int64(h.last)
+		}
+		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: r.stream, Expected: r.expected, Actual: actual, ActualKnown: true}
+	}
+	rev := uint64(0)
+	if h.exists {
+		rev = h.last + 1
+	}
+	prev := h.hash
+	var res events.AppendResult
+	for i := range r.events {
+		e := &r.events[i]
+		rec := events.NewRecord(r.stream, rev, now, prev, *e)
+		rec.Position = *next
+		b, _ := rec.MarshalBinary()
+		pk := posKey(rec.Position)
+		if err := w.log.Put(pk, b); err != nil {
+			return events.AppendResult{}, &storageError{err}
+		}
+		if err := w.index.Put(indexKey(r.stream, rev), pk); err != nil {
+			return events.AppendResult{}, &storageError{err}
+		}
+		if err := w.ids.Put(append([]byte(nil), e.ID[:]...), pk); err != nil {
+			return events.AppendResult{}, &storageError{err}
+		}
+		h = head{last: rev, exists: true, sealed: events.Seals(e.Type), hash: rec.Hash}
+		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
+		prev = rec.Hash
+		rev++
+		*next++
+	}
+	hv := make([]byte, 0, 41)
+	hv = binary.BigEndian.AppendUint64(hv, h.last)
+	if h.sealed {
+		hv = append(hv, 1)
+	} else {
+		hv = append(hv, 0)
+	}
+	hv = append(hv, h.hash[:]...)
+	if err := w.heads.Put([]byte(r.stream), hv); err != nil {
+		return events.AppendResult{}, &storageError{err}
+	}
+	return res, nil
+}
+
+func (w *txWriter) idempotent(r *request) (events.AppendResult, bool, error) {
+	first := w.ids.Get(r.events[0].ID[:])
+	if first == nil {
+		for i := 1; i < len(r.events); i++ {
+			if w.ids.Get(r.events[i].ID[:]) != nil {
+				return events.AppendResult{}, true, &events.DuplicateEventError{Stream: r.stream, ID: r.events[i].ID, Reason: "the ID was already written"}
+			}
+		}
+		return events.AppendResult{}, false, nil
+	}
+	rec, err := w.record(events.Position(binary.BigEndian.Uint64(first)))
+	if err != nil {
+		return events.AppendResult{}, true, err
+	}
+	if rec.Stream != r.stream {
+		return events.AppendResult{}, true, &events.DuplicateEventError{Stream: r.stream, ID: r.events[0].ID, Reason: "the ID was already written to another stream"}
+	}
+	for i := range r.events {
+		if i > 0 {
+			pos := w.index.Get(indexKey(r.stream, rec.Revision+1))
+			if pos == nil {
+				return events.AppendResult{}, true, &events.DuplicateEventError{Stream: r.stream, ID: r.events[i].ID, Reason: "the append repeats earlier events and adds new ones"}
+			}
+			if rec, err = w.record(events.Position(binary.BigEndian.Uint64(pos))); err != nil {
+				return events.AppendResult{}, true, err
+			}
+		}
+		if !rec.SameContent(&r.events[i]) {
+			return events.AppendResult{}, true, &events.DuplicateEventError{Stream: r.stream, ID: r.events[i].ID, Reason: "the ID was already written with other content"}
+		}
+	}
+	return events.AppendResult{Revision: rec.Revision, Position: rec.Position, Hash: rec.Hash}, true, nil
+}
+
+func posKey(p events.Position) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(p))
+}
+
+func indexKey(stream string, rev uint64) []byte {
+	k := make([]byte, 0, len(stream)+9)
+	k = append(k, stream...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, rev)
+}
+
+// Close stops the writer (queued appends fail with ErrClosed), wakes every
+// subscriber, and closes the file. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	close(s.notify)
+	s.mu.Unlock()
+	<-s.stopped
+	s.wmu.Lock() // wait for an in-flight solo commit
+	defer s.wmu.Unlock()
+	return s.db.Close()
+}
