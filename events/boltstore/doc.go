@@ -32,4 +32,3 @@
 // the gain grows with the writers waiting at once. ReadAll replays 1.7
 // million decoded records per second from the file.
 package boltstore
-
