@@ -1,0 +1,298 @@
+package election
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+)
+
+// ConfirmPhrase is the exact text that makes a selection binding.
+const ConfirmPhrase = "CONFIRM"
+
+// Phase is where one participant's election for one year stands.
+type Phase uint8
+
+// Phases. Final has no way out: every command against it is refused with
+// ErrElectionFinal and every event after it is a ledger violation.
+const (
+	PhaseNone    Phase = iota // no election, or the last request was withdrawn
+	PhasePending              // a selection awaits confirmation
+	PhaseFinal                // confirmed: final forever
+)
+
+func (p Phase) String() string {
+	return [...]string{"no election", "pending confirmation", "final"}[p]
+}
+
+// Selection is a requested or confirmed election.
+type Selection struct {
+	Choice           events.Choice
+	Pathway          events.Pathway
+	At               time.Time // requested or confirmed at
+	Revision         uint64    // stream revision of the request (or confirmation)
+	BatchID          string
+	VirtualGroupID   string
+	OfficeChampion   *events.Champion
+	ClinicalChampion *events.Champion
+	Imported         bool
+}
+
+// State is one participant's election stream folded: the decider's input.
+// The zero State is the initial state (no events).
+type State struct {
+	Phase     Phase
+	Pending   Selection // when PhasePending
+	Confirmed Selection // when PhaseFinal
+	// Next is the revision the next event takes (the number of events).
+	Next uint64
+}
+
+// Evolve applies one recorded event. It refuses, with a *ViolationError, an
+// event that cannot follow the state: anything after ElectionConfirmed, a
+// confirmation without a pending request (unless imported), a withdrawal
+// with nothing pending, or a second request while one is pending.
+func Evolve(s State, e events.Event) (State, error) {
+	bad := func(problem string) (State, error) {
+		return s, &ViolationError{Revision: s.Next, Type: e.EventType(), Problem: problem}
+	}
+	if s.Phase == PhaseFinal {
+		return bad("event after the election was confirmed")
+	}
+	switch e := e.(type) {
+	case events.ElectionRequested:
+		if s.Phase == PhasePending {
+			return bad("a second request while one is pending")
+		}
+		s.Phase = PhasePending
+		s.Pending = Selection{Choice: e.Choice, Pathway: e.Pathway, At: e.RequestedAt, Revision: s.Next,
+			BatchID: e.BatchID, VirtualGroupID: e.VirtualGroupID, OfficeChampion: e.OfficeChampion, ClinicalChampion: e.ClinicalChampion}
+	case events.ElectionRequestWithdrawn:
+		if s.Phase != PhasePending {
+			return bad("a withdrawal with nothing pending")
+		}
+		s.Phase, s.Pending = PhaseNone, Selection{}
+	case events.ElectionConfirmed:
+		switch {
+		case s.Phase == PhasePending:
+			if e.RequestRevision != s.Pending.Revision {
+				return bad(fmt.Sprintf("confirms revision %d, the pending request is at %d", e.RequestRevision, s.Pending.Revision))
+			}
+		case !e.Imported:
+			return bad("a confirmation with nothing pending")
+		}
+		s.Phase = PhaseFinal
+		s.Confirmed = Selection{Choice: e.Choice, Pathway: e.Pathway, At: e.ConfirmedAt, Revision: s.Next,
+			BatchID: e.BatchID, VirtualGroupID: e.VirtualGroupID, Imported: e.Imported,
+			OfficeChampion: s.Pending.OfficeChampion, ClinicalChampion: s.Pending.ClinicalChampion}
+		s.Pending = Selection{}
+	default:
+		return bad("not an election event")
+	}
+	s.Next++
+	return s, nil
+}
+
+// Command is a command against one participant's election for one year.
+type Command interface{ command() }
+
+// Request selects an election (not yet binding).
+type Request struct {
+	Choice           events.Choice // ChoiceOptIn or ChoiceVoluntary
+	Pathway          events.Pathway
+	BatchID          string // the registry upload, if any
+	VirtualGroupID   string // the virtual group election, if any
+	OfficeChampion   *events.Champion
+	ClinicalChampion *events.Champion
+}
+
+// Confirm makes the pending selection binding; Phrase must be exactly
+// CONFIRM. BatchID, if set, must match the pending request's.
+type Confirm struct {
+	Phrase  string
+	BatchID string
+}
+
+// Withdraw cancels the pending selection.
+type Withdraw struct {
+	Reason  string
+	BatchID string // if set, only a request of this batch is withdrawn
+}
+
+func (Request) command()  {}
+func (Confirm) command()  {}
+func (Withdraw) command() {}
+
+// Context is everything outside the stream a decision depends on. The
+// Service supplies it; the decider reads no clock and does no I/O.
+type Context struct {
+	Participant events.Participant
+	ProgramYear events.ProgramYear
+	Rules       *eligibility.Rules
+	// Eligibility is the determination that stands now; Determined is false
+	// when there is none.
+	Eligibility events.EligibilityDetermined
+	Determined  bool
+	Now         time.Time
+	// Window overrides the election window (virtual group elections use the
+	// virtual group window); zero means Rules.ElectionWindow.
+	Window eligibility.Window
+}
+
+// Decide returns the events a command produces from state s, or a *Refusal
+// naming the rule it breaks. It is pure: same inputs, same outputs.
+func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
+	p, py := ctx.Participant, ctx.ProgramYear
+	if s.Phase == PhaseFinal {
+		return nil, refuse(ErrElectionFinal, p, py,
+			fmt.Sprintf("%s/%s confirmed at %s", s.Confirmed.Choice, s.Confirmed.Pathway, s.Confirmed.At.UTC().Format(time.RFC3339)),
+			"nothing: a confirmed election can never be undone or changed")
+	}
+	switch c := c.(type) {
+	case Request:
+		return decideRequest(s, c, ctx)
+	case Confirm:
+		if c.Phrase != ConfirmPhrase {
+			return nil, refuse(ErrConfirmPhrase, p, py, fmt.Sprintf("got %d characters", len(c.Phrase)), "type exactly CONFIRM (upper case, nothing else)")
+		}
+		if s.Phase != PhasePending {
+			return nil, refuse(ErrNothingPending, p, py, "nothing to confirm", "request an election first")
+		}
+		if c.BatchID != s.Pending.BatchID {
+			return nil, refuse(ErrWrongBatch, p, py, "the pending request was made outside this batch", "confirm it from where it was requested")
+		}
+		if err := checkWindow(ctx); err != nil {
+			return nil, err
+		}
+		return []events.Event{events.ElectionConfirmed{
+			Participant: p, ProgramYear: py, Choice: s.Pending.Choice, Pathway: s.Pending.Pathway,
+			ConfirmedAt: ctx.Now.UTC(), RequestRevision: s.Pending.Revision,
+			BatchID: s.Pending.BatchID, VirtualGroupID: s.Pending.VirtualGroupID,
+		}}, nil
+	case Withdraw:
+		if s.Phase != PhasePending {
+			return nil, refuse(ErrNothingPending, p, py, "nothing to withdraw", "there is nothing to cancel")
+		}
+		if c.BatchID != "" && c.BatchID != s.Pending.BatchID {
+			return nil, refuse(ErrWrongBatch, p, py, "the pending request is not part of this batch", "cancel it from where it was requested")
+		}
+		return []events.Event{events.ElectionRequestWithdrawn{Participant: p, ProgramYear: py,
+			WithdrawnAt: ctx.Now.UTC(), Reason: c.Reason, BatchID: s.Pending.BatchID}}, nil
+	}
+	return nil, refuse(ErrInvalidCommand, p, py, fmt.Sprintf("unknown command %T", c), "send Request, Confirm or Withdraw")
+}
+
+func checkWindow(ctx Context) error {
+	w := ctx.Window
+	if w.IsZero() {
+		w = ctx.Rules.ElectionWindow
+	}
+	if w.IsZero() || !w.Contains(ctx.Now) {
+		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear,
+			fmt.Sprintf("now is %s; the window is [%s, %s)", ctx.Now.UTC().Format(time.RFC3339),
+				w.Open.UTC().Format(time.RFC3339), w.Close.UTC().Format(time.RFC3339)),
+			"elect while the window is open (it closes at 8 pm US Eastern on the deadline)")
+	}
+	return nil
+}
+
+func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
+	p, py, r := ctx.Participant, ctx.ProgramYear, ctx.Rules
+	no := func(rule error, detail, remedy string) ([]events.Event, error) {
+		return nil, refuse(rule, p, py, detail, remedy)
+	}
+	if s.Phase == PhasePending {
+		return no(ErrAlreadyPending, fmt.Sprintf("%s/%s requested at %s", s.Pending.Choice, s.Pending.Pathway, s.Pending.At.UTC().Format(time.RFC3339)),
+			"confirm or withdraw the pending request first")
+	}
+	if !r.OptIn {
+		return no(ErrNoOptInThisYear, "", "elect in a program year that has opt-in (MIPS PY2019 on)")
+	}
+	if c.Choice != events.ChoiceOptIn && c.Choice != events.ChoiceVoluntary {
+		return no(ErrInvalidChoice, fmt.Sprintf("choice %q", c.Choice), "request opt-in or voluntary reporting (no decision records nothing)")
+	}
+	if c.Pathway != events.PathwayTraditional && c.Pathway != events.PathwayAPP && c.Pathway != events.PathwayMVP {
+		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
+	}
+	if p.Kind == events.KindAPMEntity {
+		return no(ErrNotOptInEligible, "APM Entities cannot opt in", "elect as the group or the clinician instead")
+	}
+	if !ctx.Determined {
+		return no(ErrNotOptInEligible, "no eligibility determination", "wait for a determination that finds the participant opt-in eligible")
+	}
+	if st := ctx.Eligibility.Status; st != events.StatusOptInEligible {
+		detail := "status " + st.String()
+		if ctx.Eligibility.Exclusion != events.ExclusionNone {
+			detail += " (" + ctx.Eligibility.Exclusion.String() + ")"
+		}
+		remedy := map[events.EligibilityStatus]string{
+			events.StatusRequired: "none needed: a required participant participates without electing",
+			events.StatusExempt:   "none: exceeding no low-volume criterion leaves the participant exempt",
+		}[st]
+		if remedy == "" {
+			remedy = "only opt-in eligible participants elect"
+		}
+		return no(ErrNotOptInEligible, detail, remedy)
+	}
+	if c.Choice == events.ChoiceVoluntary && !r.VoluntaryReporting {
+		return no(ErrNoVoluntaryChoice, "", "opt in, or make no election")
+	}
+	switch c.Pathway {
+	case events.PathwayAPP:
+		if c.Choice == events.ChoiceVoluntary {
+			return no(ErrVoluntaryAPP, "", "opt in to the APP, or report voluntarily on traditional MIPS")
+		}
+		if !r.APP {
+			return no(ErrAPPUnavailable, "the program year has no APP", "choose traditional MIPS")
+		}
+		if !ctx.Eligibility.MIPSAPM {
+			return no(ErrAPPUnavailable, "the participant is in no MIPS APM", "choose traditional MIPS")
+		}
+	case events.PathwayMVP:
+		if !r.MVPForOptIn {
+			return no(ErrMVPNotForOptIn, "", "choose traditional MIPS or the APP")
+		}
+	}
+	if r.PortalRegistrationRequired && !ctx.Eligibility.PortalRegistered {
+		return no(ErrPortalRegistration, "", "register the practice on the program's provider portal first")
+	}
+	if r.ChampionsRequired {
+		if err := checkChampions(c, ctx); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkWindow(ctx); err != nil {
+		return nil, err
+	}
+	return []events.Event{events.ElectionRequested{
+		Participant: p, ProgramYear: py, Choice: c.Choice, Pathway: c.Pathway, RequestedAt: ctx.Now.UTC(),
+		BatchID: c.BatchID, VirtualGroupID: c.VirtualGroupID,
+		OfficeChampion: c.OfficeChampion, ClinicalChampion: c.ClinicalChampion,
+	}}, nil
+}
+
+// Champion roles a program requiring champions accepts.
+const (
+	RoleAdministrator = "administrator" // the Office Champion
+	RolePhysician     = "physician"     // the Clinical Champion: a practicing physician
+)
+
+func checkChampions(c Request, ctx Context) error {
+	p, py := ctx.Participant, ctx.ProgramYear
+	o, cl := c.OfficeChampion, c.ClinicalChampion
+	switch {
+	case o == nil || strings.TrimSpace(o.Name) == "":
+		return refuse(ErrChampions, p, py, "no Office Champion", "name an Office Champion (an administrator)")
+	case o.Role != RoleAdministrator:
+		return refuse(ErrChampions, p, py, fmt.Sprintf("the Office Champion's role is %q", o.Role), "the Office Champion must be an administrator")
+	case cl == nil || strings.TrimSpace(cl.Name) == "":
+		return refuse(ErrChampions, p, py, "no Clinical Champion", "name a Clinical Champion (a practicing physician)")
+	case cl.Role != RolePhysician:
+		return refuse(ErrChampions, p, py, fmt.Sprintf("the Clinical Champion's role is %q", cl.Role), "the Clinical Champion must be a practicing physician")
+	case cl.NPI.IsZero():
+		return refuse(ErrChampions, p, py, "the Clinical Champion has no NPI", "give the Clinical Champion's valid NPI")
+	}
+	return nil
+}

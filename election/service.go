@@ -1,0 +1,305 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/google/uuid"
+)
+
+// EligibilitySource gives the determination that stands for a participant
+// at an instant. The default reads the ledger's eligibility streams; a
+// service may supply a read model instead.
+type EligibilitySource interface {
+	Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error)
+}
+
+// Config wires a Service. Store, Names and Authorizer are required.
+type Config struct {
+	Store      events.Store
+	Names      *events.StreamNamer
+	Authorizer Authorizer
+	// Registry encodes and decodes events (default events.NewRegistry()).
+	Registry *events.Registry
+	// Table holds the program-year rules (default eligibility.Default()).
+	Table *eligibility.Table
+	// Eligibility answers determinations (default: the ledger's streams).
+	Eligibility EligibilitySource
+	// Clock is the time source (default time.Now).
+	Clock func() time.Time
+	// MaxAttempts bounds load-decide-append attempts under concurrency
+	// conflicts (default 8).
+	MaxAttempts int
+	// BatchWorkers is how many participants of a batch are processed at
+	// once (default 64): on a file store, concurrent appends share fsyncs.
+	BatchWorkers int
+}
+
+// Service takes election commands against any events.Store: it loads the
+// participant's election stream, decides, and appends at the loaded
+// revision, retrying on a concurrency conflict. It is safe for concurrent
+// use.
+type Service struct {
+	store    events.Store
+	names    *events.StreamNamer
+	auth     Authorizer
+	reg      *events.Registry
+	table    *eligibility.Table
+	elig     EligibilitySource
+	now      func() time.Time
+	attempts int
+	workers  int
+}
+
+// NewService checks cfg and returns a Service.
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Names == nil || cfg.Authorizer == nil {
+		return nil, errors.New("election: NewService needs a Store, a StreamNamer and an Authorizer")
+	}
+	s := &Service{store: cfg.Store, names: cfg.Names, auth: cfg.Authorizer, reg: cfg.Registry, table: cfg.Table,
+		elig: cfg.Eligibility, now: cfg.Clock, attempts: cfg.MaxAttempts, workers: cfg.BatchWorkers}
+	if s.reg == nil {
+		s.reg = events.NewRegistry()
+	}
+	if s.table == nil {
+		s.table = eligibility.Default()
+	}
+	if s.elig == nil {
+		s.elig = storeEligibility{s}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.attempts <= 0 {
+		s.attempts = 8
+	}
+	if s.workers <= 0 {
+		s.workers = 64
+	}
+	return s, nil
+}
+
+type storeEligibility struct{ s *Service }
+
+func (e storeEligibility) Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error) {
+	return eligibility.Current(ctx, e.s.store, e.s.names, e.s.reg, py, p, asOf)
+}
+
+// Meta is what every command carries besides its content.
+type Meta struct {
+	// CommandID identifies the command: retrying it with the same ID
+	// appends nothing new and returns the original receipt. Required.
+	CommandID uuid.UUID
+	Actor     Actor
+	// OnBehalfOf is the client a registry acts for (default: the
+	// participant's practice, for a registry actor).
+	OnBehalfOf    events.Participant
+	CorrelationID uuid.UUID
+}
+
+// Receipt says what a command recorded. For a confirmation, Hash is the
+// hash of the ElectionConfirmed event: the confirmation number to keep.
+type Receipt struct {
+	Participant events.Participant
+	ProgramYear events.ProgramYear
+	Stream      string
+	Type        string // the last event's type
+	Revision    uint64
+	Position    events.Position
+	Hash        events.Hash
+	// Replayed: the command had already been applied; nothing was written.
+	Replayed bool
+}
+
+// Request records a selection for p (not yet binding).
+func (s *Service) Request(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, r Request) (Receipt, error) {
+	return s.Execute(ctx, m, py, p, r)
+}
+
+// Confirm makes p's pending selection binding; phrase must be exactly
+// CONFIRM. The receipt's Hash is the confirmation number.
+func (s *Service) Confirm(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, phrase string) (Receipt, error) {
+	return s.Execute(ctx, m, py, p, Confirm{Phrase: phrase})
+}
+
+// Withdraw cancels p's pending selection.
+func (s *Service) Withdraw(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, reason string) (Receipt, error) {
+	return s.Execute(ctx, m, py, p, Withdraw{Reason: reason})
+}
+
+// Execute runs any command: checks, authorizes, then load-decide-append
+// with bounded retries. A refused command appends nothing.
+func (s *Service) Execute(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, c Command) (Receipt, error) {
+	dctx, err := s.prepare(ctx, m, py, p, true)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return s.run(ctx, m, dctx, func(st State, dctx Context) ([]events.Event, error) { return Decide(st, c, dctx) }, kindOf(c))
+}
+
+// prepare validates a command, checks attestation and authorization, and
+// builds the decision context.
+func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, authorize bool) (Context, error) {
+	if m.CommandID == uuid.Nil {
+		return Context{}, refuse(ErrInvalidCommand, p, py, "no command ID", "give every command a UUID; reuse it only to retry the same command")
+	}
+	if err := p.Validate(); err != nil {
+		return Context{}, refuse(ErrInvalidCommand, p, py, err.Error(), "name a valid participant")
+	}
+	rules, err := s.table.Rules(py)
+	if err != nil {
+		return Context{}, refuse(ErrInvalidCommand, p, py, err.Error(), "elect in a program year the table holds")
+	}
+	now := s.now()
+	if m.Actor.AttestedAt.IsZero() || m.Actor.AttestedAt.After(now) {
+		return Context{}, refuse(ErrNotAttested, p, py, "", "accept the Statement of Truth at sign-in")
+	}
+	if authorize {
+		if err := s.auth.Authorize(ctx, m.Actor, p); err != nil {
+			return Context{}, refuse(ErrUnauthorized, p, py, err.Error(), "act as a representative connected to the TIN, the clinician themself, or a registry authorized for the client")
+		}
+	}
+	det, found, err := s.elig.Eligibility(ctx, py, p, now)
+	if err != nil {
+		return Context{}, fmt.Errorf("election: eligibility of %v: %w", p, err)
+	}
+	return Context{Participant: p, ProgramYear: py, Rules: &rules, Eligibility: det, Determined: found, Now: now}, nil
+}
+
+// commandKind says which event type a command's last event has, to tell a
+// retried command from a reused ID.
+type commandKind string
+
+func kindOf(c Command) commandKind {
+	switch c.(type) {
+	case Request:
+		return events.TypeElectionRequested
+	case Confirm:
+		return events.TypeElectionConfirmed
+	case Withdraw:
+		return events.TypeElectionRequestWithdrawn
+	}
+	return ""
+}
+
+// loaded is a folded election stream.
+type loaded struct {
+	state State
+	// prior is the receipt of this command if the stream already holds it.
+	prior *Receipt
+	// priorType is the type of the last event the command recorded.
+	priorType string
+}
+
+func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context) (loaded, error) {
+	var l loaded
+	for rec, err := range s.store.ReadStream(ctx, stream, 0) {
+		if errors.Is(err, events.ErrStreamNotFound) {
+			return l, nil
+		}
+		if err != nil {
+			return l, err
+		}
+		e, err := s.reg.Decode(&rec)
+		if err != nil {
+			return l, fmt.Errorf("election: %s@%d: %w", rec.Stream, rec.Revision, err)
+		}
+		if l.state, err = Evolve(l.state, e); err != nil {
+			var v *ViolationError
+			if errors.As(err, &v) {
+				v.Stream, v.Revision = rec.Stream, rec.Revision
+			}
+			return l, err
+		}
+		if m.CommandID != uuid.Nil && rec.Metadata.CommandID == m.CommandID {
+			l.prior = &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: rec.Stream,
+				Type: rec.Type, Revision: rec.Revision, Position: rec.Position, Hash: rec.Hash, Replayed: true}
+			l.priorType = rec.Type
+		}
+	}
+	return l, nil
+}
+
+// decideFunc is a decision over a loaded state.
+type decideFunc func(State, Context) ([]events.Event, error)
+
+// run is the load-decide-append loop shared by every command.
+func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFunc, kind commandKind) (Receipt, error) {
+	stream := s.names.Election(dctx.ProgramYear, dctx.Participant)
+	md := s.metadata(m, dctx.Participant)
+	var lastErr error
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		l, err := s.load(ctx, stream, m, dctx)
+		if err != nil {
+			return Receipt{}, err
+		}
+		if l.prior != nil {
+			if kind != "" && string(kind) != l.priorType {
+				return Receipt{}, refuse(ErrCommandIDReused, dctx.Participant, dctx.ProgramYear,
+					fmt.Sprintf("command %s already recorded %s", m.CommandID, l.priorType), "give a new command a new ID")
+			}
+			return *l.prior, nil
+		}
+		evs, err := decide(l.state, dctx)
+		if err != nil {
+			return Receipt{}, err
+		}
+		data := make([]events.EventData, len(evs))
+		for i, e := range evs {
+			if data[i], err = s.reg.Encode(eventID(m.CommandID, i), e, md); err != nil {
+				return Receipt{}, err
+			}
+		}
+		expected := events.NoStream
+		if l.state.Next > 0 {
+			expected = events.Exact(l.state.Next - 1)
+		}
+		res, err := s.store.Append(ctx, stream, expected, data...)
+		switch {
+		case err == nil:
+			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
+				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
+		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
+			// Someone else appended first (maybe this very command, retried
+			// concurrently): reload and decide again.
+			lastErr = err
+			dctx.Now = s.now()
+			continue
+		default:
+			return Receipt{}, err
+		}
+	}
+	return Receipt{}, fmt.Errorf("election: %v: gave up after %d conflicting attempts: %w", dctx.Participant, s.attempts, lastErr)
+}
+
+// eventID derives the i-th event ID of a command (UUID v5 in the command's
+// namespace): a retried command produces the same IDs.
+func eventID(cmd uuid.UUID, i int) uuid.UUID {
+	return uuid.NewSHA1(cmd, []byte{'e', byte(i)})
+}
+
+// SubCommandID derives the command ID of the n-th part of a compound
+// command (a batch entry, a virtual group member) from the parent's.
+func SubCommandID(parent uuid.UUID, part string) uuid.UUID {
+	return uuid.NewSHA1(parent, []byte("part/"+part))
+}
+
+func (s *Service) metadata(m Meta, p events.Participant) events.Metadata {
+	on := m.OnBehalfOf
+	if on.IsZero() && m.Actor.Role == events.RoleRegistry && (p.Kind == events.KindGroup || p.Kind == events.KindIndividual) {
+		on = events.Group(p.TIN)
+	}
+	return events.Metadata{Actor: m.Actor.ID, ActorRole: m.Actor.Role, Organization: m.Actor.Organization,
+		OnBehalfOf: on, AttestedAt: m.Actor.AttestedAt.UTC(), CommandID: m.CommandID,
+		CausationID: m.CommandID, CorrelationID: m.CorrelationID}
+}
+
+// State loads p's election state for py.
+func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
+	l, err := s.load(ctx, s.names.Election(py, p), Meta{}, Context{Participant: p, ProgramYear: py})
+	return l.state, err
+}
