@@ -145,4 +145,8 @@ func TestExpectedRevision(t *testing.T) {
 	assert.False(t, events.Exact(3).Check(2, true))
 	assert.Equal(t, "revision 4", events.Exact(4).String())
 	assert.False(t, events.ExpectedRevision(-7).Check(0, true))
+	// Revision 0 minus one must not wrap around into Any.
+	var zero uint64
+	assert.NotEqual(t, events.Any, events.Exact(zero-1))
+	assert.ErrorIs(t, events.ValidateAppend("s", events.Exact(zero-1), []events.EventData{{ID: uuid.New(), Type: "t", SchemaVersion: 1}}), events.ErrInvalidEvent)
 }

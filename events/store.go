@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strconv"
 	"strings"
 
@@ -90,8 +91,15 @@ const (
 	StreamExists ExpectedRevision = -3 // the stream must have at least one event
 )
 
-// Exact expects the stream's last revision to be n.
-func Exact(n uint64) ExpectedRevision { return ExpectedRevision(n) }
+// Exact expects the stream's last revision to be n. A revision beyond the
+// int64 range gives an invalid condition that every Store refuses, never
+// Any.
+func Exact(n uint64) ExpectedRevision {
+	if n > math.MaxInt64 {
+		return math.MinInt64
+	}
+	return ExpectedRevision(n)
+}
 
 // Check reports whether the condition holds for a stream whose last
 // revision is last (exists false when the stream has no events).

@@ -1,0 +1,113 @@
+package projection
+
+import (
+	"sync"
+
+	"github.com/electionledger/ledger/events"
+)
+
+// ref is a dense index of a (program year, participant) pair in a Catalog.
+type ref uint32
+
+const noRef = ^ref(0)
+
+// pkey is the catalog's key: an interned program year and a participant.
+type pkey struct {
+	py uint16
+	p  events.Participant
+}
+
+// actor is an interned who-acted triple.
+type actor struct {
+	id   string
+	role events.ActorRole
+	org  string
+}
+
+// Catalog interns program years, participants and actors for the
+// projections that share it, so each projection keeps its facts in dense
+// slices instead of maps of its own. It is not safe for concurrent use: the
+// Runner applies events from one goroutine, and queries must not run while
+// it does except through the projections' query methods, which lock.
+type Catalog struct {
+	// mu guards the catalog and every projection sharing it: Apply takes it
+	// for writing, queries for reading.
+	mu      sync.RWMutex
+	years   []events.ProgramYear
+	yearIdx map[events.ProgramYear]uint16
+	refs    map[pkey]ref
+	keys    []pkey
+	actors  []actor
+	actIdx  map[actor]uint32
+}
+
+// NewCatalog returns an empty catalog.
+func NewCatalog() *Catalog {
+	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, refs: map[pkey]ref{}, actIdx: map[actor]uint32{}}
+}
+
+func (c *Catalog) year(py events.ProgramYear) uint16 {
+	if i, ok := c.yearIdx[py]; ok {
+		return i
+	}
+	i := uint16(len(c.years))
+	c.years = append(c.years, py)
+	c.yearIdx[py] = i
+	return i
+}
+
+// intern returns the participant's ref, adding it if new.
+func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
+	k := pkey{c.year(py), p}
+	if r, ok := c.refs[k]; ok {
+		return r
+	}
+	r := ref(len(c.keys))
+	c.keys = append(c.keys, k)
+	c.refs[k] = r
+	return r
+}
+
+// lookup returns the participant's ref or noRef.
+func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
+	i, ok := c.yearIdx[py]
+	if !ok {
+		return noRef
+	}
+	if r, ok := c.refs[pkey{i, p}]; ok {
+		return r
+	}
+	return noRef
+}
+
+func (c *Catalog) key(r ref) (events.ProgramYear, events.Participant) {
+	k := c.keys[r]
+	return c.years[k.py], k.p
+}
+
+// Len returns how many (program year, participant) pairs the catalog holds.
+func (c *Catalog) Len() int { return len(c.keys) }
+
+func (c *Catalog) actor(md *events.Metadata) uint32 {
+	a := actor{md.Actor, md.ActorRole, md.Organization}
+	if i, ok := c.actIdx[a]; ok {
+		return i
+	}
+	i := uint32(len(c.actors))
+	c.actors = append(c.actors, a)
+	c.actIdx[a] = i
+	return i
+}
+
+// grow extends s so that index r is valid.
+func grow[T any](s []T, r ref) []T {
+	if int(r) < len(s) {
+		return s
+	}
+	if int(r) < cap(s) {
+		return s[:r+1]
+	}
+	n := make([]T, r+1, max(2*cap(s), int(r)+1, 64))
+	copy(n, s)
+	return n
+}

@@ -1,0 +1,368 @@
+package projection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+)
+
+// ErrViolation matches every ledger violation the Runner reports.
+var ErrViolation = errors.New("projection: ledger violation")
+
+// Violation is a record the Runner refused to apply: a broken hash chain, an
+// event after a confirmed election, an event the model cannot take, or an
+// undecodable payload.
+type Violation struct {
+	Stream   string
+	Revision uint64
+	Position events.Position
+	Problem  string
+	Err      error
+}
+
+// Error implements error.
+func (v *Violation) Error() string {
+	s := fmt.Sprintf("projection: ledger violation at %s@%d: %s", v.Stream, v.Revision, v.Problem)
+	if v.Err != nil {
+		s += ": " + v.Err.Error()
+	}
+	return s
+}
+
+// Unwrap matches ErrViolation and the cause.
+func (v *Violation) Unwrap() []error {
+	if v.Err != nil {
+		return []error{ErrViolation, v.Err}
+	}
+	return []error{ErrViolation}
+}
+
+// Checkpoints stores how far a named runner got: the next position to read.
+type Checkpoints interface {
+	Load(ctx context.Context, name string) (next events.Position, found bool, err error)
+	Save(ctx context.Context, name string, next events.Position) error
+}
+
+// MemoryCheckpoints keeps checkpoints in memory. It is safe for concurrent
+// use.
+type MemoryCheckpoints struct {
+	mu sync.Mutex
+	m  map[string]events.Position
+}
+
+// NewMemoryCheckpoints returns an empty checkpoint store.
+func NewMemoryCheckpoints() *MemoryCheckpoints {
+	return &MemoryCheckpoints{m: map[string]events.Position{}}
+}
+
+// Load implements Checkpoints.
+func (c *MemoryCheckpoints) Load(_ context.Context, name string) (events.Position, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[name]
+	return p, ok, nil
+}
+
+// Save implements Checkpoints.
+func (c *MemoryCheckpoints) Save(_ context.Context, name string, next events.Position) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[name] = next
+	return nil
+}
+
+// FileCheckpoints keeps one checkpoint file per runner name in a directory,
+// replaced atomically (write, fsync, rename) on each save.
+type FileCheckpoints struct{ Dir string }
+
+func (c FileCheckpoints) path(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return "", fmt.Errorf("projection: checkpoint name %q must be a plain file name", name)
+	}
+	return filepath.Join(c.Dir, name+".checkpoint"), nil
+}
+
+// Load implements Checkpoints.
+func (c FileCheckpoints) Load(_ context.Context, name string) (events.Position, bool, error) {
+	p, err := c.path(name)
+	if err != nil {
+		return 0, false, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("projection: checkpoint %s is damaged: %v", p, err)
+	}
+	return events.Position(n), true, nil
+}
+
+// Save implements Checkpoints.
+func (c FileCheckpoints) Save(_ context.Context, name string, next events.Position) error {
+	p, err := c.path(name)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(c.Dir, name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := fmt.Fprintf(f, "%d\n", next); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), p)
+}
+
+// Progress reports a long rebuild's progress.
+type Progress struct {
+	Applied  int             // records applied so far
+	Position events.Position // the last record's position
+	End      events.Position // the log's end when the rebuild began (Rebuild only)
+	Elapsed  time.Duration
+}
+
+// Report summarizes a rebuild.
+type Report struct {
+	Applied    int
+	Violations []*Violation
+	Next       events.Position // where a follower would resume
+	Elapsed    time.Duration
+}
+
+// Runner feeds projections from a store: Rebuild replays the whole log;
+// Follow catches up from a checkpoint and then follows live appends. Each
+// record's hash chain is verified before it is applied; a violation is
+// reported and the record is not applied.
+type Runner struct {
+	store       events.Store
+	reg         *events.Registry
+	projections []Projection
+	name        string
+	checkpoints Checkpoints
+	every       int
+	progress    func(Progress)
+	progEvery   int
+	onViolation func(*Violation)
+	verify      bool
+	asOf        time.Time
+
+	chain events.ChainVerifier
+}
+
+// RunnerOption configures a Runner.
+type RunnerOption func(*Runner)
+
+// WithCheckpoints names the runner and stores its checkpoints in c (Follow
+// needs them).
+func WithCheckpoints(name string, c Checkpoints) RunnerOption {
+	return func(r *Runner) { r.name, r.checkpoints = name, c }
+}
+
+// WithCheckpointEvery saves the checkpoint every n applied records (default
+// 1000) besides on exit.
+func WithCheckpointEvery(n int) RunnerOption { return func(r *Runner) { r.every = max(n, 1) } }
+
+// WithProgress calls fn every 100,000 records (see WithProgressEvery) and
+// at the end of a rebuild.
+func WithProgress(fn func(Progress)) RunnerOption { return func(r *Runner) { r.progress = fn } }
+
+// WithProgressEvery sets how many records pass between progress reports.
+func WithProgressEvery(n int) RunnerOption { return func(r *Runner) { r.progEvery = max(n, 1) } }
+
+// WithViolations calls fn for each violation as it is found.
+func WithViolations(fn func(*Violation)) RunnerOption { return func(r *Runner) { r.onViolation = fn } }
+
+// WithoutChainVerification skips hash-chain checks (faster; seals are still
+// enforced by the models).
+func WithoutChainVerification() RunnerOption { return func(r *Runner) { r.verify = false } }
+
+// AsOf applies only records recorded at or before t: the models then answer
+// as the ledger stood at t.
+func AsOf(t time.Time) RunnerOption { return func(r *Runner) { r.asOf = t } }
+
+// NewRunner returns a runner feeding projections from store.
+func NewRunner(store events.Store, reg *events.Registry, projections []Projection, opts ...RunnerOption) *Runner {
+	r := &Runner{store: store, reg: reg, projections: projections, every: 1000, progEvery: 100_000, verify: true}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// apply verifies, decodes and applies one record; a violation is returned
+// (and reported) without applying it.
+func (r *Runner) apply(rec *events.Record) *Violation {
+	if r.verify {
+		if err := r.chain.Check(rec); err != nil {
+			return r.violation(rec, "hash chain", err)
+		}
+	}
+	e, err := r.reg.Decode(rec)
+	if err != nil {
+		if errors.Is(err, events.ErrUnknownEventType) {
+			return nil // a caller's own event type: not ours to project
+		}
+		return r.violation(rec, "undecodable payload", err)
+	}
+	for _, p := range r.projections {
+		if err := p.Apply(rec, e); err != nil {
+			var v *Violation
+			if errors.As(err, &v) {
+				v.Stream, v.Revision, v.Position = rec.Stream, rec.Revision, rec.Position
+				if r.onViolation != nil {
+					r.onViolation(v)
+				}
+				return v
+			}
+			return r.violation(rec, "projection refused the event", err)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) violation(rec *events.Record, problem string, err error) *Violation {
+	v := &Violation{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Problem: problem, Err: err}
+	if r.onViolation != nil {
+		r.onViolation(v)
+	}
+	return v
+}
+
+// Rebuild replays the log from position zero into the projections (which
+// should be new) and returns what it applied and every violation.
+func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
+	start := time.Now()
+	var rep Report
+	var end events.Position
+	if r.progress != nil {
+		end = r.logEnd(ctx)
+	}
+	for rec, err := range r.store.ReadAll(ctx, 0) {
+		if err != nil {
+			var ce *events.ChainError
+			if errors.As(err, &ce) { // an undecodable stored record
+				v := &Violation{Stream: ce.Stream, Revision: ce.Revision, Problem: "undecodable record", Err: err}
+				rep.Violations = append(rep.Violations, v)
+				if r.onViolation != nil {
+					r.onViolation(v)
+				}
+			}
+			rep.Elapsed = time.Since(start)
+			return rep, err
+		}
+		rep.Next = rec.Position + 1
+		if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
+			continue
+		}
+		if v := r.apply(&rec); v != nil {
+			rep.Violations = append(rep.Violations, v)
+			continue
+		}
+		rep.Applied++
+		if r.progress != nil && rep.Applied%r.progEvery == 0 {
+			r.progress(Progress{Applied: rep.Applied, Position: rec.Position, End: end, Elapsed: time.Since(start)})
+		}
+	}
+	rep.Elapsed = time.Since(start)
+	if r.progress != nil {
+		r.progress(Progress{Applied: rep.Applied, Position: rep.Next, End: end, Elapsed: rep.Elapsed})
+	}
+	return rep, nil
+}
+
+// logEnd finds the last position (for progress reports).
+func (r *Runner) logEnd(ctx context.Context) events.Position {
+	type lener interface{ Len() int }
+	if l, ok := r.store.(lener); ok {
+		return events.Position(l.Len())
+	}
+	return 0
+}
+
+// Follow resumes from the saved checkpoint (or zero), catches up, then
+// applies new records as they are appended, until ctx ends. It saves the
+// checkpoint every N records (WithCheckpointEvery) and on return, so a
+// restart resumes exactly after the last applied record: none twice, none
+// skipped. (A process that dies without returning resumes from the last
+// periodic save; a projection that persists itself should store the
+// position it applied and skip records below it.) It returns ctx's error
+// when stopped.
+func (r *Runner) Follow(ctx context.Context) error {
+	if r.checkpoints == nil || r.name == "" {
+		return errors.New("projection: Follow needs WithCheckpoints")
+	}
+	next, _, err := r.checkpoints.Load(ctx, r.name)
+	if err != nil {
+		return err
+	}
+	if next > 0 && r.verify {
+		// Rebuild the chain tips up to the checkpoint so verification can
+		// continue where it left off.
+		for rec, err := range r.store.ReadAll(ctx, 0) {
+			if err != nil {
+				return err
+			}
+			if rec.Position >= next {
+				break
+			}
+			_ = r.chain.Check(&rec)
+		}
+	}
+	saved := next
+	save := func() error {
+		if next == saved {
+			return nil
+		}
+		// Save even when ctx is done: the checkpoint must name what was applied.
+		if err := r.checkpoints.Save(context.WithoutCancel(ctx), r.name, next); err != nil {
+			return err
+		}
+		saved = next
+		return nil
+	}
+	applied := 0
+	for rec, err := range r.store.Subscribe(ctx, next, events.Filter{}) {
+		if err != nil {
+			if serr := save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return err
+		}
+		if r.asOf.IsZero() || !rec.RecordedAt.After(r.asOf) {
+			r.apply(&rec) // violations are reported through WithViolations
+		}
+		next = rec.Position + 1
+		applied++
+		if applied%r.every == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		if r.progress != nil && applied%r.progEvery == 0 {
+			r.progress(Progress{Applied: applied, Position: rec.Position})
+		}
+	}
+	return save()
+}

@@ -1,0 +1,333 @@
+package projection
+
+import (
+	"fmt"
+	"iter"
+	"sync"
+
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+)
+
+// scoreFacts is what scoring keeps per participant (32 bytes).
+type scoreFacts struct {
+	trad, app         float64 // reported scores by pathway
+	tradCats, appCats uint8   // scored categories of each
+	flags             uint8
+	vg                ref // groups: the virtual group the TIN belongs to
+	apm               ref // clinicians: the first APM Entity whose list names them
+}
+
+const (
+	sTrad   = 1 << iota // a traditional MIPS score was reported
+	sAPP                // an APP score was reported
+	sOnList             // clinician: on a MIPS APM Participation or Affiliated Practitioner List at a snapshot
+)
+
+// ScoringConfig sets the per-year factors of the payment adjustment.
+type ScoringConfig struct {
+	// ScalingFactor is the budget-neutrality factor SF per program year
+	// (default 1).
+	ScalingFactor map[events.ProgramYear]float64
+	// ExceptionalFactor scales the exceptional performance adjustment per
+	// program year (default 1).
+	ExceptionalFactor map[events.ProgramYear]float64
+}
+
+// Scoring is the scoring read model: the candidate scores of each clinician
+// and the final score that applies under RULES.md §5, with the payment
+// adjustment it implies. It reads participants' status from the Status
+// model it was built with.
+type Scoring struct {
+	cat    *Catalog
+	mu     *sync.RWMutex
+	status *Status
+	table  *eligibility.Table
+	cfg    ScoringConfig
+	facts  []scoreFacts
+	// moreAPM holds the APM Entities of clinicians on more than one.
+	moreAPM map[ref][]ref
+}
+
+// NewScoring returns an empty scoring model sharing status's catalog.
+func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Scoring {
+	return &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}}
+}
+
+func (s *Scoring) get(py events.ProgramYear, p events.Participant) *scoreFacts {
+	r := s.cat.intern(py, p)
+	if int(r) >= len(s.facts) {
+		n := len(s.facts)
+		s.facts = grow(s.facts, r)
+		for i := n; i < len(s.facts); i++ {
+			s.facts[i] = scoreFacts{vg: noRef, apm: noRef}
+		}
+	}
+	return &s.facts[r]
+}
+
+func (s *Scoring) factsOf(r ref) *scoreFacts {
+	if r == noRef || int(r) >= len(s.facts) {
+		return nil
+	}
+	return &s.facts[r]
+}
+
+// Apply implements Projection.
+func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch e := e.(type) {
+	case events.ScoreReported:
+		if e.Score < 0 || e.Score > 100 || e.Score != e.Score {
+			return &Violation{Problem: fmt.Sprintf("score %v outside 0..100", e.Score)}
+		}
+		f := s.get(e.ProgramYear, e.Participant)
+		cats := uint8(min(max(e.ScoredCategories, 0), 255))
+		if e.Pathway == events.PathwayAPP {
+			f.app, f.appCats, f.flags = e.Score, cats, f.flags|sAPP
+		} else {
+			f.trad, f.tradCats, f.flags = e.Score, cats, f.flags|sTrad
+		}
+	case events.VirtualGroupMembership:
+		vg := s.cat.intern(e.ProgramYear, e.VirtualGroup)
+		for _, t := range e.Members {
+			s.get(e.ProgramYear, events.Group(t)).vg = vg
+		}
+	case events.APMParticipationSnapshot:
+		entity := s.cat.intern(e.ProgramYear, e.Entity)
+		for _, en := range e.Entries {
+			f := s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI))
+			if e.MIPSAPM && (en.List == events.ListParticipation || en.List == events.ListAffiliatedPractitioner) {
+				f.flags |= sOnList
+			}
+			switch {
+			case f.apm == noRef:
+				f.apm = entity
+			case f.apm != entity:
+				r := s.cat.lookup(e.ProgramYear, events.Individual(en.TIN, en.NPI))
+				if !containsRef(s.moreAPM[r], entity) {
+					s.moreAPM[r] = append(s.moreAPM[r], entity)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func containsRef(rs []ref, r ref) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// ScoreSource says whose score is a clinician's final score.
+type ScoreSource uint8
+
+// Score sources.
+const (
+	SourceNone         ScoreSource = iota // no final score (not in MIPS)
+	SourceIndividual                      // the clinician's own score
+	SourceGroup                           // the group's traditional MIPS score
+	SourceGroupAPP                        // the group's APP score
+	SourceVirtualGroup                    // the virtual group's score
+	SourceAPMEntity                       // an APM Entity's score
+	SourceZero                            // no candidate: an eligible clinician gets 0
+)
+
+var sourceNames = [...]string{"none", "individual", "group", "group APP", "virtual group", "APM Entity", "zero"}
+
+func (s ScoreSource) String() string { return sourceNames[s] }
+
+// Candidate is one score that could apply to a clinician.
+type Candidate struct {
+	Source   ScoreSource
+	Of       events.Participant // whose score
+	Score    float64            // after hardship reweighting
+	Reported float64            // as reported
+	Hardship bool               // fewer than two scored categories: the score is the threshold
+}
+
+// FinalScore is a clinician's final score for a program year, which score
+// applied and why, and the payment adjustment it implies.
+type FinalScore struct {
+	Clinician   events.Participant
+	ProgramYear events.ProgramYear
+	// InMIPS: required or opted in (own, group's or virtual group's
+	// election); only then does a payment adjustment apply.
+	InMIPS bool
+	// Informational: a voluntary reporter's score, with no adjustment.
+	Informational bool
+	Score         float64
+	Source        ScoreSource
+	Of            events.Participant // whose score applied
+	Hardship      bool
+	Reason        string
+	Candidates    []Candidate
+	Adjustment    Adjustment
+}
+
+// Final returns a clinician's final score for py.
+func (s *Scoring) Final(py events.ProgramYear, clinician events.Participant) (FinalScore, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.final(py, clinician)
+}
+
+// All yields the final score of every clinician (TIN/NPI) the model knows
+// for py. The read lock is held while iterating.
+func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
+	return func(yield func(FinalScore, error) bool) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		yi, ok := s.cat.yearIdx[py]
+		if !ok {
+			return
+		}
+		for r, k := range s.cat.keys {
+			if k.py != yi || k.p.Kind != events.KindIndividual {
+				continue
+			}
+			if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
+				continue
+			}
+			if !yield(s.final(py, k.p)) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore, error) {
+	out := FinalScore{Clinician: c, ProgramYear: py}
+	if c.Kind != events.KindIndividual {
+		return out, fmt.Errorf("projection: final scores are per clinician (TIN/NPI), not %v", c)
+	}
+	rules, err := s.table.Rules(py)
+	if err != nil {
+		return out, err
+	}
+	cr := s.cat.lookup(py, c)
+	gr := s.cat.lookup(py, events.Group(c.TIN))
+	own, grp := kindOf(s.status.factsOf(cr)), kindOf(s.status.factsOf(gr))
+	cf, gf := s.factsOf(cr), s.factsOf(gr)
+	vg := noRef
+	if gf != nil {
+		vg = gf.vg
+	}
+	vgKind := kindOf(s.status.factsOf(vg))
+
+	if own == KindExcluded {
+		out.Reason = "excluded (" + s.status.view(cr).Exclusion.String() + "): no MIPS payment adjustment"
+		return out, nil
+	}
+	out.InMIPS = own == KindRequired || own == KindOptedIn || grp == KindRequired || grp == KindOptedIn ||
+		vg != noRef && vgKind != KindVoluntary
+	pick := func(src ScoreSource, of events.Participant, score float64, cats uint8) Candidate {
+		c := Candidate{Source: src, Of: of, Score: score, Reported: score}
+		if cats < 2 {
+			c.Score, c.Hardship = rules.PerformanceThreshold, true
+		}
+		return c
+	}
+	if !out.InMIPS {
+		switch {
+		case own == KindVoluntary && cf != nil && cf.flags&sTrad != 0:
+			cand := pick(SourceIndividual, c, cf.trad, cf.tradCats)
+			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, c, cand.Hardship
+			out.Candidates = []Candidate{cand}
+			out.Reason = "voluntary reporter: the score is for information only, with no payment adjustment"
+		case grp == KindVoluntary && gf != nil && gf.flags&sTrad != 0:
+			g := events.Group(c.TIN)
+			cand := pick(SourceGroup, g, gf.trad, gf.tradCats)
+			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, g, cand.Hardship
+			out.Candidates = []Candidate{cand}
+			out.Reason = "the group reports voluntarily: informational score, no payment adjustment"
+		default:
+			out.Reason = "neither required nor opted in: no payment adjustment"
+		}
+		return out, nil
+	}
+
+	if vg != noRef {
+		_, vgp := s.cat.key(vg)
+		out.Source, out.Of, out.Reason = SourceZero, vgp, "the TIN is in virtual group "+vgp.ID+", which has no score: 0"
+		if vf := s.factsOf(vg); vf != nil && vf.flags&sTrad != 0 {
+			cand := pick(SourceVirtualGroup, vgp, vf.trad, vf.tradCats)
+			out.Candidates = []Candidate{cand}
+			out.Score, out.Source, out.Hardship = cand.Score, SourceVirtualGroup, cand.Hardship
+			out.Reason = "the TIN is in virtual group " + vgp.ID + ": its score applies, always"
+		}
+		return s.adjust(out, &rules)
+	}
+
+	var cands []Candidate
+	if cf != nil && cf.flags&sTrad != 0 && (own == KindRequired || own == KindOptedIn) {
+		cands = append(cands, pick(SourceIndividual, c, cf.trad, cf.tradCats))
+	}
+	if gf != nil && (grp == KindRequired || grp == KindOptedIn) {
+		g := events.Group(c.TIN)
+		if gf.flags&sTrad != 0 {
+			cands = append(cands, pick(SourceGroup, g, gf.trad, gf.tradCats))
+		}
+		if gf.flags&sAPP != 0 && cf != nil && cf.flags&sOnList != 0 {
+			cands = append(cands, pick(SourceGroupAPP, g, gf.app, gf.appCats))
+		}
+	}
+	var apm []Candidate
+	if cf != nil && cf.apm != noRef {
+		for _, e := range append([]ref{cf.apm}, s.moreAPM[cr]...) {
+			ef := s.factsOf(e)
+			if ef == nil {
+				continue
+			}
+			_, ep := s.cat.key(e)
+			switch {
+			case ef.flags&sAPP != 0:
+				apm = append(apm, pick(SourceAPMEntity, ep, ef.app, ef.appCats))
+			case ef.flags&sTrad != 0:
+				apm = append(apm, pick(SourceAPMEntity, ep, ef.trad, ef.tradCats))
+			}
+		}
+	}
+	cands = append(cands, apm...)
+	out.Candidates = cands
+	if rules.APMEntityScoreOverrides && len(apm) > 0 {
+		cands = apm // PY2017-2020: an APM Entity score overrides the others
+	}
+	if len(cands) == 0 {
+		out.Source, out.Reason = SourceZero, "eligible clinician with no score: final score 0"
+		return s.adjust(out, &rules)
+	}
+	best := cands[0]
+	for _, x := range cands[1:] {
+		if x.Score > best.Score {
+			best = x
+		}
+	}
+	out.Score, out.Source, out.Of, out.Hardship = best.Score, best.Source, best.Of, best.Hardship
+	out.Reason = fmt.Sprintf("the highest of %d candidate score(s): the %s score", len(cands), best.Source)
+	if rules.APMEntityScoreOverrides && len(apm) > 0 {
+		out.Reason = fmt.Sprintf("%v: the APM Entity score overrides the others", py)
+	}
+	if best.Hardship {
+		out.Reason += " (fewer than two scored categories: set to the performance threshold)"
+	}
+	return s.adjust(out, &rules)
+}
+
+func (s *Scoring) adjust(out FinalScore, rules *eligibility.Rules) (FinalScore, error) {
+	sf, ef := 1.0, 1.0
+	if v, ok := s.cfg.ScalingFactor[out.ProgramYear]; ok {
+		sf = v
+	}
+	if v, ok := s.cfg.ExceptionalFactor[out.ProgramYear]; ok {
+		ef = v
+	}
+	adj, err := PaymentAdjustment(rules, out.Score, sf, ef)
+	out.Adjustment = adj
+	return out, err
+}
