@@ -303,4 +303,3 @@ func BenchmarkFootprint(b *testing.B) {
 	}
 	b.ReportMetric(perParticipant, "bytes/participant")
 }
-
