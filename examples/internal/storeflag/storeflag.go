@@ -1,0 +1,73 @@
+// Package storeflag opens the store an example's -store flag names:
+// "memory", a file path (the embedded bbolt store), or an EventStoreDB /
+// KurrentDB connection string (esdb://, kurrentdb://).
+package storeflag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/memstore"
+)
+
+// Opened is an open store and what it is.
+type Opened struct {
+	Store events.Store
+	Kind  string // "memory", "file" or "eventstoredb"
+	Where string // the file path or connection string
+	// Verify audits the whole store: boltstore's index walk for files, the
+	// log walk otherwise.
+	Verify func() (events.VerifyReport, error)
+	// Close closes the store and removes a temporary file.
+	Close func() error
+}
+
+// ErrExists: a fresh-ledger run was pointed at a file that already holds a
+// ledger.
+var ErrExists = errors.New("the ledger file already exists")
+
+// Open opens spec. An empty spec is a new temporary file, removed on Close.
+// With fresh set, a file path must not already hold a ledger.
+func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
+	switch {
+	case spec == "memory":
+		s := memstore.New(memstore.WithClock(now))
+		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
+			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
+	case strings.HasPrefix(spec, "esdb://") || strings.HasPrefix(spec, "esdb+discover://") || strings.HasPrefix(spec, "kurrentdb://"):
+		return openESDB(spec)
+	}
+	temp := spec == ""
+	path := spec
+	if temp {
+		dir, err := os.MkdirTemp("", "electionledger-")
+		if err != nil {
+			return nil, err
+		}
+		path = dir + "/ledger.db"
+	} else if fresh {
+		if info, err := os.Stat(path); err == nil && info.Size() > 0 {
+			return nil, fmt.Errorf("%w: %s; remove it or name another file", ErrExists, path)
+		}
+	}
+	s, err := boltstore.Open(path, boltstore.WithClock(now))
+	if err != nil {
+		return nil, err
+	}
+	o := &Opened{Store: s, Kind: "file", Where: path}
+	o.Verify = func() (events.VerifyReport, error) { return s.Verify(context.Background()) }
+	o.Close = func() error {
+		err := s.Close()
+		if temp {
+			os.RemoveAll(strings.TrimSuffix(path, "/ledger.db"))
+		}
+		return err
+	}
+	return o, nil
+}

@@ -1,0 +1,394 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/electionledger/ledger/election"
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+)
+
+// action is what one participant does during the election window, drawn up
+// front so that concurrent execution gives the same outcome every run.
+type action uint8
+
+const (
+	actNone action = iota
+	actOptIn
+	actOptInAPP
+	actVoluntary
+	actWithdrawThenOptIn // request, change their mind, request again, confirm
+	actPending           // request and never confirm
+	actWrongPhrase       // type "confirm" first, then CONFIRM
+	actRace              // eight tabs press CONFIRM at once
+	actRetry             // the confirmation is sent twice with the same command ID
+)
+
+// plan is one participant's planned commands.
+type plan struct {
+	p       events.Participant
+	meta    func() election.Meta
+	act     action
+	invalid []election.Request // refused attempts made first
+	unauth  bool               // someone not connected tries first
+	// unattested: the first try comes from a session that never accepted
+	// the Statement of Truth.
+	unattested bool
+}
+
+func (s *sim) drawPlans() []plan {
+	r := s.rng
+	var plans []plan
+	for i := range s.groups {
+		g := &s.groups[i]
+		if g.registry >= 0 {
+			continue // its registry elects for it
+		}
+		pl := plan{p: g.p, meta: func() election.Meta { return s.repOf(i) }}
+		switch {
+		case g.status[1] == events.StatusRequired && r.Float64() < 0.03:
+			pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional})
+		case g.status[1] != events.StatusOptInEligible:
+		default:
+			pl.act = drawAction(r, g.mipsAPM)
+			if g.mipsAPM && r.Float64() < 0.2 {
+				pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceVoluntary, Pathway: events.PathwayAPP})
+			}
+			if !g.mipsAPM && r.Float64() < 0.03 {
+				pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayAPP})
+			}
+			if r.Float64() < 0.02 {
+				pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayMVP})
+			}
+			pl.unauth = r.Float64() < 0.01
+		}
+		if pl.act != actNone || len(pl.invalid) > 0 {
+			plans = append(plans, pl)
+		}
+	}
+	for i := range s.clinicians {
+		c := &s.clinicians[i]
+		if s.groups[c.group].registry >= 0 {
+			continue
+		}
+		id := fmt.Sprintf("dr-%d", i)
+		s.auth.RegisterClinician(id, c.p)
+		pl := plan{p: c.p, meta: func() election.Meta { return s.meta(election.Actor{ID: id, Role: events.RoleClinician}) }}
+		switch {
+		case c.status == events.StatusExempt && r.Float64() < 0.01:
+			pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceVoluntary, Pathway: events.PathwayTraditional})
+		case c.status != events.StatusOptInEligible:
+		case s.groups[c.group].mipsAPM && r.Float64() < 0.3:
+			pl.act = actOptInAPP
+		case r.Float64() < 0.12:
+			pl.act = actOptIn
+		case r.Float64() < 0.08:
+			pl.act = actVoluntary
+		case r.Float64() < 0.01:
+			pl.unattested = true
+			pl.act = actOptIn
+		}
+		pl.unauth = c.status == events.StatusOptInEligible && r.Float64() < 0.01
+		if pl.act != actNone || len(pl.invalid) > 0 {
+			plans = append(plans, pl)
+		}
+	}
+	return plans
+}
+
+func drawAction(r *rand.Rand, apm bool) action {
+	x := r.Float64()
+	switch {
+	case x < 0.30:
+		if apm && r.Float64() < 0.5 {
+			return actOptInAPP
+		}
+		return actOptIn
+	case x < 0.45:
+		return actVoluntary
+	case x < 0.50:
+		return actWithdrawThenOptIn
+	case x < 0.53:
+		return actPending
+	case x < 0.56:
+		return actWrongPhrase
+	case x < 0.58:
+		return actRace
+	case x < 0.60:
+		return actRetry
+	}
+	return actNone
+}
+
+// elections runs every practice's and clinician's plan during the window.
+func (s *sim) elections(ctx context.Context) error {
+	w := s.rules.ElectionWindow
+	s.clock.set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.4)))
+	plans := s.drawPlans()
+	return s.parallel(ctx, len(plans), func(i int) error { return s.runPlan(ctx, &plans[i]) })
+}
+
+func (s *sim) runPlan(ctx context.Context, pl *plan) error {
+	py := s.py
+	if pl.unauth {
+		m := s.meta(election.Actor{ID: "rep-elsewhere", Role: events.RolePracticeRepresentative})
+		if err := s.record("")(s.req(ctx, m, pl.p, events.ChoiceOptIn, events.PathwayTraditional)); err != nil {
+			return err
+		}
+	}
+	if pl.unattested {
+		m := pl.meta()
+		m.Actor.AttestedAt = time.Time{}
+		if err := s.record("")(s.req(ctx, m, pl.p, events.ChoiceOptIn, events.PathwayTraditional)); err != nil {
+			return err
+		}
+	}
+	for _, r := range pl.invalid {
+		rc, err := s.svc.Request(ctx, pl.meta(), py, pl.p, r)
+		if err := s.record("")(rc, err); err != nil {
+			return err
+		}
+	}
+	confirm := func(phrase string) error {
+		rc, err := s.svc.Confirm(ctx, pl.meta(), py, pl.p, phrase)
+		return s.record("confirmations")(rc, err)
+	}
+	request := func(c events.Choice, pw events.Pathway) error {
+		return s.record("requests")(s.req(ctx, pl.meta(), pl.p, c, pw))
+	}
+	switch pl.act {
+	case actNone:
+		return nil
+	case actOptIn, actRetry:
+		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
+			return err
+		}
+		if pl.act == actRetry {
+			m := pl.meta()
+			for range 2 { // the same command twice: the second is answered from the ledger
+				rc, err := s.svc.Confirm(ctx, m, py, pl.p, election.ConfirmPhrase)
+				if err := s.record("confirmations")(rc, err); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return confirm(election.ConfirmPhrase)
+	case actOptInAPP:
+		if err := request(events.ChoiceOptIn, events.PathwayAPP); err != nil {
+			return err
+		}
+		return confirm(election.ConfirmPhrase)
+	case actVoluntary:
+		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
+			return err
+		}
+		return confirm(election.ConfirmPhrase)
+	case actWithdrawThenOptIn:
+		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
+			return err
+		}
+		rc, err := s.svc.Withdraw(ctx, pl.meta(), py, pl.p, "went back")
+		if err := s.record("withdrawals")(rc, err); err != nil {
+			return err
+		}
+		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
+			return err
+		}
+		return confirm(election.ConfirmPhrase)
+	case actPending:
+		return request(events.ChoiceOptIn, events.PathwayTraditional)
+	case actWrongPhrase:
+		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
+			return err
+		}
+		if err := confirm("confirm"); err != nil {
+			return err
+		}
+		return confirm(election.ConfirmPhrase)
+	case actRace:
+		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for k := range errs {
+			m := pl.meta()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rc, err := s.svc.Confirm(ctx, m, py, pl.p, election.ConfirmPhrase)
+				errs[k] = s.record("confirmations")(rc, err)
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		s.outcomes.add("concurrent confirmation races (one of eight wins)", 1)
+	}
+	return nil
+}
+
+func (s *sim) req(ctx context.Context, m election.Meta, p events.Participant, c events.Choice, pw events.Pathway) (election.Receipt, error) {
+	return s.svc.Request(ctx, m, s.py, p, election.Request{Choice: c, Pathway: pw})
+}
+
+// registryBatches has each registry upload its clients' selections in bulk;
+// the first registry cancels its first upload and sends a second.
+func (s *sim) registryBatches(ctx context.Context) error {
+	w := s.rules.ElectionWindow
+	s.clock.set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.7)))
+	r := s.rng
+	for reg := range s.registries {
+		org := registryName(reg)
+		var entries []election.BatchEntry
+		for i := range s.groups {
+			g := &s.groups[i]
+			if g.registry != reg {
+				continue
+			}
+			entries = append(entries, election.BatchEntry{Participant: g.p, Choice: drawChoice(r)})
+			for _, m := range g.members {
+				if r.Float64() < 0.3 {
+					entries = append(entries, election.BatchEntry{Participant: s.clinicians[m].p, Choice: drawChoice(r)})
+				}
+			}
+		}
+		for start := 0; start < len(entries); start += election.MaxBatchEntries {
+			b := election.Batch{ID: fmt.Sprintf("%s-upload-%d", org, start/election.MaxBatchEntries+1), ProgramYear: s.py,
+				Entries: entries[start:min(start+election.MaxBatchEntries, len(entries))]}
+			actor := election.Actor{ID: org + "-staff", Role: events.RoleRegistry, Organization: org}
+			if reg == 0 && start == 0 {
+				first := b
+				first.ID += "-cancelled"
+				if _, err := s.svc.SubmitBatch(ctx, s.meta(actor), first); err != nil {
+					return err
+				}
+				res, err := s.svc.CancelBatch(ctx, s.meta(actor), first)
+				if err != nil {
+					return err
+				}
+				s.outcomes.add("registry uploads cancelled before confirmation", 1)
+				s.outcomes.add("registry selections withdrawn by a cancelled upload", res.Count(election.EntryWithdrawn))
+			}
+			prev, err := s.svc.PreviewBatch(ctx, s.meta(actor), b)
+			if err != nil {
+				return err
+			}
+			s.progress("    %s preview: %d opt-in, %d voluntary, %d no decision, %d refused",
+				b.ID, prev.Counts.OptIn, prev.Counts.Voluntary, prev.Counts.NoDecision, len(prev.Refusals()))
+			sub, err := s.svc.SubmitBatch(ctx, s.meta(actor), b)
+			if err != nil {
+				return err
+			}
+			for _, e := range sub.Refusals() {
+				if err := s.record("")(election.Receipt{}, e.Err); err != nil {
+					return err
+				}
+			}
+			res, err := s.svc.ConfirmBatch(ctx, s.meta(actor), b, election.ConfirmPhrase)
+			if err != nil {
+				return err
+			}
+			s.outcomes.add("registry uploads confirmed", 1)
+			s.outcomes.add("registry entries confirmed", res.Count(election.EntryConfirmed))
+			s.outcomes.add("registry entries with no decision", res.Count(election.EntryNoDecision))
+		}
+	}
+	return nil
+}
+
+func drawChoice(r *rand.Rand) events.Choice {
+	switch x := r.Float64(); {
+	case x < 0.5:
+		return events.ChoiceOptIn
+	case x < 0.75:
+		return events.ChoiceVoluntary
+	}
+	return events.ChoiceNoDecision
+}
+
+// late has a few practices that made no decision try after the 8 pm close.
+func (s *sim) late(ctx context.Context) error {
+	s.clock.set(s.rules.ElectionWindow.Close.Add(15 * time.Minute))
+	type attempt struct {
+		p events.Participant
+		m func() election.Meta
+	}
+	var late []attempt
+	for i := range s.groups {
+		g := &s.groups[i]
+		if g.registry < 0 && g.vg < 0 && g.status[1] == events.StatusOptInEligible && i%40 == 3 {
+			late = append(late, attempt{g.p, func() election.Meta { return s.repOf(i) }})
+		}
+	}
+	for i := range s.clinicians {
+		c := &s.clinicians[i]
+		if s.groups[c.group].registry < 0 && c.status == events.StatusOptInEligible && i%100 == 7 {
+			late = append(late, attempt{c.p, func() election.Meta {
+				return s.meta(election.Actor{ID: fmt.Sprintf("dr-%d", i), Role: events.RoleClinician})
+			}})
+		}
+	}
+	return s.parallel(ctx, len(late), func(k int) error {
+		return s.record("")(s.req(ctx, late[k].m(), late[k].p, events.ChoiceOptIn, events.PathwayTraditional))
+	})
+}
+
+// scores reports final performance data after the submission deadline.
+func (s *sim) scores(ctx context.Context) error {
+	s.clock.set(eligibility.Eastern(s.cfg.year+1, time.June, 15, 9, 0))
+	r := s.rng
+	type rep struct {
+		p  events.Participant
+		pw events.Pathway
+		sc float64
+		ct int
+	}
+	draw := func() (float64, int) {
+		switch x := r.Float64(); {
+		case x < 0.03:
+			return 100 * r.Float64(), 1 // hardship: one scored category
+		case x < 0.10:
+			return 30 * r.Float64(), 3
+		default:
+			return math.Min(100, math.Max(0, 80+12*r.NormFloat64())), 3
+		}
+	}
+	var reps []rep
+	add := func(p events.Participant, pw events.Pathway, prob float64) {
+		if r.Float64() < prob {
+			sc, ct := draw()
+			reps = append(reps, rep{p, pw, math.Round(sc*100) / 100, ct})
+		}
+	}
+	for i := range s.groups {
+		g := &s.groups[i]
+		add(g.p, events.PathwayTraditional, 0.85)
+		if g.mipsAPM {
+			add(g.p, events.PathwayAPP, 0.9)
+		}
+	}
+	for i := range s.clinicians {
+		add(s.clinicians[i].p, events.PathwayTraditional, 0.4)
+	}
+	for i := range s.vgs {
+		add(s.vgs[i].p, events.PathwayTraditional, 1)
+	}
+	for i := range s.apms {
+		add(s.apms[i].p, events.PathwayAPP, 1)
+	}
+	return s.parallel(ctx, len(reps), func(i int) error {
+		x := reps[i]
+		return s.appendEvent(ctx, s.names.Score(s.py, x.p), events.ScoreReported{Participant: x.p, ProgramYear: s.py,
+			Pathway: x.pw, Score: x.sc, ScoredCategories: x.ct, ReportedAt: s.clock.now()}, s.newID())
+	})
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/projection"
+)
+
+// PerformanceHeading starts the one section of the summary that varies from
+// run to run.
+const PerformanceHeading = "Performance (this machine, this run)"
+
+func (s *sim) report(ctx context.Context, out io.Writer) error {
+	s.progress("season: rebuilding every projection from position 0")
+	models := projection.NewModels(s.table, projection.ScoringConfig{})
+	start := time.Now()
+	rep, err := projection.NewRunner(s.opened.Store, s.reg, models.Projections(),
+		projection.WithProgress(func(p projection.Progress) {
+			s.progress("  rebuilt %d records (%.0f/s)", p.Applied, float64(p.Applied)/max(p.Elapsed.Seconds(), 1e-9))
+		})).Rebuild(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	rebuild := time.Since(start)
+	s.progress("season: verifying the hash chain")
+	start = time.Now()
+	audit, auditErr := s.opened.Verify()
+	verify := time.Since(start)
+
+	w := bufio.NewWriter(out)
+	defer w.Flush()
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	p("electionledger season — %v, seed %d", s.py, s.cfg.seed)
+	p("")
+	p("Population: %s clinicians in %s practices; %d virtual groups; %d APM Entities; %d registries",
+		num(len(s.clinicians)), num(len(s.groups)), len(s.vgs), len(s.apms), s.registries)
+
+	// Eligibility and election status, clinicians and practices apart.
+	counts := map[events.ParticipantKind]map[projection.Kind]int{}
+	excl := map[events.ParticipantKind]map[events.ExclusionReason]int{}
+	type elKey struct {
+		kind    projection.Kind
+		pathway events.Pathway
+	}
+	elections := map[elKey]int{}
+	channels := map[string]int{}
+	for v := range models.Status.All(s.py) {
+		k := v.Participant.Kind
+		if counts[k] == nil {
+			counts[k], excl[k] = map[projection.Kind]int{}, map[events.ExclusionReason]int{}
+		}
+		counts[k][v.Kind]++
+		if v.Kind == projection.KindExcluded {
+			excl[k][v.Exclusion]++
+		}
+		if v.Kind == projection.KindOptedIn || v.Kind == projection.KindVoluntary {
+			elections[elKey{v.Kind, v.Pathway}]++
+			switch {
+			case v.VirtualGroupID != "":
+				channels["by a virtual group's election"]++
+			case v.ElectedAs == events.RoleRegistry:
+				channels["by a registry's bulk upload"]++
+			case v.ElectedAs == events.RoleClinician:
+				channels["by the clinician"]++
+			default:
+				channels["by a practice representative"]++
+			}
+		}
+	}
+	p("")
+	p("Status at the end of the year              clinicians   practices")
+	for _, k := range projection.Kinds() {
+		c, g := counts[events.KindIndividual][k], counts[events.KindGroup][k]
+		if c+g == 0 {
+			continue
+		}
+		p("  %-40s %10s  %10s", k, num(c), num(g))
+		if k == projection.KindExcluded {
+			for _, r := range []events.ExclusionReason{events.ExclusionQP, events.ExclusionNewlyEnrolled,
+				events.ExclusionIneligibleClinicianType, events.ExclusionNoEligibleClinician} {
+				if c, g := excl[events.KindIndividual][r], excl[events.KindGroup][r]; c+g > 0 {
+					p("    %-38s %10s  %10s", r, num(c), num(g))
+				}
+			}
+		}
+	}
+	p("")
+	p("Confirmed elections (final)")
+	for _, k := range []elKey{{projection.KindOptedIn, events.PathwayTraditional}, {projection.KindOptedIn, events.PathwayAPP},
+		{projection.KindVoluntary, events.PathwayTraditional}} {
+		p("  %-40s %10s", fmt.Sprintf("%s, %s", map[projection.Kind]string{projection.KindOptedIn: "opt-in", projection.KindVoluntary: "voluntary"}[k.kind], k.pathway), num(elections[k]))
+	}
+	for _, c := range []string{"by a practice representative", "by the clinician", "by a registry's bulk upload", "by a virtual group's election"} {
+		p("    %-38s %10s", c, num(channels[c]))
+	}
+	p("")
+	p("Activity")
+	for _, k := range s.outcomes.sorted() {
+		p("  %-64s %8s", k, num(s.outcomes.get(k)))
+	}
+	p("")
+	p("Refusals by rule (each appended nothing)")
+	total := 0
+	for _, k := range s.refusals.sorted() {
+		p("  %-56s %8s", k, num(s.refusals.get(k)))
+		total += s.refusals.get(k)
+	}
+	p("  %-56s %8s", "total", num(total))
+
+	// Final scores and payment adjustments of clinicians.
+	var inMIPS, informational, zero, hardship int
+	scoreBuckets := make([]int, 5)
+	adjBuckets := map[string]int{}
+	var sumAdj float64
+	for fs, err := range models.Scoring.All(s.py) {
+		if err != nil {
+			return err
+		}
+		switch {
+		case fs.Informational:
+			informational++
+			continue
+		case !fs.InMIPS:
+			continue
+		}
+		inMIPS++
+		if fs.Source == projection.SourceZero {
+			zero++
+		}
+		if fs.Hardship {
+			hardship++
+		}
+		scoreBuckets[min(int(fs.Score/20), 4)]++
+		sumAdj += fs.Adjustment.Total()
+		adjBuckets[adjBucket(fs.Adjustment, s.rules.ApplicablePercent)]++
+	}
+	p("")
+	p("Final scores of clinicians in MIPS (required or opted in): %s", num(inMIPS))
+	for i, n := range scoreBuckets {
+		hi := fmt.Sprintf("%d)", (i+1)*20)
+		if i == 4 {
+			hi = "100]"
+		}
+		p("  [%3d, %-5s %s %8s", i*20, hi, bar(n, inMIPS), num(n))
+	}
+	p("  no score (final score 0): %s; hardship (score set to the threshold %v): %s; informational (voluntary): %s",
+		num(zero), s.rules.PerformanceThreshold, num(hardship), num(informational))
+	p("Payment adjustments (applicable percent %v%%, scaling factor 1)", s.rules.ApplicablePercent)
+	for _, b := range adjOrder(s.rules.ApplicablePercent) {
+		p("  %-22s %s %8s", b, bar(adjBuckets[b], inMIPS), num(adjBuckets[b]))
+	}
+	if inMIPS > 0 {
+		p("  mean adjustment %+.3f%%", sumAdj/float64(inMIPS))
+	}
+	p("")
+	switch {
+	case auditErr != nil:
+		p("Audit: FAILED: %v", auditErr)
+	case len(rep.Violations) > 0:
+		p("Audit: %d ledger violations, first: %v", len(rep.Violations), rep.Violations[0])
+	default:
+		p("Audit: %s records in %s streams; every hash chain verifies; no ledger violations", num(audit.Records), num(audit.Streams))
+	}
+	p("")
+	p("%s", PerformanceHeading)
+	p("  store: %s (%s)", s.opened.Kind, s.opened.Where)
+	for _, ph := range s.phases {
+		rate := float64(ph.events) / max(ph.elapsed.Seconds(), 1e-9)
+		p("  %-34s %9s events %9v  %9s events/s", ph.name, num(ph.events), ph.elapsed.Round(time.Millisecond), num(int(rate)))
+	}
+	p("  %-34s %9s events %9v  %9s events/s", "rebuild every projection", num(rep.Applied), rebuild.Round(time.Millisecond), num(int(float64(rep.Applied)/max(rebuild.Seconds(), 1e-9))))
+	p("  %-34s %9s records %8v", "hash-chain audit", num(audit.Records), verify.Round(time.Millisecond))
+	p("  total %v; peak memory %s", time.Since(s.startedAt).Round(time.Millisecond), peakMemory())
+	if auditErr != nil || len(rep.Violations) > 0 {
+		return fmt.Errorf("the audit failed")
+	}
+	return nil
+}
+
+func adjBucket(a projection.Adjustment, max float64) string {
+	t := a.Total()
+	switch {
+	case t <= -max+1e-9:
+		return fmt.Sprintf("-%v%% (maximum)", max)
+	case t < 0:
+		return "negative"
+	case t == 0:
+		return "neutral (0)"
+	case a.Exceptional > 0:
+		return "positive + exceptional"
+	}
+	return "positive"
+}
+
+func adjOrder(max float64) []string {
+	return []string{fmt.Sprintf("-%v%% (maximum)", max), "negative", "neutral (0)", "positive", "positive + exceptional"}
+}
+
+func bar(n, total int) string {
+	if total == 0 {
+		return strings.Repeat(" ", 30)
+	}
+	w := n * 30 / total
+	return strings.Repeat("#", w) + strings.Repeat(".", 30-w)
+}
+
+// num formats an integer with thousands separators.
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// peakMemory reads the process's peak resident set (Linux), else the Go
+// runtime's view.
+func peakMemory() string {
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB"))); err == nil {
+					return fmt.Sprintf("%.0f MiB RSS", float64(kb)/1024)
+				}
+			}
+		}
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return fmt.Sprintf("%.0f MiB from the OS (Go runtime)", float64(m.Sys)/(1<<20))
+}

@@ -1,0 +1,512 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/electionledger/ledger/election"
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/examples/internal/storeflag"
+	"github.com/google/uuid"
+)
+
+type clinician struct {
+	p      events.Participant
+	group  int
+	typ    eligibility.ClinicianType
+	qp     bool
+	newly  bool
+	seg    [2]events.Volumes
+	status events.EligibilityStatus // standing after segment 2
+}
+
+type group struct {
+	p        events.Participant
+	members  []int
+	mipsAPM  bool
+	apm      int // APM Entity index or -1
+	vg       int // virtual group index or -1
+	registry int // registry index or -1
+	status   [2]events.EligibilityStatus
+}
+
+type vgroup struct {
+	p       events.Participant
+	members []int
+}
+
+type apmEntity struct {
+	p      events.Participant
+	groups []int
+}
+
+// clock is the simulation's clock: the store stamps records with it too, so
+// "as of" questions about the simulated year work.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// tally counts outcomes from concurrent workers.
+type tally struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (t *tally) add(k string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]int{}
+	}
+	t.m[k] += n
+}
+
+func (t *tally) get(k string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[k]
+}
+
+// sorted returns the keys in order.
+func (t *tally) sorted() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var ks []string
+	for k := range t.m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+type phase struct {
+	name    string
+	elapsed time.Duration
+	events  int
+}
+
+type sim struct {
+	cfg    config
+	log    io.Writer
+	clock  *clock
+	opened *storeflag.Opened
+	store  events.Store
+	names  *events.StreamNamer
+	reg    *events.Registry
+	table  *eligibility.Table
+	rules  eligibility.Rules
+	py     events.ProgramYear
+	auth   *election.MemoryAuthorizer
+	svc    *election.Service
+	rng    *rand.Rand
+	ids    atomic.Uint64
+
+	clinicians []clinician
+	groups     []group
+	vgs        []vgroup
+	apms       []apmEntity
+	registries int
+
+	refusals  tally // by rule
+	outcomes  tally // by what happened
+	appended  atomic.Int64
+	phases    []phase
+	startedAt time.Time
+}
+
+func newSim(cfg config, log io.Writer) (*sim, error) {
+	if cfg.quiet {
+		log = io.Discard
+	}
+	s := &sim{cfg: cfg, log: log, clock: &clock{}, reg: events.NewRegistry(), table: eligibility.Default(),
+		py: events.PY(events.MIPS, cfg.year), auth: election.NewMemoryAuthorizer(),
+		rng: rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)), registries: 3}
+	var err error
+	if s.rules, err = s.table.Rules(s.py); err != nil {
+		return nil, err
+	}
+	if s.names, err = events.NewStreamNamer([]byte(events.DevelopmentKey)); err != nil {
+		return nil, err
+	}
+	s.clock.set(eligibility.Eastern(cfg.year-1, time.October, 1, 9, 0))
+	if s.opened, err = storeflag.Open(cfg.store, s.clock.now, true); err != nil {
+		return nil, err
+	}
+	s.store = counting{Store: s.opened.Store, n: &s.appended}
+	s.svc, err = election.NewService(election.Config{Store: s.store, Names: s.names, Authorizer: s.auth,
+		Registry: s.reg, Table: s.table, Clock: s.clock.now, BatchWorkers: cfg.workers})
+	if err != nil {
+		s.opened.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sim) close() { _ = s.opened.Close() }
+
+// newID returns a deterministic command ID.
+func (s *sim) newID() uuid.UUID {
+	return uuid.NewSHA1(uuid.Nil, fmt.Appendf(nil, "season/%d/%d", s.cfg.seed, s.ids.Add(1)))
+}
+
+func (s *sim) progress(format string, a ...any) { fmt.Fprintf(s.log, format+"\n", a...) }
+
+// parallel runs fn(0..n-1) on the configured number of workers.
+func (s *sim) parallel(ctx context.Context, n int, fn func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range min(s.cfg.workers, max(n, 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+func (s *sim) timed(name string, fn func() error) error {
+	start, before := time.Now(), s.appended.Load()
+	err := fn()
+	s.phases = append(s.phases, phase{name, time.Since(start), int(s.appended.Load() - before)})
+	s.progress("  %-28s %8d events  %v", name, s.appended.Load()-before, time.Since(start).Round(time.Millisecond))
+	return err
+}
+
+func (s *sim) simulate(ctx context.Context) error {
+	s.startedAt = time.Now()
+	s.progress("season: simulating %v with %d clinicians in %d practices (seed %d) on the %s store",
+		s.py, s.cfg.clinicians, s.cfg.groups, s.cfg.seed, s.opened.Kind)
+	s.populate()
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"segment 1 determinations", func(ctx context.Context) error { return s.determine(ctx, 0) }},
+		{"virtual group elections", s.virtualGroups},
+		{"APM snapshots", s.apmSnapshots},
+		{"segment 2 determinations", func(ctx context.Context) error { return s.determine(ctx, 1) }},
+		{"practice and clinician elections", s.elections},
+		{"registry bulk elections", s.registryBatches},
+		{"late elections", s.late},
+		{"scores", s.scores},
+	}
+	for _, st := range steps {
+		if err := s.timed(st.name, func() error { return st.fn(ctx) }); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return nil
+}
+
+// populate draws the practices, clinicians, APM Entities, virtual groups and
+// registry clients.
+func (s *sim) populate() {
+	r := s.rng
+	s.groups = make([]group, s.cfg.groups)
+	for i := range s.groups {
+		s.groups[i] = group{p: events.Group(tinOf(i)), apm: -1, vg: -1, registry: -1, mipsAPM: r.Float64() < 0.10}
+	}
+	s.clinicians = make([]clinician, s.cfg.clinicians)
+	for i := range s.clinicians {
+		g := i
+		if i >= len(s.groups) {
+			// Skewed practice sizes: a few large practices, many small ones.
+			g = int(math.Pow(r.Float64(), 3) * float64(len(s.groups)))
+		}
+		c := &s.clinicians[i]
+		c.group = g
+		c.p = events.Individual(s.groups[g].p.TIN, npiOf(i))
+		c.typ = drawType(r)
+		c.newly = r.Float64() < 0.02
+		c.qp = s.groups[g].mipsAPM && r.Float64() < 0.25
+		// Per-clinician volumes are log-normal around 40% of each
+		// threshold: solo clinicians mostly fall below some criterion, and
+		// practices of a few straddle the threshold.
+		size := 0.4 * math.Exp(r.NormFloat64()*0.9)
+		c.seg[0] = events.Volumes{
+			AllowedChargesCents: int64(90_000_00 * size * (0.7 + 0.6*r.Float64())),
+			PartBPatients:       int(200 * size * (0.6 + 0.8*r.Float64())),
+			CoveredServices:     int(200 * size * (0.5 + 1.5*r.Float64())),
+		}
+		f := 0.9 + 0.2*r.Float64()
+		c.seg[1] = events.Volumes{AllowedChargesCents: int64(float64(c.seg[0].AllowedChargesCents) * f),
+			PartBPatients: int(float64(c.seg[0].PartBPatients) * f), CoveredServices: int(float64(c.seg[0].CoveredServices) * (f + 0.05))}
+		s.groups[g].members = append(s.groups[g].members, i)
+	}
+	// APM Entities of about five MIPS APM practices each.
+	for i := range s.groups {
+		g := &s.groups[i]
+		if !g.mipsAPM {
+			continue
+		}
+		if len(s.apms) == 0 || len(s.apms[len(s.apms)-1].groups) >= 5 {
+			p, _ := events.NewAPMEntity(fmt.Sprintf("A%05d", len(s.apms)+1))
+			s.apms = append(s.apms, apmEntity{p: p})
+		}
+		g.apm = len(s.apms) - 1
+		s.apms[g.apm].groups = append(s.apms[g.apm].groups, i)
+	}
+	// Virtual groups of four small practices; registries' clients.
+	var small []int
+	for i := range s.groups {
+		g := &s.groups[i]
+		switch {
+		case !g.mipsAPM && len(g.members) <= 2 && r.Float64() < 0.04:
+			small = append(small, i)
+		case r.Float64() < 0.25:
+			g.registry = r.IntN(s.registries)
+		}
+	}
+	for len(small) >= 4 {
+		p, _ := events.NewVirtualGroup(fmt.Sprintf("VG-%d-%03d", s.cfg.year, len(s.vgs)+1))
+		v := vgroup{p: p, members: small[:4]}
+		for _, m := range v.members {
+			s.groups[m].vg = len(s.vgs)
+		}
+		s.vgs = append(s.vgs, v)
+		small = small[4:]
+	}
+}
+
+func tinOf(i int) events.TIN { return events.MustParseTIN(fmt.Sprintf("%09d", 100_000_000+i*7)) }
+
+func npiOf(i int) events.NPI {
+	base := fmt.Sprintf("1%08d", i)
+	return events.MustParseNPI(base + string(events.NPICheckDigit(base)))
+}
+
+func drawType(r *rand.Rand) eligibility.ClinicianType {
+	x := r.Float64()
+	for _, t := range []struct {
+		p   float64
+		typ eligibility.ClinicianType
+	}{
+		{0.80, eligibility.Physician}, {0.06, eligibility.NursePractitioner}, {0.04, eligibility.PhysicianAssistant},
+		{0.03, eligibility.PhysicalTherapist}, {0.02, eligibility.ClinicalSocialWorker}, {0.02, eligibility.CertifiedNurseMidwife},
+		{0.01, eligibility.ClinicalPsychologist},
+	} {
+		if x < t.p {
+			return t.typ
+		}
+		x -= t.p
+	}
+	return eligibility.OtherClinicianType
+}
+
+func (s *sim) system() events.Metadata {
+	return events.Metadata{Actor: "cms-eligibility", ActorRole: events.RoleSystem}
+}
+
+// determine records one segment's determinations for every clinician and
+// practice.
+func (s *sim) determine(ctx context.Context, seg int) error {
+	end := time.Date(s.cfg.year-1+seg, time.September, 30, 0, 0, 0, 0, time.UTC)
+	at := eligibility.Eastern(s.cfg.year-1+seg, time.November, 15, 9, 0)
+	s.clock.set(at)
+	src := []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]
+	facts := func(c *clinician) eligibility.Clinician {
+		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp}
+		if c.newly {
+			e.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return e
+	}
+	n := len(s.clinicians) + len(s.groups)
+	dets := make([]events.EligibilityDetermined, n)
+	for i := range s.clinicians {
+		c := &s.clinicians[i]
+		d, err := eligibility.Determine(&s.rules, eligibility.Input{Participant: c.p, Volumes: c.seg[seg], Clinician: facts(c),
+			MIPSAPM: s.groups[c.group].mipsAPM, Source: src, SourceDate: end, DeterminedAt: at})
+		if err != nil {
+			return err
+		}
+		dets[i] = d
+		if seg == 1 {
+			c.status = d.Status
+		}
+	}
+	for i := range s.groups {
+		g := &s.groups[i]
+		in := eligibility.Input{Participant: g.p, MIPSAPM: g.mipsAPM, Source: src, SourceDate: end, DeterminedAt: at}
+		for _, m := range g.members {
+			c := &s.clinicians[m]
+			in.Volumes.AllowedChargesCents += c.seg[seg].AllowedChargesCents
+			in.Volumes.PartBPatients += c.seg[seg].PartBPatients
+			in.Volumes.CoveredServices += c.seg[seg].CoveredServices
+			in.Clinicians = append(in.Clinicians, facts(c))
+		}
+		d, err := eligibility.Determine(&s.rules, in)
+		if err != nil {
+			return err
+		}
+		dets[len(s.clinicians)+i] = d
+		g.status[seg] = d.Status
+	}
+	return s.parallel(ctx, n, func(i int) error {
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+		return err
+	})
+}
+
+// apmSnapshots records each APM Entity's participation lists on the four
+// snapshot dates; clinicians join over the year.
+func (s *sim) apmSnapshots(ctx context.Context) error {
+	dates := []time.Time{
+		time.Date(s.cfg.year, 3, 31, 0, 0, 0, 0, time.UTC), time.Date(s.cfg.year, 6, 30, 0, 0, 0, 0, time.UTC),
+		time.Date(s.cfg.year, 8, 31, 0, 0, 0, 0, time.UTC), time.Date(s.cfg.year, 12, 31, 0, 0, 0, 0, time.UTC),
+	}
+	for k, d := range dates {
+		s.clock.set(d.Add(12 * time.Hour))
+		err := s.parallel(ctx, len(s.apms), func(i int) error {
+			a := &s.apms[i]
+			snap := events.APMParticipationSnapshot{Entity: a.p, ProgramYear: s.py, SnapshotDate: d, MIPSAPM: true}
+			for _, gi := range a.groups {
+				for j, m := range s.groups[gi].members {
+					// Clinician j of a practice appears from snapshot j%4 on;
+					// every seventh is an affiliated practitioner.
+					if j%4 > k {
+						continue
+					}
+					list := events.ListParticipation
+					if m%7 == 0 {
+						list = events.ListAffiliatedPractitioner
+					}
+					c := s.clinicians[m].p
+					snap.Entries = append(snap.Entries, events.APMListEntry{TIN: c.TIN, NPI: c.NPI, List: list})
+				}
+			}
+			return s.appendEvent(ctx, s.names.APM(s.py, a.p), snap, s.newID())
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *sim) appendEvent(ctx context.Context, stream string, e events.Event, id uuid.UUID) error {
+	d, err := s.reg.Encode(id, e, s.system())
+	if err != nil {
+		return err
+	}
+	_, err = s.store.Append(ctx, stream, events.Any, d)
+	return err
+}
+
+// counting counts the events a store appends.
+type counting struct {
+	events.Store
+	n *atomic.Int64
+}
+
+func (c counting) Append(ctx context.Context, stream string, exp events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
+	r, err := c.Store.Append(ctx, stream, exp, evs...)
+	if err == nil {
+		c.n.Add(int64(len(evs)))
+	}
+	return r, err
+}
+
+// meta returns a command Meta for an actor, attested a minute ago.
+func (s *sim) meta(actor election.Actor) election.Meta {
+	actor.AttestedAt = s.clock.now().Add(-time.Minute)
+	return election.Meta{CommandID: s.newID(), Actor: actor}
+}
+
+func (s *sim) repOf(g int) election.Meta {
+	return s.meta(election.Actor{ID: fmt.Sprintf("rep-%d", g), Role: events.RolePracticeRepresentative})
+}
+
+// record returns a function counting a command's outcome: a refusal by its
+// rule, or a success under what. Other errors are returned.
+func (s *sim) record(what string) func(election.Receipt, error) error {
+	return func(rc election.Receipt, err error) error { return s.count(what, rc, err) }
+}
+
+func (s *sim) count(what string, rc election.Receipt, err error) error {
+	var ref *election.Refusal
+	switch {
+	case err == nil:
+		if rc.Replayed {
+			s.outcomes.add("retried commands answered with their original receipt", 1)
+			return nil
+		}
+		s.outcomes.add(what, 1)
+		return nil
+	case errors.As(err, &ref):
+		s.refusals.add(ref.Rule.Error(), 1)
+		return nil
+	}
+	return err
+}
+
+func (s *sim) virtualGroups(ctx context.Context) error {
+	s.clock.set(eligibility.Eastern(s.cfg.year-1, time.December, 10, 11, 0))
+	for i := range s.groups {
+		g := &s.groups[i]
+		for _, m := range g.members {
+			s.auth.ConnectRepresentative(fmt.Sprintf("rep-%d", i), s.clinicians[m].p.TIN)
+		}
+		if g.registry >= 0 {
+			s.auth.AuthorizeRegistry(registryName(g.registry), g.p.TIN)
+		}
+	}
+	return s.parallel(ctx, len(s.vgs), func(i int) error {
+		v := &s.vgs[i]
+		rep := fmt.Sprintf("vg-rep-%d", i)
+		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
+		e := election.VirtualGroupElection{VirtualGroup: v.p, ProgramYear: s.py}
+		for _, m := range v.members {
+			e.Members = append(e.Members, s.groups[m].p.TIN)
+		}
+		res, err := s.svc.ElectVirtualGroup(ctx, s.meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}), e)
+		if err != nil {
+			return s.record("")(election.Receipt{}, err)
+		}
+		s.outcomes.add("virtual group elections", 1)
+		for _, mr := range res.Members {
+			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+		}
+		return nil
+	})
+}
+
+func registryName(i int) string { return fmt.Sprintf("QCDR-%d", i+1) }
