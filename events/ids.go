@@ -125,14 +125,26 @@ func (t TIN) String() string {
 	return "*****" + t.Last4()
 }
 
-// Format masks the TIN under every fmt verb (%v %+v %#v %s %q %d ...).
-func (t TIN) Format(f fmt.State, verb rune) {
-	s := t.String()
+// Format masks the TIN under every fmt verb (%v %+v %#v %s %q %d ...),
+// honouring width and the '-' flag.
+func (t TIN) Format(f fmt.State, verb rune) { formatMasked(f, verb, "events.TIN", t.String()) }
+
+// formatMasked writes an already-masked string for any verb, padded to the
+// requested width.
+func formatMasked(f fmt.State, verb rune, goType, s string) {
 	switch {
 	case verb == 'q':
 		s = strconv.Quote(s)
 	case verb == 'v' && f.Flag('#'):
-		s = "events.TIN(" + strconv.Quote(s) + ")"
+		s = goType + "(" + strconv.Quote(s) + ")"
+	}
+	if w, ok := f.Width(); ok && w > len(s) {
+		pad := strings.Repeat(" ", w-len(s))
+		if f.Flag('-') {
+			s += pad
+		} else {
+			s = pad + s
+		}
 	}
 	_, _ = f.Write([]byte(s))
 }
@@ -404,16 +416,9 @@ func (p Participant) String() string {
 	return p.Kind.String()
 }
 
-// Format masks the TIN under every fmt verb.
+// Format masks the TIN under every fmt verb, honouring width and '-'.
 func (p Participant) Format(f fmt.State, verb rune) {
-	s := p.String()
-	switch {
-	case verb == 'q':
-		s = strconv.Quote(s)
-	case verb == 'v' && f.Flag('#'):
-		s = "events.Participant(" + strconv.Quote(s) + ")"
-	}
-	_, _ = f.Write([]byte(s))
+	formatMasked(f, verb, "events.Participant", p.String())
 }
 
 // LogValue masks the TIN in structured logs.

@@ -161,6 +161,8 @@ func TestTINMasked(t *testing.T) {
 	assert.Equal(t, "*****4321", tin.String())
 	assert.Equal(t, `"*****4321"`, fmt.Sprintf("%q", tin))
 	assert.Equal(t, "individual *****4321/1234567893", ind.String())
+	assert.Equal(t, "   *****4321|", fmt.Sprintf("%12v|", tin), "width pads")
+	assert.Equal(t, "group *****4321   |", fmt.Sprintf("%-18v|", events.Group(tin)), "'-' pads right")
 
 	err := fmt.Errorf("refused for %v", ind)
 	assert.NotContains(t, err.Error(), fullTIN)

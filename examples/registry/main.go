@@ -1,0 +1,125 @@
+// Command registry shows a qualified registry's bulk upload: selections
+// for its clients' TINs and TIN/NPIs (No Decision, Report Voluntarily,
+// Opt-In), a preview with the counts per choice and every refusal, one
+// CONFIRM for the set, and the result for each participant.
+//
+//	go run ./examples/registry
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/electionledger/ledger/election"
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/memstore"
+	"github.com/google/uuid"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	now := eligibility.Eastern(2025, time.March, 10, 14, 0)
+	clock := func() time.Time { return now }
+	store := memstore.New(memstore.WithClock(clock))
+	defer store.Close()
+	names, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	if err != nil {
+		return err
+	}
+	reg := events.NewRegistry()
+	auth := election.NewMemoryAuthorizer()
+	svc, err := election.NewService(election.Config{Store: store, Names: names, Authorizer: auth, Registry: reg, Clock: clock})
+	if err != nil {
+		return err
+	}
+	py := events.PY(events.MIPS, 2024)
+
+	// Eight client practices, some clinicians; the registry is authorized
+	// for all but the last practice.
+	type line struct {
+		p      events.Participant
+		status events.EligibilityStatus
+		choice events.Choice
+	}
+	var lines []line
+	for i := range 8 {
+		tin := events.MustParseTIN(fmt.Sprintf("%09d", 300_000_100+i*11))
+		st := events.StatusOptInEligible
+		switch i {
+		case 3:
+			st = events.StatusExempt
+		case 5:
+			st = events.StatusRequired
+		}
+		choice := []events.Choice{events.ChoiceOptIn, events.ChoiceVoluntary, events.ChoiceNoDecision}[i%3]
+		lines = append(lines, line{events.Group(tin), st, choice})
+		if i%2 == 0 {
+			base := fmt.Sprintf("1%08d", 4000+i)
+			npi := events.MustParseNPI(base + string(events.NPICheckDigit(base)))
+			lines = append(lines, line{events.Individual(tin, npi), events.StatusOptInEligible, events.ChoiceOptIn})
+		}
+		if i != 7 {
+			auth.AuthorizeRegistry("QCDR-ACME", tin)
+		}
+	}
+	batch := election.Batch{ID: "acme-2025-03-10", ProgramYear: py}
+	for _, l := range lines {
+		d := events.EligibilityDetermined{Participant: l.p, ProgramYear: py, Status: l.status, Source: events.SourceSegment2,
+			DeterminedAt: time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)}
+		if _, err := eligibility.Record(ctx, store, names, reg, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+			return err
+		}
+		batch.Entries = append(batch.Entries, election.BatchEntry{Participant: l.p, Choice: l.choice})
+	}
+
+	staff := election.Actor{ID: "sam@acme-registry", Role: events.RoleRegistry, Organization: "QCDR-ACME", AttestedAt: now.Add(-time.Hour)}
+	meta := func() election.Meta { return election.Meta{CommandID: uuid.New(), Actor: staff} }
+
+	preview, err := svc.SubmitBatch(ctx, meta(), batch)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "upload %s: %d participants\n", batch.ID, len(batch.Entries))
+	fmt.Fprintf(out, "  Opt-In %d, Report Voluntarily %d, No Decision %d\n", preview.Counts.OptIn, preview.Counts.Voluntary, preview.Counts.NoDecision)
+	fmt.Fprintf(out, "  refused before confirming (%d):\n", len(preview.Refusals()))
+	for _, r := range preview.Refusals() {
+		fmt.Fprintf(out, "    #%d %v: %v\n", r.Index, r.Participant, ruleOf(r.Err))
+	}
+
+	fmt.Fprintln(out, "typing CONFIRM for the set")
+	res, err := svc.ConfirmBatch(ctx, meta(), batch, election.ConfirmPhrase)
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Entries {
+		detail := ""
+		switch e.Status {
+		case election.EntryConfirmed:
+			detail = "confirmation " + e.Receipt.Hash.String()[:12]
+		case election.EntryRefused:
+			detail = ruleOf(e.Err)
+		}
+		fmt.Fprintf(out, "  #%-2d %-34v %-12s %-10s %s\n", e.Index, e.Participant, e.Choice, e.Status, detail)
+	}
+	fmt.Fprintf(out, "%d confirmed, %d refused, %d with no decision\n",
+		res.Count(election.EntryConfirmed), res.Count(election.EntryRefused), res.Count(election.EntryNoDecision))
+	return nil
+}
+
+// ruleOf names the rule of a refusal.
+func ruleOf(err error) string {
+	if r, ok := err.(*election.Refusal); ok {
+		return r.Rule.Error()
+	}
+	return err.Error()
+}
