@@ -159,14 +159,21 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatalf("%d events", s.Len())
 	}
 	reg := events.NewRegistry()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-		rep, err := projection.NewRunner(s, reg, m.Projections()).Rebuild(bg)
-		if err != nil || rep.Applied != 200_000 {
-			b.Fatal(err, rep.Applied)
-		}
+	for _, verify := range []bool{true, false} {
+		b.Run(fmt.Sprintf("verify=%v", verify), func(b *testing.B) {
+			var opts []projection.RunnerOption
+			if !verify {
+				opts = append(opts, projection.WithoutChainVerification())
+			}
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+				rep, err := projection.NewRunner(s, reg, m.Projections(), opts...).Rebuild(bg)
+				if err != nil || rep.Applied != 200_000 {
+					b.Fatal(err, rep.Applied)
+				}
+			}
+			b.ReportMetric(float64(200_000*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
-	b.ReportMetric(float64(200_000*b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/electionledger/ledger/eligibility"
@@ -53,6 +55,37 @@ type Service struct {
 	now      func() time.Time
 	attempts int
 	workers  int
+	cache    stateCache
+}
+
+// stateCache keeps each election stream's folded state and the commands it
+// holds, so a command reads only the events appended since (usually none)
+// instead of decoding the whole stream. An entry is never trusted beyond
+// its revision: loading always reads on from there.
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]loaded
+}
+
+// maxCached bounds the cache; past it the cache starts over.
+const maxCached = 200_000
+
+func (c *stateCache) get(stream string) (loaded, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.m[stream]
+	return l, ok
+}
+
+func (c *stateCache) put(stream string, l loaded) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = make(map[string]loaded)
+	}
+	if old, ok := c.m[stream]; !ok || l.state.Next > old.state.Next {
+		c.m[stream] = l
+	}
 }
 
 // NewService checks cfg and returns a Service.
@@ -189,39 +222,70 @@ func kindOf(c Command) commandKind {
 // loaded is a folded election stream.
 type loaded struct {
 	state State
+	// cmds are the commands the stream holds: the last record of each.
+	cmds []commandRecord
 	// prior is the receipt of this command if the stream already holds it.
 	prior *Receipt
 	// priorType is the type of the last event the command recorded.
 	priorType string
 }
 
+type commandRecord struct {
+	id       uuid.UUID
+	typ      string
+	revision uint64
+	position events.Position
+	hash     events.Hash
+}
+
 func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context) (loaded, error) {
-	var l loaded
-	for rec, err := range s.store.ReadStream(ctx, stream, 0) {
+	l, _ := s.cache.get(stream)
+	l.cmds = slices.Clip(l.cmds) // appends below must not write into the cached slice
+	for rec, err := range s.store.ReadStream(ctx, stream, l.state.Next) {
 		if errors.Is(err, events.ErrStreamNotFound) {
-			return l, nil
+			break
 		}
 		if err != nil {
-			return l, err
+			return loaded{}, err
 		}
 		e, err := s.reg.Decode(&rec)
 		if err != nil {
-			return l, fmt.Errorf("election: %s@%d: %w", rec.Stream, rec.Revision, err)
+			return loaded{}, fmt.Errorf("election: %s@%d: %w", rec.Stream, rec.Revision, err)
 		}
 		if l.state, err = Evolve(l.state, e); err != nil {
 			var v *ViolationError
 			if errors.As(err, &v) {
 				v.Stream, v.Revision = rec.Stream, rec.Revision
 			}
-			return l, err
+			return loaded{}, err
 		}
-		if m.CommandID != uuid.Nil && rec.Metadata.CommandID == m.CommandID {
-			l.prior = &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: rec.Stream,
-				Type: rec.Type, Revision: rec.Revision, Position: rec.Position, Hash: rec.Hash, Replayed: true}
-			l.priorType = rec.Type
+		l.remember(&rec)
+	}
+	if l.state.Next > 0 {
+		s.cache.put(stream, l)
+	}
+	if m.CommandID != uuid.Nil {
+		for i := len(l.cmds) - 1; i >= 0; i-- {
+			if c := l.cmds[i]; c.id == m.CommandID {
+				l.prior = &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
+					Type: c.typ, Revision: c.revision, Position: c.position, Hash: c.hash, Replayed: true}
+				l.priorType = c.typ
+				break
+			}
 		}
 	}
 	return l, nil
+}
+
+// remember notes the command that wrote rec (the last record of a command
+// replaces its earlier ones).
+func (l *loaded) remember(rec *events.Record) {
+	c := commandRecord{id: rec.Metadata.CommandID, typ: rec.Type, revision: rec.Revision, position: rec.Position, hash: rec.Hash}
+	if n := len(l.cmds); n > 0 && l.cmds[n-1].id == c.id {
+		l.cmds[n-1] = c
+		return
+	}
+	l.cmds = append(l.cmds, c)
 }
 
 // decideFunc is a decision over a loaded state.
@@ -261,6 +325,7 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 		res, err := s.store.Append(ctx, stream, expected, data...)
 		switch {
 		case err == nil:
+			s.remember(stream, l, evs, data, res)
 			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
 				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
 		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
@@ -274,6 +339,21 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 		}
 	}
 	return Receipt{}, fmt.Errorf("election: %v: gave up after %d conflicting attempts: %w", dctx.Participant, s.attempts, lastErr)
+}
+
+// remember folds a successful append into the state cache.
+func (s *Service) remember(stream string, l loaded, evs []events.Event, data []events.EventData, res events.AppendResult) {
+	st := l.state
+	for _, e := range evs {
+		var err error
+		if st, err = Evolve(st, e); err != nil {
+			return // cannot happen for decided events; leave the cache as it was
+		}
+	}
+	l.state, l.prior = st, nil
+	l.cmds = append(l.cmds, commandRecord{id: data[len(data)-1].Metadata.CommandID, typ: data[len(data)-1].Type,
+		revision: res.Revision, position: res.Position, hash: res.Hash})
+	s.cache.put(stream, l)
 }
 
 // eventID derives the i-th event ID of a command (UUID v5 in the command's

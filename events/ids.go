@@ -107,6 +107,15 @@ func (t TIN) put(b []byte) {
 	}
 }
 
+// Number returns the TIN as a number (0 for the zero TIN), for compact
+// keys. It is the full TIN: never print or log it.
+func (t TIN) Number() uint32 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.v &^ tinSet
+}
+
 // Last4 returns the last four digits.
 func (t TIN) Last4() string {
 	if t.IsZero() {
@@ -229,6 +238,9 @@ func NPICheckDigit(base string) byte {
 
 // IsZero reports whether n is the zero NPI (none).
 func (n NPI) IsZero() bool { return n.v == 0 }
+
+// Number returns the NPI as a number (0 for the zero NPI).
+func (n NPI) Number() uint32 { return n.v }
 
 // String returns the ten digits (empty for the zero NPI).
 func (n NPI) String() string {

@@ -86,6 +86,10 @@ type EventData struct {
 	SchemaVersion int
 	Data          []byte // JSON payload, stored and hashed as given
 	Metadata      Metadata
+	// Event is the decoded payload, set by Registry.Encode. A store may keep
+	// it (memstore does) so that readers skip decoding Data; it is never
+	// hashed or persisted, and must not be modified after encoding.
+	Event Event
 }
 
 // ErrInvalidEvent is returned (wrapped) for an EventData a Store cannot
@@ -120,6 +124,10 @@ type Record struct {
 	Metadata      Metadata
 	PrevHash      Hash // hash of the previous record in the stream; zero for revision 0
 	Hash          Hash // SHA-256 over the canonical encoding
+	// Event is the decoded payload when the store kept it (nil otherwise):
+	// Registry.Decode returns it instead of decoding Data. It is what Data
+	// encodes; verification always checks Data.
+	Event Event
 }
 
 // Position is a record's place in a store's global log. Positions strictly
@@ -135,7 +143,7 @@ func NewRecord(stream string, revision uint64, recordedAt time.Time, prev Hash, 
 	r := Record{
 		ID: e.ID, Stream: stream, Revision: revision, RecordedAt: recordedAt.UTC(),
 		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata,
-		PrevHash: prev,
+		PrevHash: prev, Event: e.Event,
 	}
 	r.Hash = r.ComputeHash()
 	return r
@@ -341,6 +349,26 @@ func (c *ChainVerifier) Check(r *Record) error {
 	}
 	if err := r.Verify(tip.hash); err != nil {
 		return err
+	}
+	c.tips[r.Stream] = chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
+	return nil
+}
+
+// CheckLink is Check for a record whose own hash was already checked
+// (Record.ComputeHash == Record.Hash, e.g. by another goroutine): it checks
+// only the revision order, the seal and the link to the previous record.
+func (c *ChainVerifier) CheckLink(r *Record) error {
+	if c.tips == nil {
+		c.tips = make(map[string]chainTip)
+	}
+	tip := c.tips[r.Stream]
+	switch {
+	case r.Revision != tip.next:
+		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: fmt.Sprintf("revision out of order: want %d", tip.next)}
+	case tip.sealed:
+		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "event after the stream was sealed", Err: ErrStreamSealed}
+	case r.PrevHash != tip.hash:
+		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
 	}
 	c.tips[r.Stream] = chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
 	return nil

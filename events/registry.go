@@ -159,12 +159,22 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 	if err != nil {
 		return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
 	}
-	return EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md}, nil
+	return EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}, nil
 }
 
 // Decode returns the record's payload as its registered Go type, upcasting
-// an older schema version first. It never panics on bad input.
+// an older schema version first. A record that carries its decoded Event
+// (kept by an in-memory store) at the current schema version is returned
+// as is. It never panics on bad input.
 func (r *Registry) Decode(rec *Record) (Event, error) {
+	if rec.Event != nil && rec.Event.EventType() == rec.Type {
+		r.mu.RLock()
+		t, ok := r.types[rec.Type]
+		r.mu.RUnlock()
+		if ok && t.version == rec.SchemaVersion {
+			return rec.Event, nil
+		}
+	}
 	return r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)
 }
 

@@ -35,7 +35,8 @@ type Catalog struct {
 	mu      sync.RWMutex
 	years   []events.ProgramYear
 	yearIdx map[events.ProgramYear]uint16
-	refs    map[pkey]ref
+	nums    map[[2]uint64]ref // groups and individuals: program year, kind, TIN, NPI
+	named   map[pkey]ref      // virtual groups and APM Entities
 	keys    []pkey
 	actors  []actor
 	actIdx  map[actor]uint32
@@ -43,7 +44,7 @@ type Catalog struct {
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, refs: map[pkey]ref{}, actIdx: map[actor]uint32{}}
+	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, nums: map[[2]uint64]ref{}, named: map[pkey]ref{}, actIdx: map[actor]uint32{}}
 }
 
 func (c *Catalog) year(py events.ProgramYear) uint16 {
@@ -56,15 +57,40 @@ func (c *Catalog) year(py events.ProgramYear) uint16 {
 	return i
 }
 
+// numKey packs a group or individual into two integers: hashing them is
+// much cheaper than hashing a struct holding a string.
+func numKey(py uint16, p events.Participant) [2]uint64 {
+	return [2]uint64{uint64(py)<<8 | uint64(p.Kind), uint64(p.TIN.Number())<<32 | uint64(p.NPI.Number())}
+}
+
+func numbered(p events.Participant) bool {
+	return p.ID == "" && (p.Kind == events.KindGroup || p.Kind == events.KindIndividual)
+}
+
 // intern returns the participant's ref, adding it if new.
 func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
-	k := pkey{c.year(py), p}
-	if r, ok := c.refs[k]; ok {
+	yi := c.year(py)
+	if numbered(p) {
+		nk := numKey(yi, p)
+		if r, ok := c.nums[nk]; ok {
+			return r
+		}
+		r := c.add(pkey{yi, p})
+		c.nums[nk] = r
 		return r
 	}
+	k := pkey{yi, p}
+	if r, ok := c.named[k]; ok {
+		return r
+	}
+	r := c.add(k)
+	c.named[k] = r
+	return r
+}
+
+func (c *Catalog) add(k pkey) ref {
 	r := ref(len(c.keys))
 	c.keys = append(c.keys, k)
-	c.refs[k] = r
 	return r
 }
 
@@ -74,10 +100,16 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 	if !ok {
 		return noRef
 	}
-	if r, ok := c.refs[pkey{i, p}]; ok {
-		return r
+	var r ref
+	if numbered(p) {
+		r, ok = c.nums[numKey(i, p)]
+	} else {
+		r, ok = c.named[pkey{i, p}]
 	}
-	return noRef
+	if !ok {
+		return noRef
+	}
+	return r
 }
 
 func (c *Catalog) key(r ref) (events.ProgramYear, events.Participant) {

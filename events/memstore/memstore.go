@@ -173,7 +173,7 @@ func (s *Store) idempotent(name string, st *stream, evs []events.EventData) (eve
 // ReadStream implements events.Store.
 func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.Seq2[events.Record, error] {
 	return func(yield func(events.Record, error) bool) {
-		buf := make([]events.Record, 0, min(readBatch, 16))
+		var buf []events.Record
 		next := from
 		for first := true; ; first = false {
 			if err := ctx.Err(); err != nil {
@@ -194,6 +194,9 @@ func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.S
 					yield(events.Record{}, &events.StreamNotFoundError{Stream: name})
 				}
 				return
+			}
+			if n := uint64(len(st.positions)); buf == nil && next < n {
+				buf = make([]events.Record, 0, min(n-next, readBatch))
 			}
 			for next < uint64(len(st.positions)) && len(buf) < readBatch {
 				buf = append(buf, *s.at(st.positions[next]))

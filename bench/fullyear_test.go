@@ -1,0 +1,154 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/memstore"
+	"github.com/electionledger/ledger/projection"
+	"github.com/google/uuid"
+)
+
+// fullYear appends a program year of clinicians and practices to s:
+// determinations for all, confirmed elections for the opt-in eligible third
+// who elect, and scores for most. It returns the number of events.
+func fullYear(b *testing.B, s events.Store, clinicians, groups int) int {
+	reg, nm := events.NewRegistry(), names(b)
+	type job struct {
+		stream string
+		evs    []events.Event
+	}
+	jobs := make(chan job, 1024)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	total := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for j := range jobs {
+				data := make([]events.EventData, len(j.evs))
+				for i, e := range j.evs {
+					data[i], _ = reg.Encode(uuid.New(), e, events.Metadata{Actor: "sim", ActorRole: events.RoleSystem})
+				}
+				if _, err := s.Append(bg, j.stream, events.Any, data...); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+				n += len(data)
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		}()
+	}
+	participant := func(i int) events.Participant {
+		if i < groups {
+			return events.Group(events.MustParseTIN(fmt.Sprintf("%09d", 100_000_000+i)))
+		}
+		c := i - groups
+		base := fmt.Sprintf("1%08d", c)
+		return events.Individual(events.MustParseTIN(fmt.Sprintf("%09d", 100_000_000+c%groups)), events.MustParseNPI(base+string(events.NPICheckDigit(base))))
+	}
+	for i := range groups + clinicians {
+		p := participant(i)
+		status := []events.EligibilityStatus{events.StatusRequired, events.StatusOptInEligible, events.StatusExempt,
+			events.StatusRequired, events.StatusExcluded}[i%5]
+		jobs <- job{nm.Eligibility(py24, p), []events.Event{events.EligibilityDetermined{Participant: p, ProgramYear: py24,
+			Status: status, Source: events.SourceSegment2, DeterminedAt: now}}}
+		if status == events.StatusOptInEligible && i%3 == 0 {
+			jobs <- job{nm.Election(py24, p), []events.Event{
+				events.ElectionRequested{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: now},
+				events.ElectionConfirmed{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, ConfirmedAt: now},
+			}}
+		}
+		if i%10 < 6 {
+			jobs <- job{nm.Score(py24, p), []events.Event{events.ScoreReported{Participant: p, ProgramYear: py24,
+				Pathway: events.PathwayTraditional, Score: float64(i % 101), ScoredCategories: 3}}}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	return total
+}
+
+// BenchmarkFullYear rebuilds every projection for a program year of
+// 1,000,000 clinicians and 200,000 practices, from memory and from the file
+// store, and reports the rebuild time and the process's peak RSS. Setting
+// FULLYEAR_SCALE (e.g. 0.1) shrinks it.
+func BenchmarkFullYear(b *testing.B) {
+	scale := 1.0
+	if v, err := strconv.ParseFloat(os.Getenv("FULLYEAR_SCALE"), 64); err == nil && v > 0 {
+		scale = v
+	}
+	clinicians, groups := int(1_000_000*scale), int(200_000*scale)
+	for _, kind := range []string{"memory", "file"} {
+		b.Run(kind, func(b *testing.B) {
+			var s events.Store
+			switch kind {
+			case "memory":
+				s = memstore.New()
+			default:
+				fs, err := boltstore.Open(filepath.Join(b.TempDir(), "year.db"), boltstore.WithNoSync())
+				if err != nil {
+					b.Fatal(err)
+				}
+				s = fs
+			}
+			defer s.Close()
+			n := fullYear(b, s, clinicians, groups)
+			runtime.GC()
+			reg := events.NewRegistry()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+				rep, err := projection.NewRunner(s, reg, m.Projections()).Rebuild(bg)
+				if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
+					b.Fatal(err, rep.Applied, n)
+				}
+				scored := 0
+				for _, err := range m.Scoring.All(py24) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					scored++
+				}
+				if scored != clinicians {
+					b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
+				}
+			}
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/rebuild")
+			b.ReportMetric(float64(n), "events")
+			b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		})
+	}
+}
+
+func peakRSSMiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
