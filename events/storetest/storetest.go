@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,14 +15,32 @@ import (
 	"github.com/google/uuid"
 )
 
-// Factory returns a new, empty store for one subtest.
+// Factory returns a store for one subtest. It may be shared with other
+// data (a real server): every subtest writes under a prefix of its own and
+// reads only what is under it.
 type Factory func(t testing.TB) events.Store
+
+// Option adjusts the suite to a store's documented limits.
+type Option func(*config)
+
+type config struct {
+	perStreamIDs bool
+}
+
+// PerStreamIdempotency is for stores whose event IDs are unique per stream
+// only (EventStoreDB): the suite does not require an ID written to one
+// stream to be refused in another.
+func PerStreamIdempotency() Option { return func(c *config) { c.perStreamIDs = true } }
 
 // timeout bounds every subtest, so a store that hangs fails instead.
 const timeout = 60 * time.Second
 
 // Run runs the whole suite against stores made by newStore.
-func Run(t *testing.T, newStore Factory) {
+func Run(t *testing.T, newStore Factory, opts ...Option) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(*testing.T, events.Store)
@@ -50,11 +69,29 @@ func Run(t *testing.T, newStore Factory) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
+			s := &scoped{Store: newStore(t), token: "t" + uuid.NewString()[:8], cfg: cfg}
 			t.Cleanup(func() { _ = s.Close() })
 			tc.fn(t, s)
 		})
 	}
+}
+
+// scoped is the store a subtest sees: the store under test, with the
+// prefix of the subtest's streams and the suite's options.
+type scoped struct {
+	events.Store
+	token string
+	cfg   config
+}
+
+// token returns the subtest's stream prefix.
+func token(s events.Store) string { return s.(*scoped).token }
+
+func cfgOf(s events.Store) config { return s.(*scoped).cfg }
+
+// mine filters the subtest's own records.
+func mine(s events.Store) events.Filter {
+	return events.Filter{StreamPrefixes: []string{token(s) + "-"}}
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -63,9 +100,9 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-// stream returns a stream name unique to the subtest.
-func stream(t *testing.T, name string) string {
-	return "test-" + name + "-" + uuid.NewString()[:8]
+// stream returns a new stream name under the subtest's prefix.
+func stream(s events.Store, name string) string {
+	return token(s) + "-" + name + "-" + uuid.NewString()[:8]
 }
 
 // ev returns a test event with a fresh ID.
@@ -110,20 +147,24 @@ func readStream(t *testing.T, s events.Store, name string, from uint64) ([]event
 	return out, nil
 }
 
+// readAll reads the subtest's own records from the global log.
 func readAll(t *testing.T, s events.Store, from events.Position) []events.Record {
 	t.Helper()
 	var out []events.Record
+	f := mine(s)
 	for r, err := range s.ReadAll(ctxFor(t), from) {
 		if err != nil {
 			t.Fatalf("read all: %v", err)
 		}
-		out = append(out, r)
+		if f.Accepts(r.Stream) {
+			out = append(out, r)
+		}
 	}
 	return out
 }
 
 func testAppendAndRead(t *testing.T, s events.Store) {
-	name := stream(t, "rw")
+	name := stream(s, "rw")
 	in := []events.EventData{ev(0), ev(1), ev(2)}
 	in[1].Metadata.AttestedAt = time.Date(2025, 1, 2, 15, 4, 5, 6, time.UTC)
 	in[1].Metadata.OnBehalfOf = events.Group(events.MustParseTIN("000456789"))
@@ -164,7 +205,7 @@ func testAppendAndRead(t *testing.T, s events.Store) {
 }
 
 func testExpectedRevision(t *testing.T, s events.Store) {
-	existing := stream(t, "exists")
+	existing := stream(s, "exists")
 	mustAppend(t, s, existing, events.NoStream, ev(0), ev(1)) // last revision 1
 	cases := []struct {
 		name     string
@@ -173,10 +214,10 @@ func testExpectedRevision(t *testing.T, s events.Store) {
 		ok       bool
 		actual   int64
 	}{
-		{"any on a new stream", stream(t, "new"), events.Any, true, 0},
-		{"no stream on a new stream", stream(t, "new"), events.NoStream, true, 0},
-		{"stream exists on a new stream", stream(t, "new"), events.StreamExists, false, events.NoRevision},
-		{"exact 0 on a new stream", stream(t, "new"), events.Exact(0), false, events.NoRevision},
+		{"any on a new stream", stream(s, "new"), events.Any, true, 0},
+		{"no stream on a new stream", stream(s, "new"), events.NoStream, true, 0},
+		{"stream exists on a new stream", stream(s, "new"), events.StreamExists, false, events.NoRevision},
+		{"exact 0 on a new stream", stream(s, "new"), events.Exact(0), false, events.NoRevision},
 		{"no stream on an existing stream", existing, events.NoStream, false, 1},
 		{"exact 0 on a stream at 1", existing, events.Exact(0), false, 1},
 		{"exact 5 on a stream at 1", existing, events.Exact(5), false, 1},
@@ -208,7 +249,7 @@ func testExpectedRevision(t *testing.T, s events.Store) {
 }
 
 func testRefusedAppendWritesNothing(t *testing.T, s events.Store) {
-	name := stream(t, "refused")
+	name := stream(s, "refused")
 	mustAppend(t, s, name, events.NoStream, ev(0))
 	before := len(readAll(t, s, 0))
 	refused := []events.EventData{ev(1), ev(2)}
@@ -226,7 +267,7 @@ func testRefusedAppendWritesNothing(t *testing.T, s events.Store) {
 }
 
 func testReadStreamFrom(t *testing.T, s events.Store) {
-	name := stream(t, "from")
+	name := stream(s, "from")
 	var in []events.EventData
 	for i := range 600 { // more than one read batch
 		in = append(in, ev(i))
@@ -259,14 +300,14 @@ func testReadStreamFrom(t *testing.T, s events.Store) {
 }
 
 func testReadStreamNotFound(t *testing.T, s events.Store) {
-	_, err := readStream(t, s, stream(t, "missing"), 0)
+	_, err := readStream(t, s, stream(s, "missing"), 0)
 	if !errors.Is(err, events.ErrStreamNotFound) {
 		t.Fatalf("read of a missing stream: err = %v, want ErrStreamNotFound", err)
 	}
 }
 
 func testReadAllOrder(t *testing.T, s events.Store) {
-	names := []string{stream(t, "a"), stream(t, "b"), stream(t, "c")}
+	names := []string{stream(s, "a"), stream(s, "b"), stream(s, "c")}
 	var wg sync.WaitGroup
 	for _, n := range names {
 		wg.Add(1)
@@ -309,7 +350,7 @@ func testReadAllOrder(t *testing.T, s events.Store) {
 }
 
 func testReadAllFrom(t *testing.T, s events.Store) {
-	name := stream(t, "all")
+	name := stream(s, "all")
 	for i := range 20 {
 		mustAppend(t, s, name, events.Any, ev(i))
 	}
@@ -325,7 +366,7 @@ func testReadAllFrom(t *testing.T, s events.Store) {
 }
 
 func testIdempotent(t *testing.T, s events.Store) {
-	name := stream(t, "idem")
+	name := stream(s, "idem")
 	e0 := ev(0)
 	first := mustAppend(t, s, name, events.NoStream, e0)
 	batch := []events.EventData{ev(1), ev(2), ev(3)}
@@ -349,7 +390,7 @@ func testIdempotent(t *testing.T, s events.Store) {
 }
 
 func testDuplicate(t *testing.T, s events.Store) {
-	name := stream(t, "dup")
+	name := stream(s, "dup")
 	e := ev(0)
 	mustAppend(t, s, name, events.NoStream, e)
 	other := e
@@ -366,7 +407,10 @@ func testDuplicate(t *testing.T, s events.Store) {
 			return err
 		},
 		"same ID, other stream": func() error {
-			_, err := s.Append(ctxFor(t), stream(t, "elsewhere"), events.Any, e)
+			if cfgOf(s).perStreamIDs {
+				return events.ErrDuplicateEvent // the store documents per-stream IDs
+			}
+			_, err := s.Append(ctxFor(t), stream(s, "elsewhere"), events.Any, e)
 			return err
 		},
 		"same ID twice in one append": func() error {
@@ -395,7 +439,7 @@ func testDuplicate(t *testing.T, s events.Store) {
 }
 
 func testSealed(t *testing.T, s events.Store) {
-	name := stream(t, "sealed")
+	name := stream(s, "sealed")
 	mustAppend(t, s, name, events.NoStream, ev(0))
 	seal := sealing()
 	sealed := mustAppend(t, s, name, events.Exact(0), seal)
@@ -421,7 +465,7 @@ func testSealed(t *testing.T, s events.Store) {
 		t.Fatalf("sealed stream reads %d records (err %v), want 2", len(recs), err)
 	}
 	// A sealing event followed by another in one append is refused whole.
-	other := stream(t, "seal-batch")
+	other := stream(s, "seal-batch")
 	if _, err := s.Append(ctxFor(t), other, events.Any, sealing(), ev(1)); !errors.Is(err, events.ErrStreamSealed) {
 		t.Fatalf("an event after a sealing one in the same append: err = %v, want ErrStreamSealed", err)
 	}
@@ -431,7 +475,7 @@ func testSealed(t *testing.T, s events.Store) {
 }
 
 func testInvalid(t *testing.T, s events.Store) {
-	name := stream(t, "invalid")
+	name := stream(s, "invalid")
 	noID := ev(0)
 	noID.ID = uuid.Nil
 	noType := ev(0)
@@ -460,7 +504,7 @@ func testInvalid(t *testing.T, s events.Store) {
 // exactly one wins; every loser learns the winner's revision.
 func testConcurrentExact(t *testing.T, s events.Store) {
 	const writers = 64
-	name := stream(t, "race")
+	name := stream(s, "race")
 	mustAppend(t, s, name, events.NoStream, ev(0), ev(1), ev(2)) // at revision 2
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -502,7 +546,7 @@ func testConcurrentExact(t *testing.T, s events.Store) {
 
 func testConcurrentNoStream(t *testing.T, s events.Store) {
 	const writers = 64
-	name := stream(t, "create")
+	name := stream(s, "create")
 	var wins atomic.Int32
 	var wg sync.WaitGroup
 	for i := range writers {
@@ -547,7 +591,7 @@ func collect(t *testing.T, seq func(func(events.Record, error) bool), n int) []e
 }
 
 func testSubscribeCatchUpLive(t *testing.T, s events.Store) {
-	name := stream(t, "sub")
+	name := stream(s, "sub")
 	for i := range 10 {
 		mustAppend(t, s, name, events.Any, ev(i))
 	}
@@ -556,7 +600,7 @@ func testSubscribeCatchUpLive(t *testing.T, s events.Store) {
 	got := make(chan events.Record, 100)
 	done := make(chan error, 1)
 	go func() {
-		for r, err := range s.Subscribe(ctx, 0, events.Filter{}) {
+		for r, err := range s.Subscribe(ctx, 0, mine(s)) {
 			if err != nil {
 				done <- err
 				return
@@ -609,30 +653,29 @@ func testSubscribeCatchUpLive(t *testing.T, s events.Store) {
 }
 
 func testSubscribeResume(t *testing.T, s events.Store) {
-	name := stream(t, "resume")
+	name := stream(s, "resume")
 	for i := range 30 {
 		mustAppend(t, s, name, events.Any, ev(i))
 	}
 	ctx := ctxFor(t)
-	first := collect(t, s.Subscribe(ctx, 0, events.Filter{}), 12)
+	first := collect(t, s.Subscribe(ctx, 0, mine(s)), 12)
 	checkpoint := first[len(first)-1].Position + 1
-	rest := collect(t, s.Subscribe(ctx, checkpoint, events.Filter{}), 18)
+	rest := collect(t, s.Subscribe(ctx, checkpoint, mine(s)), 18)
 	if rest[0].Revision != 12 || rest[17].Revision != 29 {
 		t.Fatalf("resumed from position %d at revision %d..%d, want 12..29", checkpoint, rest[0].Revision, rest[17].Revision)
 	}
 }
 
 func testSubscribeFilter(t *testing.T, s events.Store) {
-	suffix := uuid.NewString()[:8]
-	elections, scores := "election-"+suffix, "score-"+suffix
+	elections, scores := token(s)+"-election", token(s)+"-score"
 	for i := range 20 {
 		mustAppend(t, s, elections+"-"+strconv.Itoa(i%3), events.Any, ev(i))
 		mustAppend(t, s, scores, events.Any, ev(i))
 	}
 	ctx := ctxFor(t)
-	got := collect(t, s.Subscribe(ctx, 0, events.Filter{StreamPrefixes: []string{"election-" + suffix}}), 20)
+	got := collect(t, s.Subscribe(ctx, 0, events.Filter{StreamPrefixes: []string{elections}}), 20)
 	for _, r := range got {
-		if events.StreamCategory(r.Stream) != "election" {
+		if !strings.HasPrefix(r.Stream, elections) {
 			t.Fatalf("filtered subscription delivered %s", r.Stream)
 		}
 	}
@@ -640,7 +683,7 @@ func testSubscribeFilter(t *testing.T, s events.Store) {
 	// ones that don't.
 	mustAppend(t, s, scores, events.Any, ev(100))
 	mustAppend(t, s, elections+"-x", events.Any, ev(101))
-	live := collect(t, s.Subscribe(ctx, got[19].Position+1, events.Filter{StreamPrefixes: []string{"election-"}}), 1)
+	live := collect(t, s.Subscribe(ctx, got[19].Position+1, events.Filter{StreamPrefixes: []string{token(s) + "-election"}}), 1)
 	if live[0].Stream != elections+"-x" {
 		t.Fatalf("live filtered record from %s", live[0].Stream)
 	}
@@ -651,7 +694,7 @@ func testSubscribeFilter(t *testing.T, s events.Store) {
 // global order.
 func testSubscribeConcurrent(t *testing.T, s events.Store) {
 	const writers, each = 8, 150
-	prefix := "conc-" + uuid.NewString()[:8]
+	prefix := token(s) + "-conc"
 	for i := range 50 {
 		mustAppend(t, s, prefix+"-seed", events.Any, ev(i))
 	}
@@ -698,7 +741,7 @@ func testSubscribeConcurrent(t *testing.T, s events.Store) {
 }
 
 func testContext(t *testing.T, s events.Store) {
-	name := stream(t, "ctx")
+	name := stream(s, "ctx")
 	mustAppend(t, s, name, events.NoStream, ev(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -719,14 +762,14 @@ func testContext(t *testing.T, s events.Store) {
 	}
 	checkEnds("ReadStream", s.ReadStream(ctx, name, 0))
 	checkEnds("ReadAll", s.ReadAll(ctx, 0))
-	checkEnds("Subscribe", s.Subscribe(ctx, 0, events.Filter{}))
+	checkEnds("Subscribe", s.Subscribe(ctx, 0, mine(s)))
 
 	// A deadline that passes while the subscriber waits live ends it.
 	dctx, dcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer dcancel()
 	n := 0
 	var last error
-	for _, err := range s.Subscribe(dctx, 0, events.Filter{}) {
+	for _, err := range s.Subscribe(dctx, 0, mine(s)) {
 		if err != nil {
 			last = err
 			break
@@ -739,7 +782,7 @@ func testContext(t *testing.T, s events.Store) {
 }
 
 func testLoopBodyAppends(t *testing.T, s events.Store) {
-	name := stream(t, "reentrant")
+	name := stream(s, "reentrant")
 	mustAppend(t, s, name, events.NoStream, ev(0), ev(1))
 	ctx := ctxFor(t)
 	for r, err := range s.ReadStream(ctx, name, 0) {
@@ -756,7 +799,7 @@ func testLoopBodyAppends(t *testing.T, s events.Store) {
 			mustAppend(t, s, name+"-copy2", events.Any, ev(0))
 		}
 	}
-	for _, err := range s.Subscribe(ctx, 0, events.Filter{}) {
+	for _, err := range s.Subscribe(ctx, 0, mine(s)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -770,7 +813,7 @@ func testLoopBodyAppends(t *testing.T, s events.Store) {
 }
 
 func testHashChain(t *testing.T, s events.Store) {
-	a, b := stream(t, "chain-a"), stream(t, "chain-b")
+	a, b := stream(s, "chain-a"), stream(s, "chain-b")
 	var results []events.AppendResult
 	for i := range 5 {
 		results = append(results, mustAppend(t, s, a, events.Any, ev(i)))
@@ -795,10 +838,7 @@ func testHashChain(t *testing.T, s events.Store) {
 		t.Fatalf("verify %s: %d records, %v", a, n, err)
 	}
 	var v events.ChainVerifier
-	for r, err := range s.ReadAll(ctxFor(t), 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range readAll(t, s, 0) {
 		if err := v.Check(&r); err != nil {
 			t.Fatalf("verify the whole log: %v", err)
 		}
@@ -809,12 +849,12 @@ func testHashChain(t *testing.T, s events.Store) {
 }
 
 func testClose(t *testing.T, s events.Store) {
-	name := stream(t, "close")
+	name := stream(s, "close")
 	mustAppend(t, s, name, events.NoStream, ev(0))
 	ctx := ctxFor(t)
 	ended := make(chan error, 1)
 	go func() {
-		for _, err := range s.Subscribe(ctx, 0, events.Filter{}) {
+		for _, err := range s.Subscribe(ctx, 0, mine(s)) {
 			if err != nil {
 				ended <- err
 				return

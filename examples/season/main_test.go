@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 )
 
 func summary(t *testing.T, args ...string) string {
@@ -45,6 +47,20 @@ func TestSeason(t *testing.T) {
 	}
 	if other := summary(t, "-clinicians", "1500", "-seed", "12", "-quiet", "-store", "memory"); other == mem {
 		t.Error("another seed gave the same summary")
+	}
+}
+
+// TestSeasonOnEventStoreDB runs the main job on the EventStoreDB store (the
+// in-process double) and compares its summary with the memory store's.
+func TestSeasonOnEventStoreDB(t *testing.T) {
+	srv := esdbfake.New()
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	args := []string{"-clinicians", "400", "-seed", "5", "-quiet"}
+	if esdb, mem := summary(t, append(args, "-store", srv.ConnectionString())...), summary(t, append(args, "-store", "memory")...); esdb != mem {
+		t.Errorf("EventStoreDB and memory stores disagree:\n%s\n---\n%s", esdb, mem)
 	}
 }
 

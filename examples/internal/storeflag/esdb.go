@@ -1,10 +1,19 @@
 package storeflag
 
 import (
-	"errors"
+	"context"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/esdbstore"
 )
 
-// ErrNoESDB: this build has no EventStoreDB store yet.
-var ErrNoESDB = errors.New("EventStoreDB connection strings need the events/esdbstore package, which has not landed yet; use -store memory or a file path")
-
-func openESDB(spec string) (*Opened, error) { return nil, ErrNoESDB }
+// openESDB connects to an EventStoreDB or KurrentDB server. The log there
+// is shared: an audit walks all of it.
+func openESDB(spec string) (*Opened, error) {
+	s, err := esdbstore.Open(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &Opened{Store: s, Kind: "eventstoredb", Where: spec, Close: s.Close,
+		Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
+}
