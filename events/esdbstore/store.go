@@ -63,7 +63,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // client's own default is noisy).
 func WithLogger(fn esdb.LoggingFunc) Option { return func(o *options) { o.logger = fn } }
 
-// Open parses an esdb://, esdb+discover:// or kurrentdb:// connection string
+// Open parses an esdb://, esdb+discover://, kurrent:// or kurrentdb://
+// connection string
 // and returns a store. It does not connect: the first call does.
 func Open(connectionString string, opts ...Option) (*Store, error) {
 	o := options{timeout: 10 * time.Second, attempts: 7, backoff: 50 * time.Millisecond, now: time.Now,
@@ -71,8 +72,11 @@ func Open(connectionString string, opts ...Option) (*Store, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	cs := strings.Replace(connectionString, "kurrentdb://", "esdb://", 1)
-	cs = strings.Replace(cs, "kurrentdb+discover://", "esdb+discover://", 1)
+	cs := connectionString
+	for _, scheme := range []string{"kurrentdb", "kurrent"} {
+		cs = strings.Replace(cs, scheme+"://", "esdb://", 1)
+		cs = strings.Replace(cs, scheme+"+discover://", "esdb+discover://", 1)
+	}
 	cfg, err := esdb.ParseConnectionString(cs)
 	if err != nil {
 		return nil, fmt.Errorf("esdbstore: connection string: %w", err)

@@ -28,6 +28,20 @@ type Opened struct {
 	Close func() error
 }
 
+// isServerURL reports whether spec is an EventStoreDB/KurrentDB connection
+// string rather than a file path.
+func isServerURL(spec string) bool {
+	scheme, _, ok := strings.Cut(spec, "://")
+	if !ok {
+		return false
+	}
+	switch strings.TrimSuffix(scheme, "+discover") {
+	case "esdb", "kurrent", "kurrentdb":
+		return true
+	}
+	return false
+}
+
 // ErrExists: a fresh-ledger run was pointed at a file that already holds a
 // ledger.
 var ErrExists = errors.New("the ledger file already exists")
@@ -40,7 +54,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 		s := memstore.New(memstore.WithClock(now))
 		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
 			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
-	case strings.HasPrefix(spec, "esdb://") || strings.HasPrefix(spec, "esdb+discover://") || strings.HasPrefix(spec, "kurrentdb://"):
+	case isServerURL(spec):
 		return openESDB(spec)
 	}
 	temp := spec == ""
