@@ -322,11 +322,15 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 		out := make(chan batch, 4)
 		go func() {
 			defer close(out)
-			b := batch{}
+			const size = 512
+			fresh := func() batch {
+				return batch{recs: make([]events.Record, 0, size), ok: make([]bool, 0, size)}
+			}
+			b := fresh()
 			send := func() bool {
 				select {
 				case out <- b:
-					b = batch{}
+					b = fresh()
 					return true
 				case <-ctx.Done():
 					return false
@@ -340,7 +344,7 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 				}
 				b.recs = append(b.recs, rec)
 				b.ok = append(b.ok, r.verify && rec.ComputeHash() == rec.Hash)
-				if len(b.recs) == 512 && !send() {
+				if len(b.recs) == size && !send() {
 					return
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/examples/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	path := *ledger
+	if storeflag.IsServerURL(path) {
+		return auditServer(ctx, out, path, p, events.PY(events.MIPS, *year), dates)
+	}
 	if path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("-ledger: %w", err) // never audit a ledger this run would create
@@ -158,6 +162,32 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if ce.Stream == stream {
 		fmt.Fprintf(out, "  that is the election stream of %v\n", p)
 	}
+	return nil
+}
+
+// auditServer verifies an EventStoreDB/KurrentDB log and shows the
+// participant's status as of each date. (The tampering demonstration edits
+// a ledger file's bytes, so it needs a file.)
+func auditServer(ctx context.Context, out io.Writer, url string, p events.Participant, py events.ProgramYear, dates []time.Time) error {
+	o, err := storeflag.Open(url, time.Now, false)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	rep, err := o.Verify()
+	if err != nil {
+		return fmt.Errorf("the ledger does not verify: %w", err)
+	}
+	fmt.Fprintf(out, "verified %d records in %d streams: every hash chain intact\n", rep.Records, rep.Streams)
+	reg := events.NewRegistry()
+	for _, t := range dates {
+		models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+		if _, err := projection.NewRunner(o.Store, reg, models.Projections(), projection.AsOf(t)).Rebuild(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "as of %s: %v is %s\n", t.Format("2006-01-02"), p, models.Status.Get(py, p).Kind)
+	}
+	fmt.Fprintln(out, "the tampering demonstration edits a ledger file's bytes: run it with a file (-ledger path)")
 	return nil
 }
 

@@ -5,6 +5,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/esdbstore"
+	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/google/uuid"
 )
 
 func TestAudit(t *testing.T) {
@@ -32,6 +37,37 @@ func TestAuditFlags(t *testing.T) {
 		var out, errs bytes.Buffer
 		if err := run(context.Background(), args, &out, &errs); err == nil {
 			t.Errorf("audit %v: no error", args)
+		}
+	}
+}
+
+// TestAuditServer verifies a ledger on the EventStoreDB store (the double)
+// after the season writes one there.
+func TestAuditServer(t *testing.T) {
+	srv := esdbfake.New()
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	ctx := context.Background()
+	p := events.Group(events.MustParseTIN("000456789"))
+	o, err := esdbstore.Open(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := events.NewRegistry().Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: events.PY(events.MIPS, 2024),
+		Status: events.StatusOptInEligible, Source: events.SourceSegment2}, events.Metadata{})
+	if _, err := o.Append(ctx, "eligibility-demo", events.Any, d); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	var out, errs bytes.Buffer
+	if err := run(ctx, []string{"-ledger", srv.ConnectionString(), "-asof", "2099-01-01"}, &out, &errs); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	for _, want := range []string{"verified 1 records in 1 streams", "as of 2099-01-01: group *****6789 is opt-in eligible", "run it with a file"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
 }

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,23 +17,29 @@ import (
 	"github.com/electionledger/ledger/election"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
-	"github.com/electionledger/ledger/events/memstore"
+	"github.com/electionledger/ledger/examples/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	store := flag.String("store", "memory", `"memory", a new ledger file path, or an EventStoreDB URL (esdb://host:2113?tls=false)`)
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *store); err != nil {
 		fmt.Fprintln(os.Stderr, "practice:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	// The ledger: an in-memory store, the development key, the default rules.
+func run(ctx context.Context, out io.Writer, storeSpec string) error {
+	// The ledger: the store the flag names, the development key, the default rules.
 	now := eligibility.Eastern(2025, time.February, 3, 10, 0)
-	store := memstore.New(memstore.WithClock(func() time.Time { return now }))
-	defer store.Close()
+	opened, err := storeflag.Open(storeSpec, func() time.Time { return now }, true)
+	if err != nil {
+		return err
+	}
+	defer opened.Close()
+	store := opened.Store
 	names, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	if err != nil {
 		return err

@@ -5,11 +5,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 )
 
 func TestPractice(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out); err != nil {
+	if err := run(context.Background(), &out, "memory"); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
@@ -28,5 +30,22 @@ func TestPractice(t *testing.T) {
 	}
 	if strings.Contains(s, "000456789") {
 		t.Error("the output shows a full TIN")
+	}
+}
+
+// TestOnEventStoreDB runs the example on the EventStoreDB store (the
+// in-process double of the server).
+func TestOnEventStoreDB(t *testing.T) {
+	srv := esdbfake.New()
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, srv.ConnectionString()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "84.2 from the group score") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 )
 
 func TestRegistry(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), &out); err != nil {
+	if err := run(context.Background(), &out, "memory"); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
@@ -21,5 +23,22 @@ func TestRegistry(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestOnEventStoreDB runs the example on the EventStoreDB store (the
+// in-process double of the server).
+func TestOnEventStoreDB(t *testing.T) {
+	srv := esdbfake.New()
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, srv.ConnectionString()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "8 confirmed, 2 refused, 2 with no decision") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

@@ -28,9 +28,9 @@ type Opened struct {
 	Close func() error
 }
 
-// isServerURL reports whether spec is an EventStoreDB/KurrentDB connection
+// IsServerURL reports whether spec is an EventStoreDB/KurrentDB connection
 // string rather than a file path.
-func isServerURL(spec string) bool {
+func IsServerURL(spec string) bool {
 	scheme, _, ok := strings.Cut(spec, "://")
 	if !ok {
 		return false
@@ -54,7 +54,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 		s := memstore.New(memstore.WithClock(now))
 		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
 			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
-	case isServerURL(spec):
+	case IsServerURL(spec):
 		return openESDB(spec)
 	}
 	temp := spec == ""

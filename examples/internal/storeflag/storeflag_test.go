@@ -50,8 +50,8 @@ func TestOpenEachKind(t *testing.T) {
 	}
 	for spec, want := range map[string]bool{"esdb://h:2113": true, "kurrent+discover://a,b": true, "esdb.db": false,
 		"kurrentdb-ledger.db": false, "http://x": false} {
-		if isServerURL(spec) != want {
-			t.Errorf("isServerURL(%q) = %v", spec, !want)
+		if IsServerURL(spec) != want {
+			t.Errorf("IsServerURL(%q) = %v", spec, !want)
 		}
 	}
 	if _, err := Open(filepath.Join(dir, "x.db"), time.Now, true); !errors.Is(err, ErrExists) {
