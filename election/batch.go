@@ -42,6 +42,7 @@ const (
 	EntryFailed                        // the store failed; re-run the batch to complete it
 )
 
+// String returns the EntryStatus in words.
 func (s EntryStatus) String() string {
 	return [...]string{"no decision", "selected", "confirmed", "withdrawn", "refused", "failed"}[s]
 }

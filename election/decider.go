@@ -23,6 +23,7 @@ const (
 	PhaseFinal                // confirmed: final forever
 )
 
+// String returns the Phase in words.
 func (p Phase) String() string {
 	return [...]string{"no election", "pending confirmation", "final"}[p]
 }

@@ -60,6 +60,7 @@ const (
 	MemberFailed                               // the store failed; re-run to complete
 )
 
+// String returns the MemberStatus in words.
 func (s MemberStatus) String() string {
 	return [...]string{"opted in", "kept its final election", "not opt-in eligible", "failed"}[s]
 }

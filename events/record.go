@@ -50,6 +50,7 @@ const (
 
 var roleEnum = enum{"actor role", []string{"", "practice-representative", "clinician", "registry", "system"}}
 
+// String returns the stable wire name.
 func (r ActorRole) String() string { return roleEnum.name(uint8(r)) }
 
 // MarshalText returns the stable wire name.

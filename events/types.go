@@ -73,6 +73,7 @@ const (
 
 var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded"}}
 
+// String returns the stable wire name.
 func (s EligibilityStatus) String() string { return statusEnum.name(uint8(s)) }
 
 // MarshalText returns the stable wire name.
@@ -101,6 +102,7 @@ const (
 
 var exclusionEnum = enum{"exclusion reason", []string{"", "qualifying-apm-participant", "newly-enrolled", "ineligible-clinician-type", "no-eligible-clinician", "apm-entity", "not-in-program"}}
 
+// String returns the stable wire name.
 func (r ExclusionReason) String() string { return exclusionEnum.name(uint8(r)) }
 
 // MarshalText returns the stable wire name.
@@ -214,6 +216,7 @@ const (
 
 var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal"}}
 
+// String returns the stable wire name.
 func (s Source) String() string { return sourceEnum.name(uint8(s)) }
 
 // MarshalText returns the stable wire name.
@@ -240,6 +243,7 @@ const (
 
 var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision"}}
 
+// String returns the stable wire name.
 func (c Choice) String() string { return choiceEnum.name(uint8(c)) }
 
 // MarshalText returns the stable wire name.
@@ -265,6 +269,7 @@ const (
 
 var pathwayEnum = enum{"pathway", []string{"", "traditional", "app", "mvp"}}
 
+// String returns the stable wire name.
 func (p Pathway) String() string { return pathwayEnum.name(uint8(p)) }
 
 // MarshalText returns the stable wire name.
@@ -289,6 +294,7 @@ const (
 
 var listEnum = enum{"APM list", []string{"", "participation", "affiliated-practitioner"}}
 
+// String returns the stable wire name.
 func (l ListKind) String() string { return listEnum.name(uint8(l)) }
 
 // MarshalText returns the stable wire name.

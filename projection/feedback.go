@@ -14,6 +14,7 @@ const (
 	FeedbackFull                         // required and opted-in participants
 )
 
+// String returns the FeedbackLevel in words.
 func (l FeedbackLevel) String() string { return [...]string{"none", "limited", "full"}[l] }
 
 // Feedback is what a participant receives for a program year (RULES.md §4-5).

@@ -140,6 +140,7 @@ const (
 
 var sourceNames = [...]string{"none", "individual", "group", "group APP", "virtual group", "APM Entity", "zero"}
 
+// String returns the ScoreSource in words.
 func (s ScoreSource) String() string { return sourceNames[s] }
 
 // Candidate is one score that could apply to a clinician.

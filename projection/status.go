@@ -36,6 +36,7 @@ const (
 var kindNames = [...]string{"unknown", "exempt", "opt-in eligible (no decision)", "pending confirmation",
 	"MIPS eligible via opt-in", "voluntary reporter", "required", "excluded"}
 
+// String returns the Kind in words.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]

@@ -35,12 +35,12 @@ const FormatVersion = 1
 const magic = "electionledger"
 
 // Bucket names.
-var (
-	bMeta  = []byte("meta")  // magic, format
-	bLog   = []byte("log")   // position (8, big-endian) → record (events.Record binary form)
-	bIndex = []byte("index") // stream 0x00 revision (8) → position (8)
-	bHeads = []byte("heads") // stream → last revision (8), sealed (1)
-	bIDs   = []byte("ids")   // event ID (16) → position (8)
+const (
+	bMeta  = "meta"  // magic, format
+	bLog   = "log"   // position (8, big-endian) → record (events.Record binary form)
+	bIndex = "index" // stream 0x00 revision (8) → position (8)
+	bHeads = "heads" // stream → last revision (8), sealed (1)
+	bIDs   = "ids"   // event ID (16) → position (8)
 )
 
 // precheck refuses files bbolt must not map: empty files, files that are not
@@ -159,7 +159,7 @@ func initLedger(db *bolt.DB, path string) (err error) {
 	}
 	if fresh {
 		return db.Update(func(tx *bolt.Tx) error {
-			meta, err := tx.CreateBucket(bMeta)
+			meta, err := tx.CreateBucket([]byte(bMeta))
 			if err != nil {
 				return err
 			}
@@ -169,8 +169,8 @@ func initLedger(db *bolt.DB, path string) (err error) {
 			if err := meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
 				return err
 			}
-			for _, b := range [][]byte{bLog, bIndex, bHeads, bIDs} {
-				if _, err := tx.CreateBucket(b); err != nil {
+			for _, b := range []string{bLog, bIndex, bHeads, bIDs} {
+				if _, err := tx.CreateBucket([]byte(b)); err != nil {
 					return err
 				}
 			}
@@ -178,7 +178,7 @@ func initLedger(db *bolt.DB, path string) (err error) {
 		})
 	}
 	return db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bMeta)
+		meta := tx.Bucket([]byte(bMeta))
 		if meta == nil || string(meta.Get([]byte("magic"))) != magic {
 			return fmt.Errorf("%w: %s is a bbolt database without a ledger header", ErrNotLedger, path)
 		}
@@ -189,8 +189,8 @@ func initLedger(db *bolt.DB, path string) (err error) {
 		if v := binary.BigEndian.Uint32(f); v > FormatVersion {
 			return fmt.Errorf("%w: %s is format %d, this library reads up to %d; upgrade electionledger", ErrNewerFormat, path, v, FormatVersion)
 		}
-		for _, b := range [][]byte{bLog, bIndex, bHeads, bIDs} {
-			if tx.Bucket(b) == nil {
+		for _, b := range []string{bLog, bIndex, bHeads, bIDs} {
+			if tx.Bucket([]byte(b)) == nil {
 				return fmt.Errorf("%w: %s lacks the %s bucket", ErrCorrupt, path, b)
 			}
 		}

@@ -49,13 +49,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 			buf = buf[:0]
 			found := false
 			err := s.view(func(tx *bolt.Tx) error {
-				if tx.Bucket(bHeads).Get([]byte(stream)) == nil {
+				if tx.Bucket([]byte(bHeads)).Get([]byte(stream)) == nil {
 					return nil
 				}
 				found = true
-				log := tx.Bucket(bLog)
+				log := tx.Bucket([]byte(bLog))
 				prefix := indexKey(stream, 0)[:len(stream)+1]
-				c := tx.Bucket(bIndex).Cursor()
+				c := tx.Bucket([]byte(bIndex)).Cursor()
 				for k, v := c.Seek(indexKey(stream, next)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(buf) < readBatch; k, v = c.Next() {
 					rev := binary.BigEndian.Uint64(k[len(prefix):])
 					pos := events.Position(binary.BigEndian.Uint64(v))
@@ -181,7 +181,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 	all := len(f.StreamPrefixes) == 0
 	if next < end {
 		err := s.view(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bLog).Cursor()
+			c := tx.Bucket([]byte(bLog)).Cursor()
 			scanned := 0
 			for k, v := c.Seek(posKey(next)); k != nil && len(buf) < readBatch && scanned < scanBudget; k, v = c.Next() {
 				pos := events.Position(binary.BigEndian.Uint64(k))
@@ -237,7 +237,7 @@ func streamOf(v []byte) string {
 // searching the index (only on this error path).
 func (s *Store) locate(tx *bolt.Tx, pos events.Position, cause error) error {
 	want := posKey(pos)
-	c := tx.Bucket(bIndex).Cursor()
+	c := tx.Bucket([]byte(bIndex)).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if bytes.Equal(v, want) && len(k) > 9 {
 			stream := string(k[:len(k)-9])

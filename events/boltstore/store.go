@@ -81,7 +81,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err := func() (err error) {
 		defer recoverCorrupt(&err)
 		return db.View(func(tx *bolt.Tx) error {
-			if k, _ := tx.Bucket(bLog).Cursor().Last(); k != nil {
+			if k, _ := tx.Bucket([]byte(bLog)).Cursor().Last(); k != nil {
 				if len(k) != 8 {
 					return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
 				}
@@ -215,7 +215,7 @@ func (s *Store) commit(batch []*request) {
 	err := func() (err error) {
 		defer recoverCorrupt(&err)
 		return s.db.Update(func(tx *bolt.Tx) error {
-			w := txWriter{tx: tx, log: tx.Bucket(bLog), index: tx.Bucket(bIndex), heads: tx.Bucket(bHeads), ids: tx.Bucket(bIDs)}
+			w := txWriter{tx: tx, log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), heads: tx.Bucket([]byte(bHeads)), ids: tx.Bucket([]byte(bIDs))}
 			for _, r := range batch {
 				if err := r.ctx.Err(); err != nil {
 					r.err = err

@@ -30,8 +30,8 @@ func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
 		}
 		n := 0
 		err := s.view(func(tx *bolt.Tx) error {
-			log := tx.Bucket(bLog)
-			c := tx.Bucket(bIndex).Cursor()
+			log := tx.Bucket([]byte(bLog))
+			c := tx.Bucket([]byte(bIndex)).Cursor()
 			k, v := c.First()
 			if after != nil {
 				k, v = c.Seek(after)
@@ -75,7 +75,7 @@ func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
 		}
 	}
 	var logged int
-	if err := s.view(func(tx *bolt.Tx) error { logged = tx.Bucket(bLog).Stats().KeyN; return nil }); err != nil {
+	if err := s.view(func(tx *bolt.Tx) error { logged = tx.Bucket([]byte(bLog)).Stats().KeyN; return nil }); err != nil {
 		return rep, err
 	}
 	if logged != rep.Records {
