@@ -143,3 +143,17 @@ func grow[T any](s []T, r ref) []T {
 	copy(n, s)
 	return n
 }
+
+// factsFor returns the facts of participant p in a dense slice, adding p to
+// the catalog and growing the slice (new entries set to zero) as needed.
+func factsFor[T any](c *Catalog, facts *[]T, zero T, py events.ProgramYear, p events.Participant) *T {
+	r := c.intern(py, p)
+	if int(r) >= len(*facts) {
+		n := len(*facts)
+		*facts = grow(*facts, r)
+		for i := n; i < len(*facts); i++ {
+			(*facts)[i] = zero
+		}
+	}
+	return &(*facts)[r]
+}

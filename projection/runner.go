@@ -317,7 +317,11 @@ type batch struct {
 // hash there (when verifying), so that hashing and applying use two cores.
 func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 	return func(yield func(batch) bool) {
-		ctx, cancel := context.WithCancel(ctx)
+		// stop ends the reader when the consumer leaves; the caller's ctx
+		// ends the read itself, and that error must still be delivered.
+		stop := make(chan struct{})
+		defer close(stop)
+		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		out := make(chan batch, 4)
 		go func() {
@@ -332,11 +336,11 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 				case out <- b:
 					b = fresh()
 					return true
-				case <-ctx.Done():
+				case <-stop:
 					return false
 				}
 			}
-			for rec, err := range r.store.ReadAll(ctx, 0) {
+			for rec, err := range r.store.ReadAll(rctx, 0) {
 				if err != nil {
 					b.err = err
 					send()

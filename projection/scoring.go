@@ -55,15 +55,7 @@ func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Sc
 }
 
 func (s *Scoring) get(py events.ProgramYear, p events.Participant) *scoreFacts {
-	r := s.cat.intern(py, p)
-	if int(r) >= len(s.facts) {
-		n := len(s.facts)
-		s.facts = grow(s.facts, r)
-		for i := n; i < len(s.facts); i++ {
-			s.facts[i] = scoreFacts{vg: noRef, apm: noRef}
-		}
-	}
-	return &s.facts[r]
+	return factsFor(s.cat, &s.facts, scoreFacts{vg: noRef, apm: noRef}, py, p)
 }
 
 func (s *Scoring) factsOf(r ref) *scoreFacts {

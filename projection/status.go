@@ -191,15 +191,7 @@ func (s *Status) elect(f *statusFacts, rec *events.Record, py events.ProgramYear
 
 // get returns the participant's facts, adding them if new.
 func (s *Status) get(py events.ProgramYear, p events.Participant) *statusFacts {
-	r := s.cat.intern(py, p)
-	if int(r) >= len(s.facts) {
-		n := len(s.facts)
-		s.facts = grow(s.facts, r)
-		for i := n; i < len(s.facts); i++ {
-			s.facts[i] = statusFacts{onBehalf: noRef, vg: noRef}
-		}
-	}
-	return &s.facts[r]
+	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef}, py, p)
 }
 
 func (s *Status) factsOf(r ref) *statusFacts {

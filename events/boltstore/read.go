@@ -104,64 +104,12 @@ func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 
 // ReadAll implements events.Store.
 func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
-	return func(yield func(events.Record, error) bool) {
-		next := from
-		buf := make([]events.Record, 0, readBatch)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			var err error
-			buf, next, _, err = s.fill(buf[:0], next, events.Filter{}, false)
-			if err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			if len(buf) == 0 {
-				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
-			}
-		}
-	}
+	return events.PollAll(ctx, from, s.fill)
 }
 
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
-	return func(yield func(events.Record, error) bool) {
-		next := from
-		buf := make([]events.Record, 0, readBatch)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			var wait <-chan struct{}
-			var err error
-			buf, next, wait, err = s.fill(buf[:0], next, f, true)
-			if err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
-			}
-			if wait != nil && len(buf) == 0 {
-				select {
-				case <-ctx.Done():
-					yield(events.Record{}, ctx.Err())
-					return
-				case <-wait:
-				}
-			}
-		}
-	}
+	return events.PollSubscribe(ctx, from, f, s.fill)
 }
 
 // scanBudget bounds how many records a filtered read inspects per

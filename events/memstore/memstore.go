@@ -217,30 +217,7 @@ func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.S
 
 // ReadAll implements events.Store.
 func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
-	return func(yield func(events.Record, error) bool) {
-		next := from
-		buf := make([]events.Record, 0, readBatch)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			var err error
-			buf, next, _, err = s.fill(buf[:0], next, events.Filter{}, false)
-			if err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			if len(buf) == 0 {
-				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
-			}
-		}
-	}
+	return events.PollAll(ctx, from, s.fill)
 }
 
 // fill copies the next records at positions >= next that f accepts into
@@ -282,36 +259,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
-	return func(yield func(events.Record, error) bool) {
-		next := from
-		buf := make([]events.Record, 0, readBatch)
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			var wait <-chan struct{}
-			var err error
-			buf, next, wait, err = s.fill(buf[:0], next, f, true)
-			if err != nil {
-				yield(events.Record{}, err)
-				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
-			}
-			if wait != nil && len(buf) == 0 {
-				select {
-				case <-ctx.Done():
-					yield(events.Record{}, ctx.Err())
-					return
-				case <-wait:
-				}
-			}
-		}
-	}
+	return events.PollSubscribe(ctx, from, f, s.fill)
 }
 
 // Len returns the number of records in the log.

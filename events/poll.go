@@ -1,0 +1,78 @@
+package events
+
+import (
+	"context"
+	"iter"
+)
+
+// Fill is how a store reads its log in batches, for PollAll and
+// PollSubscribe: it appends to buf the records at positions >= next that f
+// accepts, and returns them with the position to read next. When it has
+// nothing new and wait is set, it returns a channel that is closed when
+// more records arrive. It must hold no lock when it returns.
+type Fill func(buf []Record, next Position, f Filter, wait bool) ([]Record, Position, <-chan struct{}, error)
+
+// PollAll builds a Store's ReadAll from its Fill: records from position
+// from to the end of the log, yielded with no lock held.
+func PollAll(ctx context.Context, from Position, fill Fill) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		next := from
+		var buf []Record
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(Record{}, err)
+				return
+			}
+			var err error
+			buf, next, _, err = fill(buf[:0], next, Filter{}, false)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if len(buf) == 0 {
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// PollSubscribe builds a Store's Subscribe from its Fill: catch up, then
+// wait for each append, until ctx ends (yielding its error) or the store
+// closes (Fill's error).
+func PollSubscribe(ctx context.Context, from Position, f Filter, fill Fill) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		next := from
+		var buf []Record
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(Record{}, err)
+				return
+			}
+			var wait <-chan struct{}
+			var err error
+			buf, next, wait, err = fill(buf[:0], next, f, true)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			for i := range buf {
+				if !yield(buf[i], nil) {
+					return
+				}
+			}
+			if wait != nil && len(buf) == 0 {
+				select {
+				case <-ctx.Done():
+					yield(Record{}, ctx.Err())
+					return
+				case <-wait:
+				}
+			}
+		}
+	}
+}
