@@ -253,27 +253,44 @@ func (s *Store) tail(ctx context.Context, stream string, n uint64) ([]events.Rec
 		if err != nil {
 			return err
 		}
-		defer rs.Close()
-		for {
-			ev, err := rs.Recv()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				if isNotFound(err) {
-					out = nil
-					return nil
-				}
-				return err
-			}
-			r, err := fromESDB(ev.Event)
-			if err != nil {
-				return &events.ChainError{Stream: stream, Revision: ev.Event.EventNumber, Problem: "unreadable ledger envelope", Err: err}
-			}
+		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
+			r, err := streamRecord(stream, ev)
 			out = append(out, r)
+			return err
+		})
+		if isNotFound(err) {
+			out = nil
+			return nil
 		}
+		return err
 	})
 	return out, err
+}
+
+// drain passes every event of a read to fn, then closes it.
+func drain(rs *esdb.ReadStream, fn func(*esdb.ResolvedEvent) error) error {
+	defer rs.Close()
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// streamRecord converts an event read from a ledger stream.
+func streamRecord(stream string, ev *esdb.ResolvedEvent) (events.Record, error) {
+	r, err := fromESDB(ev.Event)
+	if err != nil {
+		return r, &events.ChainError{Stream: stream, Revision: ev.Event.EventNumber, Problem: "unreadable ledger envelope", Err: err}
+	}
+	return r, nil
 }
 
 func isNotFound(err error) bool {
@@ -475,25 +492,16 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 				if err != nil {
 					return err
 				}
-				defer rs.Close()
-				for {
-					ev, err := rs.Recv()
-					if errors.Is(err, io.EOF) {
-						return nil
-					}
-					if err != nil {
-						if isNotFound(err) {
-							notFound = true
-							return nil
-						}
-						return err
-					}
-					r, err := fromESDB(ev.Event)
-					if err != nil {
-						return &events.ChainError{Stream: stream, Revision: ev.Event.EventNumber, Problem: "unreadable ledger envelope", Err: err}
-					}
+				err = drain(rs, func(ev *esdb.ResolvedEvent) error {
+					r, err := streamRecord(stream, ev)
 					page = append(page, r)
+					return err
+				})
+				if isNotFound(err) {
+					notFound = true
+					return nil
 				}
+				return err
 			})
 			if err != nil {
 				yield(events.Record{}, s.closedOr(err))
@@ -541,23 +549,15 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 				if err != nil {
 					return err
 				}
-				defer rs.Close()
-				for {
-					ev, err := rs.Recv()
-					if errors.Is(err, io.EOF) {
-						return nil
-					}
-					if err != nil {
-						return err
-					}
+				return drain(rs, func(ev *esdb.ResolvedEvent) error {
 					read++
 					lastPos = ev.Event.Position.Commit
-					if r, ok, err := s.ledgerRecord(ev); err != nil {
-						return err
-					} else if ok {
+					r, ok, err := s.ledgerRecord(ev)
+					if ok && err == nil {
 						page = append(page, r)
 					}
-				}
+					return err
+				})
 			})
 			if err != nil {
 				yield(events.Record{}, s.closedOr(err))
