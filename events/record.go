@@ -355,26 +355,6 @@ func (c *ChainVerifier) Check(r *Record) error {
 	return nil
 }
 
-// CheckLink is Check for a record whose own hash was already checked
-// (Record.ComputeHash == Record.Hash, e.g. by another goroutine): it checks
-// only the revision order, the seal and the link to the previous record.
-func (c *ChainVerifier) CheckLink(r *Record) error {
-	if c.tips == nil {
-		c.tips = make(map[string]chainTip)
-	}
-	tip := c.tips[r.Stream]
-	switch {
-	case r.Revision != tip.next:
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: fmt.Sprintf("revision out of order: want %d", tip.next)}
-	case tip.sealed:
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "event after the stream was sealed", Err: ErrStreamSealed}
-	case r.PrevHash != tip.hash:
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
-	}
-	c.tips[r.Stream] = chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
-	return nil
-}
-
 // Streams returns how many streams the verifier has seen.
 func (c *ChainVerifier) Streams() int { return len(c.tips) }
 

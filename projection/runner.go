@@ -212,18 +212,12 @@ func NewRunner(store events.Store, reg *events.Registry, projections []Projectio
 	return r
 }
 
-// apply verifies, decodes and applies one record; a violation is returned
-// (and reported) without applying it. hashed says the record's own hash was
-// already checked and found right.
-func (r *Runner) apply(rec *events.Record, hashed bool) *Violation {
-	if r.verify {
-		var err error
-		if hashed {
-			err = r.chain.CheckLink(rec)
-		} else {
-			err = r.chain.Check(rec)
-		}
-		if err != nil {
+// apply verifies (unless verified says the chain was checked already),
+// decodes and applies one record; a violation is returned (and reported)
+// without applying it.
+func (r *Runner) apply(rec *events.Record, verified bool) *Violation {
+	if r.verify && !verified {
+		if err := r.chain.Check(rec); err != nil {
 			return r.violation(rec, "hash chain", err)
 		}
 	}
@@ -287,9 +281,11 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
 				continue
 			}
-			// A record whose own hash is wrong goes through the full check,
-			// which reports it.
-			if v := r.apply(rec, b.ok[i]); v != nil {
+			if err := b.errs[i]; err != nil {
+				rep.Violations = append(rep.Violations, r.violation(rec, "hash chain", err))
+				continue
+			}
+			if v := r.apply(rec, true); v != nil {
 				rep.Violations = append(rep.Violations, v)
 				continue
 			}
@@ -306,39 +302,59 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	return rep, nil
 }
 
-// batch is a run of records read ahead, with each record's own-hash check.
+// batch is a run of records read ahead; errs[i] is the chain violation of
+// recs[i] (nil when it verified, or when verification is off).
 type batch struct {
 	recs []events.Record
-	ok   []bool
-	err  error
+	errs []error
+	err  error // the read's own error: the last batch
 }
 
-// hashed reads the log on another goroutine, checking each record's own
-// hash there (when verifying), so that hashing and applying use two cores.
-func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
-	return func(yield func(batch) bool) {
+// batches is how many read-ahead batches circulate between the reader and
+// the applier; they are reused, so a rebuild makes no garbage per record.
+const (
+	batches   = 6
+	batchSize = 512
+)
+
+// hashed reads the log on another goroutine and verifies each record's hash
+// chain there (when verifying), so that verifying and applying use two
+// cores. Batches come back through free once applied.
+func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
+	return func(yield func(*batch) bool) {
 		// stop ends the reader when the consumer leaves; the caller's ctx
 		// ends the read itself, and that error must still be delivered.
 		stop := make(chan struct{})
 		defer close(stop)
 		rctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		out := make(chan batch, 4)
+		out := make(chan *batch, batches)
+		free := make(chan *batch, batches)
+		for range batches {
+			free <- &batch{recs: make([]events.Record, 0, batchSize), errs: make([]error, 0, batchSize)}
+		}
 		go func() {
 			defer close(out)
-			const size = 512
-			fresh := func() batch {
-				return batch{recs: make([]events.Record, 0, size), ok: make([]bool, 0, size)}
-			}
-			b := fresh()
-			send := func() bool {
+			var b *batch
+			take := func() bool {
 				select {
-				case out <- b:
-					b = fresh()
+				case b = <-free:
+					b.recs, b.errs, b.err = b.recs[:0], b.errs[:0], nil
 					return true
 				case <-stop:
 					return false
 				}
+			}
+			send := func() bool {
+				select {
+				case out <- b:
+					return true
+				case <-stop:
+					return false
+				}
+			}
+			if !take() {
+				return
 			}
 			for rec, err := range r.store.ReadAll(rctx, 0) {
 				if err != nil {
@@ -346,9 +362,13 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 					send()
 					return
 				}
+				var verr error
+				if r.verify {
+					verr = r.chain.Check(&rec)
+				}
 				b.recs = append(b.recs, rec)
-				b.ok = append(b.ok, r.verify && rec.ComputeHash() == rec.Hash)
-				if len(b.recs) == size && !send() {
+				b.errs = append(b.errs, verr)
+				if len(b.recs) == batchSize && (!send() || !take()) {
 					return
 				}
 			}
@@ -360,6 +380,7 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[batch] {
 			if !yield(b) {
 				return
 			}
+			free <- b
 		}
 	}
 }
