@@ -2,6 +2,7 @@ package election
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"slices"
@@ -359,7 +360,16 @@ func (s *Service) remember(stream string, l loaded, evs []events.Event, data []e
 // eventID derives the i-th event ID of a command (UUID v5 in the command's
 // namespace): a retried command produces the same IDs.
 func eventID(cmd uuid.UUID, i int) uuid.UUID {
-	return uuid.NewSHA1(cmd, []byte{'e', byte(i)})
+	// uuid.NewSHA1(cmd, []byte{'e', byte(i)}), without its allocations.
+	var in [18]byte
+	copy(in[:], cmd[:])
+	in[16], in[17] = 'e', byte(i)
+	sum := sha1.Sum(in[:])
+	var u uuid.UUID
+	copy(u[:], sum[:16])
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u
 }
 
 // SubCommandID derives the command ID of the n-th part of a compound

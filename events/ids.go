@@ -162,7 +162,18 @@ func formatMasked(f fmt.State, verb rune, goType, s string) {
 func (t TIN) LogValue() slog.Value { return slog.StringValue(t.String()) }
 
 // MarshalText returns the full nine digits: it is the payload encoding.
-func (t TIN) MarshalText() ([]byte, error) { return []byte(t.Digits()), nil }
+func (t TIN) MarshalText() ([]byte, error) { return t.AppendText(nil) }
+
+// AppendText appends the full nine digits (the payload encoding); nothing
+// for the zero TIN.
+func (t TIN) AppendText(b []byte) ([]byte, error) {
+	if t.IsZero() {
+		return b, nil
+	}
+	var d [9]byte
+	t.put(d[:])
+	return append(b, d[:]...), nil
+}
 
 // UnmarshalText parses nine digits; an empty value is the zero TIN.
 func (t *TIN) UnmarshalText(b []byte) error {
@@ -251,7 +262,15 @@ func (n NPI) String() string {
 }
 
 // MarshalText returns the ten digits.
-func (n NPI) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+func (n NPI) MarshalText() ([]byte, error) { return n.AppendText(nil) }
+
+// AppendText appends the ten digits; nothing for the zero NPI.
+func (n NPI) AppendText(b []byte) ([]byte, error) {
+	if n.IsZero() {
+		return b, nil
+	}
+	return strconv.AppendUint(b, uint64(n.v), 10), nil
+}
 
 // UnmarshalText parses an NPI; an empty value is the zero NPI.
 func (n *NPI) UnmarshalText(b []byte) error {
@@ -289,11 +308,14 @@ func (k ParticipantKind) String() string {
 }
 
 // MarshalText returns the kind's stable wire name.
-func (k ParticipantKind) MarshalText() ([]byte, error) {
+func (k ParticipantKind) MarshalText() ([]byte, error) { return k.AppendText(nil) }
+
+// AppendText appends the kind's stable wire name.
+func (k ParticipantKind) AppendText(b []byte) ([]byte, error) {
 	if k == 0 || int(k) >= len(kindNames) {
-		return nil, fmt.Errorf("events: unknown participant kind %d", k)
+		return b, fmt.Errorf("events: unknown participant kind %d", k)
 	}
-	return []byte(kindNames[k]), nil
+	return append(b, kindNames[k]...), nil
 }
 
 // UnmarshalText parses a kind's wire name.

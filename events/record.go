@@ -25,7 +25,10 @@ func (h Hash) IsZero() bool { return h == Hash{} }
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // MarshalText returns the hex form.
-func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+func (h Hash) MarshalText() ([]byte, error) { return h.AppendText(nil) }
+
+// AppendText appends the hex form.
+func (h Hash) AppendText(b []byte) ([]byte, error) { return hex.AppendEncode(b, h[:]), nil }
 
 // UnmarshalText parses the hex form.
 func (h *Hash) UnmarshalText(b []byte) error {
@@ -55,6 +58,9 @@ func (r ActorRole) String() string { return roleEnum.name(uint8(r)) }
 
 // MarshalText returns the stable wire name.
 func (r ActorRole) MarshalText() ([]byte, error) { return roleEnum.marshal(uint8(r)) }
+
+// AppendText appends the stable wire name.
+func (r ActorRole) AppendText(b []byte) ([]byte, error) { return roleEnum.append(b, uint8(r)) }
 
 // UnmarshalText parses the wire name.
 func (r *ActorRole) UnmarshalText(b []byte) error {

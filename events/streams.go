@@ -61,30 +61,39 @@ func NewStreamNamer(key []byte) (*StreamNamer, error) {
 
 // ParticipantKey returns the participant's 32-hex-character key.
 func (n *StreamNamer) ParticipantKey(p Participant) string {
-	var buf [96]byte
-	b := appendParticipant(buf[:0], p)
+	var buf [32]byte
+	return string(n.appendKey(buf[:0], p))
+}
+
+// appendKey appends the participant's key in hex.
+func (n *StreamNamer) appendKey(b []byte, p Participant) []byte {
+	var in [96]byte
 	m := n.macs.Get().(hash.Hash)
 	m.Reset()
-	m.Write(b)
+	m.Write(appendParticipant(in[:0], p))
 	var sum [sha256.Size]byte
 	m.Sum(sum[:0])
 	n.macs.Put(m)
-	return hex.EncodeToString(sum[:16])
+	return hex.AppendEncode(b, sum[:16])
 }
 
 // Stream returns "<category>-<program>-<year>-<participant key>", with the
 // program in lower case.
 func (n *StreamNamer) Stream(category string, py ProgramYear, p Participant) string {
-	var b strings.Builder
-	b.Grow(len(category) + len(py.Program) + 40)
-	b.WriteString(category)
-	b.WriteByte('-')
-	b.WriteString(strings.ToLower(string(py.Program)))
-	b.WriteByte('-')
-	b.WriteString(strconv.Itoa(py.Year))
-	b.WriteByte('-')
-	b.WriteString(n.ParticipantKey(p))
-	return b.String()
+	var buf [96]byte
+	b := append(buf[:0], category...)
+	b = append(b, '-')
+	for i := 0; i < len(py.Program); i++ {
+		c := py.Program[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(py.Year), 10)
+	b = append(b, '-')
+	return string(n.appendKey(b, p))
 }
 
 // Election returns the participant's election stream for the program year.

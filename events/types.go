@@ -43,11 +43,15 @@ func (e enum) name(v uint8) string {
 	return e.kind + "(" + strconv.Itoa(int(v)) + ")"
 }
 
-func (e enum) marshal(v uint8) ([]byte, error) {
+func (e enum) marshal(v uint8) ([]byte, error) { return e.append(nil, v) }
+
+// append appends the wire name: the allocation-free form the JSON encoder
+// uses (encoding.TextAppender).
+func (e enum) append(b []byte, v uint8) ([]byte, error) {
 	if int(v) >= len(e.names) {
-		return nil, fmt.Errorf("events: unknown %s %d", e.kind, v)
+		return b, fmt.Errorf("events: unknown %s %d", e.kind, v)
 	}
-	return []byte(e.names[v]), nil
+	return append(b, e.names[v]...), nil
 }
 
 func (e enum) unmarshal(b []byte) (uint8, error) {
@@ -79,6 +83,11 @@ func (s EligibilityStatus) String() string { return statusEnum.name(uint8(s)) }
 // MarshalText returns the stable wire name.
 func (s EligibilityStatus) MarshalText() ([]byte, error) { return statusEnum.marshal(uint8(s)) }
 
+// AppendText appends the stable wire name.
+func (s EligibilityStatus) AppendText(b []byte) ([]byte, error) {
+	return statusEnum.append(b, uint8(s))
+}
+
 // UnmarshalText parses the wire name.
 func (s *EligibilityStatus) UnmarshalText(b []byte) error {
 	v, err := statusEnum.unmarshal(b)
@@ -107,6 +116,11 @@ func (r ExclusionReason) String() string { return exclusionEnum.name(uint8(r)) }
 
 // MarshalText returns the stable wire name.
 func (r ExclusionReason) MarshalText() ([]byte, error) { return exclusionEnum.marshal(uint8(r)) }
+
+// AppendText appends the stable wire name.
+func (r ExclusionReason) AppendText(b []byte) ([]byte, error) {
+	return exclusionEnum.append(b, uint8(r))
+}
 
 // UnmarshalText parses the wire name.
 func (r *ExclusionReason) UnmarshalText(b []byte) error {
@@ -158,14 +172,23 @@ func (c Criteria) String() string {
 }
 
 // MarshalText returns the String form; "" for the empty set.
-func (c Criteria) MarshalText() ([]byte, error) {
-	if c == 0 {
-		return []byte{}, nil
-	}
+func (c Criteria) MarshalText() ([]byte, error) { return c.AppendText([]byte{}) }
+
+// AppendText appends the String form; nothing for the empty set.
+func (c Criteria) AppendText(b []byte) ([]byte, error) {
 	if c >= 1<<len(criteriaNames) {
-		return nil, fmt.Errorf("events: unknown criteria bits %b", c)
+		return b, fmt.Errorf("events: unknown criteria bits %b", c)
 	}
-	return []byte(c.String()), nil
+	first := true
+	for i, n := range criteriaNames {
+		if c&(1<<i) != 0 {
+			if !first {
+				b = append(b, '+')
+			}
+			b, first = append(b, n...), false
+		}
+	}
+	return b, nil
 }
 
 // UnmarshalText parses the String form.
@@ -222,6 +245,9 @@ func (s Source) String() string { return sourceEnum.name(uint8(s)) }
 // MarshalText returns the stable wire name.
 func (s Source) MarshalText() ([]byte, error) { return sourceEnum.marshal(uint8(s)) }
 
+// AppendText appends the stable wire name.
+func (s Source) AppendText(b []byte) ([]byte, error) { return sourceEnum.append(b, uint8(s)) }
+
 // UnmarshalText parses the wire name.
 func (s *Source) UnmarshalText(b []byte) error {
 	v, err := sourceEnum.unmarshal(b)
@@ -249,6 +275,9 @@ func (c Choice) String() string { return choiceEnum.name(uint8(c)) }
 // MarshalText returns the stable wire name.
 func (c Choice) MarshalText() ([]byte, error) { return choiceEnum.marshal(uint8(c)) }
 
+// AppendText appends the stable wire name.
+func (c Choice) AppendText(b []byte) ([]byte, error) { return choiceEnum.append(b, uint8(c)) }
+
 // UnmarshalText parses the wire name.
 func (c *Choice) UnmarshalText(b []byte) error {
 	v, err := choiceEnum.unmarshal(b)
@@ -275,6 +304,9 @@ func (p Pathway) String() string { return pathwayEnum.name(uint8(p)) }
 // MarshalText returns the stable wire name.
 func (p Pathway) MarshalText() ([]byte, error) { return pathwayEnum.marshal(uint8(p)) }
 
+// AppendText appends the stable wire name.
+func (p Pathway) AppendText(b []byte) ([]byte, error) { return pathwayEnum.append(b, uint8(p)) }
+
 // UnmarshalText parses the wire name.
 func (p *Pathway) UnmarshalText(b []byte) error {
 	v, err := pathwayEnum.unmarshal(b)
@@ -299,6 +331,9 @@ func (l ListKind) String() string { return listEnum.name(uint8(l)) }
 
 // MarshalText returns the stable wire name.
 func (l ListKind) MarshalText() ([]byte, error) { return listEnum.marshal(uint8(l)) }
+
+// AppendText appends the stable wire name.
+func (l ListKind) AppendText(b []byte) ([]byte, error) { return listEnum.append(b, uint8(l)) }
 
 // UnmarshalText parses the wire name.
 func (l *ListKind) UnmarshalText(b []byte) error {
