@@ -33,16 +33,41 @@ type Store struct {
 	chunks  [][]events.Record // the global log; position p is chunks[p>>chunkBits][p&(chunkSize-1)]
 	size    int
 	streams map[string]*stream
+	slab    []stream // where new stream indexes come from
 	ids     map[uuid.UUID]events.Position
 	notify  chan struct{} // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
 }
 
+// stream indexes one stream's records by revision. The first position is
+// kept inline (most election streams hold one or two records), the rest in
+// more.
 type stream struct {
-	positions []events.Position // by revision
-	sealed    bool
+	first  events.Position
+	more   []events.Position
+	n      uint64 // number of records
+	sealed bool
 }
+
+func (st *stream) at(rev uint64) events.Position {
+	if rev == 0 {
+		return st.first
+	}
+	return st.more[rev-1]
+}
+
+func (st *stream) add(p events.Position) {
+	if st.n == 0 {
+		st.first = p
+	} else {
+		st.more = append(st.more, p)
+	}
+	st.n++
+}
+
+// streamSlab is how many stream indexes are allocated at once.
+const streamSlab = 1024
 
 // Option configures a Store.
 type Option func(*Store)
@@ -89,9 +114,9 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		return res, err
 	}
 	var last uint64
-	exists := st != nil && len(st.positions) > 0
+	exists := st != nil && st.n > 0
 	if exists {
-		last = uint64(len(st.positions) - 1)
+		last = st.n - 1
 		if st.sealed {
 			return events.AppendResult{}, &events.StreamSealedError{Stream: name, SealedAt: last}
 		}
@@ -104,19 +129,23 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: name, Expected: expected, Actual: actual, ActualKnown: true}
 	}
 	if st == nil {
-		st = &stream{}
+		if len(s.slab) == 0 {
+			s.slab = make([]stream, streamSlab)
+		}
+		st = &s.slab[0]
+		s.slab = s.slab[1:]
 		s.streams[name] = st
 	}
 	var prev events.Hash
 	if exists {
-		prev = s.at(st.positions[last]).Hash
+		prev = s.at(st.at(last)).Hash
 	}
 	now := s.now()
 	var res events.AppendResult
 	for i := range evs {
 		e := evs[i]
 		e.Data = append([]byte(nil), e.Data...) // the caller may reuse its buffer
-		rev := uint64(len(st.positions))
+		rev := st.n
 		rec := events.NewRecord(name, rev, now, prev, e)
 		rec.Position = events.Position(s.size)
 		if s.size&(chunkSize-1) == 0 {
@@ -124,7 +153,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		}
 		*s.at(rec.Position) = rec
 		s.size++
-		st.positions = append(st.positions, rec.Position)
+		st.add(rec.Position)
 		s.ids[e.ID] = rec.Position
 		st.sealed = events.Seals(e.Type)
 		prev = rec.Hash
@@ -156,10 +185,10 @@ func (s *Store) idempotent(name string, st *stream, evs []events.EventData) (eve
 	}
 	for i := range evs {
 		rev := rec.Revision + uint64(i)
-		if rev >= uint64(len(st.positions)) {
+		if rev >= st.n {
 			return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the append repeats earlier events and adds new ones"}
 		}
-		r := s.at(st.positions[rev])
+		r := s.at(st.at(rev))
 		if !r.SameContent(&evs[i]) {
 			return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the ID was already written with other content"}
 		}
@@ -195,11 +224,11 @@ func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.S
 				}
 				return
 			}
-			if n := uint64(len(st.positions)); buf == nil && next < n {
-				buf = make([]events.Record, 0, min(n-next, readBatch))
+			if buf == nil && next < st.n {
+				buf = make([]events.Record, 0, min(st.n-next, readBatch))
 			}
-			for next < uint64(len(st.positions)) && len(buf) < readBatch {
-				buf = append(buf, *s.at(st.positions[next]))
+			for next < st.n && len(buf) < readBatch {
+				buf = append(buf, *s.at(st.at(next)))
 				next++
 			}
 			s.mu.RUnlock()
