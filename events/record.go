@@ -202,7 +202,9 @@ func (r *Record) AppendCanonical(b []byte) []byte {
 
 // ComputeHash returns SHA-256 over the record's canonical encoding.
 func (r *Record) ComputeHash() Hash {
-	var buf [512]byte
+	// Sized so that typical records (about 550 bytes encoded) stay on the
+	// stack; a larger one grows onto the heap.
+	var buf [1024]byte
 	return sha256.Sum256(r.AppendCanonical(buf[:0]))
 }
 
@@ -333,6 +335,12 @@ func VerifyStream(stream string, records iter.Seq2[Record, error]) (n int, err e
 // ready to use; it is not safe for concurrent use.
 type ChainVerifier struct {
 	tips map[string]chainTip
+}
+
+// NewChainVerifier returns a verifier sized for about streams streams, so
+// that verifying a large log does not keep regrowing its table.
+func NewChainVerifier(streams int) *ChainVerifier {
+	return &ChainVerifier{tips: make(map[string]chainTip, max(streams, 0))}
 }
 
 type chainTip struct {

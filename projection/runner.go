@@ -257,9 +257,9 @@ func (r *Runner) violation(rec *events.Record, problem string, err error) *Viola
 func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
-	var end events.Position
-	if r.progress != nil {
-		end = r.logEnd(ctx)
+	end := r.logEnd(ctx)
+	if end > 0 {
+		r.chain = *events.NewChainVerifier(int(end)) // at most one stream per record
 	}
 	for b := range r.hashed(ctx) {
 		if b.err != nil {

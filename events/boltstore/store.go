@@ -98,6 +98,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// Len returns the number of records in the log.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.size)
+}
+
 // Path returns the file's path.
 func (s *Store) Path() string { return s.path }
 
