@@ -42,7 +42,7 @@ type Gate struct {
 // opted in, on traditional MIPS or (as a MIPS APM participant) the APP;
 // voluntary, on traditional MIPS only.
 func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events.Participant, pathway events.Pathway) (Gate, error) {
-	rules, err := s.table.Rules(py)
+	rules, err := s.table.Lookup(py)
 	if err != nil {
 		return Gate{}, refuse(ErrInvalidCommand, p, py, err.Error(), "ask about a program year the table holds")
 	}

@@ -184,7 +184,7 @@ func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p 
 	if err := p.Validate(); err != nil {
 		return Context{}, refuse(ErrInvalidCommand, p, py, err.Error(), "name a valid participant")
 	}
-	rules, err := s.table.Rules(py)
+	rules, err := s.table.Lookup(py)
 	if err != nil {
 		return Context{}, refuse(ErrInvalidCommand, p, py, err.Error(), "elect in a program year the table holds")
 	}
@@ -201,7 +201,7 @@ func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p 
 	if err != nil {
 		return Context{}, fmt.Errorf("election: eligibility of %v: %w", p, err)
 	}
-	return Context{Participant: p, ProgramYear: py, Rules: &rules, Eligibility: det, Determined: found, Now: now}, nil
+	return Context{Participant: p, ProgramYear: py, Rules: rules, Eligibility: det, Determined: found, Now: now}, nil
 }
 
 // commandKind says which event type a command's last event has, to tell a

@@ -177,11 +177,11 @@ func (e *RulesError) Unwrap() []error { return []error{ErrInvalidRules, e.Err} }
 // is safe for concurrent use.
 type Table struct {
 	mu   sync.RWMutex
-	rows map[events.ProgramYear]Rules
+	rows map[events.ProgramYear]*Rules // never modified once stored: Set replaces
 }
 
 // NewTable returns an empty table.
-func NewTable() *Table { return &Table{rows: make(map[events.ProgramYear]Rules)} }
+func NewTable() *Table { return &Table{rows: make(map[events.ProgramYear]*Rules)} }
 
 // Set adds or replaces a program year's rules.
 func (t *Table) Set(r Rules) error {
@@ -192,17 +192,28 @@ func (t *Table) Set(r Rules) error {
 	r.Unconfirmed = slices.Clone(r.Unconfirmed)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.rows[r.ProgramYear] = r
+	t.rows[r.ProgramYear] = &r
 	return nil
 }
 
-// Rules returns a program year's rules.
+// Rules returns a copy of a program year's rules.
 func (t *Table) Rules(py events.ProgramYear) (Rules, error) {
+	r, err := t.Lookup(py)
+	if err != nil {
+		return Rules{}, err
+	}
+	return *r, nil
+}
+
+// Lookup returns a program year's rules without copying them, for hot
+// paths. The Rules are shared: read them, never modify them (Set replaces a
+// row; it does not change the one Lookup returned).
+func (t *Table) Lookup(py events.ProgramYear) (*Rules, error) {
 	t.mu.RLock()
 	r, ok := t.rows[py]
 	t.mu.RUnlock()
 	if !ok {
-		return Rules{}, fmt.Errorf("%w: %v; add it with Table.Set", ErrUnknownProgramYear, py)
+		return nil, fmt.Errorf("%w: %v; add it with Table.Set", ErrUnknownProgramYear, py)
 	}
 	return r, nil
 }

@@ -145,4 +145,17 @@ func TestTableOverride(t *testing.T) {
 		assert.ErrorIs(t, table.Set(bad), eligibility.ErrInvalidRules, name)
 	}
 	assert.Len(t, table.ProgramYears(), 11, "8 MIPS years, QIPS 2021, and the two added")
+
+	// Lookup shares the row; Set replaces it without touching what was
+	// looked up before.
+	before, err := table.Lookup(events.PY(events.MIPS, 2024))
+	require.NoError(t, err)
+	changed := *before
+	changed.PerformanceThreshold = 80
+	require.NoError(t, table.Set(changed))
+	after, _ := table.Lookup(events.PY(events.MIPS, 2024))
+	assert.Equal(t, 75.0, before.PerformanceThreshold)
+	assert.Equal(t, 80.0, after.PerformanceThreshold)
+	_, err = table.Lookup(events.PY(events.MIPS, 2040))
+	assert.ErrorIs(t, err, eligibility.ErrUnknownProgramYear)
 }

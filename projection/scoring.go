@@ -199,7 +199,7 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 	if c.Kind != events.KindIndividual {
 		return out, fmt.Errorf("projection: final scores are per clinician (TIN/NPI), not %v", c)
 	}
-	rules, err := s.table.Rules(py)
+	rules, err := s.table.Lookup(py)
 	if err != nil {
 		return out, err
 	}
@@ -254,7 +254,7 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 			out.Score, out.Source, out.Hardship = cand.Score, SourceVirtualGroup, cand.Hardship
 			out.Reason = "the TIN is in virtual group " + vgp.ID + ": its score applies, always"
 		}
-		return s.adjust(out, &rules)
+		return s.adjust(out, rules)
 	}
 
 	var cands []Candidate
@@ -293,7 +293,7 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 	}
 	if len(cands) == 0 {
 		out.Source, out.Reason = SourceZero, "eligible clinician with no score: final score 0"
-		return s.adjust(out, &rules)
+		return s.adjust(out, rules)
 	}
 	best := cands[0]
 	for _, x := range cands[1:] {
@@ -309,7 +309,7 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 	if best.Hardship {
 		out.Reason += " (fewer than two scored categories: set to the performance threshold)"
 	}
-	return s.adjust(out, &rules)
+	return s.adjust(out, rules)
 }
 
 func (s *Scoring) adjust(out FinalScore, rules *eligibility.Rules) (FinalScore, error) {
