@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/electionledger/ledger/eligibility"
@@ -104,18 +105,32 @@ func BenchmarkFullYear(b *testing.B) {
 	for _, kind := range kinds {
 		b.Run(kind, func(b *testing.B) {
 			var s events.Store
+			path := filepath.Join(b.TempDir(), "year.db")
 			switch kind {
 			case "memory":
 				s = memstore.New()
 			default:
-				fs, err := boltstore.Open(filepath.Join(b.TempDir(), "year.db"), boltstore.WithNoSync())
+				fs, err := boltstore.Open(path, boltstore.WithNoSync())
+				if err != nil {
+					b.Fatal(err)
+				}
+				s = fs
+			}
+			n := fullYear(b, s, clinicians, groups)
+			if kind == "file" {
+				// Rebuild from the file as a new process would: written out
+				// to disk (not still being flushed), then opened afresh.
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				syscall.Sync()
+				fs, err := boltstore.Open(path)
 				if err != nil {
 					b.Fatal(err)
 				}
 				s = fs
 			}
 			defer s.Close()
-			n := fullYear(b, s, clinicians, groups)
 			runtime.GC()
 			reg := events.NewRegistry()
 			b.ResetTimer()

@@ -223,6 +223,9 @@ func (s *Store) commit(batch []*request) {
 		defer recoverCorrupt(&err)
 		return s.db.Update(func(tx *bolt.Tx) error {
 			w := txWriter{tx: tx, log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), heads: tx.Bucket([]byte(bHeads)), ids: tx.Bucket([]byte(bIDs))}
+			// The log's keys only ever grow: fill its pages instead of
+			// splitting them half-empty.
+			w.log.FillPercent = 1.0
 			for _, r := range batch {
 				if err := r.ctx.Err(); err != nil {
 					r.err = err
