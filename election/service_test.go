@@ -477,3 +477,24 @@ func TestRegistryBatch(t *testing.T) {
 	_, err = svc.SubmitBatch(bg, reg, election.Batch{ID: "big", ProgramYear: py24, Entries: make([]election.BatchEntry, election.MaxBatchEntries+1)})
 	assert.ErrorIs(t, err, election.ErrInvalidCommand)
 }
+
+// TestStateCacheSeesOtherWriters: a Service that cached a stream's state
+// still sees what another Service (another process) appended since.
+func TestStateCacheSeesOtherWriters(t *testing.T) {
+	h := et.New(t)
+	h.Determine(et.OptInEligible(practice, py24))
+	other, err := election.NewService(election.Config{Store: h.Store, Names: h.Names, Authorizer: h.Auth, Registry: h.Registry, Clock: h.Clock.Now})
+	require.NoError(t, err)
+	m := h.Rep(practice.TIN)
+	_, err = h.Service.Request(bg, m, py24, practice, optIn) // h.Service caches the pending state
+	require.NoError(t, err)
+	m.CommandID = h.IDs.New()
+	_, err = other.Confirm(bg, m, py24, practice, "CONFIRM") // another writer confirms
+	require.NoError(t, err)
+	m.CommandID = h.IDs.New()
+	_, err = h.Service.Withdraw(bg, m, py24, practice, "too late")
+	assert.ErrorIs(t, err, election.ErrElectionFinal, "the cached service must see the confirmation")
+	st, err := h.Service.State(bg, py24, practice)
+	require.NoError(t, err)
+	assert.Equal(t, election.PhaseFinal, st.Phase)
+}
