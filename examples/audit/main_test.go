@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -70,4 +71,20 @@ func TestAuditServer(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// The example's run on its demo ledger.
+func Example() {
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"-asof", "2025-03-15"}, &out, &errs); err != nil {
+		fmt.Println(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "as of") || strings.HasPrefix(l, "tampered") {
+			fmt.Println(l)
+		}
+	}
+	// Output:
+	// as of 2025-03-15: group *****6789 is MIPS eligible via opt-in (opt-in/traditional by rep@practice at 2025-03-10T15:00:00Z)
+	// tampered copy: one byte changed in the stored confirmation
 }

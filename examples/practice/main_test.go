@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -48,4 +49,15 @@ func TestOnEventStoreDB(t *testing.T) {
 	if !strings.Contains(out.String(), "84.2 from the group score") {
 		t.Errorf("output:\n%s", out.String())
 	}
+}
+
+// The example's run, on the in-memory store.
+func Example() {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, "memory"); err != nil {
+		fmt.Println(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	fmt.Println(lines[len(lines)-2])
+	// Output: final score for individual *****6789/1234567893: 84.2 from the group score; payment adjustment +3.31%
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,4 +42,15 @@ func TestOnEventStoreDB(t *testing.T) {
 	if !strings.Contains(out.String(), "8 confirmed, 2 refused, 2 with no decision") {
 		t.Errorf("output:\n%s", out.String())
 	}
+}
+
+// The example's run, on the in-memory store.
+func Example() {
+	var out bytes.Buffer
+	if err := run(context.Background(), &out, "memory"); err != nil {
+		fmt.Println(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	fmt.Println(lines[len(lines)-1])
+	// Output: 8 confirmed, 2 refused, 2 with no decision
 }

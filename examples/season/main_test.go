@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,4 +78,20 @@ func TestSeasonFlags(t *testing.T) {
 			t.Errorf("season %v: no error", args)
 		}
 	}
+}
+
+// A small season on the in-memory store: its audit line.
+func Example() {
+	var out, errs bytes.Buffer
+	if err := run(context.Background(), []string{"-clinicians", "200", "-store", "memory", "-quiet"}, &out, &errs); err != nil {
+		fmt.Println(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "Population") || strings.HasPrefix(l, "Audit") {
+			fmt.Println(l[:strings.Index(l, ";")])
+		}
+	}
+	// Output:
+	// Population: 200 clinicians in 40 practices
+	// Audit: 626 records in 364 streams
 }
