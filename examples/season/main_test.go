@@ -93,5 +93,5 @@ func Example() {
 	}
 	// Output:
 	// Population: 200 clinicians in 40 practices
-	// Audit: 626 records in 364 streams
+	// Audit: 644 records in 364 streams
 }

@@ -221,7 +221,7 @@ func (s *sim) simulate(ctx context.Context) error {
 	}{
 		{"segment 1 determinations", func(ctx context.Context) error { return s.determine(ctx, 0) }},
 		{"virtual group elections", s.virtualGroups},
-		{"APM snapshots", s.apmSnapshots},
+		{"APM snapshots and QP determinations", s.apmSnapshots},
 		{"segment 2 determinations", func(ctx context.Context) error { return s.determine(ctx, 1) }},
 		{"practice and clinician elections", s.elections},
 		{"registry bulk elections", s.registryBatches},
@@ -395,6 +395,13 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 	}
 	for k, d := range dates {
 		s.clock.set(d.Add(12 * time.Hour))
+		if k == 2 {
+			// QP status is determined at the Aug 31 snapshot: each APM
+			// clinician gets a determination naming that snapshot.
+			if err := s.snapshotDeterminations(ctx, d); err != nil {
+				return err
+			}
+		}
 		err := s.parallel(ctx, len(s.apms), func(i int) error {
 			a := &s.apms[i]
 			snap := events.APMParticipationSnapshot{Entity: a.p, ProgramYear: s.py, SnapshotDate: d, MIPSAPM: true}
@@ -420,6 +427,35 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// snapshotDeterminations records, for every clinician of an APM Entity, a
+// determination made at the APM snapshot date (from the first segment's
+// volumes, with the QP status the snapshot decides).
+func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) error {
+	var dets []events.EligibilityDetermined
+	for i := range s.apms {
+		for _, g := range s.apms[i].groups {
+			for _, m := range s.groups[g].members {
+				c := &s.clinicians[m]
+				in := eligibility.Input{Participant: c.p, Volumes: c.seg[0], MIPSAPM: true,
+					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp},
+					Source:    events.SourceAPMSnapshot, SourceDate: snapshot, DeterminedAt: s.clock.now()}
+				if c.newly {
+					in.Clinician.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
+				}
+				d, err := eligibility.Determine(&s.rules, in)
+				if err != nil {
+					return err
+				}
+				dets = append(dets, d)
+			}
+		}
+	}
+	return s.parallel(ctx, len(dets), func(i int) error {
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+		return err
+	})
 }
 
 func (s *sim) appendEvent(ctx context.Context, stream string, e events.Event, id uuid.UUID) error {
