@@ -128,7 +128,7 @@ func drawAction(r *rand.Rand, apm bool) action {
 // elections runs every practice's and clinician's plan during the window.
 func (s *sim) elections(ctx context.Context) error {
 	w := s.rules.ElectionWindow
-	s.clock.set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.4)))
+	s.clock.Set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.4)))
 	plans := s.drawPlans()
 	return s.parallel(ctx, len(plans), func(i int) error { return s.runPlan(ctx, &plans[i]) })
 }
@@ -245,7 +245,7 @@ func (s *sim) req(ctx context.Context, m election.Meta, p events.Participant, c 
 // the first registry cancels its first upload and sends a second.
 func (s *sim) registryBatches(ctx context.Context) error {
 	w := s.rules.ElectionWindow
-	s.clock.set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.7)))
+	s.clock.Set(w.Open.Add(time.Duration(float64(w.Close.Sub(w.Open)) * 0.7)))
 	r := s.rng
 	for reg := range s.registries {
 		org := registryName(reg)
@@ -318,7 +318,7 @@ func drawChoice(r *rand.Rand) events.Choice {
 
 // late has a few practices that made no decision try after the 8 pm close.
 func (s *sim) late(ctx context.Context) error {
-	s.clock.set(s.rules.ElectionWindow.Close.Add(15 * time.Minute))
+	s.clock.Set(s.rules.ElectionWindow.Close.Add(15 * time.Minute))
 	type attempt struct {
 		p events.Participant
 		m func() election.Meta
@@ -345,7 +345,7 @@ func (s *sim) late(ctx context.Context) error {
 
 // scores reports final performance data after the submission deadline.
 func (s *sim) scores(ctx context.Context) error {
-	s.clock.set(eligibility.Eastern(s.cfg.year+1, time.June, 15, 9, 0))
+	s.clock.Set(eligibility.Eastern(s.cfg.year+1, time.June, 15, 9, 0))
 	r := s.rng
 	type rep struct {
 		p  events.Participant
@@ -389,6 +389,6 @@ func (s *sim) scores(ctx context.Context) error {
 	return s.parallel(ctx, len(reps), func(i int) error {
 		x := reps[i]
 		return s.appendEvent(ctx, s.names.Score(s.py, x.p), events.ScoreReported{Participant: x.p, ProgramYear: s.py,
-			Pathway: x.pw, Score: x.sc, ScoredCategories: x.ct, ReportedAt: s.clock.now()}, s.newID())
+			Pathway: x.pw, Score: x.sc, ScoredCategories: x.ct, ReportedAt: s.clock.Now()}, s.newID())
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/election"
+	"github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/examples/internal/storeflag"
@@ -47,25 +48,6 @@ type vgroup struct {
 type apmEntity struct {
 	p      events.Participant
 	groups []int
-}
-
-// clock is the simulation's clock: the store stamps records with it too, so
-// "as of" questions about the simulated year work.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
 }
 
 // tally counts outcomes from concurrent workers.
@@ -110,7 +92,7 @@ type phase struct {
 type sim struct {
 	cfg    config
 	log    io.Writer
-	clock  *clock
+	clock  *electiontest.Clock // the store stamps records with it too, so "as of" questions work
 	opened *storeflag.Opened
 	store  events.Store
 	names  *events.StreamNamer
@@ -140,7 +122,7 @@ func newSim(cfg config, log io.Writer) (*sim, error) {
 	if cfg.quiet {
 		log = io.Discard
 	}
-	s := &sim{cfg: cfg, log: log, clock: &clock{}, reg: events.NewRegistry(), table: eligibility.Default(),
+	s := &sim{cfg: cfg, log: log, clock: electiontest.NewClock(time.Time{}), reg: events.NewRegistry(), table: eligibility.Default(),
 		py: events.PY(events.MIPS, cfg.year), auth: election.NewMemoryAuthorizer(),
 		rng: rand.New(rand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)), registries: 3}
 	var err error
@@ -150,13 +132,13 @@ func newSim(cfg config, log io.Writer) (*sim, error) {
 	if s.names, err = events.NewStreamNamer([]byte(events.DevelopmentKey)); err != nil {
 		return nil, err
 	}
-	s.clock.set(eligibility.Eastern(cfg.year-1, time.October, 1, 9, 0))
-	if s.opened, err = storeflag.Open(cfg.store, s.clock.now, true); err != nil {
+	s.clock.Set(eligibility.Eastern(cfg.year-1, time.October, 1, 9, 0))
+	if s.opened, err = storeflag.Open(cfg.store, s.clock.Now, true); err != nil {
 		return nil, err
 	}
 	s.store = counting{Store: s.opened.Store, n: &s.appended}
 	s.svc, err = election.NewService(election.Config{Store: s.store, Names: s.names, Authorizer: s.auth,
-		Registry: s.reg, Table: s.table, Clock: s.clock.now, BatchWorkers: cfg.workers})
+		Registry: s.reg, Table: s.table, Clock: s.clock.Now, BatchWorkers: cfg.workers})
 	if err != nil {
 		s.opened.Close()
 		return nil, err
@@ -340,7 +322,7 @@ func (s *sim) system() events.Metadata {
 func (s *sim) determine(ctx context.Context, seg int) error {
 	end := time.Date(s.cfg.year-1+seg, time.September, 30, 0, 0, 0, 0, time.UTC)
 	at := eligibility.Eastern(s.cfg.year-1+seg, time.November, 15, 9, 0)
-	s.clock.set(at)
+	s.clock.Set(at)
 	src := []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]
 	facts := func(c *clinician) eligibility.Clinician {
 		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp}
@@ -394,7 +376,7 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 		time.Date(s.cfg.year, 8, 31, 0, 0, 0, 0, time.UTC), time.Date(s.cfg.year, 12, 31, 0, 0, 0, 0, time.UTC),
 	}
 	for k, d := range dates {
-		s.clock.set(d.Add(12 * time.Hour))
+		s.clock.Set(d.Add(12 * time.Hour))
 		if k == 2 {
 			// QP status is determined at the Aug 31 snapshot: each APM
 			// clinician gets a determination naming that snapshot.
@@ -440,7 +422,7 @@ func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) er
 				c := &s.clinicians[m]
 				in := eligibility.Input{Participant: c.p, Volumes: c.seg[0], MIPSAPM: true,
 					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp},
-					Source:    events.SourceAPMSnapshot, SourceDate: snapshot, DeterminedAt: s.clock.now()}
+					Source:    events.SourceAPMSnapshot, SourceDate: snapshot, DeterminedAt: s.clock.Now()}
 				if c.newly {
 					in.Clinician.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
 				}
@@ -483,7 +465,7 @@ func (c counting) Append(ctx context.Context, stream string, exp events.Expected
 
 // meta returns a command Meta for an actor, attested a minute ago.
 func (s *sim) meta(actor election.Actor) election.Meta {
-	actor.AttestedAt = s.clock.now().Add(-time.Minute)
+	actor.AttestedAt = s.clock.Now().Add(-time.Minute)
 	return election.Meta{CommandID: s.newID(), Actor: actor}
 }
 
@@ -515,7 +497,7 @@ func (s *sim) count(what string, rc election.Receipt, err error) error {
 }
 
 func (s *sim) virtualGroups(ctx context.Context) error {
-	s.clock.set(eligibility.Eastern(s.cfg.year-1, time.December, 10, 11, 0))
+	s.clock.Set(eligibility.Eastern(s.cfg.year-1, time.December, 10, 11, 0))
 	for i := range s.groups {
 		g := &s.groups[i]
 		for _, m := range g.members {
