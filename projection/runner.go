@@ -258,9 +258,7 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
 	end := r.logEnd(ctx)
-	if end > 0 {
-		r.chain = *events.NewChainVerifier(int(end)) // at most one stream per record
-	}
+	r.chain = *events.NewChainVerifier(int(end)) // each rebuild verifies from scratch; at most one stream per record
 	for b := range r.hashed(ctx) {
 		if b.err != nil {
 			err := b.err

@@ -303,3 +303,28 @@ func BenchmarkFootprint(b *testing.B) {
 	}
 	b.ReportMetric(perParticipant, "bytes/participant")
 }
+
+// lenless hides a store's Len, as EventStoreDB's store has none.
+type lenless struct{ events.Store }
+
+// TestRebuildTwice: a Runner rebuilds again from scratch, whatever the
+// store, without stale chain state.
+func TestRebuildTwice(t *testing.T) {
+	store := memstore.New()
+	reg := events.NewRegistry()
+	for i := range 20 {
+		if _, err := store.Append(bg, fmt.Sprintf("score-mips-2024-%d", i%3), events.Any, scoreEvent(reg, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []events.Store{store, lenless{store}} {
+		m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+		r := projection.NewRunner(s, reg, m.Projections())
+		for range 2 {
+			rep, err := r.Rebuild(bg)
+			require.NoError(t, err)
+			assert.Empty(t, rep.Violations)
+			assert.Equal(t, 20, rep.Applied)
+		}
+	}
+}
