@@ -408,6 +408,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.chain = events.ChainVerifier{}
 	if next > 0 && r.verify {
 		// Rebuild the chain tips up to the checkpoint so verification can
 		// continue where it left off.
