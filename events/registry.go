@@ -65,6 +65,9 @@ type registered struct {
 	version   int
 	decode    func([]byte) (Event, error)
 	upcasters map[int]Upcaster // from version → version+1
+	// fast decodes the canonical form of the current version, or declines
+	// (see fastdecode.go); nil for most types.
+	fast func([]byte) (Event, bool)
 }
 
 // NewRegistry returns a registry holding the ledger's event types at their
@@ -77,6 +80,7 @@ func NewRegistry() *Registry {
 		}
 	}
 	must(Register[EligibilityDetermined](r, 1))
+	r.types[TypeEligibilityDetermined].fast = fastEligibilityDetermined
 	must(Register[ElectionRequested](r, 2))
 	must(r.RegisterUpcaster(TypeElectionRequested, 1, upcastElectionRequestedV1))
 	must(Register[ElectionRequestWithdrawn](r, 1))
@@ -84,6 +88,7 @@ func NewRegistry() *Registry {
 	must(Register[APMParticipationSnapshot](r, 1))
 	must(Register[VirtualGroupMembership](r, 1))
 	must(Register[ScoreReported](r, 1))
+	r.types[TypeScoreReported].fast = fastScoreReported
 	return r
 }
 
@@ -189,6 +194,11 @@ func (r *Registry) DecodeData(name string, version int, data []byte) (Event, err
 	if version < 1 || version > t.version {
 		return nil, &DecodeError{Type: name, SchemaVersion: version, Kind: ErrUnknownSchemaVersion,
 			Err: fmt.Errorf("this registry knows versions 1 to %d", t.version)}
+	}
+	if version == t.version && t.fast != nil {
+		if e, ok := t.fast(data); ok {
+			return e, nil
+		}
 	}
 	for v := version; v < t.version; v++ {
 		r.mu.RLock()
