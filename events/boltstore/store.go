@@ -276,7 +276,6 @@ func isStorageError(err error) bool {
 type txWriter struct {
 	tx                     *bolt.Tx
 	log, index, heads, ids *bolt.Bucket
-	keyBuf                 []byte
 }
 
 type head struct {
