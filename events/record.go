@@ -334,13 +334,16 @@ func VerifyStream(stream string, records iter.Seq2[Record, error]) (n int, err e
 // from ReadAll), keeping the last hash of each stream. The zero value is
 // ready to use; it is not safe for concurrent use.
 type ChainVerifier struct {
-	tips map[string]chainTip
+	idx  map[string]uint32 // stream -> its tip in tips
+	tips []chainTip
+	buf  []byte // canonical encoding scratch
 }
 
 // NewChainVerifier returns a verifier sized for about streams streams, so
 // that verifying a large log does not keep regrowing its table.
 func NewChainVerifier(streams int) *ChainVerifier {
-	return &ChainVerifier{tips: make(map[string]chainTip, max(streams, 0))}
+	streams = max(streams, 0)
+	return &ChainVerifier{idx: make(map[string]uint32, streams), tips: make([]chainTip, 0, streams)}
 }
 
 type chainTip struct {
@@ -352,25 +355,41 @@ type chainTip struct {
 // Check verifies r against its stream's previous record. A record after a
 // sealing event is a violation even when its hash links correctly.
 func (c *ChainVerifier) Check(r *Record) error {
-	if c.tips == nil {
-		c.tips = make(map[string]chainTip)
+	if c.idx == nil {
+		c.idx = make(map[string]uint32)
 	}
-	tip := c.tips[r.Stream]
+	var tip *chainTip
+	i, seen := c.idx[r.Stream]
+	if seen {
+		tip = &c.tips[i]
+	} else {
+		tip = &chainTip{}
+	}
 	if r.Revision != tip.next {
 		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: fmt.Sprintf("revision out of order: want %d", tip.next)}
 	}
 	if tip.sealed {
 		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "event after the stream was sealed", Err: ErrStreamSealed}
 	}
-	if err := r.Verify(tip.hash); err != nil {
-		return err
+	if r.PrevHash != tip.hash {
+		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
 	}
-	c.tips[r.Stream] = chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
+	c.buf = r.AppendCanonical(c.buf[:0])
+	if sha256.Sum256(c.buf) != r.Hash {
+		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "content does not match its hash"}
+	}
+	next := chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
+	if seen {
+		*tip = next
+	} else {
+		c.idx[r.Stream] = uint32(len(c.tips))
+		c.tips = append(c.tips, next)
+	}
 	return nil
 }
 
 // Streams returns how many streams the verifier has seen.
-func (c *ChainVerifier) Streams() int { return len(c.tips) }
+func (c *ChainVerifier) Streams() int { return len(c.idx) }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

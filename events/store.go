@@ -51,6 +51,18 @@ type Store interface {
 	Close() error
 }
 
+// BatchReader is implemented by stores that can read their log straight
+// into a caller's buffer (memstore and boltstore do). Readers of a large
+// log use it, when present, instead of ReadAll: it skips the per-record
+// copies an iterator makes.
+type BatchReader interface {
+	// ReadBatch appends to buf the records at positions >= from, in log
+	// order, some but not necessarily all of those up to the end of the log,
+	// and returns the position to read next. It appends none only when from
+	// is at the end of the log. The records are as ReadAll yields them.
+	ReadBatch(ctx context.Context, buf []Record, from Position) ([]Record, Position, error)
+}
+
 // AppendResult says where an append landed: the revision and global
 // position of its last event, and that event's hash (for an
 // ElectionConfirmed: the election's receipt).

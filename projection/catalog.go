@@ -35,32 +35,55 @@ type Catalog struct {
 	mu      sync.RWMutex
 	years   []events.ProgramYear
 	yearIdx map[events.ProgramYear]uint16
-	nums    map[[2]uint64]ref // groups and individuals: program year, kind, TIN, NPI
-	named   map[pkey]ref      // virtual groups and APM Entities
+	nums    []numTable   // groups and individuals, per program year: kind, TIN, NPI
+	named   map[pkey]ref // virtual groups and APM Entities
 	keys    []pkey
 	actors  []actor
 	actIdx  map[actor]uint32
+
+	// One-entry caches: the projections sharing a catalog look up the same
+	// participant, year and actor for each event, and logs cluster by
+	// actor, so most lookups repeat the previous one.
+	lastPY    events.ProgramYear
+	lastYI    uint16
+	hasPY     bool
+	lastKey   pkey
+	lastRef   ref
+	hasRef    bool
+	lastActor actor
+	lastActI  uint32
+	hasActor  bool
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, nums: map[[2]uint64]ref{}, named: map[pkey]ref{}, actIdx: map[actor]uint32{}}
+	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, named: map[pkey]ref{}, actIdx: map[actor]uint32{}}
 }
 
 func (c *Catalog) year(py events.ProgramYear) uint16 {
-	if i, ok := c.yearIdx[py]; ok {
-		return i
+	if c.hasPY && c.lastPY == py {
+		return c.lastYI
 	}
-	i := uint16(len(c.years))
-	c.years = append(c.years, py)
-	c.yearIdx[py] = i
+	i, ok := c.yearIdx[py]
+	if !ok {
+		i = uint16(len(c.years))
+		c.years = append(c.years, py)
+		c.nums = append(c.nums, numTable{})
+		c.yearIdx[py] = i
+	}
+	c.lastPY, c.lastYI, c.hasPY = py, i, true
 	return i
 }
 
-// numKey packs a group or individual into two integers: hashing them is
-// much cheaper than hashing a struct holding a string.
-func numKey(py uint16, p events.Participant) [2]uint64 {
-	return [2]uint64{uint64(py)<<8 | uint64(p.Kind), uint64(p.TIN.Number())<<32 | uint64(p.NPI.Number())}
+// numKey packs a group or individual of one program year into an integer:
+// a set top bit (so no key is zero), the kind, the TIN (under 10^9 < 2^30)
+// and the NPI (under 3*10^9 < 2^32).
+func numKey(p events.Participant) uint64 {
+	k := uint64(1)<<63 | uint64(p.TIN.Number())<<32 | uint64(p.NPI.Number())
+	if p.Kind == events.KindIndividual {
+		k |= 1 << 62
+	}
+	return k
 }
 
 func numbered(p events.Participant) bool {
@@ -70,13 +93,22 @@ func numbered(p events.Participant) bool {
 // intern returns the participant's ref, adding it if new.
 func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
 	yi := c.year(py)
+	if c.hasRef && c.lastKey.py == yi && c.lastKey.p == p {
+		return c.lastRef
+	}
+	r := c.internSlow(yi, p)
+	c.lastKey, c.lastRef, c.hasRef = pkey{yi, p}, r, true
+	return r
+}
+
+func (c *Catalog) internSlow(yi uint16, p events.Participant) ref {
 	if numbered(p) {
-		nk := numKey(yi, p)
-		if r, ok := c.nums[nk]; ok {
+		t, nk := &c.nums[yi], numKey(p)
+		if r, ok := t.get(nk); ok {
 			return r
 		}
 		r := c.add(pkey{yi, p})
-		c.nums[nk] = r
+		t.put(nk, r)
 		return r
 	}
 	k := pkey{yi, p}
@@ -102,7 +134,7 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 	}
 	var r ref
 	if numbered(p) {
-		r, ok = c.nums[numKey(i, p)]
+		r, ok = c.nums[i].get(numKey(p))
 	} else {
 		r, ok = c.named[pkey{i, p}]
 	}
@@ -122,12 +154,16 @@ func (c *Catalog) Len() int { return len(c.keys) }
 
 func (c *Catalog) actor(md *events.Metadata) uint32 {
 	a := actor{md.Actor, md.ActorRole, md.Organization}
-	if i, ok := c.actIdx[a]; ok {
-		return i
+	if c.hasActor && c.lastActor == a {
+		return c.lastActI
 	}
-	i := uint32(len(c.actors))
-	c.actors = append(c.actors, a)
-	c.actIdx[a] = i
+	i, ok := c.actIdx[a]
+	if !ok {
+		i = uint32(len(c.actors))
+		c.actors = append(c.actors, a)
+		c.actIdx[a] = i
+	}
+	c.lastActor, c.lastActI, c.hasActor = a, i, true
 	return i
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,7 +171,9 @@ type Runner struct {
 	verify      bool
 	asOf        time.Time
 
-	chain events.ChainVerifier
+	chain  events.ChainVerifier   // Follow's
+	chains []events.ChainVerifier // Rebuild's, one per verifying goroutine
+	seed   maphash.Seed           // splits streams among chains
 }
 
 // RunnerOption configures a Runner.
@@ -258,7 +262,34 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
 	end := r.logEnd(ctx)
-	r.chain = *events.NewChainVerifier(int(end)) // each rebuild verifies from scratch; at most one stream per record
+	// Each rebuild verifies from scratch, on as many goroutines as there
+	// are processors (the applier runs beside them).
+	r.chains = nil
+	if r.verify {
+		n := min(max(runtime.GOMAXPROCS(0), 1), 8)
+		r.chains = make([]events.ChainVerifier, n)
+		for i := range r.chains {
+			r.chains[i] = *events.NewChainVerifier(int(end) / n) // at most one stream per record
+		}
+		r.seed = maphash.MakeSeed()
+	}
+	if _, batched := r.store.(events.BatchReader); !r.verify && !batched {
+		// Nothing to verify: a read-ahead goroutine would only add copies.
+		rec := new(events.Record) // one for the whole loop: &rec of the range variable would escape per record
+		for r1, err := range r.store.ReadAll(ctx, 0) {
+			if err != nil {
+				rep.Elapsed = time.Since(start)
+				return rep, err
+			}
+			*rec = r1
+			rep.Next = rec.Position + 1
+			if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
+				continue
+			}
+			r.applyCounted(rec, &rep, start, end)
+		}
+		return r.finish(rep, start, end), nil
+	}
 	for b := range r.hashed(ctx) {
 		if b.err != nil {
 			err := b.err
@@ -283,29 +314,81 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 				rep.Violations = append(rep.Violations, r.violation(rec, "hash chain", err))
 				continue
 			}
-			if v := r.apply(rec, true); v != nil {
-				rep.Violations = append(rep.Violations, v)
-				continue
-			}
-			rep.Applied++
-			if r.progress != nil && rep.Applied%r.progEvery == 0 {
-				r.progress(Progress{Applied: rep.Applied, Position: rec.Position, End: end, Elapsed: time.Since(start)})
-			}
+			r.applyCounted(rec, &rep, start, end)
 		}
 	}
+	return r.finish(rep, start, end), nil
+}
+
+// applyCounted applies one verified record during a rebuild, keeping the
+// report and the progress reports.
+func (r *Runner) applyCounted(rec *events.Record, rep *Report, start time.Time, end events.Position) {
+	if v := r.apply(rec, true); v != nil {
+		rep.Violations = append(rep.Violations, v)
+		return
+	}
+	rep.Applied++
+	if r.progress != nil && rep.Applied%r.progEvery == 0 {
+		r.progress(Progress{Applied: rep.Applied, Position: rec.Position, End: end, Elapsed: time.Since(start)})
+	}
+}
+
+// finish stamps the rebuild's elapsed time and sends the last progress report.
+func (r *Runner) finish(rep Report, start time.Time, end events.Position) Report {
 	rep.Elapsed = time.Since(start)
 	if r.progress != nil {
 		r.progress(Progress{Applied: rep.Applied, Position: rep.Next, End: end, Elapsed: rep.Elapsed})
 	}
-	return rep, nil
+	return rep
+}
+
+// verifyBatch checks the hash chains of a batch's records (when verifying),
+// setting errs. Streams are split among the runner's verifiers by a hash of
+// their name, each verifier on its own goroutine: every record of a stream
+// goes to the same verifier, in log order.
+func (r *Runner) verifyBatch(b *batch) {
+	b.errs = b.errs[:0]
+	for range b.recs {
+		b.errs = append(b.errs, nil)
+	}
+	if !r.verify || len(b.recs) == 0 {
+		return
+	}
+	n := len(r.chains)
+	if n == 1 {
+		for i := range b.recs {
+			b.errs[i] = r.chains[0].Check(&b.recs[i])
+		}
+		return
+	}
+	b.shard = b.shard[:0]
+	for i := range b.recs {
+		b.shard = append(b.shard, uint8(maphash.String(r.seed, b.recs[i].Stream)%uint64(n)))
+	}
+	var wg sync.WaitGroup
+	for k := 1; k < n; k++ {
+		wg.Go(func() { r.verifyShard(b, k) })
+	}
+	r.verifyShard(b, 0)
+	wg.Wait()
+}
+
+func (r *Runner) verifyShard(b *batch, k int) {
+	c := &r.chains[k]
+	for i := range b.recs {
+		if int(b.shard[i]) == k {
+			b.errs[i] = c.Check(&b.recs[i])
+		}
+	}
 }
 
 // batch is a run of records read ahead; errs[i] is the chain violation of
 // recs[i] (nil when it verified, or when verification is off).
 type batch struct {
-	recs []events.Record
-	errs []error
-	err  error // the read's own error: the last batch
+	recs  []events.Record
+	errs  []error
+	shard []uint8 // which verifier checks recs[i]
+	err   error   // the read's own error: the last batch
 }
 
 // batches is how many read-ahead batches circulate between the reader and
@@ -354,23 +437,43 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 			if !take() {
 				return
 			}
+			if br, ok := r.store.(events.BatchReader); ok {
+				// Read straight into the batch: one copy per record.
+				var next events.Position
+				for {
+					var err error
+					b.recs, next, err = br.ReadBatch(rctx, b.recs, next)
+					r.verifyBatch(b)
+					switch {
+					case err != nil:
+						b.err = err
+						send()
+						return
+					case len(b.recs) == 0:
+						return
+					}
+					if !send() || !take() {
+						return
+					}
+				}
+			}
 			for rec, err := range r.store.ReadAll(rctx, 0) {
 				if err != nil {
+					r.verifyBatch(b)
 					b.err = err
 					send()
 					return
 				}
-				var verr error
-				if r.verify {
-					verr = r.chain.Check(&rec)
-				}
 				b.recs = append(b.recs, rec)
-				b.errs = append(b.errs, verr)
-				if len(b.recs) == batchSize && (!send() || !take()) {
-					return
+				if len(b.recs) == batchSize {
+					r.verifyBatch(b)
+					if !send() || !take() {
+						return
+					}
 				}
 			}
 			if len(b.recs) > 0 {
+				r.verifyBatch(b)
 				send()
 			}
 		}()

@@ -328,3 +328,53 @@ func TestRebuildTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestShardedVerification tampers records of several streams in a store
+// read in batches, with chain verification split over four goroutines: each
+// tampered record is reported once, at its stream and revision, and nothing
+// else is.
+func TestShardedVerification(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	reg := events.NewRegistry()
+	s := memstore.New()
+	const streams = 300
+	for i := range streams {
+		p := et.Group(5000 + i)
+		name := fmt.Sprintf("eligibility-mips-2024-%d", i)
+		for range 3 {
+			d, err := reg.Encode(uuid.New(), et.OptInEligible(p, py24), events.Metadata{})
+			require.NoError(t, err)
+			_, err = s.Append(bg, name, events.Any, d)
+			require.NoError(t, err)
+		}
+	}
+	want := map[string]uint64{}
+	for rec, err := range s.ReadAll(bg, 0) {
+		require.NoError(t, err)
+		i, rev := int(rec.Position)/3, rec.Revision
+		if i%29 == 7 && rev == uint64(i%3) {
+			rec.Data[len(rec.Data)-2] ^= 1 // records share their bytes with the store
+			want[rec.Stream] = rev
+		}
+	}
+	require.Len(t, want, 11)
+	m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+	rep, err := projection.NewRunner(s, reg, m.Projections()).Rebuild(bg)
+	require.NoError(t, err)
+	got := map[string]uint64{}
+	for _, v := range rep.Violations {
+		require.ErrorIs(t, v, events.ErrChainBroken)
+		if _, dup := got[v.Stream]; !dup || v.Revision < got[v.Stream] {
+			got[v.Stream] = v.Revision
+		}
+	}
+	assert.Equal(t, want, got, "the first violation of each tampered stream")
+	// A stream breaks at the tampered record; the records after it no
+	// longer link, so they are refused too.
+	broken := 0
+	for _, rev := range want {
+		broken += 3 - int(rev)
+	}
+	assert.Len(t, rep.Violations, broken)
+	assert.Equal(t, 3*streams-broken, rep.Applied)
+}

@@ -107,6 +107,18 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 	return events.PollAll(ctx, from, s.fill)
 }
 
+// ReadBatch implements events.BatchReader: up to 512 records per call, in
+// one read transaction.
+func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return buf, from, err
+	}
+	buf, next, _, err := s.fill(buf, from, events.Filter{}, false)
+	return buf, next, err
+}
+
+var _ events.BatchReader = (*Store)(nil)
+
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
 	return events.PollSubscribe(ctx, from, f, s.fill)

@@ -44,6 +44,7 @@ type Store struct {
 // kept inline (most election streams hold one or two records), the rest in
 // more.
 type stream struct {
+	name   string // the map's key: every record of the stream shares it
 	first  events.Position
 	more   []events.Position
 	n      uint64 // number of records
@@ -134,6 +135,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		}
 		st = &s.slab[0]
 		s.slab = s.slab[1:]
+		st.name = name
 		s.streams[name] = st
 	}
 	var prev events.Hash
@@ -146,7 +148,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		e := evs[i]
 		e.Data = append([]byte(nil), e.Data...) // the caller may reuse its buffer
 		rev := st.n
-		rec := events.NewRecord(name, rev, now, prev, e)
+		rec := events.NewRecord(st.name, rev, now, prev, e)
 		rec.Position = events.Position(s.size)
 		if s.size&(chunkSize-1) == 0 {
 			s.chunks = append(s.chunks, make([]events.Record, chunkSize))
@@ -285,6 +287,17 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 	s.waiting = true
 	return buf, next, s.notify, nil
 }
+
+// ReadBatch implements events.BatchReader: up to 256 records per call.
+func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
+	if err := ctx.Err(); err != nil {
+		return buf, from, err
+	}
+	buf, next, _, err := s.fill(buf, from, events.Filter{}, false)
+	return buf, next, err
+}
+
+var _ events.BatchReader = (*Store)(nil)
 
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {

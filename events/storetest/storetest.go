@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"ReadStreamNotFound", testReadStreamNotFound},
 		{"ReadAllOrderAgreesWithStreams", testReadAllOrder},
 		{"ReadAllFromPosition", testReadAllFrom},
+		{"ReadBatch", testReadBatch},
 		{"IdempotentAppend", testIdempotent},
 		{"DuplicateEventID", testDuplicate},
 		{"SealedStream", testSealed},
@@ -362,6 +363,68 @@ func testReadAllFrom(t *testing.T, s events.Store) {
 	}
 	if after := readAll(t, s, all[19].Position+1); len(after) != 0 {
 		t.Fatalf("read all past the end: %d records", len(after))
+	}
+}
+
+// testReadBatch checks a store's events.BatchReader, if it has one, against
+// its ReadAll: the same records in the same order, from any position.
+func testReadBatch(t *testing.T, s events.Store) {
+	inner := s.(*scoped).Store
+	br, ok := inner.(events.BatchReader)
+	if !ok {
+		t.Skip("the store is not an events.BatchReader")
+	}
+	for _, n := range []string{stream(s, "batch-a"), stream(s, "batch-b")} {
+		for i := range 300 {
+			mustAppend(t, s, n, events.Any, ev(i))
+		}
+	}
+	var want []events.Record
+	for r, err := range inner.ReadAll(ctxFor(t), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+	}
+	for _, from := range []int{0, 1, len(want) / 2, len(want) - 1, len(want)} {
+		var pos events.Position
+		if from < len(want) {
+			pos = want[from].Position
+		} else {
+			pos = want[len(want)-1].Position + 1
+		}
+		var got []events.Record
+		for calls := 0; ; calls++ {
+			if calls > len(want)+1 {
+				t.Fatalf("ReadBatch from %d never reached the end", pos)
+			}
+			var (
+				buf []events.Record
+				err error
+			)
+			buf, pos, err = br.ReadBatch(ctxFor(t), nil, pos)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(buf) == 0 {
+				break
+			}
+			got = append(got, buf...)
+		}
+		if len(got) != len(want)-from {
+			t.Fatalf("ReadBatch from record %d: %d records, want %d", from, len(got), len(want)-from)
+		}
+		for i := range got {
+			w := want[from+i]
+			if got[i].ID != w.ID || got[i].Position != w.Position || got[i].Hash != w.Hash || got[i].Stream != w.Stream {
+				t.Fatalf("ReadBatch from record %d: record %d is %s@%d, ReadAll has %s@%d", from, i, got[i].Stream, got[i].Revision, w.Stream, w.Revision)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	cancel()
+	if _, _, err := br.ReadBatch(ctx, nil, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ReadBatch with a cancelled context: %v, want context.Canceled", err)
 	}
 }
 
