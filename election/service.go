@@ -146,6 +146,11 @@ type Receipt struct {
 	Position    events.Position
 	Hash        events.Hash
 	// Replayed: the command had already been applied; nothing was written.
+	// (One case reads as a new write: another Service recorded the command,
+	// this one had not read it yet, and the retry's events are byte-for-byte
+	// the same, clock reading included. The store's idempotency then answers
+	// and nothing is written either; the receipt is the same but for this
+	// flag.)
 	Replayed bool
 }
 
@@ -229,6 +234,9 @@ type loaded struct {
 	prior *Receipt
 	// priorType is the type of the last event the command recorded.
 	priorType string
+	// cached says the state came from the cache without reading the
+	// stream: it may be behind.
+	cached bool
 }
 
 type commandRecord struct {
@@ -239,9 +247,17 @@ type commandRecord struct {
 	hash     events.Hash
 }
 
-func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context) (loaded, error) {
-	l, _ := s.cache.get(stream)
+func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context, fresh bool) (loaded, error) {
+	l, hit := s.cache.get(stream)
 	l.cmds = slices.Clip(l.cmds) // appends below must not write into the cached slice
+	l.cached = hit && !fresh && l.state.Next > 0
+	if l.cached {
+		// Decide on the cached state without reading: the append expects
+		// exactly its revision, so it fails if the stream moved on, and a
+		// refusal is decided again on a fresh read (see run).
+		l.prior, l.priorType = l.findCommand(m, dctx, stream)
+		return l, nil
+	}
 	for rec, err := range s.store.ReadStream(ctx, stream, l.state.Next) {
 		if errors.Is(err, events.ErrStreamNotFound) {
 			break
@@ -265,17 +281,22 @@ func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context)
 	if l.state.Next > 0 {
 		s.cache.put(stream, l)
 	}
-	if m.CommandID != uuid.Nil {
-		for i := len(l.cmds) - 1; i >= 0; i-- {
-			if c := l.cmds[i]; c.id == m.CommandID {
-				l.prior = &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
-					Type: c.typ, Revision: c.revision, Position: c.position, Hash: c.hash, Replayed: true}
-				l.priorType = c.typ
-				break
-			}
+	l.prior, l.priorType = l.findCommand(m, dctx, stream)
+	return l, nil
+}
+
+// findCommand returns the receipt of m's command if the stream holds it.
+func (l *loaded) findCommand(m Meta, dctx Context, stream string) (*Receipt, string) {
+	if m.CommandID == uuid.Nil {
+		return nil, ""
+	}
+	for i := len(l.cmds) - 1; i >= 0; i-- {
+		if c := l.cmds[i]; c.id == m.CommandID {
+			return &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
+				Type: c.typ, Revision: c.revision, Position: c.position, Hash: c.hash, Replayed: true}, c.typ
 		}
 	}
-	return l, nil
+	return nil, ""
 }
 
 // remember notes the command that wrote rec (the last record of a command
@@ -297,10 +318,26 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 	stream := s.names.Election(dctx.ProgramYear, dctx.Participant)
 	md := s.metadata(m, dctx.Participant)
 	var lastErr error
+	fresh := false
 	for attempt := 0; attempt < s.attempts; attempt++ {
-		l, err := s.load(ctx, stream, m, dctx)
+		l, err := s.load(ctx, stream, m, dctx, fresh)
 		if err != nil {
 			return Receipt{}, err
+		}
+		fresh = true // a retry reads what the conflict appended
+		var evs []events.Event
+		if l.prior == nil {
+			evs, err = decide(l.state, dctx)
+		}
+		if l.cached && (l.prior != nil || err != nil) {
+			// Refuse, or answer from a prior command, only on a fresh read:
+			// the cached state may be behind.
+			if l, err = s.load(ctx, stream, m, dctx, true); err != nil {
+				return Receipt{}, err
+			}
+			if l.prior == nil {
+				evs, err = decide(l.state, dctx)
+			}
 		}
 		if l.prior != nil {
 			if kind != "" && string(kind) != l.priorType {
@@ -309,7 +346,6 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 			}
 			return *l.prior, nil
 		}
-		evs, err := decide(l.state, dctx)
 		if err != nil {
 			return Receipt{}, err
 		}
@@ -325,6 +361,12 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 		}
 		res, err := s.store.Append(ctx, stream, expected, data...)
 		switch {
+		case err == nil && l.cached && res.Revision != l.state.Next+uint64(len(data))-1:
+			// The store took the events as a retry of an earlier append of
+			// this command, which the cache had not seen: answer from a read.
+			lastErr = nil
+			attempt--
+			continue
 		case err == nil:
 			s.remember(stream, l, evs, data, res)
 			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
@@ -390,6 +432,6 @@ func (s *Service) metadata(m Meta, p events.Participant) events.Metadata {
 
 // State loads p's election state for py.
 func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
-	l, err := s.load(ctx, s.names.Election(py, p), Meta{}, Context{Participant: p, ProgramYear: py})
+	l, err := s.load(ctx, s.names.Election(py, p), Meta{}, Context{Participant: p, ProgramYear: py}, true)
 	return l.state, err
 }

@@ -498,3 +498,38 @@ func TestStateCacheSeesOtherWriters(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, election.PhaseFinal, st.Phase)
 }
+
+// TestCachedStateRefusalRereads: a service whose cached state says nothing
+// is pending must not refuse a confirmation another writer made possible,
+// and a command another writer recorded is answered as a replay.
+func TestCachedStateRefusalRereads(t *testing.T) {
+	h := et.New(t)
+	h.Determine(et.OptInEligible(practice, py24))
+	other, err := election.NewService(election.Config{Store: h.Store, Names: h.Names, Authorizer: h.Auth, Registry: h.Registry, Clock: h.Clock.Now})
+	require.NoError(t, err)
+	m := h.Rep(practice.TIN)
+	_, err = h.Service.Request(bg, m, py24, practice, optIn)
+	require.NoError(t, err)
+	m.CommandID = h.IDs.New()
+	_, err = h.Service.Withdraw(bg, m, py24, practice, "changed our mind") // cached: nothing pending
+	require.NoError(t, err)
+
+	m.CommandID = h.IDs.New()
+	_, err = other.Request(bg, m, py24, practice, optIn) // another writer requests again
+	require.NoError(t, err)
+	confirm := m
+	confirm.CommandID = h.IDs.New()
+	rc, err := h.Service.Confirm(bg, confirm, py24, practice, "CONFIRM")
+	require.NoError(t, err, "the cached service must see the new request")
+	assert.Equal(t, uint64(3), rc.Revision)
+
+	// The other writer retries a command h.Service recorded, a minute later.
+	h.Clock.Advance(time.Minute)
+	n := logLen(t, h)
+	again, err := other.Confirm(bg, confirm, py24, practice, "CONFIRM")
+	require.NoError(t, err)
+	assert.True(t, again.Replayed)
+	again.Replayed = false
+	assert.Equal(t, rc, again)
+	assert.Equal(t, n, logLen(t, h), "a replay writes nothing")
+}

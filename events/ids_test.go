@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -300,4 +301,48 @@ func FuzzParseParticipant(f *testing.F) {
 			t.Fatalf("JSON round trip of %q: %v", s, err)
 		}
 	})
+}
+
+// TestStreamNameCache: a namer that has cached a name gives exactly what a
+// fresh namer computes, for every category, year and participant kind,
+// also when goroutines name streams at once.
+func TestStreamNameCache(t *testing.T) {
+	warm, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	require.NoError(t, err)
+	vg, err := events.NewVirtualGroup("VG-2024-000002")
+	require.NoError(t, err)
+	var ps []events.Participant
+	for i := range 200 {
+		tin := events.MustParseTIN(fmt.Sprintf("%09d", 100_000_000+i))
+		ps = append(ps, events.Group(tin), events.Individual(tin, events.MustParseNPI("1558598797")))
+	}
+	ps = append(ps, vg)
+	pys := []events.ProgramYear{events.PY(events.MIPS, 2023), events.PY(events.MIPS, 2024), events.PY(events.QIPS, 2024)}
+	name := func(n *events.StreamNamer, c int, py events.ProgramYear, p events.Participant) string {
+		return [](func(events.ProgramYear, events.Participant) string){n.Election, n.Eligibility, n.Score, n.APM, n.VirtualGroup}[c](py, p)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for _, py := range pys {
+				for i, p := range ps {
+					name(warm, (i+g)%5, py, p)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, py := range pys {
+		for _, p := range ps {
+			for c := range 5 {
+				fresh, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
+				require.NoError(t, err)
+				got, want := name(warm, c, py, p), name(fresh, c, py, p)
+				require.Equal(t, want, got, "cached name of %v in %v", p, py)
+				require.False(t, seen[got], "two inputs named %s", got)
+				seen[got] = true
+			}
+		}
+	}
 }

@@ -160,9 +160,12 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 	if !ok {
 		return EventData{}, &DecodeError{Type: name, Kind: ErrUnknownEventType}
 	}
-	data, err := json.Marshal(e, json.Deterministic(true))
-	if err != nil {
-		return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
+	data, ok := fastEncode(make([]byte, 0, 256), e)
+	if !ok {
+		var err error
+		if data, err = json.Marshal(e, json.Deterministic(true)); err != nil {
+			return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
+		}
 	}
 	return EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}, nil
 }
