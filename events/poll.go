@@ -76,3 +76,13 @@ func PollSubscribe(ctx context.Context, from Position, f Filter, fill Fill) iter
 		}
 	}
 }
+
+// FillBatch builds a Store's events.BatchReader ReadBatch from its Fill: one
+// Fill of the whole log (no filter, no waiting) into buf.
+func FillBatch(ctx context.Context, buf []Record, from Position, fill Fill) ([]Record, Position, error) {
+	if err := ctx.Err(); err != nil {
+		return buf, from, err
+	}
+	buf, next, _, err := fill(buf, from, Filter{}, false)
+	return buf, next, err
+}

@@ -300,13 +300,21 @@ func DecodeStored(stream string, revision uint64, b []byte) (Record, error) {
 // Verify checks the record's own hash and its link to prev, the hash of the
 // stream's previous record (zero for revision 0).
 func (r *Record) Verify(prev Hash) error {
+	var buf [1024]byte
+	_, err := r.verify(prev, buf[:0])
+	return err
+}
+
+// verify is Verify encoding into buf, which it returns for reuse.
+func (r *Record) verify(prev Hash, buf []byte) ([]byte, error) {
 	if r.PrevHash != prev {
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
+		return buf, &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
 	}
-	if r.ComputeHash() != r.Hash {
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "content does not match its hash"}
+	buf = r.AppendCanonical(buf[:0])
+	if sha256.Sum256(buf) != r.Hash {
+		return buf, &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "content does not match its hash"}
 	}
-	return nil
+	return buf, nil
 }
 
 // VerifyStream verifies one stream read in order: revisions run 0, 1, 2...,
@@ -371,12 +379,9 @@ func (c *ChainVerifier) Check(r *Record) error {
 	if tip.sealed {
 		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "event after the stream was sealed", Err: ErrStreamSealed}
 	}
-	if r.PrevHash != tip.hash {
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "previous-hash link does not match the previous record"}
-	}
-	c.buf = r.AppendCanonical(c.buf[:0])
-	if sha256.Sum256(c.buf) != r.Hash {
-		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: "content does not match its hash"}
+	var err error
+	if c.buf, err = r.verify(tip.hash, c.buf); err != nil {
+		return err
 	}
 	next := chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
 	if seen {

@@ -273,23 +273,6 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 		}
 		r.seed = maphash.MakeSeed()
 	}
-	if _, batched := r.store.(events.BatchReader); !r.verify && !batched {
-		// Nothing to verify: a read-ahead goroutine would only add copies.
-		rec := new(events.Record) // one for the whole loop: &rec of the range variable would escape per record
-		for r1, err := range r.store.ReadAll(ctx, 0) {
-			if err != nil {
-				rep.Elapsed = time.Since(start)
-				return rep, err
-			}
-			*rec = r1
-			rep.Next = rec.Position + 1
-			if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
-				continue
-			}
-			r.applyCounted(rec, &rep, start, end)
-		}
-		return r.finish(rep, start, end), nil
-	}
 	for b := range r.hashed(ctx) {
 		if b.err != nil {
 			err := b.err

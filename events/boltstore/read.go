@@ -110,11 +110,7 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 // ReadBatch implements events.BatchReader: up to 512 records per call, in
 // one read transaction.
 func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
-	if err := ctx.Err(); err != nil {
-		return buf, from, err
-	}
-	buf, next, _, err := s.fill(buf, from, events.Filter{}, false)
-	return buf, next, err
+	return events.FillBatch(ctx, buf, from, s.fill)
 }
 
 var _ events.BatchReader = (*Store)(nil)

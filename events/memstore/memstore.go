@@ -290,11 +290,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 
 // ReadBatch implements events.BatchReader: up to 256 records per call.
 func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
-	if err := ctx.Err(); err != nil {
-		return buf, from, err
-	}
-	buf, next, _, err := s.fill(buf, from, events.Filter{}, false)
-	return buf, next, err
+	return events.FillBatch(ctx, buf, from, s.fill)
 }
 
 var _ events.BatchReader = (*Store)(nil)
