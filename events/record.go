@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
+	"math/bits"
 	"strconv"
 	"time"
 
@@ -342,36 +344,128 @@ func VerifyStream(stream string, records iter.Seq2[Record, error]) (n int, err e
 // from ReadAll), keeping the last hash of each stream. The zero value is
 // ready to use; it is not safe for concurrent use.
 type ChainVerifier struct {
-	idx  map[string]uint32 // stream -> its tip in tips
-	tips []chainTip
-	buf  []byte // canonical encoding scratch
+	// slots is an open-addressing table (linear probing, at most half
+	// full) from a stream name's hash to its tip in tips. A slot is 8
+	// bytes, so a probe usually stays within one cache line; the tag (low
+	// bits of the hash, never zero) screens out other streams before their
+	// names are compared.
+	slots []tipSlot
+	shift uint8
+	seed  maphash.Seed
+	tips  []chainTip
+	buf   []byte   // canonical encoding scratch
+	hs    []uint64 // CheckBatch's stream hashes
+	warm  uint32   // what CheckBatch's first pass read (kept, so the reads stay)
+}
+
+type tipSlot struct {
+	tag uint32 // 0: empty
+	tip uint32 // index in tips
+}
+
+type chainTip struct {
+	stream string
+	next   uint64 // the revision expected next
+	hash   Hash
+	sealed bool
 }
 
 // NewChainVerifier returns a verifier sized for about streams streams, so
 // that verifying a large log does not keep regrowing its table.
 func NewChainVerifier(streams int) *ChainVerifier {
-	streams = max(streams, 0)
-	return &ChainVerifier{idx: make(map[string]uint32, streams), tips: make([]chainTip, 0, streams)}
+	c := &ChainVerifier{}
+	c.init(streams)
+	return c
 }
 
-type chainTip struct {
-	next   uint64
-	hash   Hash
-	sealed bool
+func (c *ChainVerifier) init(streams int) {
+	size := 16
+	for size < 2*streams {
+		size *= 2
+	}
+	c.seed = maphash.MakeSeed()
+	c.slots = make([]tipSlot, size)
+	c.shift = uint8(64 - bits.Len(uint(size-1)))
+	c.tips = make([]chainTip, 0, max(streams, 0))
+}
+
+// find returns the stream's tip, or nil with the empty slot where it would
+// go and the tag to put there.
+func (c *ChainVerifier) find(stream string) (*chainTip, *tipSlot, uint32) {
+	return c.findHashed(stream, maphash.String(c.seed, stream))
+}
+
+// findHashed is find given the stream name's hash.
+func (c *ChainVerifier) findHashed(stream string, h uint64) (*chainTip, *tipSlot, uint32) {
+	tag := uint32(h) | 1
+	mask := uint64(len(c.slots) - 1)
+	for i := h >> c.shift; ; i = (i + 1) & mask {
+		s := &c.slots[i]
+		if s.tag == 0 {
+			return nil, s, tag
+		}
+		if s.tag == tag && c.tips[s.tip].stream == stream {
+			return &c.tips[s.tip], nil, tag
+		}
+	}
+}
+
+// grow doubles the table and re-inserts every stream.
+func (c *ChainVerifier) grow() {
+	size := 2 * len(c.slots)
+	c.slots = make([]tipSlot, size)
+	c.shift = uint8(64 - bits.Len(uint(size-1)))
+	for t := range c.tips {
+		_, s, tag := c.find(c.tips[t].stream)
+		*s = tipSlot{tag: tag, tip: uint32(t)}
+	}
 }
 
 // Check verifies r against its stream's previous record. A record after a
 // sealing event is a violation even when its hash links correctly.
 func (c *ChainVerifier) Check(r *Record) error {
-	if c.idx == nil {
-		c.idx = make(map[string]uint32)
+	if c.slots == nil {
+		c.init(0)
 	}
-	var tip *chainTip
-	i, seen := c.idx[r.Stream]
-	if seen {
-		tip = &c.tips[i]
-	} else {
-		tip = &chainTip{}
+	return c.check(r, maphash.String(c.seed, r.Stream))
+}
+
+// CheckBatch checks records as Check does, in order, setting errs[i] for
+// each record i it checks; mine selects the records that are this
+// verifier's (nil: all of them). It first walks the batch reading what each
+// check will need (the stream's slot in the table, the payload), so that
+// the cache misses of a large log overlap instead of coming one at a time.
+func (c *ChainVerifier) CheckBatch(recs []Record, errs []error, mine func(i int) bool) {
+	if c.slots == nil {
+		c.init(0)
+	}
+	c.hs = c.hs[:0]
+	warm := c.warm
+	for i := range recs {
+		var h uint64
+		if mine == nil || mine(i) {
+			r := &recs[i]
+			h = maphash.String(c.seed, r.Stream)
+			warm += c.slots[h>>c.shift].tag
+			if len(r.Data) > 0 {
+				warm += uint32(r.Data[0])
+			}
+		}
+		c.hs = append(c.hs, h)
+	}
+	c.warm = warm
+	for i := range recs {
+		if mine == nil || mine(i) {
+			errs[i] = c.check(&recs[i], c.hs[i])
+		}
+	}
+}
+
+// check is Check given the stream name's hash.
+func (c *ChainVerifier) check(r *Record, h uint64) error {
+	tip, empty, tag := c.findHashed(r.Stream, h)
+	if tip == nil {
+		tip = &chainTip{} // a new stream: revision 0 comes first, after a zero hash
 	}
 	if r.Revision != tip.next {
 		return &ChainError{Stream: r.Stream, Revision: r.Revision, Problem: fmt.Sprintf("revision out of order: want %d", tip.next)}
@@ -383,18 +477,21 @@ func (c *ChainVerifier) Check(r *Record) error {
 	if c.buf, err = r.verify(tip.hash, c.buf); err != nil {
 		return err
 	}
-	next := chainTip{next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
-	if seen {
+	next := chainTip{stream: r.Stream, next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
+	if empty == nil {
 		*tip = next
-	} else {
-		c.idx[r.Stream] = uint32(len(c.tips))
-		c.tips = append(c.tips, next)
+		return nil
+	}
+	*empty = tipSlot{tag: tag, tip: uint32(len(c.tips))}
+	c.tips = append(c.tips, next)
+	if 2*len(c.tips) > len(c.slots) {
+		c.grow()
 	}
 	return nil
 }
 
 // Streams returns how many streams the verifier has seen.
-func (c *ChainVerifier) Streams() int { return len(c.idx) }
+func (c *ChainVerifier) Streams() int { return len(c.tips) }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))

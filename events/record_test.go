@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"errors"
+	"fmt"
 	"iter"
 	"testing"
 
@@ -149,4 +150,32 @@ func TestExpectedRevision(t *testing.T) {
 	var zero uint64
 	assert.NotEqual(t, events.Any, events.Exact(zero-1))
 	assert.ErrorIs(t, events.ValidateAppend("s", events.Exact(zero-1), []events.EventData{{ID: uuid.New(), Type: "t", SchemaVersion: 1}}), events.ErrInvalidEvent)
+}
+
+// TestChainVerifierManyStreams verifies thousands of interleaved streams
+// from the zero value (so the verifier's table grows many times), then
+// checks that every stream's tip survived the growth: the next record of
+// each is expected exactly, a repeated one is refused.
+func TestChainVerifierManyStreams(t *testing.T) {
+	const streams = 3000
+	var all [][]events.Record
+	for i := range streams {
+		all = append(all, chain(t, fmt.Sprintf("score-mips-2024-%05d", i), "t", "t", events.TypeElectionConfirmed))
+	}
+	var v events.ChainVerifier
+	for rev := range 2 { // revisions 0 and 1 of every stream, interleaved
+		for i := range all {
+			require.NoError(t, v.Check(&all[i][rev]), "stream %d revision %d", i, rev)
+		}
+	}
+	assert.Equal(t, streams, v.Streams())
+	for i := range all {
+		err := v.Check(&all[i][1]) // again: out of order
+		var ce *events.ChainError
+		require.ErrorAs(t, err, &ce, "stream %d", i)
+		assert.Contains(t, ce.Problem, "want 2")
+		require.NoError(t, v.Check(&all[i][2]), "stream %d revision 2", i)
+		assert.ErrorIs(t, v.Check(&all[i][2]), events.ErrChainBroken, "after the seal")
+	}
+	assert.Equal(t, streams, v.Streams())
 }

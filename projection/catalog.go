@@ -35,7 +35,7 @@ type Catalog struct {
 	mu      sync.RWMutex
 	years   []events.ProgramYear
 	yearIdx map[events.ProgramYear]uint16
-	nums    []numTable   // groups and individuals, per program year: kind, TIN, NPI
+	nums    numTable     // groups and individuals: program year, kind, TIN, NPI
 	named   map[pkey]ref // virtual groups and APM Entities
 	keys    []pkey
 	actors  []actor
@@ -53,6 +53,7 @@ type Catalog struct {
 	lastActor actor
 	lastActI  uint32
 	hasActor  bool
+	warmed    uint64 // what warm read (kept, so the reads stay)
 }
 
 // NewCatalog returns an empty catalog.
@@ -68,7 +69,6 @@ func (c *Catalog) year(py events.ProgramYear) uint16 {
 	if !ok {
 		i = uint16(len(c.years))
 		c.years = append(c.years, py)
-		c.nums = append(c.nums, numTable{})
 		c.yearIdx[py] = i
 	}
 	c.lastPY, c.lastYI, c.hasPY = py, i, true
@@ -103,12 +103,12 @@ func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
 
 func (c *Catalog) internSlow(yi uint16, p events.Participant) ref {
 	if numbered(p) {
-		t, nk := &c.nums[yi], numKey(p)
-		if r, ok := t.get(nk); ok {
+		nk := numKey(p)
+		if r, ok := c.nums.get(yi, nk); ok {
 			return r
 		}
 		r := c.add(pkey{yi, p})
-		t.put(nk, r)
+		c.nums.put(yi, nk, r)
 		return r
 	}
 	k := pkey{yi, p}
@@ -126,6 +126,41 @@ func (c *Catalog) add(k pkey) ref {
 	return r
 }
 
+// warm reads the table slots that interning each event's participant will
+// touch (see warmer).
+func (c *Catalog) warm(evs []events.Event) {
+	var sink uint64
+	for _, e := range evs {
+		var py events.ProgramYear
+		var p events.Participant
+		switch e := e.(type) {
+		case events.EligibilityDetermined:
+			py, p = e.ProgramYear, e.Participant
+		case events.ScoreReported:
+			py, p = e.ProgramYear, e.Participant
+		case events.ElectionRequested:
+			py, p = e.ProgramYear, e.Participant
+		case events.ElectionConfirmed:
+			py, p = e.ProgramYear, e.Participant
+		case events.ElectionRequestWithdrawn:
+			py, p = e.ProgramYear, e.Participant
+		default:
+			continue
+		}
+		if !numbered(p) {
+			continue
+		}
+		yi, ok := c.lastYI, c.hasPY && c.lastPY == py
+		if !ok {
+			if yi, ok = c.yearIdx[py]; !ok {
+				continue
+			}
+		}
+		sink += c.nums.touch(yi, numKey(p))
+	}
+	c.warmed += sink
+}
+
 // lookup returns the participant's ref or noRef.
 func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 	i, ok := c.yearIdx[py]
@@ -134,7 +169,7 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 	}
 	var r ref
 	if numbered(p) {
-		r, ok = c.nums[i].get(numKey(p))
+		r, ok = c.nums.get(i, numKey(p))
 	} else {
 		r, ok = c.named[pkey{i, p}]
 	}
@@ -147,6 +182,15 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 func (c *Catalog) key(r ref) (events.ProgramYear, events.Participant) {
 	k := c.keys[r]
 	return c.years[k.py], k.p
+}
+
+// reserve sizes the catalog for about n participants, so that a rebuild
+// does not keep regrowing (and copying) its tables.
+func (c *Catalog) reserve(n int) {
+	c.nums.reserve(n)
+	if cap(c.keys) < n {
+		c.keys = append(make([]pkey, 0, n), c.keys...)
+	}
 }
 
 // Len returns how many (program year, participant) pairs the catalog holds.
@@ -178,6 +222,13 @@ func grow[T any](s []T, r ref) []T {
 	n := make([]T, r+1, max(2*cap(s), int(r)+1, 64))
 	copy(n, s)
 	return n
+}
+
+// reserveFacts gives facts room for n participants.
+func reserveFacts[T any](facts *[]T, n int) {
+	if cap(*facts) < n {
+		*facts = append(make([]T, 0, n), *facts...)
+	}
 }
 
 // factsFor returns the facts of participant p in a dense slice, adding p to

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -8,43 +9,55 @@ import (
 )
 
 // TestNumTableMatchesMap checks the open-addressing table against a Go map
-// over random and clustered keys, through several growths.
+// over random and clustered keys in three program years, through several
+// growths, with and without a reservation up front.
 func TestNumTableMatchesMap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var tab numTable
-	want := map[uint64]ref{}
-	key := func(i int) uint64 {
-		if i%3 == 0 { // clustered: consecutive TINs of groups
-			return numKey(events.Group(events.MustParseTIN("100000000"))) + uint64(i)<<32
-		}
-		return 1<<63 | rng.Uint64()>>1
+	type yk struct {
+		yi uint16
+		k  uint64
 	}
-	for i := range 50_000 {
-		k := key(i)
-		if _, dup := want[k]; dup {
-			continue
+	for _, reserved := range []int{0, 40_000} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		var tab numTable
+		tab.reserve(reserved)
+		size := len(tab.slots)
+		want := map[yk]ref{}
+		key := func(i int) yk {
+			if i%3 == 0 { // clustered: consecutive TINs of groups, the same numbers in each year
+				return yk{uint16(i / 3 % 3), numKey(events.Group(events.MustParseTIN("100000000"))) + uint64(i/9)<<32}
+			}
+			return yk{uint16(i % 3), 1<<63 | rng.Uint64()>>1}
 		}
-		if _, ok := tab.get(k); ok {
-			t.Fatalf("key %x found before it was added", k)
+		for i := range 50_000 {
+			k := key(i)
+			if _, dup := want[k]; dup {
+				continue
+			}
+			if _, ok := tab.get(k.yi, k.k); ok {
+				t.Fatalf("key %v found before it was added", k)
+			}
+			tab.put(k.yi, k.k, ref(i))
+			want[k] = ref(i)
 		}
-		tab.put(k, ref(i))
-		want[k] = ref(i)
-	}
-	if tab.n != len(want) {
-		t.Fatalf("table holds %d keys, want %d", tab.n, len(want))
-	}
-	for k, v := range want {
-		if got, ok := tab.get(k); !ok || got != v {
-			t.Fatalf("get(%x) = %d, %v; want %d", k, got, ok, v)
+		if tab.n != len(want) {
+			t.Fatalf("table holds %d keys, want %d", tab.n, len(want))
 		}
-	}
-	for range 10_000 {
-		k := 1<<63 | rng.Uint64()>>1
-		if _, in := want[k]; in {
-			continue
+		if reserved >= len(want) && len(tab.slots) != size {
+			t.Fatalf("a table reserved for %d keys regrew from %d to %d slots holding %d", reserved, size, len(tab.slots), len(want))
 		}
-		if _, ok := tab.get(k); ok {
-			t.Fatalf("get(%x) found a key never added", k)
+		for k, v := range want {
+			if got, ok := tab.get(k.yi, k.k); !ok || got != v {
+				t.Fatalf("get(%v) = %d, %v; want %d", k, got, ok, v)
+			}
+		}
+		for range 10_000 {
+			k := yk{uint16(rng.IntN(4)), 1<<63 | rng.Uint64()>>1}
+			if _, in := want[k]; in {
+				continue
+			}
+			if _, ok := tab.get(k.yi, k.k); ok {
+				t.Fatalf("get(%v) found a key never added", k)
+			}
 		}
 	}
 }
@@ -87,5 +100,19 @@ func TestCatalogAlternating(t *testing.T) {
 	b := c.actor(&events.Metadata{Actor: "b", ActorRole: events.RoleRegistry, Organization: "R"})
 	if a == b || c.actor(&events.Metadata{Actor: "a", ActorRole: events.RoleRegistry, Organization: "R"}) != a {
 		t.Fatalf("actors interned as %d and %d", a, b)
+	}
+}
+
+// TestHighestReason checks the scoring model's table of "highest of"
+// reasons against formatting each one, beyond the table's range too.
+func TestHighestReason(t *testing.T) {
+	s := NewScoring(NewStatus(NewCatalog()), nil, ScoringConfig{})
+	for n := 1; n <= 6; n++ {
+		for src := range ScoreSource(len(sourceNames)) {
+			want := fmt.Sprintf("the highest of %d candidate score(s): the %s score", n, src)
+			if got := s.highestReason(n, src); got != want {
+				t.Fatalf("highestReason(%d, %v) = %q, want %q", n, src, got, want)
+			}
+		}
 	}
 }

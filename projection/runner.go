@@ -171,10 +171,20 @@ type Runner struct {
 	verify      bool
 	asOf        time.Time
 
-	chain  events.ChainVerifier   // Follow's
-	chains []events.ChainVerifier // Rebuild's, one per verifying goroutine
-	seed   maphash.Seed           // splits streams among chains
+	chain   events.ChainVerifier   // Follow's
+	chains  []events.ChainVerifier // Rebuild's, one per worker
+	workers int                    // Rebuild's goroutines that verify and decode
+	seed    maphash.Seed           // splits streams among chains
 }
+
+// warmer is a model that, given a batch of decoded events about to be
+// applied, first reads what applying them will touch, so that their cache
+// misses overlap instead of coming one event at a time.
+type warmer interface{ warm(evs []events.Event) }
+
+// reserver is a model that can size itself for a log's length before a
+// rebuild, instead of regrowing as participants arrive.
+type reserver interface{ reserve(records int) }
 
 // RunnerOption configures a Runner.
 type RunnerOption func(*Runner)
@@ -226,6 +236,12 @@ func (r *Runner) apply(rec *events.Record, verified bool) *Violation {
 		}
 	}
 	e, err := r.reg.Decode(rec)
+	return r.applyDecoded(rec, e, err)
+}
+
+// applyDecoded applies a verified record decoded as e (or failing to
+// decode with err).
+func (r *Runner) applyDecoded(rec *events.Record, e events.Event, err error) *Violation {
 	if err != nil {
 		if errors.Is(err, events.ErrUnknownEventType) {
 			return nil // a caller's own event type: not ours to project
@@ -263,17 +279,32 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	var rep Report
 	end := r.logEnd(ctx)
 	// Each rebuild verifies from scratch, on as many goroutines as there
-	// are processors (the applier runs beside them).
+	// are processors (the applier runs beside them); they decode too.
 	r.chains = nil
+	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
+	r.workers = n
 	if r.verify {
-		n := min(max(runtime.GOMAXPROCS(0), 1), 8)
 		r.chains = make([]events.ChainVerifier, n)
 		for i := range r.chains {
 			r.chains[i] = *events.NewChainVerifier(int(end) / n) // at most one stream per record
 		}
 		r.seed = maphash.MakeSeed()
 	}
+	for _, p := range r.projections {
+		if rs, ok := p.(reserver); ok && end > 0 {
+			rs.reserve(int(end))
+		}
+	}
+	var warmers []warmer
+	for _, p := range r.projections {
+		if w, ok := p.(warmer); ok {
+			warmers = append(warmers, w)
+		}
+	}
 	for b := range r.hashed(ctx) {
+		for _, w := range warmers {
+			w.warm(b.evs)
+		}
 		if b.err != nil {
 			err := b.err
 			var ce *events.ChainError
@@ -297,16 +328,16 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 				rep.Violations = append(rep.Violations, r.violation(rec, "hash chain", err))
 				continue
 			}
-			r.applyCounted(rec, &rep, start, end)
+			r.applyCounted(rec, b.evs[i], b.decErrs[i], &rep, start, end)
 		}
 	}
 	return r.finish(rep, start, end), nil
 }
 
-// applyCounted applies one verified record during a rebuild, keeping the
-// report and the progress reports.
-func (r *Runner) applyCounted(rec *events.Record, rep *Report, start time.Time, end events.Position) {
-	if v := r.apply(rec, true); v != nil {
+// applyCounted applies one verified, decoded record during a rebuild,
+// keeping the report and the progress reports.
+func (r *Runner) applyCounted(rec *events.Record, e events.Event, decErr error, rep *Report, start time.Time, end events.Position) {
+	if v := r.applyDecoded(rec, e, decErr); v != nil {
 		rep.Violations = append(rep.Violations, v)
 		return
 	}
@@ -325,80 +356,107 @@ func (r *Runner) finish(rep Report, start time.Time, end events.Position) Report
 	return rep
 }
 
-// verifyBatch checks the hash chains of a batch's records (when verifying),
-// setting errs. Streams are split among the runner's verifiers by a hash of
-// their name, each verifier on its own goroutine: every record of a stream
-// goes to the same verifier, in log order.
-func (r *Runner) verifyBatch(b *batch) {
-	b.errs = b.errs[:0]
-	for range b.recs {
-		b.errs = append(b.errs, nil)
-	}
-	if !r.verify || len(b.recs) == 0 {
-		return
-	}
-	n := len(r.chains)
-	if n == 1 {
-		for i := range b.recs {
-			b.errs[i] = r.chains[0].Check(&b.recs[i])
-		}
-		return
-	}
-	b.shard = b.shard[:0]
-	for i := range b.recs {
-		b.shard = append(b.shard, uint8(maphash.String(r.seed, b.recs[i].Stream)%uint64(n)))
-	}
-	var wg sync.WaitGroup
-	for k := 1; k < n; k++ {
-		wg.Go(func() { r.verifyShard(b, k) })
-	}
-	r.verifyShard(b, 0)
-	wg.Wait()
-}
-
-func (r *Runner) verifyShard(b *batch, k int) {
-	c := &r.chains[k]
-	for i := range b.recs {
-		if int(b.shard[i]) == k {
-			b.errs[i] = c.Check(&b.recs[i])
-		}
-	}
-}
-
 // batch is a run of records read ahead; errs[i] is the chain violation of
 // recs[i] (nil when it verified, or when verification is off).
 type batch struct {
-	recs  []events.Record
-	errs  []error
-	shard []uint8 // which verifier checks recs[i]
-	err   error   // the read's own error: the last batch
+	recs     []events.Record
+	errs     []error
+	evs      []events.Event // recs[i] decoded, or
+	decErrs  []error        // why it could not be
+	shard    []uint8        // which worker verifies and decodes recs[i]
+	err      error          // the read's own error: the last batch
+	verified sync.WaitGroup // done when every worker has done its share
 }
 
-// batches is how many read-ahead batches circulate between the reader and
-// the applier; they are reused, so a rebuild makes no garbage per record.
+// batches is how many read-ahead batches circulate between the reader, the
+// verifiers and the applier; they are reused, so a rebuild makes no garbage
+// per record.
 const (
-	batches   = 6
+	batches   = 8
 	batchSize = 512
 )
 
-// hashed reads the log on another goroutine and verifies each record's hash
-// chain there (when verifying), so that verifying and applying use two
-// cores. Batches come back through free once applied.
+// prepare readies a read batch for the workers: errs and evs cleared, and
+// each record assigned to a worker. When verifying, the assignment is by a
+// hash of the stream, so every record of a stream goes to the same
+// verifier, in log order.
+func (r *Runner) prepare(b *batch) {
+	b.errs, b.evs, b.decErrs = b.errs[:0], b.evs[:0], b.decErrs[:0]
+	for range b.recs {
+		b.errs, b.evs, b.decErrs = append(b.errs, nil), append(b.evs, nil), append(b.decErrs, nil)
+	}
+	if n := r.workers; n > 1 {
+		b.shard = b.shard[:0]
+		for i := range b.recs {
+			k := i % n
+			if r.verify {
+				k = int(maphash.String(r.seed, b.recs[i].Stream) % uint64(n))
+			}
+			b.shard = append(b.shard, uint8(k))
+		}
+	}
+}
+
+// work does worker k's share of a batch: verify the hash chains, then
+// decode the records that verified.
+func (r *Runner) work(b *batch, k int) {
+	var mine func(int) bool
+	if r.workers > 1 {
+		mine = func(i int) bool { return int(b.shard[i]) == k }
+	}
+	if r.verify {
+		r.chains[k].CheckBatch(b.recs, b.errs, mine)
+	}
+	for i := range b.recs {
+		if (mine == nil || mine(i)) && b.errs[i] == nil {
+			b.evs[i], b.decErrs[i] = r.reg.Decode(&b.recs[i])
+		}
+	}
+}
+
+// hashed reads the log on another goroutine, and verifies the hash chains
+// (when verifying) and decodes the records on one goroutine per worker, so
+// that reading, verifying, decoding and applying overlap on every core.
+// Each batch goes to every worker and, in log order, to the consumer, which
+// waits until the workers are done with it. Batches come back through free
+// once applied.
 func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 	return func(yield func(*batch) bool) {
 		// stop ends the reader when the consumer leaves; the caller's ctx
 		// ends the read itself, and that error must still be delivered.
 		stop := make(chan struct{})
-		defer close(stop)
 		rctx, cancel := context.WithCancel(ctx)
-		defer cancel()
 		out := make(chan *batch, batches)
 		free := make(chan *batch, batches)
 		for range batches {
 			free <- &batch{recs: make([]events.Record, 0, batchSize), errs: make([]error, 0, batchSize)}
 		}
-		go func() {
+		// Workers: each takes every batch in order and does its share.
+		work := make([]chan *batch, r.workers)
+		var workers sync.WaitGroup
+		for k := range work {
+			work[k] = make(chan *batch, batches)
+			workers.Go(func() {
+				for b := range work[k] {
+					r.work(b, k)
+					b.verified.Done()
+				}
+			})
+		}
+		var reader sync.WaitGroup
+		defer func() {
+			close(stop)
+			cancel()
+			reader.Wait() // the reader closes the verifiers' queues
+			workers.Wait()
+		}()
+		reader.Go(func() {
 			defer close(out)
+			defer func() {
+				for _, w := range work {
+					close(w)
+				}
+			}()
 			var b *batch
 			take := func() bool {
 				select {
@@ -409,11 +467,18 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 					return false
 				}
 			}
+			// send hands b to the workers and then to the consumer.
 			send := func() bool {
+				r.prepare(b)
+				b.verified.Add(len(work))
+				for _, w := range work {
+					w <- b // never blocks: at most batches are in flight
+				}
 				select {
 				case out <- b:
 					return true
 				case <-stop:
+					b.verified.Wait()
 					return false
 				}
 			}
@@ -426,7 +491,6 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 				for {
 					var err error
 					b.recs, next, err = br.ReadBatch(rctx, b.recs, next)
-					r.verifyBatch(b)
 					switch {
 					case err != nil:
 						b.err = err
@@ -442,25 +506,23 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 			}
 			for rec, err := range r.store.ReadAll(rctx, 0) {
 				if err != nil {
-					r.verifyBatch(b)
 					b.err = err
 					send()
 					return
 				}
 				b.recs = append(b.recs, rec)
 				if len(b.recs) == batchSize {
-					r.verifyBatch(b)
 					if !send() || !take() {
 						return
 					}
 				}
 			}
 			if len(b.recs) > 0 {
-				r.verifyBatch(b)
 				send()
 			}
-		}()
+		})
 		for b := range out {
+			b.verified.Wait()
 			if !yield(b) {
 				return
 			}

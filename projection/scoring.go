@@ -3,6 +3,8 @@ package projection
 import (
 	"fmt"
 	"iter"
+	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/electionledger/ledger/eligibility"
@@ -47,15 +49,32 @@ type Scoring struct {
 	facts  []scoreFacts
 	// moreAPM holds the APM Entities of clinicians on more than one.
 	moreAPM map[ref][]ref
+	// highest holds the reasons "the highest of n candidate score(s): the
+	// source score" for n up to 4.
+	highest [4][len(sourceNames)]string
 }
 
 // NewScoring returns an empty scoring model sharing status's catalog.
 func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Scoring {
-	return &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}}
+	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}}
+	for n := range s.highest {
+		for src := range s.highest[n] {
+			s.highest[n][src] = formatHighest(n+1, ScoreSource(src))
+		}
+	}
+	return s
 }
 
 func (s *Scoring) get(py events.ProgramYear, p events.Participant) *scoreFacts {
 	return factsFor(s.cat, &s.facts, scoreFacts{vg: noRef, apm: noRef}, py, p)
+}
+
+// reserve sizes the model for a log of n records before a rebuild.
+func (s *Scoring) reserve(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cat.reserve(n)
+	reserveFacts(&s.facts, n)
 }
 
 func (s *Scoring) factsOf(r ref) *scoreFacts {
@@ -171,7 +190,9 @@ func (s *Scoring) Final(py events.ProgramYear, clinician events.Participant) (Fi
 }
 
 // All yields the final score of every clinician (TIN/NPI) the model knows
-// for py. The read lock is held while iterating.
+// for py, in the order the model learned of them. The read lock is held
+// while iterating. Large models are scored on several goroutines ahead of
+// the caller, which still receives the scores one at a time, in order.
 func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 	return func(yield func(FinalScore, error) bool) {
 		s.mu.RLock()
@@ -180,17 +201,107 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 		if !ok {
 			return
 		}
-		for r, k := range s.cat.keys {
-			if k.py != yi || k.p.Kind != events.KindIndividual {
-				continue
+		rules, err := s.table.Lookup(py)
+		// score appends the final scores of refs [from, to) to out.
+		score := func(from, to int, out []scored) []scored {
+			for r := from; r < to; r++ {
+				k := s.cat.keys[r]
+				if k.py != yi || k.p.Kind != events.KindIndividual {
+					continue
+				}
+				if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
+					continue
+				}
+				if err != nil {
+					return append(out, scored{FinalScore{Clinician: k.p, ProgramYear: py}, err})
+				}
+				f, ferr := s.finalAt(rules, py, ref(r), k.p)
+				out = append(out, scored{f, ferr})
 			}
-			if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
-				continue
+			return out
+		}
+		n := len(s.cat.keys)
+		workers := min(runtime.GOMAXPROCS(0), 8)
+		if workers < 2 || n < 4*scoreChunk {
+			for _, x := range score(0, n, nil) {
+				if !yield(x.FinalScore, x.err) || x.err != nil && err != nil {
+					return
+				}
 			}
-			if !yield(s.final(py, k.p)) {
+			return
+		}
+		parallelChunks(n, workers, score, func(x scored) bool {
+			return yield(x.FinalScore, x.err) && (x.err == nil || err == nil)
+		})
+	}
+}
+
+// scored is a final score and its error, as All yields them.
+type scored struct {
+	FinalScore
+	err error
+}
+
+// scoreChunk is how many refs a scoring goroutine takes at a time.
+const scoreChunk = 4096
+
+// parallelChunks splits [0, n) into chunks, runs score on each chunk on
+// workers goroutines, at most 2*workers chunks ahead of the consumer (their
+// buffers are reused), and passes the results to each in order until each
+// returns false. It returns only when the workers have stopped.
+func parallelChunks(n, workers int, score func(from, to int, out []scored) []scored, each func(scored) bool) {
+	type chunk struct {
+		from, to int
+		out      []scored
+		done     chan struct{}
+	}
+	ahead := 2 * workers
+	free := make(chan *chunk, ahead)
+	for range ahead {
+		free <- &chunk{out: make([]scored, 0, scoreChunk)}
+	}
+	jobs := make(chan *chunk, ahead)
+	pending := make(chan *chunk, ahead) // the same chunks, in order, for the consumer
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for c := range jobs {
+				select {
+				case <-stop:
+				default:
+					c.out = score(c.from, c.to, c.out[:0])
+				}
+				close(c.done)
+			}
+		})
+	}
+	wg.Go(func() { // the dispatcher
+		defer close(jobs)
+		defer close(pending)
+		for from := 0; from < n; from += scoreChunk {
+			var c *chunk
+			select {
+			case c = <-free:
+			case <-stop:
+				return
+			}
+			c.from, c.to, c.done = from, min(from+scoreChunk, n), make(chan struct{})
+			pending <- c // neither blocks: only the pool's chunks circulate
+			jobs <- c
+		}
+	})
+	defer wg.Wait()
+	defer close(stop)
+	for c := range pending {
+		<-c.done
+		for _, x := range c.out {
+			if !each(x) {
 				return
 			}
 		}
+		clear(c.out) // drop the scores' references before reuse
+		free <- c
 	}
 }
 
@@ -203,7 +314,13 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 	if err != nil {
 		return out, err
 	}
-	cr := s.cat.lookup(py, c)
+	return s.finalAt(rules, py, s.cat.lookup(py, c), c)
+}
+
+// finalAt is final for the clinician c, whose ref is cr (noRef when the
+// catalog does not know it), under the program year's rules.
+func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr ref, c events.Participant) (FinalScore, error) {
+	out := FinalScore{Clinician: c, ProgramYear: py}
 	gr := s.cat.lookup(py, events.Group(c.TIN))
 	own, grp := kindOf(s.status.factsOf(cr)), kindOf(s.status.factsOf(gr))
 	cf, gf := s.factsOf(cr), s.factsOf(gr)
@@ -302,7 +419,7 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 		}
 	}
 	out.Score, out.Source, out.Of, out.Hardship = best.Score, best.Source, best.Of, best.Hardship
-	out.Reason = fmt.Sprintf("the highest of %d candidate score(s): the %s score", len(cands), best.Source)
+	out.Reason = s.highestReason(len(cands), best.Source)
 	if rules.APMEntityScoreOverrides && len(apm) > 0 {
 		out.Reason = fmt.Sprintf("%v: the APM Entity score overrides the others", py)
 	}
@@ -323,4 +440,18 @@ func (s *Scoring) adjust(out FinalScore, rules *eligibility.Rules) (FinalScore, 
 	adj, err := PaymentAdjustment(rules, out.Score, sf, ef)
 	out.Adjustment = adj
 	return out, err
+}
+
+func formatHighest(n int, src ScoreSource) string {
+	return "the highest of " + strconv.Itoa(n) + " candidate score(s): the " + src.String() + " score"
+}
+
+// highestReason returns the "highest of" reason, from the model's table of
+// the common ones so that a million final scores do not format a million
+// strings.
+func (s *Scoring) highestReason(n int, src ScoreSource) string {
+	if n >= 1 && n <= len(s.highest) && int(src) < len(sourceNames) {
+		return s.highest[n-1][src]
+	}
+	return formatHighest(n, src)
 }

@@ -189,6 +189,22 @@ func (s *Status) elect(f *statusFacts, rec *events.Record, py events.ProgramYear
 	}
 }
 
+// reserve sizes the model for a log of n records before a rebuild (every
+// record names at most one new participant).
+func (s *Status) reserve(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cat.reserve(n)
+	reserveFacts(&s.facts, n)
+}
+
+// warm implements warmer: it warms the catalog the models share.
+func (s *Status) warm(evs []events.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cat.warm(evs)
+}
+
 // get returns the participant's facts, adding them if new.
 func (s *Status) get(py events.ProgramYear, p events.Participant) *statusFacts {
 	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef}, py, p)
