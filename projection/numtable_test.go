@@ -1,11 +1,14 @@
 package projection
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/memstore"
+	"github.com/google/uuid"
 )
 
 // TestNumTableMatchesMap checks the open-addressing table against a Go map
@@ -114,5 +117,49 @@ func TestHighestReason(t *testing.T) {
 				t.Fatalf("highestReason(%d, %v) = %q, want %q", n, src, got, want)
 			}
 		}
+	}
+}
+
+// TestReserve: models reserved for a log's length take that many
+// participants without regrowing their tables, and a rebuild reserves.
+func TestReserve(t *testing.T) {
+	const n = 5000
+	m := NewModels(nil, ScoringConfig{})
+	m.Status.reserve(n)
+	m.Scoring.reserve(n)
+	slots, keys, st, sc := len(m.Catalog.nums.slots), cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts)
+	py := events.PY(events.MIPS, 2024)
+	for i := range n {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("%09d", 300_000_000+i)))
+		m.Status.get(py, p)
+		m.Scoring.get(py, p)
+	}
+	if m.Catalog.Len() != n {
+		t.Fatalf("%d participants, want %d", m.Catalog.Len(), n)
+	}
+	if len(m.Catalog.nums.slots) != slots || cap(m.Catalog.keys) != keys || cap(m.Status.facts) != st || cap(m.Scoring.facts) != sc {
+		t.Fatalf("regrew: table %d→%d slots, keys %d→%d, status %d→%d, scoring %d→%d", slots, len(m.Catalog.nums.slots),
+			keys, cap(m.Catalog.keys), st, cap(m.Status.facts), sc, cap(m.Scoring.facts))
+	}
+
+	s := memstore.New()
+	reg := events.NewRegistry()
+	for i := range n {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("%09d", 300_000_000+i)))
+		d, err := reg.Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: events.StatusRequired}, events.Metadata{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprint(i), events.Any, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m = NewModels(nil, ScoringConfig{})
+	if _, err := NewRunner(s, reg, m.Projections()).Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if cap(m.Catalog.keys) < n || cap(m.Status.facts) < n || cap(m.Scoring.facts) < n || len(m.Catalog.nums.slots) < 2*n {
+		t.Fatalf("a rebuild of %d records reserved keys %d, status %d, scoring %d, table %d", n,
+			cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts), len(m.Catalog.nums.slots))
 	}
 }

@@ -378,3 +378,60 @@ func TestShardedVerification(t *testing.T) {
 	assert.Len(t, rep.Violations, broken)
 	assert.Equal(t, 3*streams-broken, rep.Applied)
 }
+
+// TestRebuildWorkersDecode rebuilds a log whose records carry no decoded
+// events (as a file store's do), so the rebuild's workers decode every
+// payload: with one worker or four, verifying or not, the models come out
+// the same, and an undecodable payload is reported once, never applied.
+func TestRebuildWorkersDecode(t *testing.T) {
+	reg := events.NewRegistry()
+	s := memstore.New()
+	for i := range 1500 {
+		p := et.Group(7000 + i)
+		for _, e := range []events.Event{et.OptInEligible(p, py24),
+			events.ScoreReported{Participant: p, ProgramYear: py24, Pathway: events.PathwayTraditional, Score: float64(i % 100), ScoredCategories: 3}} {
+			d, err := reg.Encode(uuid.New(), e, events.Metadata{})
+			require.NoError(t, err)
+			_, err = s.Append(bg, fmt.Sprintf("%s-%d", e.EventType(), i), events.Any, d)
+			require.NoError(t, err)
+		}
+	}
+	var recs []events.Record
+	for rec, err := range s.ReadAll(bg, 0) {
+		require.NoError(t, err)
+		rec.Event = nil
+		recs = append(recs, rec)
+	}
+	// An undecodable payload with a hash that matches it.
+	bad := &recs[1001]
+	bad.Data = []byte(`{"participant":"not an object"}`)
+	bad.Hash = bad.ComputeHash()
+
+	var first []projection.StatusView
+	for _, procs := range []int{1, 4} {
+		for _, verify := range []bool{true, false} {
+			t.Run(fmt.Sprintf("procs=%d/verify=%v", procs, verify), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				var opts []projection.RunnerOption
+				if !verify {
+					opts = append(opts, projection.WithoutChainVerification())
+				}
+				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+				rep, err := projection.NewRunner(logStore{recs: recs}, reg, m.Projections(), opts...).Rebuild(bg)
+				require.NoError(t, err)
+				require.Len(t, rep.Violations, 1)
+				assert.Equal(t, bad.Stream, rep.Violations[0].Stream)
+				assert.Equal(t, "undecodable payload", rep.Violations[0].Problem)
+				assert.Equal(t, len(recs)-1, rep.Applied)
+				st, sc := snapshot(t, m)
+				require.Len(t, sc, 0) // groups only: no clinician scores
+				if first == nil {
+					first = st
+					require.Len(t, first, 1500)
+					return
+				}
+				assert.Equal(t, first, st)
+			})
+		}
+	}
+}
