@@ -258,6 +258,21 @@ func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context,
 		l.prior, l.priorType = l.findCommand(m, dctx, stream)
 		return l, nil
 	}
+	l, err := s.read(ctx, stream, l)
+	if err != nil {
+		return loaded{}, err
+	}
+	if l.state.Next > 0 {
+		s.cache.put(stream, l)
+	}
+	l.prior, l.priorType = l.findCommand(m, dctx, stream)
+	return l, nil
+}
+
+// read folds the stream's records after l's state into it. (It is apart
+// from load so that only a read, not a decision on the cached state, pays
+// for the state escaping into the read's loop.)
+func (s *Service) read(ctx context.Context, stream string, l loaded) (loaded, error) {
 	for rec, err := range s.store.ReadStream(ctx, stream, l.state.Next) {
 		if errors.Is(err, events.ErrStreamNotFound) {
 			break
@@ -278,10 +293,6 @@ func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context,
 		}
 		l.remember(&rec)
 	}
-	if l.state.Next > 0 {
-		s.cache.put(stream, l)
-	}
-	l.prior, l.priorType = l.findCommand(m, dctx, stream)
 	return l, nil
 }
 
