@@ -447,8 +447,8 @@ func (c *ChainVerifier) CheckBatch(recs []Record, errs []error, mine func(i int)
 			r := &recs[i]
 			h = maphash.String(c.seed, r.Stream)
 			warm += c.slots[h>>c.shift].tag
-			if len(r.Data) > 0 {
-				warm += uint32(r.Data[0])
+			for j := 0; j < len(r.Data); j += 64 { // each cache line of the payload
+				warm += uint32(r.Data[j])
 			}
 		}
 		c.hs = append(c.hs, h)
