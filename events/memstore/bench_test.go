@@ -114,3 +114,42 @@ func BenchmarkReadAll(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestPayloadsDoNotShareCapacity appends to the payload of every record a
+// reader got and checks that no other record's payload changed: payloads
+// share the store's arena, but none can grow into the next.
+func TestPayloadsDoNotShareCapacity(t *testing.T) {
+	s := memstore.New()
+	ctx := context.Background()
+	var want [][]byte
+	for i := range 3000 {
+		e := event()
+		e.Data = fmt.Appendf(nil, `{"n":%d,"pad":"%0*d"}`, i, i%700, 0)
+		want = append(want, e.Data)
+		if _, err := s.Append(ctx, fmt.Sprint("s-", i%7), events.Any, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rec, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = append(rec.Data, "overwritten"...)
+	}
+	i := 0
+	for rec, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(rec.Data) != string(want[i]) {
+			t.Fatalf("record %d holds %q, want %q", i, rec.Data, want[i])
+		}
+		if err := rec.Verify(rec.PrevHash); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Fatalf("read %d records, want %d", i, len(want))
+	}
+}

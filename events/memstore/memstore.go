@@ -35,6 +35,7 @@ type Store struct {
 	streams map[string]*stream
 	slab    []stream // where new stream indexes come from
 	ids     map[uuid.UUID]events.Position
+	arena   []byte        // where payloads are copied to, in log order (see keep)
 	notify  chan struct{} // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
@@ -146,7 +147,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	var res events.AppendResult
 	for i := range evs {
 		e := evs[i]
-		e.Data = append([]byte(nil), e.Data...) // the caller may reuse its buffer
+		e.Data = s.keep(e.Data) // the caller may reuse its buffer
 		rev := st.n
 		rec := events.NewRecord(st.name, rev, now, prev, e)
 		rec.Position = events.Position(s.size)
@@ -167,6 +168,27 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		s.waiting = false
 	}
 	return res, nil
+}
+
+// arenaBlock is the size of the blocks payloads are copied into; a payload
+// above a quarter of it gets an allocation of its own.
+const arenaBlock = 256 << 10
+
+// keep copies a payload into the store's arena: payloads lie one after
+// another in log order, so a replay reads them sequentially, and the
+// collector sees one pointer-free block instead of an object per event.
+// The copy's capacity is its length, so a reader appending to it cannot
+// write over the next payload.
+func (s *Store) keep(b []byte) []byte {
+	if len(b) > arenaBlock/4 {
+		return append([]byte(nil), b...)
+	}
+	if cap(s.arena)-len(s.arena) < len(b) {
+		s.arena = make([]byte, 0, arenaBlock)
+	}
+	off := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return s.arena[off:len(s.arena):len(s.arena)]
 }
 
 // idempotent decides an append whose event IDs were seen before: done is
