@@ -205,7 +205,7 @@ func (s *Service) PreviewBatch(ctx context.Context, m Meta, b Batch) (BatchResul
 		if err != nil {
 			return entryOutcome(Receipt{}, err, EntrySelected)
 		}
-		l, err := s.load(ctx, s.names.Election(b.ProgramYear, e.Participant), sub, dctx, true)
+		l, err := s.load(ctx, sub, dctx, true)
 		if err != nil {
 			return entryOutcome(Receipt{}, err, EntrySelected)
 		}

@@ -59,33 +59,40 @@ type Service struct {
 	cache    stateCache
 }
 
-// stateCache keeps each election stream's folded state and the commands it
-// holds, so a command reads only the events appended since (usually none)
+// stateCache keeps, per participant and program year, the election
+// stream's name, its folded state and the commands it holds, so a command
+// needs one lookup, and reads only the events appended since (usually none)
 // instead of decoding the whole stream. An entry is never trusted beyond
 // its revision: loading always reads on from there.
 type stateCache struct {
 	mu sync.Mutex
-	m  map[string]loaded
+	m  map[electionKey]loaded
+}
+
+// electionKey names an election: a participant in a program year.
+type electionKey struct {
+	py events.ProgramYear
+	p  events.Participant
 }
 
 // maxCached bounds the cache; past it the cache starts over.
 const maxCached = 200_000
 
-func (c *stateCache) get(stream string) (loaded, bool) {
+func (c *stateCache) get(k electionKey) (loaded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l, ok := c.m[stream]
+	l, ok := c.m[k]
 	return l, ok
 }
 
-func (c *stateCache) put(stream string, l loaded) {
+func (c *stateCache) put(k electionKey, l loaded) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCached {
-		c.m = make(map[string]loaded)
+		c.m = make(map[electionKey]loaded)
 	}
-	if old, ok := c.m[stream]; !ok || l.state.Next > old.state.Next {
-		c.m[stream] = l
+	if old, ok := c.m[k]; !ok || l.state.Next > old.state.Next {
+		c.m[k] = l
 	}
 }
 
@@ -227,7 +234,8 @@ func kindOf(c Command) commandKind {
 
 // loaded is a folded election stream.
 type loaded struct {
-	state State
+	stream string // the election stream's name
+	state  State
 	// cmds are the commands the stream holds: the last record of each.
 	cmds []commandRecord
 	// prior is the receipt of this command if the stream already holds it.
@@ -247,8 +255,13 @@ type commandRecord struct {
 	hash     events.Hash
 }
 
-func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context, fresh bool) (loaded, error) {
-	l, hit := s.cache.get(stream)
+func (s *Service) load(ctx context.Context, m Meta, dctx Context, fresh bool) (loaded, error) {
+	key := electionKey{dctx.ProgramYear, dctx.Participant}
+	l, hit := s.cache.get(key)
+	if !hit {
+		l.stream = s.names.Election(dctx.ProgramYear, dctx.Participant)
+	}
+	stream := l.stream
 	l.cmds = slices.Clip(l.cmds) // appends below must not write into the cached slice
 	l.cached = hit && !fresh && l.state.Next > 0
 	if l.cached {
@@ -263,7 +276,7 @@ func (s *Service) load(ctx context.Context, stream string, m Meta, dctx Context,
 		return loaded{}, err
 	}
 	if l.state.Next > 0 {
-		s.cache.put(stream, l)
+		s.cache.put(key, l)
 	}
 	l.prior, l.priorType = l.findCommand(m, dctx, stream)
 	return l, nil
@@ -326,15 +339,15 @@ type decideFunc func(State, Context) ([]events.Event, error)
 
 // run is the load-decide-append loop shared by every command.
 func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFunc, kind commandKind) (Receipt, error) {
-	stream := s.names.Election(dctx.ProgramYear, dctx.Participant)
 	md := s.metadata(m, dctx.Participant)
 	var lastErr error
 	fresh := false
 	for attempt := 0; attempt < s.attempts; attempt++ {
-		l, err := s.load(ctx, stream, m, dctx, fresh)
+		l, err := s.load(ctx, m, dctx, fresh)
 		if err != nil {
 			return Receipt{}, err
 		}
+		stream := l.stream
 		fresh = true // a retry reads what the conflict appended
 		var evs []events.Event
 		if l.prior == nil {
@@ -343,7 +356,7 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 		if l.cached && (l.prior != nil || err != nil) {
 			// Refuse, or answer from a prior command, only on a fresh read:
 			// the cached state may be behind.
-			if l, err = s.load(ctx, stream, m, dctx, true); err != nil {
+			if l, err = s.load(ctx, m, dctx, true); err != nil {
 				return Receipt{}, err
 			}
 			if l.prior == nil {
@@ -379,7 +392,7 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 			attempt--
 			continue
 		case err == nil:
-			s.remember(stream, l, evs, data, res)
+			s.remember(dctx, l, evs, data, res)
 			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
 				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
 		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
@@ -396,7 +409,7 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 }
 
 // remember folds a successful append into the state cache.
-func (s *Service) remember(stream string, l loaded, evs []events.Event, data []events.EventData, res events.AppendResult) {
+func (s *Service) remember(dctx Context, l loaded, evs []events.Event, data []events.EventData, res events.AppendResult) {
 	st := l.state
 	for _, e := range evs {
 		var err error
@@ -407,7 +420,7 @@ func (s *Service) remember(stream string, l loaded, evs []events.Event, data []e
 	l.state, l.prior = st, nil
 	l.cmds = append(l.cmds, commandRecord{id: data[len(data)-1].Metadata.CommandID, typ: data[len(data)-1].Type,
 		revision: res.Revision, position: res.Position, hash: res.Hash})
-	s.cache.put(stream, l)
+	s.cache.put(electionKey{dctx.ProgramYear, dctx.Participant}, l)
 }
 
 // eventID derives the i-th event ID of a command (UUID v5 in the command's
@@ -443,6 +456,6 @@ func (s *Service) metadata(m Meta, p events.Participant) events.Metadata {
 
 // State loads p's election state for py.
 func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
-	l, err := s.load(ctx, s.names.Election(py, p), Meta{}, Context{Participant: p, ProgramYear: py}, true)
+	l, err := s.load(ctx, Meta{}, Context{Participant: p, ProgramYear: py}, true)
 	return l.state, err
 }
