@@ -65,8 +65,9 @@ type Service struct {
 // instead of decoding the whole stream. An entry is never trusted beyond
 // its revision: loading always reads on from there.
 type stateCache struct {
-	mu sync.Mutex
-	m  map[electionKey]loaded
+	mu    sync.Mutex
+	idx   map[electionKey]int32 // where each election's entry is in slots
+	slots []loaded              // updated in place: no allocation per command
 }
 
 // electionKey names an election: a participant in a program year.
@@ -81,19 +82,28 @@ const maxCached = 200_000
 func (c *stateCache) get(k electionKey) (loaded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l, ok := c.m[k]
-	return l, ok
+	i, ok := c.idx[k]
+	if !ok {
+		return loaded{}, false
+	}
+	return c.slots[i], true
 }
 
 func (c *stateCache) put(k electionKey, l loaded) {
+	l.prior, l.priorType, l.cached = nil, "", false
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCached {
-		c.m = make(map[electionKey]loaded)
+	if c.idx == nil || len(c.slots) >= maxCached {
+		c.idx, c.slots = make(map[electionKey]int32), nil
 	}
-	if old, ok := c.m[k]; !ok || l.state.Next > old.state.Next {
-		c.m[k] = l
+	if i, ok := c.idx[k]; ok {
+		if l.state.Next > c.slots[i].state.Next {
+			c.slots[i] = l
+		}
+		return
 	}
+	c.idx[k] = int32(len(c.slots))
+	c.slots = append(c.slots, l)
 }
 
 // NewService checks cfg and returns a Service.
