@@ -49,7 +49,9 @@ func (e *DecodeError) Unwrap() []error {
 	return []error{e.Kind}
 }
 
-// Upcaster rewrites a payload of one schema version into the next.
+// Upcaster rewrites a payload of one schema version into the next. It may
+// be called from several goroutines at once (a rebuild decodes on one per
+// processor), so it must not keep state between calls.
 type Upcaster func(data []byte) ([]byte, error)
 
 // Registry maps wire names to Go event types and schema versions, encodes

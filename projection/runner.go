@@ -157,7 +157,9 @@ type Report struct {
 // Runner feeds projections from a store: Rebuild replays the whole log;
 // Follow catches up from a checkpoint and then follows live appends. Each
 // record's hash chain is verified before it is applied; a violation is
-// reported and the record is not applied.
+// reported and the record is not applied. Projections are always applied
+// from one goroutine, in log order; a rebuild verifies and decodes on one
+// goroutine per processor beside it.
 type Runner struct {
 	store       events.Store
 	reg         *events.Registry
