@@ -97,7 +97,8 @@ func fullYear(b *testing.B, s events.Store, clinicians, groups int) int {
 // RSS the log itself holds before the rebuild and the peak RSS during it.
 // FULLYEAR_STORE picks one store (memory or file), FULLYEAR_SCALE (e.g.
 // 0.1) shrinks the year, FULLYEAR_VERIFY=off skips chain verification, and
-// FULLYEAR_CPUPROFILE=file profiles the rebuild alone.
+// FULLYEAR_CPUPROFILE=file profiles the rebuild alone, and FULLYEAR_COLD=1
+// drops the page cache before rebuilding from the file (root, Linux).
 func BenchmarkFullYear(b *testing.B) {
 	kinds := []string{"memory", "file"}
 	if k := os.Getenv("FULLYEAR_STORE"); k != "" {
@@ -130,6 +131,12 @@ func BenchmarkFullYear(b *testing.B) {
 					b.Fatal(err)
 				}
 				syscall.Sync()
+				if os.Getenv("FULLYEAR_COLD") != "" {
+					// Start from a cold page cache (needs root; Linux).
+					if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0); err != nil {
+						b.Logf("could not drop the page cache: %v", err)
+					}
+				}
 				fs, err := boltstore.Open(path)
 				if err != nil {
 					b.Fatal(err)

@@ -34,6 +34,8 @@ type Store struct {
 	notify  chan struct{}
 	waiting bool
 	closed  bool
+
+	ahead readAhead // reads the file into the page cache for a full read
 }
 
 type options struct {
@@ -430,6 +432,7 @@ func (s *Store) Close() error {
 	close(s.notify)
 	s.mu.Unlock()
 	<-s.stopped
+	s.ahead.wait()
 	s.wmu.Lock() // wait for an in-flight solo commit
 	defer s.wmu.Unlock()
 	return s.db.Close()
