@@ -104,11 +104,12 @@ func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
 func (c *Catalog) internSlow(yi uint16, p events.Participant) ref {
 	if numbered(p) {
 		nk := numKey(p)
-		if r, ok := c.nums.get(yi, nk); ok {
+		r, empty := c.nums.find(yi, nk)
+		if empty == nil {
 			return r
 		}
-		r := c.add(pkey{yi, p})
-		c.nums.put(yi, nk, r)
+		r = c.add(pkey{yi, p})
+		c.nums.fill(empty, yi, nk, r)
 		return r
 	}
 	k := pkey{yi, p}

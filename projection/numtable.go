@@ -41,6 +41,35 @@ func (t *numTable) get(yi uint16, k uint64) (ref, bool) {
 	}
 }
 
+// find returns k's ref, or (when k is absent) the empty slot where it
+// would go, for fill.
+func (t *numTable) find(yi uint16, k uint64) (ref, *numSlot) {
+	if len(t.slots) == 0 {
+		t.resize(1024)
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := t.home(yi, k); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.k == k && s.yi == yi {
+			return s.v, nil
+		}
+		if s.k == 0 {
+			return 0, s
+		}
+	}
+}
+
+// fill adds absent k at the empty slot find returned for it (no other
+// change to the table in between).
+func (t *numTable) fill(s *numSlot, yi uint16, k uint64, v ref) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.put(yi, k, v) // regrows first
+		return
+	}
+	*s = numSlot{k, yi, v}
+	t.n++
+}
+
 // touch reads k's home slot, so that a get or put soon after finds it in
 // the cache; the caller keeps the result so the read is not dropped.
 func (t *numTable) touch(yi uint16, k uint64) uint64 {

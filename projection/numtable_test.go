@@ -39,7 +39,18 @@ func TestNumTableMatchesMap(t *testing.T) {
 			if _, ok := tab.get(k.yi, k.k); ok {
 				t.Fatalf("key %v found before it was added", k)
 			}
-			tab.put(k.yi, k.k, ref(i))
+			if i%2 == 0 {
+				tab.put(k.yi, k.k, ref(i))
+			} else { // the catalog's way: find the empty slot, then fill it
+				if _, empty := tab.find(k.yi, k.k); empty == nil {
+					t.Fatalf("find(%v) gave no empty slot for a key never added", k)
+				} else {
+					tab.fill(empty, k.yi, k.k, ref(i))
+				}
+			}
+			if got, empty := tab.find(k.yi, k.k); empty != nil || got != ref(i) {
+				t.Fatalf("find(%v) after adding = %d, %v", k, got, empty)
+			}
 			want[k] = ref(i)
 		}
 		if tab.n != len(want) {
