@@ -32,8 +32,7 @@ type Store struct {
 	mu      sync.RWMutex
 	chunks  [][]events.Record // the global log; position p is chunks[p>>chunkBits][p&(chunkSize-1)]
 	size    int
-	streams map[string]*stream
-	slab    []stream // where new stream indexes come from
+	streams streamIndex
 	ids     map[uuid.UUID]events.Position
 	arena   []byte        // where payloads are copied to, in log order (see keep)
 	notify  chan struct{} // closed when records arrive, if anyone waits on it
@@ -45,7 +44,8 @@ type Store struct {
 // kept inline (most election streams hold one or two records), the rest in
 // more.
 type stream struct {
-	name   string // the map's key: every record of the stream shares it
+	name   string // every record of the stream shares it
+	h      uint64 // the name's hash in the stream index
 	first  events.Position
 	more   []events.Position
 	n      uint64 // number of records
@@ -68,9 +68,6 @@ func (st *stream) add(p events.Position) {
 	st.n++
 }
 
-// streamSlab is how many stream indexes are allocated at once.
-const streamSlab = 1024
-
 // Option configures a Store.
 type Option func(*Store)
 
@@ -82,7 +79,7 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 func New(opts ...Option) *Store {
 	s := &Store{
 		now:     time.Now,
-		streams: make(map[string]*stream),
+		streams: newStreamIndex(),
 		ids:     make(map[uuid.UUID]events.Position),
 		notify:  make(chan struct{}),
 	}
@@ -111,7 +108,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	if s.closed {
 		return events.AppendResult{}, events.ErrClosed
 	}
-	st := s.streams[name]
+	st, empty, h := s.streams.find(name)
 	if res, done, err := s.idempotent(name, st, evs); done {
 		return res, err
 	}
@@ -131,13 +128,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: name, Expected: expected, Actual: actual, ActualKnown: true}
 	}
 	if st == nil {
-		if len(s.slab) == 0 {
-			s.slab = make([]stream, streamSlab)
-		}
-		st = &s.slab[0]
-		s.slab = s.slab[1:]
-		st.name = name
-		s.streams[name] = st
+		st = s.streams.add(empty, h, name)
 	}
 	var prev events.Hash
 	if exists {
@@ -240,7 +231,7 @@ func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.S
 				yield(events.Record{}, events.ErrClosed)
 				return
 			}
-			st := s.streams[name]
+			st, _, _ := s.streams.find(name)
 			if st == nil {
 				s.mu.RUnlock()
 				if first {
