@@ -3,6 +3,9 @@ package memstore
 import (
 	"hash/maphash"
 	"math/bits"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/google/uuid"
 )
 
 // streamIndex finds a stream's index by name: an open-addressing table
@@ -87,5 +90,71 @@ func (ix *streamIndex) resize(size int) {
 			i = (i + 1) & mask
 		}
 		ix.slots[i] = indexSlot{tag: uint32(h) | 1, at: uint32(at)}
+	}
+}
+
+// idIndex maps event IDs to their positions, for idempotent appends: an
+// open-addressing table (linear probing, at most half full) keyed by the
+// ID itself, with the nil ID (which no event has) marking an empty slot.
+// It is guarded by the Store's lock.
+type idIndex struct {
+	seed  maphash.Seed
+	slots []idSlot
+	shift uint8
+	n     int
+}
+
+type idSlot struct {
+	id  uuid.UUID
+	pos events.Position
+}
+
+func newIDIndex() idIndex {
+	ix := idIndex{seed: maphash.MakeSeed()}
+	ix.resize(1024)
+	return ix
+}
+
+func (ix *idIndex) home(id *uuid.UUID) uint64 {
+	return maphash.Bytes(ix.seed, id[:]) >> ix.shift
+}
+
+// get returns the position of the event with this ID.
+func (ix *idIndex) get(id uuid.UUID) (events.Position, bool) {
+	mask := uint64(len(ix.slots) - 1)
+	for i := ix.home(&id); ; i = (i + 1) & mask {
+		s := &ix.slots[i]
+		if s.id == id {
+			return s.pos, true
+		}
+		if s.id == uuid.Nil {
+			return 0, false
+		}
+	}
+}
+
+// put adds an ID that is not in the index.
+func (ix *idIndex) put(id uuid.UUID, pos events.Position) {
+	if 2*(ix.n+1) > len(ix.slots) {
+		ix.resize(2 * len(ix.slots))
+	}
+	mask := uint64(len(ix.slots) - 1)
+	i := ix.home(&id)
+	for ix.slots[i].id != uuid.Nil {
+		i = (i + 1) & mask
+	}
+	ix.slots[i] = idSlot{id, pos}
+	ix.n++
+}
+
+func (ix *idIndex) resize(size int) {
+	old := ix.slots
+	ix.slots = make([]idSlot, size)
+	ix.shift = uint8(64 - bits.Len(uint(size-1)))
+	ix.n = 0
+	for _, s := range old {
+		if s.id != uuid.Nil {
+			ix.put(s.id, s.pos)
+		}
 	}
 }

@@ -3,6 +3,9 @@ package memstore
 import (
 	"fmt"
 	"testing"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/google/uuid"
 )
 
 // TestStreamIndexMatchesMap adds 20,000 streams (the index regrows many
@@ -33,6 +36,31 @@ func TestStreamIndexMatchesMap(t *testing.T) {
 	for i := range 1000 {
 		if st, _, _ := ix.find(fmt.Sprint("unknown-", i)); st != nil {
 			t.Fatalf("an unknown name found stream %q", st.name)
+		}
+	}
+}
+
+// TestIDIndexMatchesMap adds 30,000 random IDs (the index regrows many
+// times): each finds its own position, and IDs never added find none.
+func TestIDIndexMatchesMap(t *testing.T) {
+	ix := newIDIndex()
+	want := map[uuid.UUID]events.Position{}
+	for i := range 30_000 {
+		id := uuid.New()
+		if _, ok := ix.get(id); ok {
+			t.Fatalf("%s found before it was added", id)
+		}
+		ix.put(id, events.Position(i))
+		want[id] = events.Position(i)
+	}
+	for id, p := range want {
+		if got, ok := ix.get(id); !ok || got != p {
+			t.Fatalf("get(%s) = %d, %v; want %d", id, got, ok, p)
+		}
+	}
+	for range 1000 {
+		if p, ok := ix.get(uuid.New()); ok {
+			t.Fatalf("an ID never added found position %d", p)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
-	"github.com/google/uuid"
 )
 
 // chunkBits sizes the log's chunks: records live in fixed chunks of 4096, so
@@ -33,7 +32,7 @@ type Store struct {
 	chunks  [][]events.Record // the global log; position p is chunks[p>>chunkBits][p&(chunkSize-1)]
 	size    int
 	streams streamIndex
-	ids     map[uuid.UUID]events.Position
+	ids     idIndex
 	arena   []byte        // where payloads are copied to, in log order (see keep)
 	notify  chan struct{} // closed when records arrive, if anyone waits on it
 	waiting bool
@@ -80,7 +79,7 @@ func New(opts ...Option) *Store {
 	s := &Store{
 		now:     time.Now,
 		streams: newStreamIndex(),
-		ids:     make(map[uuid.UUID]events.Position),
+		ids:     newIDIndex(),
 		notify:  make(chan struct{}),
 	}
 	for _, o := range opts {
@@ -148,7 +147,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		*s.at(rec.Position) = rec
 		s.size++
 		st.add(rec.Position)
-		s.ids[e.ID] = rec.Position
+		s.ids.put(e.ID, rec.Position)
 		st.sealed = events.Seals(e.Type)
 		prev = rec.Hash
 		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
@@ -185,10 +184,10 @@ func (s *Store) keep(b []byte) []byte {
 // idempotent decides an append whose event IDs were seen before: done is
 // false when none was.
 func (s *Store) idempotent(name string, st *stream, evs []events.EventData) (events.AppendResult, bool, error) {
-	first, seen := s.ids[evs[0].ID]
+	first, seen := s.ids.get(evs[0].ID)
 	if !seen {
 		for i := 1; i < len(evs); i++ {
-			if _, dup := s.ids[evs[i].ID]; dup {
+			if _, dup := s.ids.get(evs[i].ID); dup {
 				return events.AppendResult{}, true, &events.DuplicateEventError{Stream: name, ID: evs[i].ID, Reason: "the ID was already written"}
 			}
 		}
