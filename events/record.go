@@ -445,13 +445,19 @@ func (c *ChainVerifier) CheckBatch(recs []Record, errs []error, mine func(i int)
 		var h uint64
 		if mine == nil || mine(i) {
 			r := &recs[i]
-			h = maphash.String(c.seed, r.Stream)
-			warm += c.slots[h>>c.shift].tag
+			h = maphash.String(c.seed, r.Stream) | 1 // never 0: 0 marks another verifier's record
 			for j := 0; j < len(r.Data); j += 64 { // each cache line of the payload
 				warm += uint32(r.Data[j])
 			}
 		}
 		c.hs = append(c.hs, h)
+	}
+	// The table slots in a loop of their own, so that many of their
+	// cache misses are in flight at once.
+	for _, h := range c.hs {
+		if h != 0 {
+			warm += c.slots[h>>c.shift].tag
+		}
 	}
 	c.warm = warm
 	for i := range recs {

@@ -70,15 +70,6 @@ func (t *numTable) fill(s *numSlot, yi uint16, k uint64, v ref) {
 	t.n++
 }
 
-// touch reads k's home slot, so that a get or put soon after finds it in
-// the cache; the caller keeps the result so the read is not dropped.
-func (t *numTable) touch(yi uint16, k uint64) uint64 {
-	if len(t.slots) == 0 {
-		return 0
-	}
-	return t.slots[t.home(yi, k)].k
-}
-
 // put adds k, which must not be present.
 func (t *numTable) put(yi uint16, k uint64, v ref) {
 	if 2*(t.n+1) > len(t.slots) {
