@@ -204,19 +204,34 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 		rules, err := s.table.Lookup(py)
 		// score appends the final scores of refs [from, to) to out.
 		score := func(from, to int, out []scored) []scored {
-			for r := from; r < to; r++ {
-				k := s.cat.keys[r]
-				if k.py != yi || k.p.Kind != events.KindIndividual {
-					continue
+			for lo := from; lo < to; lo += warmBlock {
+				hi := min(lo+warmBlock, to)
+				// First read the groups' slots in the participant table,
+				// in a loop of their own, so that their cache misses are
+				// in flight at once.
+				if t := &s.cat.nums; len(t.slots) > 0 {
+					var sink uint64
+					for r := lo; r < hi; r++ {
+						if k := &s.cat.keys[r]; k.py == yi && k.p.Kind == events.KindIndividual {
+							sink += t.slots[t.home(yi, numKey(events.Group(k.p.TIN)))].k
+						}
+					}
+					runtime.KeepAlive(sink)
 				}
-				if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
-					continue
+				for r := lo; r < hi; r++ {
+					k := s.cat.keys[r]
+					if k.py != yi || k.p.Kind != events.KindIndividual {
+						continue
+					}
+					if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
+						continue
+					}
+					if err != nil {
+						return append(out, scored{FinalScore{Clinician: k.p, ProgramYear: py}, err})
+					}
+					f, ferr := s.finalAt(rules, py, ref(r), k.p)
+					out = append(out, scored{f, ferr})
 				}
-				if err != nil {
-					return append(out, scored{FinalScore{Clinician: k.p, ProgramYear: py}, err})
-				}
-				f, ferr := s.finalAt(rules, py, ref(r), k.p)
-				out = append(out, scored{f, ferr})
 			}
 			return out
 		}
@@ -242,8 +257,13 @@ type scored struct {
 	err error
 }
 
-// scoreChunk is how many refs a scoring goroutine takes at a time.
-const scoreChunk = 4096
+// scoreChunk is how many refs a scoring goroutine takes at a time, and
+// warmBlock how many of them it warms before scoring them (few enough that
+// what it read is still in the cache when it gets there).
+const (
+	scoreChunk = 4096
+	warmBlock  = 256
+)
 
 // parallelChunks splits [0, n) into chunks, runs score on each chunk on
 // workers goroutines, at most 2*workers chunks ahead of the consumer (their
