@@ -446,7 +446,7 @@ func (c *ChainVerifier) CheckBatch(recs []Record, errs []error, mine func(i int)
 		if mine == nil || mine(i) {
 			r := &recs[i]
 			h = maphash.String(c.seed, r.Stream) | 1 // never 0: 0 marks another verifier's record
-			for j := 0; j < len(r.Data); j += 64 { // each cache line of the payload
+			for j := 0; j < len(r.Data); j += 64 {   // each cache line of the payload
 				warm += uint32(r.Data[j])
 			}
 		}

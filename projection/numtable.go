@@ -27,18 +27,10 @@ func (t *numTable) home(yi uint16, k uint64) uint64 {
 
 func (t *numTable) get(yi uint16, k uint64) (ref, bool) {
 	if t.n == 0 {
-		return 0, false
+		return 0, false // (and find does not allocate the table)
 	}
-	mask := uint64(len(t.slots) - 1)
-	for i := t.home(yi, k); ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.k == k && s.yi == yi {
-			return s.v, true
-		}
-		if s.k == 0 {
-			return 0, false
-		}
-	}
+	r, empty := t.find(yi, k)
+	return r, empty == nil
 }
 
 // find returns k's ref, or (when k is absent) the empty slot where it
