@@ -104,7 +104,7 @@ func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 
 // ReadAll implements events.Store.
 func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
-	if from == 0 {
+	if from == 0 && !s.isClosed() {
 		s.ahead.start(s.path, s.stop)
 	}
 	return events.PollAll(ctx, from, s.fill)
@@ -115,7 +115,7 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 // A read from position 0 first starts reading the file ahead (see
 // readAhead).
 func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
-	if from == 0 {
+	if from == 0 && !s.isClosed() {
 		s.ahead.start(s.path, s.stop)
 	}
 	return events.FillBatch(ctx, buf, from, s.fill)
