@@ -47,7 +47,8 @@ type stream struct {
 	h      uint64 // the name's hash in the stream index
 	first  events.Position
 	more   []events.Position
-	n      uint64 // number of records
+	n      uint64      // number of records
+	last   events.Hash // the last record's hash: the next one links to it
 	sealed bool
 }
 
@@ -131,7 +132,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	}
 	var prev events.Hash
 	if exists {
-		prev = s.at(st.at(last)).Hash
+		prev = st.last
 	}
 	now := s.now()
 	var res events.AppendResult
@@ -149,7 +150,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 		st.add(rec.Position)
 		s.ids.put(e.ID, rec.Position)
 		st.sealed = events.Seals(e.Type)
-		prev = rec.Hash
+		prev, st.last = rec.Hash, rec.Hash
 		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
 	}
 	if s.waiting {
