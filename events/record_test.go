@@ -145,6 +145,12 @@ func TestExpectedRevision(t *testing.T) {
 	assert.False(t, events.Exact(0).Check(0, false))
 	assert.False(t, events.Exact(3).Check(2, true))
 	assert.Equal(t, "revision 4", events.Exact(4).String())
+	assert.NoError(t, events.Exact(3).Require("s", 3, true))
+	var wrong *events.WrongExpectedRevisionError
+	require.ErrorAs(t, events.Exact(3).Require("s", 5, true), &wrong)
+	assert.Equal(t, events.WrongExpectedRevisionError{Stream: "s", Expected: events.Exact(3), Actual: 5, ActualKnown: true}, *wrong)
+	require.ErrorAs(t, events.StreamExists.Require("s", 0, false), &wrong)
+	assert.Equal(t, events.NoRevision, wrong.Actual)
 	assert.False(t, events.ExpectedRevision(-7).Check(0, true))
 	// Revision 0 minus one must not wrap around into Any.
 	var zero uint64

@@ -127,6 +127,19 @@ func (e ExpectedRevision) Check(last uint64, exists bool) bool {
 	return e >= 0 && exists && uint64(e) == last
 }
 
+// Require is Check for stream, returning nil when the condition holds and
+// otherwise the *WrongExpectedRevisionError every Store refuses with.
+func (e ExpectedRevision) Require(stream string, last uint64, exists bool) error {
+	if e.Check(last, exists) {
+		return nil
+	}
+	actual := NoRevision
+	if exists {
+		actual = int64(last)
+	}
+	return &WrongExpectedRevisionError{Stream: stream, Expected: e, Actual: actual, ActualKnown: true}
+}
+
 // String returns "any", "no stream", "stream exists" or the revision.
 func (e ExpectedRevision) String() string {
 	switch e {

@@ -326,12 +326,8 @@ func (w *txWriter) apply(r *request, next *events.Position, now time.Time) (even
 	if h.sealed {
 		return events.AppendResult{}, &events.StreamSealedError{Stream: r.stream, SealedAt: h.last}
 	}
-	if !r.expected.Check(h.last, h.exists) {
-		actual := events.NoRevision
-		if h.exists {
-			actual = int64(h.last)
-		}
-		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: r.stream, Expected: r.expected, Actual: actual, ActualKnown: true}
+	if err := r.expected.Require(r.stream, h.last, h.exists); err != nil {
+		return events.AppendResult{}, err
 	}
 	rev := uint64(0)
 	if h.exists {

@@ -347,12 +347,8 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 				return events.AppendResult{}, &events.StreamSealedError{Stream: stream, SealedAt: last}
 			}
 		}
-		if !expected.Check(last, exists) {
-			actual := events.NoRevision
-			if exists {
-				actual = int64(last)
-			}
-			return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: stream, Expected: expected, Actual: actual, ActualKnown: true}
+		if err := expected.Require(stream, last, exists); err != nil {
+			return events.AppendResult{}, err
 		}
 		now := s.opts.now()
 		data := make([]esdb.EventData, len(evs))

@@ -120,12 +120,8 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 			return events.AppendResult{}, &events.StreamSealedError{Stream: name, SealedAt: last}
 		}
 	}
-	if !expected.Check(last, exists) {
-		actual := events.NoRevision
-		if exists {
-			actual = int64(last)
-		}
-		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: name, Expected: expected, Actual: actual, ActualKnown: true}
+	if err := expected.Require(name, last, exists); err != nil {
+		return events.AppendResult{}, err
 	}
 	if st == nil {
 		st = s.streams.add(empty, h, name)
