@@ -32,48 +32,34 @@ type actor struct {
 type Catalog struct {
 	// mu guards the catalog and every projection sharing it: Apply takes it
 	// for writing, queries for reading.
-	mu      sync.RWMutex
-	years   []events.ProgramYear
-	yearIdx map[events.ProgramYear]uint16
-	nums    numTable     // groups and individuals: program year, kind, TIN, NPI
-	named   map[pkey]ref // virtual groups and APM Entities
-	keys    []pkey
-	actors  []actor
-	actIdx  map[actor]uint32
+	mu     sync.RWMutex
+	years  interner[events.ProgramYear]
+	nums   numTable     // groups and individuals: program year, kind, TIN, NPI
+	named  map[pkey]ref // virtual groups and APM Entities
+	keys   []pkey
+	actors interner[actor]
 
-	// One-entry caches: the projections sharing a catalog look up the same
-	// participant, year and actor for each event, and logs cluster by
-	// actor, so most lookups repeat the previous one.
-	lastPY    events.ProgramYear
-	lastYI    uint16
-	hasPY     bool
-	lastKey   pkey
-	lastRef   ref
-	hasRef    bool
-	lastActor actor
-	lastActI  uint32
-	hasActor  bool
-	warmed    uint64   // what warm read (kept, so the reads stay)
-	homes     []uint64 // warm's scratch: the slots to read
+	// A one-entry cache: the projections sharing a catalog look up the
+	// same participant for each event.
+	lastKey pkey
+	lastRef ref
+	hasRef  bool
+	warmed  uint64   // what warm read (kept, so the reads stay)
+	homes   []uint64 // warm's scratch: the slots to read
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{yearIdx: map[events.ProgramYear]uint16{}, named: map[pkey]ref{}, actIdx: map[actor]uint32{}}
+	return &Catalog{named: map[pkey]ref{}}
 }
 
-func (c *Catalog) year(py events.ProgramYear) uint16 {
-	if c.hasPY && c.lastPY == py {
-		return c.lastYI
-	}
-	i, ok := c.yearIdx[py]
-	if !ok {
-		i = uint16(len(c.years))
-		c.years = append(c.years, py)
-		c.yearIdx[py] = i
-	}
-	c.lastPY, c.lastYI, c.hasPY = py, i, true
-	return i
+// year returns the program year's index, adding it if new.
+func (c *Catalog) year(py events.ProgramYear) uint16 { return uint16(c.years.id(py)) }
+
+// yearOf returns the program year's index if the catalog knows it.
+func (c *Catalog) yearOf(py events.ProgramYear) (uint16, bool) {
+	i, ok := c.years.find(py)
+	return uint16(i), ok
 }
 
 // numKey packs a group or individual of one program year into an integer:
@@ -152,11 +138,9 @@ func (c *Catalog) warm(evs []events.Event) {
 		if !numbered(p) || len(c.nums.slots) == 0 {
 			continue
 		}
-		yi, ok := c.lastYI, c.hasPY && c.lastPY == py
+		yi, ok := c.yearOf(py)
 		if !ok {
-			if yi, ok = c.yearIdx[py]; !ok {
-				continue
-			}
+			continue
 		}
 		c.homes = append(c.homes, c.nums.home(yi, numKey(p)))
 	}
@@ -171,7 +155,7 @@ func (c *Catalog) warm(evs []events.Event) {
 
 // lookup returns the participant's ref or noRef.
 func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
-	i, ok := c.yearIdx[py]
+	i, ok := c.yearOf(py)
 	if !ok {
 		return noRef
 	}
@@ -189,7 +173,7 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 
 func (c *Catalog) key(r ref) (events.ProgramYear, events.Participant) {
 	k := c.keys[r]
-	return c.years[k.py], k.p
+	return c.years.vals[k.py], k.p
 }
 
 // reserve sizes the catalog for about n participants, so that a rebuild
@@ -205,18 +189,7 @@ func (c *Catalog) reserve(n int) {
 func (c *Catalog) Len() int { return len(c.keys) }
 
 func (c *Catalog) actor(md *events.Metadata) uint32 {
-	a := actor{md.Actor, md.ActorRole, md.Organization}
-	if c.hasActor && c.lastActor == a {
-		return c.lastActI
-	}
-	i, ok := c.actIdx[a]
-	if !ok {
-		i = uint32(len(c.actors))
-		c.actors = append(c.actors, a)
-		c.actIdx[a] = i
-	}
-	c.lastActor, c.lastActI, c.hasActor = a, i, true
-	return i
+	return c.actors.id(actor{md.Actor, md.ActorRole, md.Organization})
 }
 
 // grow extends s so that index r is valid.

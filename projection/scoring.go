@@ -197,7 +197,7 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 	return func(yield func(FinalScore, error) bool) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		yi, ok := s.cat.yearIdx[py]
+		yi, ok := s.cat.yearOf(py)
 		if !ok {
 			return
 		}

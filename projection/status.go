@@ -265,7 +265,7 @@ func (s *Status) view(r ref) StatusView {
 	if f.phase != phaseNone {
 		v.Choice, v.Pathway, v.ElectedAt, v.Imported = f.choice, f.pathway, time.Unix(0, f.at).UTC(), f.flags&fImported != 0
 		if f.actor > 0 {
-			a := s.cat.actors[f.actor-1]
+			a := s.cat.actors.vals[f.actor-1]
 			v.ElectedBy, v.ElectedAs, v.Organization = a.id, a.role, a.org
 		}
 		if f.onBehalf != noRef {
@@ -297,7 +297,7 @@ func (s *Status) All(py events.ProgramYear) iter.Seq[StatusView] {
 	return func(yield func(StatusView) bool) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
-		yi, ok := s.cat.yearIdx[py]
+		yi, ok := s.cat.yearOf(py)
 		if !ok {
 			return
 		}
