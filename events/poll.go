@@ -15,36 +15,20 @@ type Fill func(buf []Record, next Position, f Filter, wait bool) ([]Record, Posi
 // PollAll builds a Store's ReadAll from its Fill: records from position
 // from to the end of the log, yielded with no lock held.
 func PollAll(ctx context.Context, from Position, fill Fill) iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
-		next := from
-		var buf []Record
-		for {
-			if err := ctx.Err(); err != nil {
-				yield(Record{}, err)
-				return
-			}
-			var err error
-			buf, next, _, err = fill(buf[:0], next, Filter{}, false)
-			if err != nil {
-				yield(Record{}, err)
-				return
-			}
-			if len(buf) == 0 {
-				return
-			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
-			}
-		}
-	}
+	return poll(ctx, from, Filter{}, fill, false)
 }
 
 // PollSubscribe builds a Store's Subscribe from its Fill: catch up, then
 // wait for each append, until ctx ends (yielding its error) or the store
 // closes (Fill's error).
 func PollSubscribe(ctx context.Context, from Position, f Filter, fill Fill) iter.Seq2[Record, error] {
+	return poll(ctx, from, f, fill, true)
+}
+
+// poll reads the log through fill from position from, yielding each record
+// f accepts with no lock held; at the end of the log it returns, or with
+// follow waits for the next append.
+func poll(ctx context.Context, from Position, f Filter, fill Fill, follow bool) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		next := from
 		var buf []Record
@@ -55,9 +39,12 @@ func PollSubscribe(ctx context.Context, from Position, f Filter, fill Fill) iter
 			}
 			var wait <-chan struct{}
 			var err error
-			buf, next, wait, err = fill(buf[:0], next, f, true)
+			buf, next, wait, err = fill(buf[:0], next, f, follow)
 			if err != nil {
 				yield(Record{}, err)
+				return
+			}
+			if !follow && len(buf) == 0 {
 				return
 			}
 			for i := range buf {

@@ -235,19 +235,19 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 			}
 			return out
 		}
+		// each yields one score; a missing rules table ends the walk.
+		each := func(x scored) bool { return yield(x.FinalScore, x.err) && (x.err == nil || err == nil) }
 		n := len(s.cat.keys)
 		workers := min(runtime.GOMAXPROCS(0), 8)
 		if workers < 2 || n < 4*scoreChunk {
 			for _, x := range score(0, n, nil) {
-				if !yield(x.FinalScore, x.err) || x.err != nil && err != nil {
+				if !each(x) {
 					return
 				}
 			}
 			return
 		}
-		parallelChunks(n, workers, score, func(x scored) bool {
-			return yield(x.FinalScore, x.err) && (x.err == nil || err == nil)
-		})
+		parallelChunks(n, workers, score, each)
 	}
 }
 
