@@ -21,16 +21,6 @@ import (
 // string, e.g. esdb://localhost:2113?tls=false.
 const EnvURL = "ELECTIONLEDGER_ESDB_URL"
 
-func fake(t testing.TB) *esdbfake.Server {
-	t.Helper()
-	srv := esdbfake.New()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
-}
-
 func open(t testing.TB, conn string, opts ...esdbstore.Option) *esdbstore.Store {
 	t.Helper()
 	s, err := esdbstore.Open(conn, opts...)
@@ -44,7 +34,7 @@ func open(t testing.TB, conn string, opts ...esdbstore.Option) *esdbstore.Store 
 // TestConformanceDouble runs the whole storetest suite with the real client
 // against the in-process double.
 func TestConformanceDouble(t *testing.T) {
-	srv := fake(t)
+	srv := esdbfake.Run(t)
 	storetest.Run(t, func(t testing.TB) events.Store { return open(t, srv.ConnectionString()) },
 		storetest.PerStreamIdempotency())
 }
@@ -69,7 +59,7 @@ func ev(n int) events.EventData {
 // connection drops before the client sees the acknowledgement; the store's
 // retry must not write the event twice.
 func TestLostAckNotDuplicated(t *testing.T) {
-	srv := fake(t)
+	srv := esdbfake.Run(t)
 	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(8, 20*time.Millisecond))
 	ctx := context.Background()
 	first, err := s.Append(ctx, "election-x", events.NoStream, ev(0))
@@ -163,7 +153,7 @@ func TestServerDownAtStart(t *testing.T) {
 // after a few events; the store resubscribes from the last delivered
 // position, with no gap and no repeat.
 func TestSubscriptionResumesAfterDrop(t *testing.T) {
-	srv := fake(t)
+	srv := esdbfake.Run(t)
 	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(8, 10*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -208,7 +198,7 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 // TestCloseLeaksNoGoroutine opens, uses (append, read, subscribe) and
 // closes stores, then checks that the goroutines they started are gone.
 func TestCloseLeaksNoGoroutine(t *testing.T) {
-	srv := fake(t)
+	srv := esdbfake.Run(t)
 	ctx := context.Background()
 	use := func() {
 		s, err := esdbstore.Open(srv.ConnectionString())
@@ -258,7 +248,7 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 // TestEventsReadableAsJSON: the payload is the JSON data and the envelope
 // is JSON custom metadata, as a server's UI shows them.
 func TestEventsReadableAsJSON(t *testing.T) {
-	srv := fake(t)
+	srv := esdbfake.Run(t)
 	s := open(t, srv.ConnectionString())
 	e := ev(42)
 	e.Metadata.OnBehalfOf = events.Group(events.MustParseTIN("000456789"))

@@ -45,11 +45,7 @@ func TestAuditFlags(t *testing.T) {
 // TestAuditServer verifies a ledger on the EventStoreDB store (the double)
 // after the season writes one there.
 func TestAuditServer(t *testing.T) {
-	srv := esdbfake.New()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := esdbfake.Run(t)
 	ctx := context.Background()
 	p := events.Group(events.MustParseTIN("000456789"))
 	o, err := esdbstore.Open(srv.ConnectionString())

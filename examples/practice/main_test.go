@@ -37,11 +37,7 @@ func TestPractice(t *testing.T) {
 // TestOnEventStoreDB runs the example on the EventStoreDB store (the
 // in-process double of the server).
 func TestOnEventStoreDB(t *testing.T) {
-	srv := esdbfake.New()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := esdbfake.Run(t)
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, srv.ConnectionString()); err != nil {
 		t.Fatal(err)

@@ -54,11 +54,7 @@ func TestSeason(t *testing.T) {
 // TestSeasonOnEventStoreDB runs the main job on the EventStoreDB store (the
 // in-process double) and compares its summary with the memory store's.
 func TestSeasonOnEventStoreDB(t *testing.T) {
-	srv := esdbfake.New()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := esdbfake.Run(t)
 	args := []string{"-clinicians", "400", "-seed", "5", "-quiet"}
 	if esdb, mem := summary(t, append(args, "-store", srv.ConnectionString())...), summary(t, append(args, "-store", "memory")...); esdb != mem {
 		t.Errorf("EventStoreDB and memory stores disagree:\n%s\n---\n%s", esdb, mem)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
@@ -65,6 +66,18 @@ func (s *Server) Start(addr string) error {
 	s.srvMu.Unlock()
 	go func() { _ = g.Serve(lis) }()
 	return nil
+}
+
+// Run starts a server on a free local port for a test (or benchmark) and
+// stops it when the test ends; a failure to start fails the test.
+func Run(tb testing.TB) *Server {
+	tb.Helper()
+	s := New()
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
 }
 
 // Addr returns the address the server listens (or last listened) on.

@@ -15,11 +15,7 @@ import (
 
 // TestOpenEachKind opens every kind of store the flag names and appends.
 func TestOpenEachKind(t *testing.T) {
-	srv := esdbfake.New()
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
+	srv := esdbfake.Run(t)
 	dir := t.TempDir()
 	for spec, kind := range map[string]string{
 		"memory": "memory", "": "file", filepath.Join(dir, "x.db"): "file", srv.ConnectionString(): "eventstoredb",
