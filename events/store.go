@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -236,11 +237,11 @@ func (e *StreamNotFoundError) Error() string { return "events: stream " + e.Stre
 func (e *StreamNotFoundError) Is(target error) bool { return target == ErrStreamNotFound }
 
 // ValidateAppend checks the arguments of an Append that every Store
-// refuses: an empty stream name, no events, invalid events, an invalid
+// refuses: a stream name ValidateStreamName refuses, no events, invalid events, an invalid
 // expected revision, and an event ID repeated within the append.
 func ValidateAppend(stream string, expected ExpectedRevision, evs []EventData) error {
-	if stream == "" {
-		return fmt.Errorf("%w: empty stream name", ErrInvalidEvent)
+	if err := ValidateStreamName(stream); err != nil {
+		return err
 	}
 	if expected < StreamExists {
 		return fmt.Errorf("%w: expected revision %d; use Any, NoStream, StreamExists or Exact(n)", ErrInvalidEvent, int64(expected))
@@ -259,6 +260,67 @@ func ValidateAppend(stream string, expected ExpectedRevision, evs []EventData) e
 			if evs[j].ID == evs[i].ID {
 				return &DuplicateEventError{Stream: stream, ID: evs[i].ID, Reason: "the ID repeats within one append"}
 			}
+		}
+	}
+	return nil
+}
+
+// MaxStreamNameLen is the longest stream name, in bytes, that every Store
+// takes. The ledger's own names are under 100 bytes; the limit keeps one
+// caller's oversized name from failing a batch it shares with others (a
+// bbolt key holds at most 32 KiB) and fits every backend's index.
+const MaxStreamNameLen = 255
+
+// ErrInvalidStreamName matches an InvalidStreamNameError. It also matches
+// ErrInvalidEvent: a refused name is a refused append.
+var ErrInvalidStreamName = errors.New("events: invalid stream name")
+
+// InvalidStreamNameError is a stream name every Store refuses: empty,
+// longer than MaxStreamNameLen, not UTF-8, or holding a control character
+// (NUL included), which some backends would cut the name at. It never
+// quotes the name, which may hold anything a caller passed.
+type InvalidStreamNameError struct {
+	Len    int // the name's length in bytes
+	Offset int // the byte offset of the first bad character (-1: none)
+	Reason string
+}
+
+// Error implements error.
+func (e *InvalidStreamNameError) Error() string {
+	s := fmt.Sprintf("events: invalid stream name (%d bytes): %s", e.Len, e.Reason)
+	if e.Offset >= 0 {
+		s += " at byte " + strconv.Itoa(e.Offset)
+	}
+	return s
+}
+
+// Is matches ErrInvalidStreamName and ErrInvalidEvent.
+func (e *InvalidStreamNameError) Is(target error) bool {
+	return target == ErrInvalidStreamName || target == ErrInvalidEvent
+}
+
+// ValidateStreamName checks a stream name against what every Store takes:
+// 1 to MaxStreamNameLen bytes of UTF-8 with no control characters (C0, DEL
+// or C1). Quotes, backslashes, spaces and other printable characters are
+// allowed; each Store must store them exactly.
+func ValidateStreamName(name string) error {
+	bad := func(off int, reason string) error {
+		return &InvalidStreamNameError{Len: len(name), Offset: off, Reason: reason}
+	}
+	switch {
+	case name == "":
+		return bad(-1, "empty; name the stream")
+	case len(name) > MaxStreamNameLen:
+		return bad(-1, "longer than "+strconv.Itoa(MaxStreamNameLen)+" bytes; use a shorter name")
+	}
+	for i, r := range name {
+		switch {
+		case r == utf8.RuneError:
+			if _, n := utf8.DecodeRuneInString(name[i:]); n <= 1 {
+				return bad(i, "not UTF-8")
+			}
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			return bad(i, "a control character; use printable characters only")
 		}
 	}
 	return nil

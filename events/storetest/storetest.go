@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"DuplicateEventID", testDuplicate},
 		{"SealedStream", testSealed},
 		{"InvalidAppend", testInvalid},
+		{"HostileStreamNames", testHostileStreamNames},
 		{"ConcurrentExpectedRevision", testConcurrentExact},
 		{"ConcurrentNoStream", testConcurrentNoStream},
 		{"SubscribeCatchUpThenLive", testSubscribeCatchUpLive},
