@@ -16,7 +16,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
-	"github.com/electionledger/ledger/examples/internal/storeflag"
+	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"

@@ -11,7 +11,7 @@ import (
 	"github.com/electionledger/ledger/election"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
-	"github.com/electionledger/ledger/examples/internal/storeflag"
+	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
 )

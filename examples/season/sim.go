@@ -16,7 +16,7 @@ import (
 	"github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
-	"github.com/electionledger/ledger/examples/internal/storeflag"
+	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/google/uuid"
 )
 

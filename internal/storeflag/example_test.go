@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
-	"github.com/electionledger/ledger/examples/internal/storeflag"
+	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/google/uuid"
 )
 
