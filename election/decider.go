@@ -132,10 +132,10 @@ type Context struct {
 	Participant events.Participant
 	ProgramYear events.ProgramYear
 	Rules       *eligibility.Rules
-	// Eligibility is the determination that stands now; Determined is false
+	// Eligibility is the participant's standing now, reconciled from its
+	// determinations (initial or final); Eligibility.Determined() is false
 	// when there is none.
-	Eligibility events.EligibilityDetermined
-	Determined  bool
+	Eligibility eligibility.Standing
 	Now         time.Time
 	// Window overrides the election window (virtual group elections use the
 	// virtual group window); zero means Rules.ElectionWindow.
@@ -186,15 +186,21 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 }
 
 func checkWindow(ctx Context) error {
-	w := ctx.Window
+	w, what := ctx.Window, "virtual group election window"
 	if w.IsZero() {
-		w = ctx.Rules.ElectionWindow
+		w, what = ctx.Rules.ElectionWindow, "election window"
 	}
-	if w.IsZero() || !w.Contains(ctx.Now) {
+	switch {
+	case w.IsZero():
+		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear, "the program year has no "+what, "elect in a program year that has one")
+	case ctx.Now.Before(w.Open):
 		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear,
-			fmt.Sprintf("now is %s; the window is [%s, %s)", ctx.Now.UTC().Format(time.RFC3339),
-				w.Open.UTC().Format(time.RFC3339), w.Close.UTC().Format(time.RFC3339)),
-			"elect while the window is open (it closes at 8 pm US Eastern on the deadline)")
+			fmt.Sprintf("the %v %s opens %s and closes %s; now is %s", ctx.ProgramYear, what, eligibility.FormatEastern(w.Open), eligibility.FormatEastern(w.Close), eligibility.FormatEastern(ctx.Now)),
+			"elect once the window opens, at "+eligibility.FormatEastern(w.Open))
+	case !w.Contains(ctx.Now):
+		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear,
+			fmt.Sprintf("the %v %s closed %s; now is %s", ctx.ProgramYear, what, eligibility.FormatEastern(w.Close), eligibility.FormatEastern(ctx.Now)),
+			"nothing: elections are taken only inside the window")
 	}
 	return nil
 }
@@ -211,6 +217,9 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 	if !r.OptIn {
 		return no(ErrNoOptInThisYear, "", "elect in a program year that has opt-in (MIPS PY2019 on)")
 	}
+	if err := checkWindow(ctx); err != nil {
+		return nil, err
+	}
 	if c.Choice != events.ChoiceOptIn && c.Choice != events.ChoiceVoluntary {
 		return no(ErrInvalidChoice, fmt.Sprintf("choice %q", c.Choice), "request opt-in or voluntary reporting (no decision records nothing)")
 	}
@@ -218,9 +227,10 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
 	}
 	if p.Kind == events.KindAPMEntity {
-		return no(ErrNotOptInEligible, "APM Entities cannot opt in", "elect as the group or the clinician instead")
+		return no(ErrNotOptInEligible, "an APM Entity's opt-in is made through an election for the entity (PY2019-2020), not this request",
+			"elect as the group or the clinician instead")
 	}
-	if !ctx.Determined {
+	if !ctx.Eligibility.Determined() {
 		return no(ErrNotOptInEligible, "no eligibility determination", "wait for a determination that finds the participant opt-in eligible")
 	}
 	if st := ctx.Eligibility.Status; st != events.StatusOptInEligible {
@@ -228,9 +238,12 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		if ctx.Eligibility.Exclusion != events.ExclusionNone {
 			detail += " (" + ctx.Eligibility.Exclusion.String() + ")"
 		}
+		detail += ", " + ctx.Eligibility.Phase.String() + ": " + ctx.Eligibility.Basis
 		remedy := map[events.EligibilityStatus]string{
-			events.StatusRequired: "none needed: a required participant participates without electing",
-			events.StatusExempt:   "none: exceeding no low-volume criterion leaves the participant exempt",
+			events.StatusRequired:    "none needed: a required participant participates without electing",
+			events.StatusExempt:      "none: an exempt participant may report voluntarily without an election, with no payment adjustment",
+			events.StatusPartialQP:   "a Partial QP joins MIPS through a Partial QP election, not an opt-in",
+			events.StatusNotAssessed: "none: the participant is not judged against the low-volume threshold this year",
 		}[st]
 		if remedy == "" {
 			remedy = "only opt-in eligible participants elect"
@@ -263,9 +276,6 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		if err := checkChampions(c, ctx); err != nil {
 			return nil, err
 		}
-	}
-	if err := checkWindow(ctx); err != nil {
-		return nil, err
 	}
 	return []events.Event{events.ElectionRequested{
 		Participant: p, ProgramYear: py, Choice: c.Choice, Pathway: c.Pathway, RequestedAt: ctx.Now.UTC(),

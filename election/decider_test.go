@@ -89,13 +89,15 @@ func TestElectionWindow(t *testing.T) {
 	d := et.OptInEligible(practice, py24)
 	at := func(now time.Time) election.Context { return et.Context(t, practice, py24, now, &d) }
 	w := r.ElectionWindow
-	et.Given(t, at(w.Open.Add(-time.Second))).When(optIn).ThenRefused(election.ErrOutsideWindow)
+	early := et.Given(t, at(w.Open.Add(-time.Second))).When(optIn).ThenRefused(election.ErrOutsideWindow)
+	assert.Contains(t, early.Detail, "opens Thu Jan 2 2025 12:00 am EST (2025-01-02T05:00:00Z)", "a request before the window names when it opens")
+	assert.Contains(t, early.Remedy, "once the window opens")
 	et.Given(t, at(w.Open)).When(optIn).Then(events.ElectionRequested{Participant: practice, ProgramYear: py24,
 		Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: w.Open.UTC()})
 	et.Given(t, at(w.Close.Add(-time.Second))).When(optIn).Then(events.ElectionRequested{Participant: practice, ProgramYear: py24,
 		Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: w.Close.Add(-time.Second).UTC()})
 	ref := et.Given(t, at(w.Close)).When(optIn).ThenRefused(election.ErrOutsideWindow)
-	assert.Contains(t, ref.Remedy, "8 pm")
+	assert.Contains(t, ref.Detail, "closed Mon Mar 31 2025 8:00 pm EDT")
 	et.Given(t, at(w.Close.Add(time.Hour))).When(optIn).ThenRefused(election.ErrOutsideWindow)
 	// A selection made in time cannot be confirmed after the close.
 	et.Given(t, at(w.Close), requested(practice, events.ChoiceOptIn, events.PathwayTraditional)).
@@ -158,12 +160,12 @@ func TestQIPS(t *testing.T) {
 	}
 	unregistered := et.Determination(practice, qips, events.StatusOptInEligible)
 	et.Given(t, et.Context(t, practice, qips, now, &unregistered)).When(good).ThenRefused(election.ErrPortalRegistration)
-	// QIPS closes Dec 31 2020 at 8 pm Eastern.
-	late := et.Context(t, practice, qips, time.Date(2021, 1, 1, 1, 0, 0, 0, time.UTC), &reg)
+	// QIPS runs through the end of Dec 31 2020, Eastern (EST: 5 am UTC).
+	late := et.Context(t, practice, qips, time.Date(2021, 1, 1, 5, 0, 0, 0, time.UTC), &reg)
 	et.Given(t, late).When(good).ThenRefused(election.ErrOutsideWindow)
-	et.Given(t, et.Context(t, practice, qips, time.Date(2021, 1, 1, 0, 59, 59, 0, time.UTC), &reg)).When(good).
+	et.Given(t, et.Context(t, practice, qips, time.Date(2021, 1, 1, 4, 59, 59, 0, time.UTC), &reg)).When(good).
 		Then(events.ElectionRequested{Participant: practice, ProgramYear: qips, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional,
-			RequestedAt: time.Date(2021, 1, 1, 0, 59, 59, 0, time.UTC), OfficeChampion: office, ClinicalChampion: clinical})
+			RequestedAt: time.Date(2021, 1, 1, 4, 59, 59, 0, time.UTC), OfficeChampion: office, ClinicalChampion: clinical})
 }
 
 func TestConfirmation(t *testing.T) {

@@ -60,6 +60,9 @@ var (
 	ErrInvalidCommand = errors.New("invalid command")
 	// ErrCommandIDReused: a command ID already used for another command.
 	ErrCommandIDReused = errors.New("command ID already used for another command")
+	// ErrNoEligibleMember: no TIN a virtual group election lists may be a
+	// member (each member's result says why).
+	ErrNoEligibleMember = errors.New("no listed TIN may be a virtual group member")
 )
 
 // Refusal is a command refused by a rule: which rule, for whom (TIN

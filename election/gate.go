@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 )
 
@@ -27,6 +28,11 @@ var (
 // Gate is the submission gate's answer.
 type Gate struct {
 	Allowed bool
+	// Phase says whether the standing the answer rests on is initial
+	// (segment 1 alone) or final (segment 2 reconciled with it).
+	Phase eligibility.Phase
+	// Status is the participant's reconciled eligibility status.
+	Status events.EligibilityStatus
 	// Reason is the rule that refuses (nil when allowed): ErrNoConfirmedElection,
 	// ErrVoluntaryAPP, ErrAPPUnavailable, ErrExempt, ErrExcluded,
 	// ErrNoDetermination or ErrMVPNotForOptIn.
@@ -46,16 +52,20 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 	if err != nil {
 		return Gate{}, refuse(ErrInvalidCommand, p, py, err.Error(), "ask about a program year the table holds")
 	}
-	det, found, err := s.elig.Eligibility(ctx, py, p, s.now())
+	det, err := s.elig.Eligibility(ctx, rules, p, s.now())
 	if err != nil {
 		return Gate{}, err
 	}
+	found := det.Determined()
 	st, err := s.State(ctx, py, p)
 	if err != nil {
 		return Gate{}, err
 	}
 	deny := func(reason error, detail string) (Gate, error) {
-		return Gate{Reason: reason, Detail: detail, Election: st.Confirmed}, nil
+		return Gate{Reason: reason, Detail: detail, Election: st.Confirmed, Phase: det.Phase, Status: det.Status}, nil
+	}
+	allow := func(detail string, el Selection) (Gate, error) {
+		return Gate{Allowed: true, Detail: detail, Election: el, Phase: det.Phase, Status: det.Status}, nil
 	}
 	appOK := func() (Gate, error) {
 		switch {
@@ -64,7 +74,7 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 		case !det.MIPSAPM:
 			return deny(ErrAPPUnavailable, "not a MIPS APM participant")
 		}
-		return Gate{Allowed: true, Election: st.Confirmed}, nil
+		return allow("", st.Confirmed)
 	}
 	// An imported or ledger election that is final decides for an
 	// opt-in eligible participant.
@@ -78,7 +88,7 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 		case pathway == events.PathwayMVP && !rules.MVPForOptIn:
 			return deny(ErrMVPNotForOptIn, "")
 		}
-		return Gate{Allowed: true, Detail: "election confirmed: " + c.Choice.String(), Election: c}, nil
+		return allow("election confirmed: "+c.Choice.String(), c)
 	}
 	if !found {
 		return deny(ErrNoDetermination, "")
@@ -88,7 +98,7 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 		if pathway == events.PathwayAPP {
 			return appOK()
 		}
-		return Gate{Allowed: true, Detail: "required to participate"}, nil
+		return allow("required to participate ("+det.Phase.String()+")", Selection{})
 	case events.StatusOptInEligible:
 		detail := "confirm an election first"
 		if st.Phase == PhasePending {
@@ -96,9 +106,11 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 		}
 		return deny(ErrNoConfirmedElection, detail)
 	case events.StatusExempt:
-		return deny(ErrExempt, "exceeds no low-volume criterion")
+		return deny(ErrExempt, det.Phase.String()+": "+det.Basis)
 	case events.StatusExcluded:
 		return deny(ErrExcluded, det.Exclusion.String())
+	case events.StatusPartialQP:
+		return deny(ErrExcluded, "a Partial QP without a Partial QP election")
 	}
 	return deny(ErrNoDetermination, "status "+det.Status.String())
 }

@@ -14,11 +14,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// EligibilitySource gives the determination that stands for a participant
-// at an instant. The default reads the ledger's eligibility streams; a
-// service may supply a read model instead.
+// EligibilitySource gives a participant's standing at an instant,
+// reconciled from its determinations (eligibility.Reconcile). The default
+// reads the ledger's eligibility streams; a service may supply a read model
+// instead. A participant with no determination has a Standing whose
+// Determined() is false.
 type EligibilitySource interface {
-	Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error)
+	Eligibility(ctx context.Context, rules *eligibility.Rules, p events.Participant, asOf time.Time) (eligibility.Standing, error)
 }
 
 // Config wires a Service. Store, Names and Authorizer are required.
@@ -136,8 +138,8 @@ func NewService(cfg Config) (*Service, error) {
 
 type storeEligibility struct{ s *Service }
 
-func (e storeEligibility) Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error) {
-	return eligibility.Current(ctx, e.s.store, e.s.names, e.s.reg, py, p, asOf)
+func (e storeEligibility) Eligibility(ctx context.Context, rules *eligibility.Rules, p events.Participant, asOf time.Time) (eligibility.Standing, error) {
+	return eligibility.Current(ctx, e.s.store, e.s.names, e.s.reg, rules, p, asOf)
 }
 
 // Meta is what every command carries besides its content.
@@ -219,11 +221,11 @@ func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p 
 			return Context{}, refuse(ErrUnauthorized, p, py, err.Error(), "act as a representative connected to the TIN, the clinician themself, or a registry authorized for the client")
 		}
 	}
-	det, found, err := s.elig.Eligibility(ctx, py, p, now)
+	standing, err := s.elig.Eligibility(ctx, rules, p, now)
 	if err != nil {
 		return Context{}, fmt.Errorf("election: eligibility of %v: %w", p, err)
 	}
-	return Context{Participant: p, ProgramYear: py, Rules: rules, Eligibility: det, Determined: found, Now: now}, nil
+	return Context{Participant: p, ProgramYear: py, Rules: rules, Eligibility: standing, Now: now}, nil
 }
 
 // commandKind says which event type a command's last event has, to tell a

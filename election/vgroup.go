@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 )
 
@@ -20,7 +21,7 @@ func DecideVirtualGroupOptIn(s State, virtualGroupID string, ctx Context) ([]eve
 	if p.Kind != events.KindGroup {
 		return nil, refuse(ErrInvalidCommand, p, py, "virtual group members are TINs", "list member TINs")
 	}
-	if !ctx.Determined || ctx.Eligibility.Status != events.StatusOptInEligible {
+	if !ctx.Eligibility.Determined() || ctx.Eligibility.Status != events.StatusOptInEligible {
 		return nil, refuse(ErrNotOptInEligible, p, py, "a member that is not opt-in eligible is not opted in by the virtual group", "")
 	}
 	if err := checkWindow(ctx); err != nil {
@@ -56,13 +57,18 @@ type MemberStatus uint8
 const (
 	MemberOptedIn          MemberStatus = iota // opted in by the virtual group: final
 	MemberKeptFinal                            // already final: keeps its own election (reported, not changed)
-	MemberNotOptInEligible                     // required, exempt or excluded: a member, not opted in
+	MemberNotOptInEligible                     // above the threshold: a member, not opted in
 	MemberFailed                               // the store failed; re-run to complete
+	// MemberRefused: the TIN may not be a member (eligibility.MemberError in
+	// Err: below the threshold in the membership period, too many eligible
+	// clinicians, already in another virtual group); it is not recorded as
+	// a member.
+	MemberRefused
 )
 
 // String returns the MemberStatus in words.
 func (s MemberStatus) String() string {
-	return [...]string{"opted in", "kept its final election", "not opt-in eligible", "failed"}[s]
+	return [...]string{"opted in", "kept its final election", "a member, not opt-in eligible", "failed", "refused as a member"}[s]
 }
 
 // MemberResult is one member's outcome.
@@ -80,11 +86,20 @@ type VirtualGroupResult struct {
 	Members    []MemberResult
 }
 
-// ElectVirtualGroup records a virtual group's membership and confirms the
-// opt-in of each listed member that is opt-in eligible, within the virtual
-// group election window. A member whose own election is already final keeps
-// it and is reported. Retrying with the same command ID completes a run the
-// store interrupted, with no duplicate event.
+// ElectVirtualGroup records a virtual group's election within the virtual
+// group window. Each listed TIN is first judged for membership
+// (eligibility.Rules.CheckVirtualGroupMember: above the low-volume
+// threshold or opt-in eligible in the membership period, at most the
+// year's number of eligible clinicians, in no other virtual group that
+// year); a TIN that fails is reported by name (masked) with the rule
+// (MemberRefused) and is never recorded as a member. Each admitted TIN is
+// recorded in its own membership stream (one virtual group per TIN a year),
+// the membership lists the admitted TINs, and each admitted member that is
+// opt-in eligible is opted in, final. A member whose own election is
+// already final keeps it and is reported. When no listed TIN may be a
+// member, the election is refused (ErrNoEligibleMember) and nothing is
+// recorded. Retrying with the same command ID completes a run the store
+// interrupted, with no duplicate event.
 func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupElection) (VirtualGroupResult, error) {
 	vg, py := e.VirtualGroup, e.ProgramYear
 	if vg.Kind != events.KindVirtualGroup {
@@ -108,13 +123,31 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 		}
 		seen[t] = true
 	}
+	var out VirtualGroupResult
+	out.Members = make([]MemberResult, len(e.Members))
+	var admitted []events.TIN
+	for i, tin := range e.Members {
+		err := s.admit(ctx, m, dctx, tin)
+		var me *eligibility.MemberError
+		switch {
+		case err == nil:
+			admitted = append(admitted, tin)
+		case errors.As(err, &me):
+			out.Members[i] = MemberResult{TIN: tin, Status: MemberRefused, Err: err}
+		default:
+			return VirtualGroupResult{}, fmt.Errorf("election: admit a member of %v: %w", vg, err)
+		}
+	}
+	if len(admitted) == 0 {
+		return out, refuse(ErrNoEligibleMember, vg, py, fmt.Sprintf("none of the %d listed TINs may be a member (see each member's result)", len(e.Members)),
+			"list TINs above the low-volume threshold or opt-in eligible in the membership period, with at most 10 eligible clinicians, in no other virtual group")
+	}
 	md := s.metadata(m, vg)
 	data, err := s.reg.Encode(eventID(m.CommandID, 0), events.VirtualGroupMembership{VirtualGroup: vg, ProgramYear: py,
-		Members: e.Members, EffectiveAt: dctx.Now.UTC()}, md)
+		Members: admitted, EffectiveAt: dctx.Now.UTC()}, md)
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
-	var out VirtualGroupResult
 	stream := s.names.VirtualGroup(py, vg)
 	res, err := s.store.Append(ctx, stream, events.Any, data)
 	if errors.Is(err, events.ErrDuplicateEvent) {
@@ -129,8 +162,10 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 	out.Membership = Receipt{Participant: vg, ProgramYear: py, Stream: stream, Type: events.TypeVirtualGroupMembership,
 		Revision: res.Revision, Position: res.Position, Hash: res.Hash}
 
-	out.Members = make([]MemberResult, len(e.Members))
 	for i, tin := range e.Members {
+		if out.Members[i].Status == MemberRefused {
+			continue
+		}
 		member := events.Group(tin)
 		sub := m
 		sub.CommandID = SubCommandID(m.CommandID, "member/"+tin.Digits())
@@ -178,4 +213,77 @@ func (s *Service) findByCommand(ctx context.Context, stream string, m Meta) (eve
 		}
 	}
 	return res, nil
+}
+
+// admit judges a TIN for membership of the virtual group the context names
+// and, if it may join, records its admission in its membership stream (once:
+// a retry or a revision of the same virtual group finds it there). A TIN
+// already admitted to another virtual group this year is refused; two
+// virtual groups racing for one TIN append at the same expected revision,
+// so only one admits it.
+func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TIN) error {
+	py, vgID := dctx.ProgramYear, dctx.Participant.ID
+	dets, err := eligibility.History(ctx, s.store, s.names, s.reg, py, events.Group(tin))
+	if err != nil {
+		return err
+	}
+	known := dets[:0:0]
+	for _, d := range dets {
+		if !d.DeterminedAt.After(dctx.Now) {
+			known = append(known, d)
+		}
+	}
+	stream := s.names.VirtualGroupMember(py, tin)
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		memberOf, last, exists, err := s.membershipOf(ctx, stream)
+		if err != nil {
+			return err
+		}
+		if err := dctx.Rules.CheckVirtualGroupMember(tin, known, memberOf, vgID); err != nil {
+			return err
+		}
+		if memberOf == vgID {
+			return nil // admitted before: a retry, or a revision of the same election
+		}
+		sub := m
+		sub.CommandID = SubCommandID(m.CommandID, "admit/"+tin.Digits())
+		data, err := s.reg.Encode(eventID(sub.CommandID, 0), events.VirtualGroupMemberAdmitted{Member: events.Group(tin),
+			ProgramYear: py, VirtualGroupID: vgID, AdmittedAt: dctx.Now.UTC()}, s.metadata(sub, dctx.Participant))
+		if err != nil {
+			return err
+		}
+		expected := events.NoStream
+		if exists {
+			expected = events.Exact(last)
+		}
+		_, err = s.store.Append(ctx, stream, expected, data)
+		if !errors.Is(err, events.ErrWrongExpectedRevision) && !errors.Is(err, events.ErrDuplicateEvent) {
+			return err
+		}
+		// Another virtual group (or this one, retried) got there first:
+		// read again and judge again.
+	}
+	return fmt.Errorf("election: gave up admitting %v after %d conflicting attempts", tin, s.attempts)
+}
+
+// membershipOf reads a TIN's membership stream: the virtual group it was
+// last admitted to ("" if none) and the stream's last revision.
+func (s *Service) membershipOf(ctx context.Context, stream string) (vgID string, last uint64, exists bool, err error) {
+	for rec, err := range s.store.ReadStream(ctx, stream, 0) {
+		if errors.Is(err, events.ErrStreamNotFound) {
+			return "", 0, false, nil
+		}
+		if err != nil {
+			return "", 0, false, err
+		}
+		e, err := s.reg.Decode(&rec)
+		if err != nil {
+			return "", 0, false, err
+		}
+		if a, ok := e.(events.VirtualGroupMemberAdmitted); ok {
+			vgID = a.VirtualGroupID
+		}
+		last, exists = rec.Revision, true
+	}
+	return vgID, last, exists, nil
 }

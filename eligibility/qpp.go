@@ -284,8 +284,9 @@ type npiLookup struct {
 // determination and its group scenario the practice's (TIN), with any
 // recorded decision as a historical election.
 //
-// Status from the flags: qpStatus "Y" excludes the clinician as a QP and
-// newlyEnrolled as newly enrolled; otherwise lowVolumeSwitch false means
+// Status from the flags: qpStatus "Y" excludes the clinician as a QP,
+// "P" makes it a Partial QP (StatusPartialQP: excluded unless a Partial QP
+// election is made), and newlyEnrolled excludes it as newly enrolled; otherwise lowVolumeSwitch false means
 // required, lowVolumeSwitch true with isOptInEligible true opt-in eligible,
 // and with isOptInEligible false exempt. isOptInEligible true with
 // lowVolumeSwitch false is contradictory. Problems are indexed by
@@ -314,12 +315,14 @@ func ImportNPILookup(table *Table, py events.ProgramYear, doc []byte, importedAt
 	} else if npi, err = events.ParseNPI(*d.NPI); err != nil {
 		top("npi", identifierReason(err))
 	}
-	qp := false
+	qp, partial := false, false
 	if d.QPStatus != nil {
 		switch *d.QPStatus {
 		case "Y":
 			qp = true
-		case "N", "P", "":
+		case "P":
+			partial = true
+		case "N", "":
 		default:
 			top("qpStatus", "want Y, N or P")
 		}
@@ -383,6 +386,8 @@ func ImportNPILookup(table *Table, py events.ProgramYear, doc []byte, importedAt
 			switch {
 			case individual && qp:
 				det.Status, det.Exclusion, det.QP = events.StatusExcluded, events.ExclusionQP, true
+			case individual && partial:
+				det.Status = events.StatusPartialQP // excluded unless a Partial QP election is made
 			case individual && newly:
 				det.Status, det.Exclusion = events.StatusExcluded, events.ExclusionNewlyEnrolled
 			case !*s.LowVolumeSwitch:
@@ -392,7 +397,7 @@ func ImportNPILookup(table *Table, py events.ProgramYear, doc []byte, importedAt
 			default:
 				det.Status = events.StatusExempt
 			}
-			if det.Status == events.StatusExcluded && s.IsOptedIn != nil {
+			if (det.Status == events.StatusExcluded || det.Status == events.StatusPartialQP) && s.IsOptedIn != nil {
 				add(field("isOptedIn"), "a decision is recorded for an excluded clinician")
 				continue
 			}
@@ -425,9 +430,9 @@ func ElectionID(e *events.ElectionConfirmed) uuid.UUID {
 // events.ErrStreamSealed when its election is confirmed, with
 // events.ErrWrongExpectedRevision when a request is pending. The ledger's
 // own election stands.
-func Apply(ctx context.Context, store events.Store, names *events.StreamNamer, reg *events.Registry, imp Import, md events.Metadata) error {
+func Apply(ctx context.Context, store events.Store, names *events.StreamNamer, reg *events.Registry, table *Table, imp Import, md events.Metadata) error {
 	for _, d := range imp.Determinations {
-		if _, err := Record(ctx, store, names, reg, d, md); err != nil {
+		if _, err := Record(ctx, store, names, reg, table, d, md); err != nil {
 			return err
 		}
 	}

@@ -155,10 +155,10 @@ func TestApplyImport(t *testing.T) {
 	imp, err := eligibility.ImportDecisions(eligibility.Default(), []byte(decisions), importedAt)
 	require.NoError(t, err)
 	md := events.Metadata{Actor: "qpp-import", ActorRole: events.RoleSystem}
-	require.NoError(t, eligibility.Apply(ctx, store, names, reg, imp, md))
+	require.NoError(t, eligibility.Apply(ctx, store, names, reg, eligibility.Default(), imp, md))
 	n := store.Len()
 	assert.Equal(t, 5, n)
-	require.NoError(t, eligibility.Apply(ctx, store, names, reg, imp, md), "re-applying is idempotent")
+	require.NoError(t, eligibility.Apply(ctx, store, names, reg, eligibility.Default(), imp, md), "re-applying is idempotent")
 	assert.Equal(t, n, store.Len())
 
 	// The imported confirmation seals its stream.
@@ -170,7 +170,7 @@ func TestApplyImport(t *testing.T) {
 	other := imp
 	other.Elections = []events.ElectionConfirmed{imp.Elections[0]}
 	other.Elections[0].ConfirmedAt = other.Elections[0].ConfirmedAt.Add(time.Hour)
-	err = eligibility.Apply(ctx, store, names, reg, other, md)
+	err = eligibility.Apply(ctx, store, names, reg, eligibility.Default(), other, md)
 	assert.ErrorIs(t, err, events.ErrStreamSealed, "a confirmed election is final")
 	// A pending request in the ledger is not overwritten by an import either.
 	pending := events.Group(events.MustParseTIN("000555666"))
@@ -180,46 +180,52 @@ func TestApplyImport(t *testing.T) {
 	require.NoError(t, err)
 	other.Elections = []events.ElectionConfirmed{{Participant: pending, ProgramYear: events.PY(events.MIPS, 2024), Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, ConfirmedAt: utc("2025-02-03T15:04:05Z"), Imported: true}}
 	other.Determinations = nil
-	err = eligibility.Apply(ctx, store, names, reg, other, md)
+	err = eligibility.Apply(ctx, store, names, reg, eligibility.Default(), other, md)
 	assert.ErrorIs(t, err, events.ErrWrongExpectedRevision)
 }
 
-// TestDeterminationsSupersede: a later determination stands without erasing
-// the earlier one, and "as of" sees what was known then.
-func TestDeterminationsSupersede(t *testing.T) {
+// TestCurrentReconciles: both segments' determinations are kept; the
+// standing reconciles them (below in segment 1 and in the opt-in range in
+// segment 2 is exempt, final), and "as of" between the segments gives the
+// initial status, segment 1's.
+func TestCurrentReconciles(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
 	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	reg := events.NewRegistry()
+	table := eligibility.Default()
 	r := rules(t, events.MIPS, 2024)
 	seg1Time := time.Date(2023, 11, 20, 0, 0, 0, 0, time.UTC)
 	seg2Time := time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)
-	in := individualInput(events.Volumes{})
+	in := individualInput(events.Volumes{AllowedChargesCents: 95_000_00})
 	in.Source, in.SourceDate, in.DeterminedAt = events.SourceSegment1, time.Date(2023, 9, 30, 0, 0, 0, 0, time.UTC), seg1Time
 	d1 := determine(t, r, in)
-	in.Volumes = events.Volumes{AllowedChargesCents: 95_000_00}
+	in.Volumes = events.Volumes{AllowedChargesCents: 95_000_00, PartBPatients: 500, CoveredServices: 500}
 	in.Source, in.SourceDate, in.DeterminedAt = events.SourceSegment2, time.Date(2024, 9, 30, 0, 0, 0, 0, time.UTC), seg2Time
 	d2 := determine(t, r, in)
+	require.Equal(t, events.StatusRequired, d2.Status, "segment 2 alone is above the threshold")
 	for _, d := range []events.EligibilityDetermined{d1, d2, d1} { // d1 twice: idempotent
-		_, err := eligibility.Record(ctx, store, names, reg, d, events.Metadata{ActorRole: events.RoleSystem})
+		_, err := eligibility.Record(ctx, store, names, reg, table, d, events.Metadata{ActorRole: events.RoleSystem})
 		require.NoError(t, err)
 	}
 	h, err := eligibility.History(ctx, store, names, reg, r.ProgramYear, clinician)
 	require.NoError(t, err)
 	require.Len(t, h, 2, "both kept, the repeat not appended")
-	cur, ok, err := eligibility.Current(ctx, store, names, reg, r.ProgramYear, clinician, time.Time{})
+	cur, err := eligibility.Current(ctx, store, names, reg, &r, clinician, time.Time{})
 	require.NoError(t, err)
-	require.True(t, ok)
-	assert.Equal(t, events.StatusOptInEligible, cur.Status)
+	assert.Equal(t, events.StatusOptInEligible, cur.Status, "opt-in range then above: not required; opt-in eligible by the default policy")
+	assert.Equal(t, eligibility.PhaseFinal, cur.Phase)
 	assert.Equal(t, events.SourceSegment2, cur.Source)
-	then, ok, _ := eligibility.Current(ctx, store, names, reg, r.ProgramYear, clinician, seg2Time.Add(-time.Second))
-	require.True(t, ok)
-	assert.Equal(t, events.StatusExempt, then.Status)
-	_, ok, _ = eligibility.Current(ctx, store, names, reg, r.ProgramYear, clinician, seg1Time.Add(-time.Second))
-	assert.False(t, ok, "nothing known before the first determination")
-	_, ok, err = eligibility.Current(ctx, store, names, reg, r.ProgramYear, practice, time.Time{})
+	assert.Equal(t, [2]eligibility.Level{eligibility.LevelOptIn, eligibility.LevelAbove}, cur.Levels)
+	then, _ := eligibility.Current(ctx, store, names, reg, &r, clinician, seg2Time.Add(-time.Second))
+	assert.Equal(t, events.StatusOptInEligible, then.Status)
+	assert.Equal(t, eligibility.PhaseInitial, then.Phase, "between the segments the status is the initial one")
+	before, _ := eligibility.Current(ctx, store, names, reg, &r, clinician, seg1Time.Add(-time.Second))
+	assert.False(t, before.Determined(), "nothing known before the first determination")
+	none, err := eligibility.Current(ctx, store, names, reg, &r, practice, time.Time{})
 	assert.NoError(t, err)
-	assert.False(t, ok)
+	assert.False(t, none.Determined())
+	assert.Equal(t, eligibility.PhaseNone, none.Phase)
 }
 
 func FuzzImportDecisions(f *testing.F) {

@@ -35,7 +35,8 @@ func fastCodecs() map[string]fastCodec {
 				`,status:events.EligibilityStatus,exclusion,omitzero:events.ExclusionReason,exceeded,omitzero:events.Criteria` +
 				`,volumes:events.Volumes{allowedChargesCents:int64,partBPatients:int,coveredServices:int}` +
 				`,source:events.Source,sourceDate:time.Time,determinedAt:time.Time,clinicianType,omitzero:string` +
-				`,qp,omitzero:bool,mipsApm,omitzero:bool,portalRegistered,omitzero:bool,run,omitzero:int}`,
+				`,qp,omitzero:bool,mipsApm,omitzero:bool,portalRegistered,omitzero:bool,run,omitzero:int` +
+				`,newlyEstablished,omitzero:bool,eligibleClinicians,omitzero:int}`,
 			decode: fastEligibilityDetermined,
 		},
 		TypeElectionRequested: {

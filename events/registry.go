@@ -108,6 +108,7 @@ func NewRegistry(opts ...RegistryOption) *Registry {
 	must(Register[ElectionConfirmed](r, 1))
 	must(Register[APMParticipationSnapshot](r, 1))
 	must(Register[VirtualGroupMembership](r, 1))
+	must(Register[VirtualGroupMemberAdmitted](r, 1))
 	must(Register[ScoreReported](r, 1))
 	if !cfg.noFast {
 		r.installFast(fastCodecs())

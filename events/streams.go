@@ -23,6 +23,9 @@ const (
 	CategoryScore        = "score"
 	CategoryAPM          = "apm"
 	CategoryVirtualGroup = "vgroup"
+	// CategoryVirtualGroupMember streams, one per TIN and year, hold the
+	// TIN's admission to a virtual group.
+	CategoryVirtualGroupMember = "vgmember"
 )
 
 // DevelopmentKey is a documented, public ledger key for tests, examples and
@@ -147,6 +150,13 @@ func (n *StreamNamer) APM(py ProgramYear, entity Participant) string {
 // VirtualGroup returns a virtual group's membership stream for the year.
 func (n *StreamNamer) VirtualGroup(py ProgramYear, vg Participant) string {
 	return n.Stream(CategoryVirtualGroup, py, vg)
+}
+
+// VirtualGroupMember returns the stream of a TIN's virtual group membership
+// for the year: where its admission to at most one virtual group is
+// recorded.
+func (n *StreamNamer) VirtualGroupMember(py ProgramYear, tin TIN) string {
+	return n.Stream(CategoryVirtualGroupMember, py, Group(tin))
 }
 
 // StreamCategory returns the category of a stream name: the part before the

@@ -15,13 +15,14 @@ type Event interface {
 
 // Wire names of the ledger's event types.
 const (
-	TypeEligibilityDetermined    = "eligibility.determined"
-	TypeElectionRequested        = "election.requested"
-	TypeElectionRequestWithdrawn = "election.request-withdrawn"
-	TypeElectionConfirmed        = "election.confirmed"
-	TypeAPMParticipationSnapshot = "apm.participation-snapshot"
-	TypeVirtualGroupMembership   = "virtual-group.membership"
-	TypeScoreReported            = "score.reported"
+	TypeEligibilityDetermined      = "eligibility.determined"
+	TypeElectionRequested          = "election.requested"
+	TypeElectionRequestWithdrawn   = "election.request-withdrawn"
+	TypeElectionConfirmed          = "election.confirmed"
+	TypeAPMParticipationSnapshot   = "apm.participation-snapshot"
+	TypeVirtualGroupMembership     = "virtual-group.membership"
+	TypeVirtualGroupMemberAdmitted = "virtual-group.member-admitted"
+	TypeScoreReported              = "score.reported"
 )
 
 // Seals reports whether an event of this type seals its stream: after it,
@@ -73,9 +74,15 @@ const (
 	StatusOptInEligible                          // exceeds some but not all criteria: may opt in or report voluntarily
 	StatusExempt                                 // exceeds no criterion: exempt and not opt-in eligible
 	StatusExcluded                               // excluded whatever its volumes; see ExclusionReason
+	// StatusPartialQP: a Partial Qualifying APM Participant, excluded from
+	// MIPS unless a Partial QP election is made for it.
+	StatusPartialQP
+	// StatusNotAssessed: not judged against the low-volume threshold at all
+	// (APM Entities from PY2021): neither required nor exempt by volume.
+	StatusNotAssessed
 )
 
-var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded"}}
+var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded", "partial-qp", "not-assessed"}}
 
 // String returns the stable wire name.
 func (s EligibilityStatus) String() string { return statusEnum.name(uint8(s)) }
@@ -235,9 +242,13 @@ const (
 	SourceAPMSnapshot        // an APM participation snapshot date
 	SourceImport             // imported from a QPP Eligibility API document
 	SourcePortal             // a payer portal's registration list (QIPS)
+	// SourceVirtualGroupAssessment: the period virtual group eligibility was
+	// assessed on before segment 1 took that role (PY2018: Jul 1 - Nov 30
+	// 2017).
+	SourceVirtualGroupAssessment
 )
 
-var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal"}}
+var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal", "virtual-group-assessment"}}
 
 // String returns the stable wire name.
 func (s Source) String() string { return sourceEnum.name(uint8(s)) }
@@ -351,8 +362,11 @@ type Volumes struct {
 }
 
 // EligibilityDetermined records one determination of a participant's
-// eligibility for a program year. Determinations change through the year;
-// each is kept, and the latest stands.
+// eligibility for a program year, from one source (a segment, an APM
+// snapshot, an import). Determinations change through the year; each is
+// kept, and the eligibility package reconciles them into the participant's
+// standing (segment 1 is the initial status, segment 2 reconciled with it
+// the final one).
 type EligibilityDetermined struct {
 	Participant  Participant       `json:"participant"`
 	ProgramYear  ProgramYear       `json:"programYear"`
@@ -371,6 +385,14 @@ type EligibilityDetermined struct {
 	PortalRegistered bool `json:"portalRegistered,omitzero"`
 	// Run is the QPP eligibility run number of an imported determination.
 	Run int `json:"run,omitzero"`
+	// NewlyEstablished: the TIN or TIN/NPI was newly established during the
+	// segment this determination covers (segment 2: it is judged on segment
+	// 2 alone).
+	NewlyEstablished bool `json:"newlyEstablished,omitzero"`
+	// EligibleClinicians counts, for a group, the otherwise eligible
+	// clinicians billing under the TIN (a virtual group member may have at
+	// most 10); 0 when not counted.
+	EligibleClinicians int `json:"eligibleClinicians,omitzero"`
 }
 
 // EventType implements Event.
@@ -466,6 +488,21 @@ type VirtualGroupMembership struct {
 
 // EventType implements Event.
 func (VirtualGroupMembership) EventType() string { return TypeVirtualGroupMembership }
+
+// VirtualGroupMemberAdmitted records that a TIN was admitted as a member of
+// a virtual group for a program year, after its membership eligibility was
+// checked. A TIN is in at most one virtual group a year: each TIN has one
+// such stream a year (StreamNamer.VirtualGroupMember), appended at its
+// expected revision, so two virtual groups cannot both admit it.
+type VirtualGroupMemberAdmitted struct {
+	Member         Participant `json:"member"` // the TIN, as a group
+	ProgramYear    ProgramYear `json:"programYear"`
+	VirtualGroupID string      `json:"virtualGroupId"`
+	AdmittedAt     time.Time   `json:"admittedAt"`
+}
+
+// EventType implements Event.
+func (VirtualGroupMemberAdmitted) EventType() string { return TypeVirtualGroupMemberAdmitted }
 
 // ScoreReported records a reported MIPS score for a participant: an
 // individual, a group, a virtual group or an APM Entity, on a pathway.

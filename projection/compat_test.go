@@ -72,12 +72,18 @@ func TestLedgerFromNovember2026Replays(t *testing.T) {
 
 	py := events.PY(events.MIPS, 2024)
 	npi := func(s string) events.NPI { return events.MustParseNPI(s) }
+	// The two segments are reconciled since December 2026 (they were not
+	// when the file was written): group 000000101 was in the opt-in range
+	// in segment 1 and above in segment 2, so it is opt-in eligible, not
+	// required; clinician 000000101/1000000012 was below in segment 1 and
+	// above in segment 2, so it is exempt, not required. The recorded
+	// events are read as written; only their reading changed.
 	status := []struct {
 		p    events.Participant
 		want projection.Kind
 	}{
-		{events.Group(fixTIN("101")), projection.KindRequired},
-		{events.Individual(fixTIN("101"), npi("1000000012")), projection.KindRequired},
+		{events.Group(fixTIN("101")), projection.KindOptInEligible},
+		{events.Individual(fixTIN("101"), npi("1000000012")), projection.KindExempt},
 		{events.Individual(fixTIN("101"), npi("1000000020")), projection.KindRequired},
 		{events.Individual(fixTIN("102"), npi("1000000038")), projection.KindExcluded},
 		{events.Individual(fixTIN("103"), npi("1000000046")), projection.KindOptInEligible},
@@ -94,12 +100,14 @@ func TestLedgerFromNovember2026Replays(t *testing.T) {
 	if got := models.Status.Get(events.PY(events.QIPS, 2021), events.Group(fixTIN("107"))).Kind; got != projection.KindOptedIn {
 		t.Errorf("QIPS practice: status %v, want opted in", got)
 	}
+	// 000000101/1000000012 is no longer put in MIPS through a group that
+	// was never required: no score applies, and no payment adjustment.
 	scores := []struct {
 		p     events.Participant
 		score float64
 		src   projection.ScoreSource
 	}{
-		{events.Individual(fixTIN("101"), npi("1000000012")), 60, projection.SourceGroup},
+		{events.Individual(fixTIN("101"), npi("1000000012")), 0, projection.SourceNone},
 		{events.Individual(fixTIN("101"), npi("1000000020")), 85, projection.SourceAPMEntity},
 		{events.Individual(fixTIN("103"), npi("1000000046")), 70, projection.SourceGroup},
 	}
@@ -108,5 +116,12 @@ func TestLedgerFromNovember2026Replays(t *testing.T) {
 		if err != nil || f.Score != c.score || f.Source != c.src {
 			t.Errorf("%v: final %.2f from %v (%v), want %.2f from %v", c.p, f.Score, f.Source, err, c.score, c.src)
 		}
+	}
+	if f, _ := models.Scoring.Final(py, events.Individual(fixTIN("101"), npi("1000000012"))); f.InMIPS || f.Adjustment.Total() != 0 {
+		t.Errorf("the exempt clinician of an unelected group is in MIPS (%v) with an adjustment of %v%%", f.InMIPS, f.Adjustment.Total())
+	}
+	// The group's standing is final, from both segments, by the policy.
+	if v := models.Status.Get(py, events.Group(fixTIN("101"))); v.Phase != eligibility.PhaseFinal || v.Basis != eligibility.BasisDisagreeOptIn {
+		t.Errorf("group 000000101: %v, %q", v.Phase, v.Basis)
 	}
 }

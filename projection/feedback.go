@@ -55,7 +55,7 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 	r := m.status.cat.lookup(py, p)
 	fb := Feedback{Participant: p, ProgramYear: py}
 	f := m.status.factsOf(r)
-	kind := kindOf(f)
+	kind := m.status.kind(r)
 	if f != nil && (f.flags&fQP != 0 || f.exclusion == events.ExclusionQP && kind == KindExcluded) {
 		fb.Reason = "Qualifying APM Participants receive no MIPS feedback"
 		return fb

@@ -102,7 +102,9 @@ func TestStatusAsOf(t *testing.T) {
 	assert.Equal(t, m.Actor.ID, v.ElectedBy)
 	assert.Equal(t, events.RolePracticeRepresentative, v.ElectedAs)
 	assert.Equal(t, d3, v.ElectedAt)
-	assert.Equal(t, events.SourceSegment2, v.Source)
+	assert.Equal(t, events.SourceSegment1, v.Source)
+	assert.Equal(t, eligibility.PhaseInitial, v.Phase, "segment 1 alone: the initial status")
+	assert.Equal(t, eligibility.BasisInitial, v.Basis)
 }
 
 func TestStatusKinds(t *testing.T) {
@@ -111,7 +113,11 @@ func TestStatusKinds(t *testing.T) {
 	for i, k := range projection.Kinds()[1:] {
 		ps[k] = et.Group(1000 + i)
 	}
+	ps[projection.KindPartialQP] = et.Clinician(1000, 7)
+	ps[projection.KindNotAssessed], _ = events.NewAPMEntity("APM-NA")
 	l.determine(
+		et.Determination(ps[projection.KindPartialQP], py24, events.StatusPartialQP),
+		et.Determination(ps[projection.KindNotAssessed], py24, events.StatusExempt, func(d *events.EligibilityDetermined) { d.Exceeded = events.CriterionCharges }),
 		et.Determination(ps[projection.KindExempt], py24, events.StatusExempt),
 		et.OptInEligible(ps[projection.KindOptInEligible], py24),
 		et.OptInEligible(ps[projection.KindPending], py24),
@@ -142,6 +148,10 @@ func TestStatusKinds(t *testing.T) {
 	l.determine(later, earlier)
 	models, _ = l.rebuild()
 	assert.Equal(t, projection.KindOptInEligible, models.Status.Get(py24, p).Kind)
+	// The APM Entity: no LVT status in PY2024, whatever was recorded.
+	v := models.Status.Get(py24, ps[projection.KindNotAssessed])
+	assert.Equal(t, events.StatusNotAssessed, v.Eligibility)
+	assert.Equal(t, eligibility.BasisAPMNotAssessed, v.Basis)
 }
 
 func final(t *testing.T, m *projection.Models, py events.ProgramYear, c events.Participant) projection.FinalScore {

@@ -173,13 +173,16 @@ type FinalScore struct {
 	InMIPS bool
 	// Informational: a voluntary reporter's score, with no adjustment.
 	Informational bool
-	Score         float64
-	Source        ScoreSource
-	Of            events.Participant // whose score applied
-	Hardship      bool
-	Reason        string
-	Candidates    []Candidate
-	Adjustment    Adjustment
+	// Phase says whether the eligibility standing this rests on (the
+	// clinician's own, else its group's) is initial or final.
+	Phase      eligibility.Phase
+	Score      float64
+	Source     ScoreSource
+	Of         events.Participant // whose score applied
+	Hardship   bool
+	Reason     string
+	Candidates []Candidate
+	Adjustment Adjustment
 }
 
 // Final returns a clinician's final score for py.
@@ -342,13 +345,18 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr ref, c events.Participant) (FinalScore, error) {
 	out := FinalScore{Clinician: c, ProgramYear: py}
 	gr := s.cat.lookup(py, events.Group(c.TIN))
-	own, grp := kindOf(s.status.factsOf(cr)), kindOf(s.status.factsOf(gr))
+	own, grp := s.status.kind(cr), s.status.kind(gr)
 	cf, gf := s.factsOf(cr), s.factsOf(gr)
 	vg := noRef
 	if gf != nil {
 		vg = gf.vg
 	}
-	vgKind := kindOf(s.status.factsOf(vg))
+	vgKind := s.status.kind(vg)
+	if sf := s.status.factsOf(cr); sf != nil && sf.flags&fDetermined != 0 {
+		out.Phase = sf.ephase
+	} else if gsf := s.status.factsOf(gr); gsf != nil && gsf.flags&fDetermined != 0 {
+		out.Phase = gsf.ephase
+	}
 
 	if own == KindExcluded {
 		out.Reason = "excluded (" + s.status.view(cr).Exclusion.String() + "): no MIPS payment adjustment"

@@ -31,10 +31,13 @@ const (
 	KindVoluntary                 // voluntary reporter
 	KindRequired                  // required to participate
 	KindExcluded                  // excluded (see Exclusion)
+	KindPartialQP                 // a Partial QP: not in MIPS unless a Partial QP election is made
+	KindNotAssessed               // not judged against the low-volume threshold (APM Entities from PY2021)
 )
 
 var kindNames = [...]string{"unknown", "exempt", "opt-in eligible (no decision)", "pending confirmation",
-	"MIPS eligible via opt-in", "voluntary reporter", "required", "excluded"}
+	"MIPS eligible via opt-in", "voluntary reporter", "required", "excluded", "Partial QP (no election)",
+	"not assessed against the threshold"}
 
 // String returns the Kind in words.
 func (k Kind) String() string {
@@ -46,7 +49,8 @@ func (k Kind) String() string {
 
 // Kinds lists every status kind in order.
 func Kinds() []Kind {
-	return []Kind{KindUnknown, KindExempt, KindOptInEligible, KindPending, KindOptedIn, KindVoluntary, KindRequired, KindExcluded}
+	return []Kind{KindUnknown, KindExempt, KindOptInEligible, KindPending, KindOptedIn, KindVoluntary, KindRequired, KindExcluded,
+		KindPartialQP, KindNotAssessed}
 }
 
 // facts flags.
@@ -58,16 +62,45 @@ const (
 	fImported
 )
 
-// statusFacts is one participant's status, packed (40 bytes).
+// slotFacts is the latest determination of one kind (an eligibility.Slot,
+// or the latest that speaks to QP status), packed (16 bytes): what
+// reconciliation reads of it.
+type slotFacts struct {
+	at        int64 // DeterminedAt, Unix ns
+	status    events.EligibilityStatus
+	exclusion events.ExclusionReason
+	exceeded  events.Criteria
+	source    events.Source
+	flags     uint8 // sfPresent, sfNewly, sfMIPSAPM
+}
+
+const (
+	sfPresent = 1 << iota
+	sfNewly
+	sfMIPSAPM
+)
+
+// The slots of statusFacts: eligibility's three, and the QP one.
+const (
+	slotQP    = 0 // eligibility.SlotNone is never stored: its place holds the QP slot
+	slotCount = 4
+)
+
+// statusFacts is one participant's status, packed (112 bytes): the latest
+// determination of each kind, the standing reconciled from them, and the
+// election.
 type statusFacts struct {
-	detAt     int64 // DeterminedAt of the standing determination, Unix ns
+	slots     [slotCount]slotFacts
+	detAt     int64 // DeterminedAt of the latest determination, Unix ns
 	at        int64 // when elected (confirmed, or requested while pending), Unix ns
 	actor     uint32
 	onBehalf  ref
-	vg        ref // the virtual group whose election this is, or noRef
-	status    events.EligibilityStatus
+	vg        ref                      // the virtual group whose election this is, or noRef
+	apm       ref                      // clinicians, in years an exempt APM Entity exempts them: the entity whose Participation List names them
+	status    events.EligibilityStatus // the reconciled standing
 	exclusion events.ExclusionReason
 	source    events.Source
+	ephase    eligibility.Phase
 	phase     uint8 // 0 none, 1 pending, 2 final
 	choice    events.Choice
 	pathway   events.Pathway
@@ -81,28 +114,53 @@ const (
 )
 
 // Status is the status read model: per participant and program year, one of
-// the Kinds, with who elected, for whom, and when. It is safe for concurrent
-// queries while the Runner applies events.
+// the Kinds, with who elected, for whom, and when. The eligibility part is
+// the standing reconciled from the participant's determinations
+// (eligibility.Rules.Reconcile: segment 1 the initial status, segment 2
+// reconciled with it the final one), under the program year's rules from
+// the table. It is safe for concurrent queries while the Runner applies
+// events.
 type Status struct {
 	cat   *Catalog
 	mu    *sync.RWMutex
+	table *eligibility.Table
 	facts []statusFacts
 }
 
-// NewStatus returns an empty status model over cat.
-func NewStatus(cat *Catalog) *Status { return &Status{cat: cat, mu: &cat.mu} }
+// NewStatus returns an empty status model over cat, reconciling
+// determinations under table's rules. A program year the table does not
+// hold (or any, with a nil table) is reconciled from the recorded statuses
+// alone, no threshold being known.
+func NewStatus(cat *Catalog, table *eligibility.Table) *Status {
+	return &Status{cat: cat, mu: &cat.mu, table: table}
+}
+
+// rulesFor returns the program year's rules, or rules that reconcile from
+// the recorded statuses when the table lacks the year.
+func (s *Status) rulesFor(py events.ProgramYear) *eligibility.Rules {
+	if s.table != nil {
+		if r, err := s.table.Lookup(py); err == nil {
+			return r
+		}
+	}
+	return &eligibility.Rules{ProgramYear: py, OptIn: true, APMEntityLVT: true, APMEntityOptIn: true}
+}
 
 // StatusView is one participant's status.
 type StatusView struct {
-	Participant                   events.Participant
-	ProgramYear                   events.ProgramYear
-	Kind                          Kind
-	Pathway                       events.Pathway           // for KindOptedIn, KindVoluntary, KindPending
-	Choice                        events.Choice            // the elected or pending choice
-	Exclusion                     events.ExclusionReason   // for KindExcluded
-	Eligibility                   events.EligibilityStatus // the standing determination
-	Source                        events.Source            // what produced it
-	DeterminedAt                  time.Time
+	Participant events.Participant
+	ProgramYear events.ProgramYear
+	Kind        Kind
+	Pathway     events.Pathway           // for KindOptedIn, KindVoluntary, KindPending
+	Choice      events.Choice            // the elected or pending choice
+	Exclusion   events.ExclusionReason   // for KindExcluded
+	Eligibility events.EligibilityStatus // the reconciled standing
+	Source      events.Source            // what decided it
+	// Phase says whether the standing is initial (segment 1 alone) or final
+	// (segment 2 reconciled with it); Basis says how it was reached.
+	Phase                         eligibility.Phase
+	Basis                         string
+	DeterminedAt                  time.Time // the latest determination
 	MIPSAPM, QP, PortalRegistered bool
 	// Who elected, for whom, and when (zero when nobody did).
 	ElectedBy      string
@@ -120,21 +178,9 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 	defer s.mu.Unlock()
 	switch e := e.(type) {
 	case events.EligibilityDetermined:
-		f := s.get(e.ProgramYear, e.Participant)
-		cur := events.EligibilityDetermined{DeterminedAt: time.Unix(0, f.detAt)}
-		if f.flags&fDetermined == 0 || eligibility.Supersedes(&e, &cur) {
-			f.status, f.exclusion, f.source, f.detAt = e.Status, e.Exclusion, e.Source, e.DeterminedAt.UnixNano()
-			f.flags = f.flags&^(fMIPSAPM|fQP|fPortal) | fDetermined
-			if e.MIPSAPM {
-				f.flags |= fMIPSAPM
-			}
-			if e.QP {
-				f.flags |= fQP
-			}
-			if e.PortalRegistered {
-				f.flags |= fPortal
-			}
-		}
+		s.determined(&e)
+	case events.APMParticipationSnapshot:
+		s.snapshot(&e)
 	case events.ElectionRequested:
 		f := s.get(e.ProgramYear, e.Participant)
 		if err := s.check(f, rec, f.phase == phaseNone, "a request while one is pending"); err != nil {
@@ -146,8 +192,8 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 		if err := s.check(f, rec, f.phase == phasePending, "a withdrawal with nothing pending"); err != nil {
 			return err
 		}
-		*f = statusFacts{detAt: f.detAt, status: f.status, exclusion: f.exclusion, source: f.source,
-			flags: f.flags &^ fImported, onBehalf: noRef, vg: noRef}
+		f.phase, f.choice, f.pathway, f.at, f.actor = phaseNone, 0, 0, 0, 0
+		f.onBehalf, f.vg, f.flags = noRef, noRef, f.flags&^fImported
 	case events.ElectionConfirmed:
 		f := s.get(e.ProgramYear, e.Participant)
 		if err := s.check(f, rec, f.phase == phasePending || e.Imported, "a confirmation with nothing pending"); err != nil {
@@ -156,6 +202,89 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 		s.elect(f, rec, e.ProgramYear, phaseFinal, e.Choice, e.Pathway, e.ConfirmedAt, e.VirtualGroupID, e.Imported)
 	}
 	return nil
+}
+
+// determined files a determination in its slot and reconciles the
+// participant's standing again.
+func (s *Status) determined(e *events.EligibilityDetermined) {
+	slot, speaksQP := eligibility.SlotOf(e.Participant.Kind, e)
+	if slot == eligibility.SlotNone && !speaksQP {
+		return // the virtual group assessment period: membership only
+	}
+	f := s.get(e.ProgramYear, e.Participant)
+	at := e.DeterminedAt.UnixNano()
+	file := func(i int) {
+		sl := &f.slots[i]
+		if sl.flags&sfPresent != 0 && at < sl.at {
+			return // an earlier-dated determination arriving late does not supersede
+		}
+		*sl = slotFacts{at: at, status: e.Status, exclusion: e.Exclusion, exceeded: e.Exceeded, source: e.Source, flags: sfPresent}
+		if e.NewlyEstablished {
+			sl.flags |= sfNewly
+		}
+		if e.MIPSAPM {
+			sl.flags |= sfMIPSAPM
+		}
+	}
+	if slot != eligibility.SlotNone {
+		file(int(slot))
+	}
+	if speaksQP {
+		file(slotQP)
+	}
+	if f.flags&fDetermined == 0 || at >= f.detAt {
+		f.detAt = at
+		f.flags &^= fPortal
+		if e.PortalRegistered {
+			f.flags |= fPortal
+		}
+	}
+	f.flags |= fDetermined
+	st := s.standing(e.ProgramYear, e.Participant, f)
+	f.status, f.exclusion, f.source, f.ephase = st.Status, st.Exclusion, st.Source, st.Phase
+	f.flags &^= fMIPSAPM | fQP
+	if st.MIPSAPM {
+		f.flags |= fMIPSAPM
+	}
+	if st.QP {
+		f.flags |= fQP
+	}
+}
+
+// standing reconciles a participant's standing from its slots.
+func (s *Status) standing(py events.ProgramYear, p events.Participant, f *statusFacts) eligibility.Standing {
+	var fs [slotCount]eligibility.Finding
+	var ptr [slotCount]*eligibility.Finding
+	mipsAPM := false
+	for i := range f.slots {
+		sl := &f.slots[i]
+		if sl.flags&sfPresent == 0 {
+			continue
+		}
+		fs[i] = eligibility.Finding{Status: sl.status, Exclusion: sl.exclusion, Exceeded: sl.exceeded, Source: sl.source,
+			NewlyEstablished: sl.flags&sfNewly != 0, DeterminedAt: time.Unix(0, sl.at)}
+		ptr[i] = &fs[i]
+		mipsAPM = mipsAPM || sl.flags&sfMIPSAPM != 0
+	}
+	st := s.rulesFor(py).Reconcile(p, eligibility.Findings{Segment1: ptr[eligibility.SlotSegment1], Segment2: ptr[eligibility.SlotSegment2],
+		Reported: ptr[eligibility.SlotReported], QP: ptr[slotQP]})
+	st.MIPSAPM = mipsAPM
+	return st
+}
+
+// snapshot links each clinician on an APM Entity's Participation List of a
+// MIPS APM to the entity, in the years when an exempt APM Entity group
+// exempts its clinicians (PY2017-2020).
+func (s *Status) snapshot(e *events.APMParticipationSnapshot) {
+	if !e.MIPSAPM || !s.rulesFor(e.ProgramYear).APMEntityExemptionCoversClinicians {
+		return
+	}
+	entity := s.cat.intern(e.ProgramYear, e.Entity)
+	for _, en := range e.Entries {
+		if en.List == events.ListParticipation {
+			s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI)).apm = entity
+		}
+	}
 }
 
 // check refuses an election event the state cannot take; above all any
@@ -207,7 +336,7 @@ func (s *Status) warm(evs []events.Event) {
 
 // get returns the participant's facts, adding them if new.
 func (s *Status) get(py events.ProgramYear, p events.Participant) *statusFacts {
-	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef}, py, p)
+	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef, apm: noRef}, py, p)
 }
 
 func (s *Status) factsOf(r ref) *statusFacts {
@@ -217,8 +346,23 @@ func (s *Status) factsOf(r ref) *statusFacts {
 	return &s.facts[r]
 }
 
-// kindOf resolves a participant's kind: a final election decides, then a
-// pending one (while opt-in eligible), then the standing determination.
+// kind resolves the kind of the participant at r: kindOf, and in the years
+// an exempt APM Entity group exempts its clinicians (PY2017-2020), a
+// clinician required or opt-in eligible by its own standing is exempt when
+// the APM Entity whose Participation List names it is exempt.
+func (s *Status) kind(r ref) Kind {
+	f := s.factsOf(r)
+	k := kindOf(f)
+	if f != nil && f.apm != noRef && (k == KindRequired || k == KindOptInEligible) {
+		if ef := s.factsOf(f.apm); ef != nil && ef.flags&fDetermined != 0 && ef.status == events.StatusExempt {
+			return KindExempt
+		}
+	}
+	return k
+}
+
+// kindOf resolves a participant's kind from its own facts: a final election
+// decides, then a pending one (while opt-in eligible), then the standing.
 func kindOf(f *statusFacts) Kind {
 	if f == nil {
 		return KindUnknown
@@ -242,6 +386,10 @@ func kindOf(f *statusFacts) Kind {
 		return KindExempt
 	case events.StatusExcluded:
 		return KindExcluded
+	case events.StatusPartialQP:
+		return KindPartialQP
+	case events.StatusNotAssessed:
+		return KindNotAssessed
 	}
 	return KindUnknown
 }
@@ -253,13 +401,18 @@ func (s *Status) view(r ref) StatusView {
 	if f == nil {
 		return v
 	}
-	v.Kind = kindOf(f)
-	v.Eligibility, v.Source, v.Exclusion = f.status, f.source, f.exclusion
+	v.Kind = s.kind(r)
+	v.Eligibility, v.Source, v.Exclusion, v.Phase = f.status, f.source, f.exclusion, f.ephase
 	if v.Kind != KindExcluded {
 		v.Exclusion = events.ExclusionNone
 	}
 	if f.flags&fDetermined != 0 {
 		v.DeterminedAt = time.Unix(0, f.detAt).UTC()
+		v.Basis = s.standing(py, p, f).Basis
+		if v.Kind == KindExempt && v.Eligibility != events.StatusExempt && f.apm != noRef {
+			_, entity := s.cat.key(f.apm)
+			v.Basis = "exempt: its APM Entity " + entity.ID + " is exempt, and an exempt APM Entity group exempts its clinicians this year"
+		}
 	}
 	v.MIPSAPM, v.QP, v.PortalRegistered = f.flags&fMIPSAPM != 0, f.flags&fQP != 0, f.flags&fPortal != 0
 	if f.phase != phaseNone {

@@ -53,7 +53,7 @@ func TestAuditServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := events.NewRegistry().Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: events.PY(events.MIPS, 2024),
-		Status: events.StatusOptInEligible, Source: events.SourceSegment2}, events.Metadata{})
+		Status: events.StatusOptInEligible, Source: events.SourceSegment1}, events.Metadata{})
 	if _, err := o.Append(ctx, "eligibility-demo", events.Any, d); err != nil {
 		t.Fatal(err)
 	}

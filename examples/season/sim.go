@@ -363,7 +363,7 @@ func (s *sim) determine(ctx context.Context, seg int) error {
 		g.status[seg] = d.Status
 	}
 	return s.parallel(ctx, n, func(i int) error {
-		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, dets[i], s.system())
 		return err
 	})
 }
@@ -435,7 +435,7 @@ func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) er
 		}
 	}
 	return s.parallel(ctx, len(dets), func(i int) error {
-		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, dets[i], s.system())
 		return err
 	})
 }
