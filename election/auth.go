@@ -30,7 +30,7 @@ type Authorizer interface {
 	Authorize(ctx context.Context, actor Actor, p events.Participant) error
 }
 
-// MemoryAuthorizer grants, per RULES.md §4: a practice representative
+// MemoryAuthorizer grants, per docs/rules.md §4: a practice representative
 // connected to a TIN acts for the group and its clinicians; a clinician acts
 // for their own TIN/NPI; a registry acts for the TINs of its authorized
 // clients; a virtual group's representative acts for the virtual group. It

@@ -62,7 +62,7 @@ type Import struct {
 	Elections      []events.ElectionConfirmed
 }
 
-// decision is one opt-in decision record of /api/eligibility (RULES.md §6).
+// decision is one opt-in decision record of /api/eligibility (docs/rules.md §6).
 type decision struct {
 	TIN               *string `json:"tin"`
 	NPI               *string `json:"npi"`

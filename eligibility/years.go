@@ -55,7 +55,7 @@ func (l LVT) Exceeded(v events.Volumes) events.Criteria {
 // ClinicianType is a clinician specialty as the eligibility rules name it.
 type ClinicianType string
 
-// Clinician types named by RULES.md §3.
+// Clinician types named by docs/rules.md §3.
 const (
 	Physician                 ClinicianType = "physician"
 	PhysicianAssistant        ClinicianType = "physician-assistant"

@@ -8,7 +8,7 @@
 //     and who elected, for whom, and when. AsOf(t) answers as the ledger
 //     stood at any past instant, by replaying only what was recorded by then.
 //   - Scoring: per clinician (TIN/NPI), the candidate scores and the final
-//     score that applies under RULES.md §5 (virtual group first, else the
+//     score that applies under docs/rules.md §5 (virtual group first, else the
 //     highest of individual, group, group APP for listed clinicians and APM
 //     Entity scores; before PY2021 an APM Entity score overrides; no
 //     candidate gives 0; fewer than two scored categories gives the

@@ -17,7 +17,7 @@ const (
 // String returns the FeedbackLevel in words.
 func (l FeedbackLevel) String() string { return [...]string{"none", "limited", "full"}[l] }
 
-// Feedback is what a participant receives for a program year (RULES.md §4-5).
+// Feedback is what a participant receives for a program year (docs/rules.md §4-5).
 type Feedback struct {
 	Participant events.Participant
 	ProgramYear events.ProgramYear

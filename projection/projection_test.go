@@ -335,7 +335,7 @@ func TestPaymentAdjustment(t *testing.T) {
 			}
 		}
 	}
-	// RULES.md's worked step: PT 75, FS 18.75 gives -9%, 18.76 about -6.75%.
+	// docs/rules.md's worked step: PT 75, FS 18.75 gives -9%, 18.76 about -6.75%.
 	r, _ := table.Rules(events.PY(events.MIPS, 2024))
 	adj, _ := projection.PaymentAdjustment(&r, 18.75, 1, 1)
 	assert.Equal(t, -9.0, adj.Base)

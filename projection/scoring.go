@@ -37,7 +37,7 @@ type ScoringConfig struct {
 }
 
 // Scoring is the scoring read model: the candidate scores of each clinician
-// and the final score that applies under RULES.md §5, with the payment
+// and the final score that applies under docs/rules.md §5, with the payment
 // adjustment it implies. It reads participants' status from the Status
 // model it was built with.
 type Scoring struct {

@@ -39,6 +39,9 @@ type plan struct {
 	// unattested: the first try comes from a session that never accepted
 	// the Statement of Truth.
 	unattested bool
+	// changeMind: after confirming, asks to change the election (refused:
+	// a confirmed election is final).
+	changeMind bool
 }
 
 func (s *sim) drawPlans() []plan {
@@ -51,9 +54,9 @@ func (s *sim) drawPlans() []plan {
 		}
 		pl := plan{p: g.p, meta: func() election.Meta { return s.repOf(i) }}
 		switch {
-		case g.status[1] == events.StatusRequired && r.Float64() < 0.03:
+		case g.final == events.StatusRequired && r.Float64() < 0.03:
 			pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional})
-		case g.status[1] != events.StatusOptInEligible:
+		case g.final != events.StatusOptInEligible:
 		default:
 			pl.act = drawAction(r, g.mipsAPM)
 			if g.mipsAPM && r.Float64() < 0.2 {
@@ -67,6 +70,7 @@ func (s *sim) drawPlans() []plan {
 			}
 			pl.unauth = r.Float64() < 0.01
 		}
+		pl.changeMind = (pl.act == actOptIn || pl.act == actVoluntary) && r.Float64() < 0.25
 		if pl.act != actNone || len(pl.invalid) > 0 {
 			plans = append(plans, pl)
 		}
@@ -94,6 +98,7 @@ func (s *sim) drawPlans() []plan {
 			pl.act = actOptIn
 		}
 		pl.unauth = c.status == events.StatusOptInEligible && r.Float64() < 0.01
+		pl.changeMind = (pl.act == actOptIn || pl.act == actVoluntary) && r.Float64() < 0.25
 		if pl.act != actNone || len(pl.invalid) > 0 {
 			plans = append(plans, pl)
 		}
@@ -133,7 +138,7 @@ func (s *sim) elections(ctx context.Context) error {
 	return s.parallel(ctx, len(plans), func(i int) error { return s.runPlan(ctx, &plans[i]) })
 }
 
-func (s *sim) runPlan(ctx context.Context, pl *plan) error {
+func (s *sim) runPlan(ctx context.Context, pl *plan) (err error) {
 	py := s.py
 	if pl.unauth {
 		m := s.meta(election.Actor{ID: "rep-elsewhere", Role: events.RolePracticeRepresentative})
@@ -160,6 +165,15 @@ func (s *sim) runPlan(ctx context.Context, pl *plan) error {
 	}
 	request := func(c events.Choice, pw events.Pathway) error {
 		return s.record("requests")(s.req(ctx, pl.meta(), pl.p, c, pw))
+	}
+	if pl.changeMind {
+		// After confirming, the participant asks to change its mind: refused,
+		// a confirmed election is final.
+		defer func() {
+			if err == nil {
+				err = s.record("")(s.req(ctx, pl.meta(), pl.p, events.ChoiceVoluntary, events.PathwayTraditional))
+			}
+		}()
 	}
 	switch pl.act {
 	case actNone:
@@ -326,7 +340,7 @@ func (s *sim) late(ctx context.Context) error {
 	var late []attempt
 	for i := range s.groups {
 		g := &s.groups[i]
-		if g.registry < 0 && g.vg < 0 && g.status[1] == events.StatusOptInEligible && i%40 == 3 {
+		if g.registry < 0 && g.vg < 0 && g.final == events.StatusOptInEligible && i%40 == 3 {
 			late = append(late, attempt{g.p, func() election.Meta { return s.repOf(i) }})
 		}
 	}

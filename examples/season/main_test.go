@@ -34,6 +34,9 @@ func TestSeason(t *testing.T) {
 		"1,500 clinicians in 300 practices", "every hash chain verifies; no ledger violations",
 		"Refusals by rule", "election is final", "outside the election window", "Final scores of clinicians in MIPS",
 		"registry uploads confirmed", "Payment adjustments",
+		"Eligibility: initial (segment 1 alone) and final (both segments reconciled)",
+		"segments disagree, not above in both: exempt", "segments disagree, not above in both: opt-in eligible",
+		"newly established in segment 2: judged on it alone", "a Partial QP (latest snapshot)", "Partial QP (no election)",
 	} {
 		if !strings.Contains(mem, want) {
 			t.Errorf("summary lacks %q:\n%s", want, mem)
@@ -48,6 +51,31 @@ func TestSeason(t *testing.T) {
 	}
 	if other := summary(t, "-clinicians", "1500", "-seed", "12", "-quiet", "-store", "memory"); other == mem {
 		t.Error("another seed gave the same summary")
+	}
+}
+
+// TestSeasonAPMEntitiesByYear: in a PY2020 season the APM Entities are
+// judged against the low-volume threshold; in a PY2024 season they are not
+// assessed. The initial and final counts come from the ledger (a rebuild as
+// of just before segment 2, and one at the end).
+func TestSeasonAPMEntitiesByYear(t *testing.T) {
+	for year, want := range map[string][2]string{"2020": {"required", "not-assessed"}, "2024": {"not-assessed", "required"}} {
+		out := summary(t, "-clinicians", "1500", "-seed", "3", "-quiet", "-store", "memory", "-year", year)
+		rows := map[string][]string{}
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) == 7 {
+				rows[f[0]] = f[1:]
+			}
+		}
+		if r := rows[want[0]]; len(r) != 6 || r[4] == "0" || r[5] == "0" {
+			t.Errorf("PY%s: APM Entities %s initially and finally: %v\n%s", year, want[0], r, out)
+		}
+		if r := rows[want[1]]; len(r) != 6 || r[4] != "0" || r[5] != "0" {
+			t.Errorf("PY%s: no APM Entity should be %s: %v", year, want[1], r)
+		}
+		if r := rows["determined"]; len(r) != 6 || r[0] == r[1] {
+			t.Errorf("PY%s: newly established participants have no initial status, so fewer are determined initially: %v", year, r)
+		}
 	}
 }
 
@@ -89,5 +117,5 @@ func Example() {
 	}
 	// Output:
 	// Population: 200 clinicians in 40 practices
-	// Audit: 644 records in 364 streams
+	// Audit: 622 records in 354 streams
 }

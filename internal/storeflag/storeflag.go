@@ -52,7 +52,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
 			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
 	case IsServerURL(spec):
-		return openESDB(spec)
+		return openESDB(spec, now)
 	}
 	temp := spec == ""
 	path := spec
