@@ -94,6 +94,7 @@ const lookup = `{"data":{"npi":"1234567893","firstName":"Ada","qpStatus":"N","ne
 
 func TestImportNPILookup(t *testing.T) {
 	py := events.PY(events.MIPS, 2024)
+	rules2024 := rules(t, events.MIPS, 2024)
 	imp, err := eligibility.ImportNPILookup(eligibility.Default(), py, []byte(lookup), importedAt)
 	require.NoError(t, err)
 	require.Len(t, imp.Determinations, 3)
@@ -113,6 +114,18 @@ func TestImportNPILookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, events.ExclusionQP, imp.Determinations[0].Exclusion)
 	assert.Equal(t, events.StatusRequired, imp.Determinations[1].Status, "QP status is the clinician's, not the group's")
+
+	// qpStatus P: a Partial QP, a status of its own; with a recorded opt-in
+	// (not a Partial QP election) the document is contradictory.
+	partial := strings.Replace(qpNoDecision, `"qpStatus":"Y"`, `"qpStatus":"P"`, 1)
+	imp, err = eligibility.ImportNPILookup(eligibility.Default(), py, []byte(partial), importedAt)
+	require.NoError(t, err)
+	assert.Equal(t, events.StatusPartialQP, imp.Determinations[0].Status)
+	assert.Equal(t, events.StatusRequired, imp.Determinations[1].Status, "Partial QP status is the clinician's, not the group's")
+	s := eligibility.Reconcile(&rules2024, clinician, imp.Determinations, time.Time{})
+	assert.Equal(t, events.StatusPartialQP, s.Status, "the imported Partial QP stands")
+	_, err = eligibility.ImportNPILookup(eligibility.Default(), py, []byte(strings.Replace(lookup, `"qpStatus":"N"`, `"qpStatus":"P"`, 1)), importedAt)
+	assert.ErrorIs(t, err, eligibility.ErrImport, "a Partial QP with a recorded opt-in is contradictory")
 
 	newly := strings.Replace(qpNoDecision, `"qpStatus":"Y","newlyEnrolled":false`, `"qpStatus":"N","newlyEnrolled":true`, 1)
 	imp, err = eligibility.ImportNPILookup(eligibility.Default(), py, []byte(newly), importedAt)

@@ -132,3 +132,37 @@ func TestExemptAPMEntityExemptsItsClinicians(t *testing.T) {
 		assert.Equal(t, projection.KindRequired, m.Status.Get(py, affiliated).Kind, "PY%d: an affiliated practitioner is not on the Participation List", c.year)
 	}
 }
+
+// TestPartialQPAndAPMExemptionKeepClinicianOutOfMIPS: a Partial QP without
+// an election, and (PY2017-2020) a clinician of an exempt APM Entity, get
+// no payment adjustment even when their group is required and scored.
+func TestPartialQPAndAPMExemptionKeepClinicianOutOfMIPS(t *testing.T) {
+	for _, year := range []int{2020, 2024} {
+		py := events.PY(events.MIPS, year)
+		l := newLedger(t)
+		g := et.Group(5001)
+		partial, listed := et.Clinician(5001, 1), et.Clinician(5001, 2)
+		apm, _ := events.NewAPMEntity("APM-X")
+		l.determine(et.Determination(g, py, events.StatusRequired), et.Determination(partial, py, events.StatusPartialQP),
+			et.Determination(listed, py, events.StatusRequired), et.Determination(apm, py, events.StatusExempt))
+		l.append(l.h.Names.APM(py, apm), events.APMParticipationSnapshot{Entity: apm, ProgramYear: py, MIPSAPM: true,
+			SnapshotDate: time.Date(year, 3, 31, 0, 0, 0, 0, time.UTC),
+			Entries:      []events.APMListEntry{{TIN: listed.TIN, NPI: listed.NPI, List: events.ListParticipation}}})
+		l.score(g, py, events.PathwayTraditional, 10, 3)
+		m, _ := l.rebuild()
+		fs, err := m.Scoring.Final(py, partial)
+		require.NoError(t, err)
+		assert.False(t, fs.InMIPS, "PY%d: a Partial QP without an election", year)
+		assert.Zero(t, fs.Adjustment.Total())
+		assert.Contains(t, fs.Reason, "Partial QP")
+		fs, err = m.Scoring.Final(py, listed)
+		require.NoError(t, err)
+		if year == 2020 {
+			assert.False(t, fs.InMIPS, "PY2020: exempt through its APM Entity")
+			assert.Contains(t, fs.Reason, "APM Entity APM-X is exempt")
+		} else {
+			assert.True(t, fs.InMIPS, "PY2024: an exempt APM Entity exempts no one")
+			assert.Less(t, fs.Adjustment.Total(), 0.0)
+		}
+	}
+}

@@ -358,8 +358,16 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 		out.Phase = gsf.ephase
 	}
 
-	if own == KindExcluded {
+	switch {
+	case own == KindExcluded:
 		out.Reason = "excluded (" + s.status.view(cr).Exclusion.String() + "): no MIPS payment adjustment"
+		return out, nil
+	case own == KindPartialQP:
+		out.Reason = "a Partial QP without a Partial QP election: not in MIPS, no payment adjustment"
+		return out, nil
+	case s.status.exemptThroughAPM(s.status.factsOf(cr)):
+		_, entity := s.cat.key(s.status.factsOf(cr).apm)
+		out.Reason = fmt.Sprintf("%v: exempt, because its APM Entity %s is exempt: no payment adjustment", py, entity.ID)
 		return out, nil
 	}
 	out.InMIPS = own == KindRequired || own == KindOptedIn || grp == KindRequired || grp == KindOptedIn ||

@@ -353,12 +353,21 @@ func (s *Status) factsOf(r ref) *statusFacts {
 func (s *Status) kind(r ref) Kind {
 	f := s.factsOf(r)
 	k := kindOf(f)
-	if f != nil && f.apm != noRef && (k == KindRequired || k == KindOptInEligible) {
-		if ef := s.factsOf(f.apm); ef != nil && ef.flags&fDetermined != 0 && ef.status == events.StatusExempt {
-			return KindExempt
-		}
+	if (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f) {
+		return KindExempt
 	}
 	return k
+}
+
+// exemptThroughAPM reports whether the clinician with facts f is on the
+// Participation List of an exempt APM Entity in a year when that exempts it
+// (the link is kept only in such years).
+func (s *Status) exemptThroughAPM(f *statusFacts) bool {
+	if f == nil || f.apm == noRef {
+		return false
+	}
+	ef := s.factsOf(f.apm)
+	return ef != nil && ef.flags&fDetermined != 0 && ef.status == events.StatusExempt
 }
 
 // kindOf resolves a participant's kind from its own facts: a final election
