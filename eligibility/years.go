@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // US Eastern time on machines without a zoneinfo database
 
@@ -304,8 +305,9 @@ func (e *RulesError) Unwrap() []error { return []error{ErrInvalidRules, e.Err} }
 // and QIPS years) or NewTable, then add or override years with Set. A Table
 // is safe for concurrent use.
 type Table struct {
-	mu   sync.RWMutex
-	rows map[events.ProgramYear]*Rules // never modified once stored: Set replaces
+	mu      sync.RWMutex
+	rows    map[events.ProgramYear]*Rules // never modified once stored: Set replaces
+	version atomic.Uint64                 // counts Sets: a reader's cached rows are current while it is unchanged
 }
 
 // NewTable returns an empty table.
@@ -321,8 +323,13 @@ func (t *Table) Set(r Rules) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rows[r.ProgramYear] = &r
+	t.version.Add(1)
 	return nil
 }
+
+// Version counts the changes made to the table (Set): a reader that caches
+// rows from Lookup may keep them while Version returns the same value.
+func (t *Table) Version() uint64 { return t.version.Load() }
 
 // Rules returns a copy of a program year's rules.
 func (t *Table) Rules(py events.ProgramYear) (Rules, error) {

@@ -125,6 +125,10 @@ type Status struct {
 	mu    *sync.RWMutex
 	table *eligibility.Table
 	facts []statusFacts
+	// rules caches the table's row of each program year, by the catalog's
+	// year index, while the table's Version is rulesAt.
+	rules   []*eligibility.Rules
+	rulesAt uint64
 }
 
 // NewStatus returns an empty status model over cat, reconciling
@@ -135,15 +139,38 @@ func NewStatus(cat *Catalog, table *eligibility.Table) *Status {
 	return &Status{cat: cat, mu: &cat.mu, table: table}
 }
 
-// rulesFor returns the program year's rules, or rules that reconcile from
-// the recorded statuses when the table lacks the year.
-func (s *Status) rulesFor(py events.ProgramYear) *eligibility.Rules {
+// lookupRules is rulesFor without the cache, for queries (which hold only
+// the read lock).
+func (s *Status) lookupRules(py events.ProgramYear) *eligibility.Rules {
 	if s.table != nil {
 		if r, err := s.table.Lookup(py); err == nil {
 			return r
 		}
 	}
 	return &eligibility.Rules{ProgramYear: py, OptIn: true, APMEntityLVT: true, APMEntityOptIn: true}
+}
+
+// rulesFor returns the program year's rules, or rules that reconcile from
+// the recorded statuses when the table lacks the year. Rows are cached per
+// year until the table changes. The caller holds the write lock.
+func (s *Status) rulesFor(py events.ProgramYear) *eligibility.Rules {
+	var version uint64
+	if s.table != nil {
+		version = s.table.Version()
+	}
+	if version != s.rulesAt {
+		s.rules, s.rulesAt = s.rules[:0], version
+	}
+	yi := int(s.cat.year(py))
+	if yi < len(s.rules) && s.rules[yi] != nil {
+		return s.rules[yi]
+	}
+	r := s.lookupRules(py)
+	for len(s.rules) <= yi {
+		s.rules = append(s.rules, nil)
+	}
+	s.rules[yi] = r
+	return r
 }
 
 // StatusView is one participant's status.
@@ -240,7 +267,7 @@ func (s *Status) determined(e *events.EligibilityDetermined) {
 		}
 	}
 	f.flags |= fDetermined
-	st := s.standing(e.ProgramYear, e.Participant, f)
+	st := s.standing(s.rulesFor(e.ProgramYear), e.Participant, f)
 	f.status, f.exclusion, f.source, f.ephase = st.Status, st.Exclusion, st.Source, st.Phase
 	f.flags &^= fMIPSAPM | fQP
 	if st.MIPSAPM {
@@ -252,7 +279,7 @@ func (s *Status) determined(e *events.EligibilityDetermined) {
 }
 
 // standing reconciles a participant's standing from its slots.
-func (s *Status) standing(py events.ProgramYear, p events.Participant, f *statusFacts) eligibility.Standing {
+func (s *Status) standing(rules *eligibility.Rules, p events.Participant, f *statusFacts) eligibility.Standing {
 	var fs [slotCount]eligibility.Finding
 	var ptr [slotCount]*eligibility.Finding
 	mipsAPM := false
@@ -266,7 +293,7 @@ func (s *Status) standing(py events.ProgramYear, p events.Participant, f *status
 		ptr[i] = &fs[i]
 		mipsAPM = mipsAPM || sl.flags&sfMIPSAPM != 0
 	}
-	st := s.rulesFor(py).Reconcile(p, eligibility.Findings{Segment1: ptr[eligibility.SlotSegment1], Segment2: ptr[eligibility.SlotSegment2],
+	st := rules.Reconcile(p, eligibility.Findings{Segment1: ptr[eligibility.SlotSegment1], Segment2: ptr[eligibility.SlotSegment2],
 		Reported: ptr[eligibility.SlotReported], QP: ptr[slotQP]})
 	st.MIPSAPM = mipsAPM
 	return st
@@ -417,7 +444,7 @@ func (s *Status) view(r ref) StatusView {
 	}
 	if f.flags&fDetermined != 0 {
 		v.DeterminedAt = time.Unix(0, f.detAt).UTC()
-		v.Basis = s.standing(py, p, f).Basis
+		v.Basis = s.standing(s.lookupRules(py), p, f).Basis
 		if v.Kind == KindExempt && v.Eligibility != events.StatusExempt && f.apm != noRef {
 			_, entity := s.cat.key(f.apm)
 			v.Basis = "exempt: its APM Entity " + entity.ID + " is exempt, and an exempt APM Entity group exempts its clinicians this year"
