@@ -166,3 +166,27 @@ func TestPartialQPAndAPMExemptionKeepClinicianOutOfMIPS(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSeesTableChanges: the status model caches each year's rules,
+// and a change to the table (Table.Set) is seen by the next determination.
+func TestStatusSeesTableChanges(t *testing.T) {
+	table := eligibility.Default()
+	m := projection.NewModels(table, projection.ScoringConfig{})
+	p := et.Group(6001)
+	apply := func(d events.EligibilityDetermined) {
+		require.NoError(t, m.Status.Apply(&events.Record{}, d))
+	}
+	d1 := et.Determination(p, py24, events.StatusExempt)
+	d2 := et.Determination(p, py24, events.StatusOptInEligible, et.Segment2())
+	d2.Exceeded = events.CriterionCharges
+	apply(d1)
+	apply(d2)
+	assert.Equal(t, events.StatusExempt, m.Status.Get(py24, p).Eligibility, "below, then in the opt-in range: exempt by the default policy")
+	r, err := table.Rules(py24)
+	require.NoError(t, err)
+	r.SegmentPolicy = eligibility.OptInIfExceedsInSegment2
+	require.NoError(t, table.Set(r))
+	d2.DeterminedAt = d2.DeterminedAt.Add(time.Hour)
+	apply(d2)
+	assert.Equal(t, events.StatusOptInEligible, m.Status.Get(py24, p).Eligibility, "the changed policy applies")
+}
