@@ -79,7 +79,37 @@ func TestNotOptInEligible(t *testing.T) {
 	}
 	et.Given(t, et.Context(t, doc, py24, inWindow, nil)).When(optIn).ThenRefused(election.ErrNotOptInEligible)
 	d := et.OptInEligible(apm, py24)
-	et.Given(t, et.Context(t, apm, py24, inWindow, &d)).When(optIn).ThenRefused(election.ErrNotOptInEligible)
+	r := et.Given(t, et.Context(t, apm, py24, inWindow, &d)).When(optIn).ThenRefused(election.ErrAPMEntityOptIn)
+	assert.Contains(t, r.Detail, "PY2019-2020")
+}
+
+// TestAPMEntityOptInPY2019And2020: an APM Entity group in the opt-in range
+// opts in through an election made for the entity in PY2019-2020 (two
+// steps, final); it cannot report voluntarily; other years refuse it with
+// the rule named.
+func TestAPMEntityOptInPY2019And2020(t *testing.T) {
+	apm, _ := events.NewAPMEntity("APM-19")
+	for _, year := range []int{2019, 2020} {
+		py := events.PY(events.MIPS, year)
+		r, _ := eligibility.Default().Rules(py)
+		now := r.ElectionWindow.Open.Add(24 * time.Hour)
+		d := et.OptInEligible(apm, py)
+		d.Exceeded = events.CriterionCharges
+		ctx := et.Context(t, apm, py, now, &d)
+		require.Equal(t, events.StatusOptInEligible, ctx.Eligibility.Status, "PY%d", year)
+		req := events.ElectionRequested{Participant: apm, ProgramYear: py, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: now.UTC()}
+		et.Given(t, ctx).When(optIn).Then(req)
+		et.Given(t, ctx, req).When(election.Confirm{Phrase: "CONFIRM"}).Then(events.ElectionConfirmed{Participant: apm, ProgramYear: py,
+			Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, ConfirmedAt: now.UTC()})
+		et.Given(t, ctx).When(election.Request{Choice: events.ChoiceVoluntary, Pathway: events.PathwayTraditional}).ThenRefused(election.ErrInvalidChoice)
+	}
+	for _, year := range []int{2021, 2024, 2026} {
+		py := events.PY(events.MIPS, year)
+		r, _ := eligibility.Default().Rules(py)
+		d := et.OptInEligible(apm, py)
+		ref := et.Given(t, et.Context(t, apm, py, r.ElectionWindow.Open.Add(time.Hour), &d)).When(optIn).ThenRefused(election.ErrAPMEntityOptIn)
+		assert.Contains(t, ref.Detail, "PY2019-2020", "PY%d", year)
+	}
 }
 
 // TestElectionWindow: one second before it opens and at and after the 8 pm

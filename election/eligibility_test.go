@@ -40,8 +40,7 @@ func TestCommandsUseTheReconciledStanding(t *testing.T) {
 
 	g, err := h.Service.MaySubmit(bg, py24, exempt, events.PathwayTraditional)
 	require.NoError(t, err)
-	assert.False(t, g.Allowed)
-	assert.ErrorIs(t, g.Reason, election.ErrExempt)
+	assert.True(t, g.Allowed && g.Voluntary, "exempt: may report voluntarily without an election, with no adjustment")
 	assert.Equal(t, eligibility.PhaseFinal, g.Phase)
 	assert.Equal(t, events.StatusExempt, g.Status)
 	assert.Contains(t, g.Detail, "required only if above in both")
@@ -131,6 +130,9 @@ func TestVirtualGroupMembershipIsChecked(t *testing.T) {
 		et.Determination(taken, py25, events.StatusRequired))
 	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", "VG-A")
 	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", "VG-B")
+	for _, p := range []events.Participant{good, below, large, taken} {
+		h.Auth.ConnectRepresentative("vg-rep", p.TIN) // each member TIN authorizes the representative
+	}
 	vgA, _ := events.NewVirtualGroup("VG-A")
 	vgB, _ := events.NewVirtualGroup("VG-B")
 	meta := func() election.Meta {
@@ -174,7 +176,8 @@ func TestVirtualGroupMembershipIsChecked(t *testing.T) {
 			assert.ErrorIs(t, err, events.ErrStreamNotFound, "a refused TIN has no admission")
 		}
 	}
-	// good: admission, membership, request and confirmation.
+	// good: admission, membership, its request (final at the deadline), and
+	// the command's claim.
 	assert.Equal(t, before+4, logLen(t, h))
 
 	n := logLen(t, h)

@@ -20,6 +20,9 @@ type Clinician struct {
 	// PartialQP: a Partial QP this year (excluded from MIPS unless a Partial
 	// QP election is made for it).
 	PartialQP bool
+	// IndividuallyAssessed: assessed for QP status on its own (an Affiliated
+	// Practitioner List), so it makes its own Partial QP election.
+	IndividuallyAssessed bool
 }
 
 // Input is what one determination is made from.
@@ -131,6 +134,7 @@ func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
 	if p.Kind == events.KindIndividual {
 		out.ClinicianType = string(in.Clinician.Type)
 		out.QP = in.Clinician.QP
+		out.IndividuallyAssessed = in.Clinician.IndividuallyAssessed
 	}
 	excluded := func(reason events.ExclusionReason) (events.EligibilityDetermined, error) {
 		out.Status, out.Exclusion = events.StatusExcluded, reason

@@ -187,6 +187,10 @@ type Standing struct {
 	// MIPSAPM: the latest determination of any kind (segment, APM
 	// snapshot, import) finds a MIPS APM participant.
 	MIPSAPM bool
+	// IndividuallyAssessed: the latest determination that speaks to QP
+	// status assessed the clinician on its own (it makes its own Partial QP
+	// election).
+	IndividuallyAssessed bool
 	// Facts from the latest determination.
 	PortalRegistered   bool
 	ClinicianType      string
@@ -447,6 +451,7 @@ func Reconcile(r *Rules, p events.Participant, dets []events.EligibilityDetermin
 		for _, d := range append(slots[:], qp) {
 			s.MIPSAPM = s.MIPSAPM || d != nil && d.MIPSAPM
 		}
+		s.IndividuallyAssessed = qp != nil && qp.IndividuallyAssessed
 	}
 	return s
 }

@@ -111,6 +111,15 @@ type Rules struct {
 	// instant (8 pm US Eastern, Mar 31 of the year after the performance
 	// year); zero where no separate election is made.
 	PartialQPElectionDeadline time.Time
+	// PartialQPElectionOpens: when Partial QP elections are first taken
+	// (unconfirmed: the forms say only "no later than March 31"; Jan 1 of
+	// the year after the performance year is assumed).
+	PartialQPElectionOpens time.Time
+	// PublicReportingPreview: the Care Compare preview period, when a
+	// voluntary reporter may opt out of public reporting (unconfirmed:
+	// "late in the year after the performance year"; Nov 1 - Dec 31 is
+	// assumed).
+	PublicReportingPreview Window
 	// PartialQPMayReportVoluntarily: a Partial QP that did not elect may
 	// still report voluntarily (PY2022-PY2024).
 	PartialQPMayReportVoluntarily bool
@@ -158,6 +167,15 @@ type Rules struct {
 	Unconfirmed []string
 }
 
+// PartialQPElectionWindow is when Partial QP elections are taken: from
+// PartialQPElectionOpens until the deadline (zero where there is none).
+func (r *Rules) PartialQPElectionWindow() Window {
+	if r.PartialQPElectionDeadline.IsZero() {
+		return Window{}
+	}
+	return Window{Open: r.PartialQPElectionOpens, Close: r.PartialQPElectionDeadline}
+}
+
 // EligibleType reports whether a clinician type is MIPS eligible this year.
 func (r *Rules) EligibleType(t ClinicianType) bool { return slices.Contains(r.ClinicianTypes, t) }
 
@@ -202,6 +220,12 @@ func (r *Rules) Validate() error {
 	}
 	if r.MaxVirtualGroupClinicians < 0 {
 		bad("at most %d clinicians per virtual group member: want 0 (no virtual groups) or more", r.MaxVirtualGroupClinicians)
+	}
+	if !r.PartialQPElectionOpens.IsZero() && !r.PartialQPElectionDeadline.IsZero() && !r.PartialQPElectionOpens.Before(r.PartialQPElectionDeadline) {
+		bad("Partial QP elections open at %v, not before their deadline", r.PartialQPElectionOpens)
+	}
+	if !r.PublicReportingPreview.IsZero() && !r.PublicReportingPreview.Open.Before(r.PublicReportingPreview.Close) {
+		bad("the public-reporting preview opens at %v, not before it closes", r.PublicReportingPreview.Open)
 	}
 	if r.APMEntityOptIn && !r.APMEntityLVT {
 		bad("APM Entities may opt in only in years that judge them against the LVT (set APMEntityLVT)")
@@ -466,8 +490,9 @@ func Default() *Table {
 		return Rules{
 			ProgramYear: events.PY(events.MIPS, py), PaymentYear: py + 2, LVT: lvt,
 			Segments: segments(py, time.October), MaxVirtualGroupClinicians: 10,
-			PartialQPElectionDeadline: closeAt(py+1, time.March, 31), ApplicablePercent: 9,
-			ClinicianTypes: types2019(),
+			PartialQPElectionDeadline: closeAt(py+1, time.March, 31), PartialQPElectionOpens: openAt(py+1, time.January, 1),
+			PublicReportingPreview: Window{Open: openAt(py+1, time.November, 1), Close: endOfDay(py+1, time.December, 31)},
+			ApplicablePercent: 9, ClinicianTypes: types2019(),
 		}
 	}
 	window := func(openY int, openM time.Month, openD int, closeY int, closeM time.Month, closeD int) Window {
@@ -489,7 +514,7 @@ func Default() *Table {
 	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 3, 70, 4
 	r.ClinicianTypes = types2018()
 	r.MaxVirtualGroupClinicians = 0 // virtual groups began in PY2018
-	r.PartialQPElectionDeadline, r.PartialQPReportingElects = time.Time{}, true
+	r.PartialQPElectionDeadline, r.PartialQPElectionOpens, r.PartialQPReportingElects = time.Time{}, time.Time{}, true
 	r.APMEntityLVT, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true
 	r.Unconfirmed = []string{"Segments (exact dates)", "DataSubmissionDeadline (none stated)", "ClinicianTypes (PY2018's five assumed)"}
 	rows = append(rows, r)
@@ -605,6 +630,12 @@ func Default() *Table {
 	})
 
 	for _, r := range rows {
+		if r.ProgramYear.Program == events.MIPS {
+			r.Unconfirmed = append(r.Unconfirmed, "PublicReportingPreview (dates)")
+			if !r.PartialQPElectionOpens.IsZero() {
+				r.Unconfirmed = append(r.Unconfirmed, "PartialQPElectionOpens")
+			}
+		}
 		if err := t.Set(r); err != nil {
 			panic(err) // the built-in table is static: a failure is a programming error
 		}

@@ -109,6 +109,11 @@ func NewRegistry(opts ...RegistryOption) *Registry {
 	must(Register[APMParticipationSnapshot](r, 1))
 	must(Register[VirtualGroupMembership](r, 1))
 	must(Register[VirtualGroupMemberAdmitted](r, 1))
+	must(Register[VirtualGroupMemberReleased](r, 1))
+	must(Register[VirtualGroupRetracted](r, 1))
+	must(Register[PublicReportingOptedOut](r, 1))
+	must(Register[UploadCancelled](r, 1))
+	must(Register[CommandRecorded](r, 1))
 	must(Register[ScoreReported](r, 1))
 	if !cfg.noFast {
 		r.installFast(fastCodecs())

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Event is a ledger event payload. EventType returns its stable wire name,
@@ -22,6 +24,11 @@ const (
 	TypeAPMParticipationSnapshot   = "apm.participation-snapshot"
 	TypeVirtualGroupMembership     = "virtual-group.membership"
 	TypeVirtualGroupMemberAdmitted = "virtual-group.member-admitted"
+	TypeVirtualGroupMemberReleased = "virtual-group.member-released"
+	TypeVirtualGroupRetracted      = "virtual-group.election-retracted"
+	TypePublicReportingOptedOut    = "public-reporting.opted-out"
+	TypeUploadCancelled            = "upload.cancelled"
+	TypeCommandRecorded            = "command.recorded"
 	TypeScoreReported              = "score.reported"
 )
 
@@ -276,9 +283,13 @@ const (
 	ChoiceOptIn             // become MIPS eligible via opt-in: score and payment adjustment
 	ChoiceVoluntary         // report voluntarily: informational score, no adjustment
 	ChoiceNoDecision        // make no election (bulk uploads)
+	// ChoicePartialQP: a Partial QP election, to participate in MIPS (made
+	// by an APM Entity for its Partial QPs, or by an individually assessed
+	// clinician), in the participant's Partial QP election stream.
+	ChoicePartialQP
 )
 
-var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision"}}
+var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision", "partial-qp"}}
 
 // String returns the stable wire name.
 func (c Choice) String() string { return choiceEnum.name(uint8(c)) }
@@ -393,6 +404,10 @@ type EligibilityDetermined struct {
 	// clinicians billing under the TIN (a virtual group member may have at
 	// most 10); 0 when not counted.
 	EligibleClinicians int `json:"eligibleClinicians,omitzero"`
+	// IndividuallyAssessed: a clinician assessed for QP status on its own
+	// (an Affiliated Practitioner List), who makes its own Partial QP
+	// election; otherwise its APM Entity makes it.
+	IndividuallyAssessed bool `json:"individuallyAssessed,omitzero"`
 }
 
 // EventType implements Event.
@@ -503,6 +518,75 @@ type VirtualGroupMemberAdmitted struct {
 
 // EventType implements Event.
 func (VirtualGroupMemberAdmitted) EventType() string { return TypeVirtualGroupMemberAdmitted }
+
+// VirtualGroupMemberReleased records that a TIN is no longer a member of
+// the virtual group that admitted it: a revision of the virtual group's
+// election dropped it, or the election was retracted, before the virtual
+// group deadline. The TIN may then join another virtual group.
+type VirtualGroupMemberReleased struct {
+	Member         Participant `json:"member"` // the TIN, as a group
+	ProgramYear    ProgramYear `json:"programYear"`
+	VirtualGroupID string      `json:"virtualGroupId"`
+	ReleasedAt     time.Time   `json:"releasedAt"`
+	Reason         string      `json:"reason,omitzero"`
+}
+
+// EventType implements Event.
+func (VirtualGroupMemberReleased) EventType() string { return TypeVirtualGroupMemberReleased }
+
+// VirtualGroupRetracted records that a virtual group's election was
+// retracted before the virtual group deadline: it has no members and opts
+// no one in.
+type VirtualGroupRetracted struct {
+	VirtualGroup Participant `json:"virtualGroup"`
+	ProgramYear  ProgramYear `json:"programYear"`
+	RetractedAt  time.Time   `json:"retractedAt"`
+}
+
+// EventType implements Event.
+func (VirtualGroupRetracted) EventType() string { return TypeVirtualGroupRetracted }
+
+// PublicReportingOptedOut records that a voluntary reporter opted out of
+// public reporting of its data on Care Compare, during the preview period.
+type PublicReportingOptedOut struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	OptedOutAt  time.Time   `json:"optedOutAt"`
+}
+
+// EventType implements Event.
+func (PublicReportingOptedOut) EventType() string { return TypePublicReportingOptedOut }
+
+// UploadCancelled records that a registry cancelled an upload before
+// confirming it: every participant it named, those whose selections were
+// withdrawn and those already MIPS eligible alike, so that a submission
+// pipeline discards the upload's data for all of them.
+type UploadCancelled struct {
+	BatchID      string        `json:"batchId"`
+	Organization string        `json:"organization"` // the registry
+	ProgramYear  ProgramYear   `json:"programYear"`
+	Participants []Participant `json:"participants"`
+	CancelledAt  time.Time     `json:"cancelledAt"`
+}
+
+// EventType implements Event.
+func (UploadCancelled) EventType() string { return TypeUploadCancelled }
+
+// CommandRecorded binds a command ID to the content of the command that
+// first used it, in a stream of its own (StreamNamer.Command): a retry with
+// the same content is answered with the original receipt; the same ID with
+// other content is refused, on every store.
+type CommandRecorded struct {
+	CommandID   uuid.UUID   `json:"commandId"`
+	Kind        string      `json:"kind"`        // e.g. "request", "batch.submit"
+	Fingerprint Hash        `json:"fingerprint"` // SHA-256 of the command's content
+	Participant Participant `json:"participant,omitzero"`
+	ProgramYear ProgramYear `json:"programYear"`
+	RecordedAt  time.Time   `json:"recordedAt"`
+}
+
+// EventType implements Event.
+func (CommandRecorded) EventType() string { return TypeCommandRecorded }
 
 // ScoreReported records a reported MIPS score for a participant: an
 // individual, a group, a virtual group or an APM Entity, on a pathway.

@@ -20,7 +20,7 @@ func TestAudit(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"verified 3 records in 2 streams: every hash chain intact",
+		"verified 5 records in 4 streams: every hash chain intact", // the determination, the request and the confirmation, and the two commands' claims
 		"as of 2024-12-01: group *****6789 is opt-in eligible (no decision)",
 		"as of 2025-02-04: group *****6789 is pending confirmation",
 		"as of 2025-03-15: group *****6789 is MIPS eligible via opt-in",

@@ -117,5 +117,5 @@ func Example() {
 	}
 	// Output:
 	// Population: 200 clinicians in 40 practices
-	// Audit: 622 records in 354 streams
+	// Audit: 649 records in 381 streams
 }
