@@ -14,8 +14,6 @@ import (
 	"github.com/google/uuid"
 )
 
-
-
 // EligibilitySource gives a participant's standing at an instant,
 // reconciled from its determinations (eligibility.Reconcile). The default
 // reads the ledger's eligibility streams; a service may supply a read model

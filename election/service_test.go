@@ -330,7 +330,9 @@ func TestVirtualGroupElection(t *testing.T) {
 	for _, p := range []events.Participant{fresh, ownPending, ownFinal, required, newbie} {
 		h.Auth.ConnectRepresentative("vg-rep", p.TIN) // every member but the stranger authorizes the representative
 	}
-	vgm := func() election.Meta { return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}) }
+	vgm := func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
 	e := election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25,
 		Members: []events.TIN{fresh.TIN, ownPending.TIN, ownFinal.TIN, required.TIN, stranger.TIN}}
 	_, err = h.Service.ElectVirtualGroup(bg, vgm(), e)
@@ -453,7 +455,9 @@ func TestVirtualGroupRetraction(t *testing.T) {
 	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
 	h.Auth.ConnectRepresentative("vg-rep", a.TIN)
 	h.Auth.ConnectRepresentative("vg-rep", b.TIN)
-	vgm := func() election.Meta { return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}) }
+	vgm := func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
 	_, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{a.TIN, b.TIN}})
 	require.NoError(t, err)
 	res, err := h.Service.RetractVirtualGroup(bg, vgm(), vg, py25)

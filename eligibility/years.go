@@ -492,7 +492,7 @@ func Default() *Table {
 			Segments: segments(py, time.October), MaxVirtualGroupClinicians: 10,
 			PartialQPElectionDeadline: closeAt(py+1, time.March, 31), PartialQPElectionOpens: openAt(py+1, time.January, 1),
 			PublicReportingPreview: Window{Open: openAt(py+1, time.November, 1), Close: endOfDay(py+1, time.December, 31)},
-			ApplicablePercent: 9, ClinicianTypes: types2019(),
+			ApplicablePercent:      9, ClinicianTypes: types2019(),
 		}
 	}
 	window := func(openY int, openM time.Month, openD int, closeY int, closeM time.Month, closeD int) Window {
