@@ -61,12 +61,16 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 		return fb
 	}
 	switch kind {
-	case KindRequired, KindOptedIn:
+	case KindRequired, KindOptedIn, KindPartialQPElected:
 		fb.Level, fb.Cost, fb.ClaimsQuality, fb.InBenchmarks, fb.PublicReporting = FeedbackFull, true, true, true, true
 		fb.Reason = "full feedback, benchmarks and public reporting"
 	case KindVoluntary:
 		fb.Level, fb.PublicReporting, fb.MayOptOut = FeedbackLimited, true, true
 		fb.Reason = "voluntary reporter: limited feedback (no cost or claims-based quality measures), not in benchmarks, may opt out of public reporting during the preview"
+		if f.flags&fReportingOut != 0 {
+			fb.PublicReporting, fb.MayOptOut = false, false
+			fb.Reason = "voluntary reporter: limited feedback (no cost or claims-based quality measures), not in benchmarks; opted out of public reporting"
+		}
 	default:
 		fb.Reason = "not participating: " + kind.String()
 		return fb

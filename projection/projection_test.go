@@ -57,6 +57,19 @@ func (l *ledger) elect(p events.Participant, py events.ProgramYear, choice event
 	}
 }
 
+// electPartialQP makes a clinician's own Partial QP election, confirmed.
+func (l *ledger) electPartialQP(p events.Participant, py events.ProgramYear) {
+	l.t.Helper()
+	id := "dr-" + p.NPI.String()
+	l.h.Auth.RegisterClinician(id, p)
+	m := l.h.Meta(election.Actor{ID: id, Role: events.RoleClinician})
+	_, err := l.h.Service.ExecutePartialQP(bg, m, py, p, election.Request{Choice: events.ChoicePartialQP, Pathway: events.PathwayTraditional})
+	require.NoError(l.t, err)
+	m.CommandID = l.h.IDs.New()
+	_, err = l.h.Service.ExecutePartialQP(bg, m, py, p, election.Confirm{Phrase: "CONFIRM"})
+	require.NoError(l.t, err)
+}
+
 func (l *ledger) rebuild(opts ...projection.RunnerOption) (*projection.Models, projection.Report) {
 	l.t.Helper()
 	m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
@@ -115,8 +128,11 @@ func TestStatusKinds(t *testing.T) {
 	}
 	ps[projection.KindPartialQP] = et.Clinician(1000, 7)
 	ps[projection.KindNotAssessed], _ = events.NewAPMEntity("APM-NA")
+	ps[projection.KindPartialQPElected] = et.Clinician(1000, 8)
 	l.determine(
 		et.Determination(ps[projection.KindPartialQP], py24, events.StatusPartialQP),
+		et.Determination(ps[projection.KindPartialQPElected], py24, events.StatusPartialQP,
+			func(d *events.EligibilityDetermined) { d.IndividuallyAssessed = true }),
 		et.Determination(ps[projection.KindNotAssessed], py24, events.StatusExempt, func(d *events.EligibilityDetermined) { d.Exceeded = events.CriterionCharges }),
 		et.Determination(ps[projection.KindExempt], py24, events.StatusExempt),
 		et.OptInEligible(ps[projection.KindOptInEligible], py24),
@@ -126,6 +142,7 @@ func TestStatusKinds(t *testing.T) {
 		et.Determination(ps[projection.KindRequired], py24, events.StatusRequired),
 		et.Determination(ps[projection.KindExcluded], py24, events.StatusExcluded),
 	)
+	l.electPartialQP(ps[projection.KindPartialQPElected], py24)
 	l.elect(ps[projection.KindPending], py24, events.ChoiceOptIn, events.PathwayTraditional, false)
 	l.elect(ps[projection.KindOptedIn], py24, events.ChoiceOptIn, events.PathwayAPP, true)
 	l.elect(ps[projection.KindVoluntary], py24, events.ChoiceVoluntary, events.PathwayTraditional, true)

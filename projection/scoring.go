@@ -49,6 +49,9 @@ type Scoring struct {
 	facts  []scoreFacts
 	// moreAPM holds the APM Entities of clinicians on more than one.
 	moreAPM map[ref][]ref
+	// vgMembers holds each virtual group's current members (group refs):
+	// a revision replaces them, a retraction clears them.
+	vgMembers map[ref][]ref
 	// highest holds the reasons "the highest of n candidate score(s): the
 	// source score" for n up to 4.
 	highest [4][len(sourceNames)]string
@@ -56,7 +59,7 @@ type Scoring struct {
 
 // NewScoring returns an empty scoring model sharing status's catalog.
 func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Scoring {
-	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}}
+	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}, vgMembers: map[ref][]ref{}}
 	for n := range s.highest {
 		for src := range s.highest[n] {
 			s.highest[n][src] = formatHighest(n+1, ScoreSource(src))
@@ -102,9 +105,15 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 		}
 	case events.VirtualGroupMembership:
 		vg := s.cat.intern(e.ProgramYear, e.VirtualGroup)
+		s.leaveVirtualGroup(vg)
+		members := make([]ref, 0, len(e.Members))
 		for _, t := range e.Members {
 			s.get(e.ProgramYear, events.Group(t)).vg = vg
+			members = append(members, s.cat.lookup(e.ProgramYear, events.Group(t)))
 		}
+		s.vgMembers[vg] = members
+	case events.VirtualGroupRetracted:
+		s.leaveVirtualGroup(s.cat.intern(e.ProgramYear, e.VirtualGroup))
 	case events.APMParticipationSnapshot:
 		entity := s.cat.intern(e.ProgramYear, e.Entity)
 		for _, en := range e.Entries {
@@ -124,6 +133,17 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 		}
 	}
 	return nil
+}
+
+// leaveVirtualGroup takes the virtual group's current members out of it
+// (before a revision lists the new ones, or after a retraction).
+func (s *Scoring) leaveVirtualGroup(vg ref) {
+	for _, m := range s.vgMembers[vg] {
+		if f := s.factsOf(m); f != nil && f.vg == vg {
+			f.vg = noRef
+		}
+	}
+	delete(s.vgMembers, vg)
 }
 
 func containsRef(rs []ref, r ref) bool {
@@ -358,20 +378,6 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 		out.Phase = gsf.ephase
 	}
 
-	switch {
-	case own == KindExcluded:
-		out.Reason = "excluded (" + s.status.view(cr).Exclusion.String() + "): no MIPS payment adjustment"
-		return out, nil
-	case own == KindPartialQP:
-		out.Reason = "a Partial QP without a Partial QP election: not in MIPS, no payment adjustment"
-		return out, nil
-	case s.status.exemptThroughAPM(s.status.factsOf(cr)):
-		_, entity := s.cat.key(s.status.factsOf(cr).apm)
-		out.Reason = fmt.Sprintf("%v: exempt, because its APM Entity %s is exempt: no payment adjustment", py, entity.ID)
-		return out, nil
-	}
-	out.InMIPS = own == KindRequired || own == KindOptedIn || grp == KindRequired || grp == KindOptedIn ||
-		vg != noRef && vgKind != KindVoluntary
 	pick := func(src ScoreSource, of events.Participant, score float64, cats uint8) Candidate {
 		c := Candidate{Source: src, Of: of, Score: score, Reported: score}
 		if cats < 2 {
@@ -379,6 +385,41 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 		}
 		return c
 	}
+	// informational gives a clinician reporting voluntarily without an
+	// election its own score, for information only.
+	informational := func(reason string) (FinalScore, error) {
+		if cf != nil && cf.flags&sTrad != 0 {
+			cand := pick(SourceIndividual, c, cf.trad, cf.tradCats)
+			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, c, cand.Hardship
+			out.Candidates = []Candidate{cand}
+			reason += "; its voluntary report's score is for information only"
+		}
+		out.Reason = reason
+		return out, nil
+	}
+	switch {
+	case own == KindExcluded:
+		excl := s.status.view(cr).Exclusion
+		reason := "excluded (" + excl.String() + "): no MIPS payment adjustment"
+		if rules.VoluntaryReporting && (excl == events.ExclusionQP || excl == events.ExclusionNewlyEnrolled || excl == events.ExclusionIneligibleClinicianType) {
+			return informational(reason)
+		}
+		out.Reason = reason
+		return out, nil
+	case own == KindPartialQP:
+		reason := "a Partial QP without a Partial QP election: not in MIPS, no payment adjustment"
+		if rules.PartialQPMayReportVoluntarily {
+			return informational(reason)
+		}
+		out.Reason = reason
+		return out, nil
+	case s.status.exemptThroughAPM(s.status.factsOf(cr)):
+		_, entity := s.cat.key(s.status.factsOf(cr).apm)
+		out.Reason = fmt.Sprintf("%v: exempt, because its APM Entity %s is exempt: no payment adjustment", py, entity.ID)
+		return out, nil
+	}
+	ownIn := own == KindRequired || own == KindOptedIn || own == KindPartialQPElected
+	out.InMIPS = ownIn || grp == KindRequired || grp == KindOptedIn || vg != noRef && vgKind != KindVoluntary
 	if !out.InMIPS {
 		switch {
 		case own == KindVoluntary && cf != nil && cf.flags&sTrad != 0:
@@ -392,6 +433,8 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, g, cand.Hardship
 			out.Candidates = []Candidate{cand}
 			out.Reason = "the group reports voluntarily: informational score, no payment adjustment"
+		case own == KindExempt:
+			return informational("exempt: no payment adjustment")
 		default:
 			out.Reason = "neither required nor opted in: no payment adjustment"
 		}
@@ -411,7 +454,7 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 	}
 
 	var cands []Candidate
-	if cf != nil && cf.flags&sTrad != 0 && (own == KindRequired || own == KindOptedIn) {
+	if cf != nil && cf.flags&sTrad != 0 && ownIn {
 		cands = append(cands, pick(SourceIndividual, c, cf.trad, cf.tradCats))
 	}
 	if gf != nil && (grp == KindRequired || grp == KindOptedIn) {

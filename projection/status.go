@@ -23,21 +23,22 @@ type Kind uint8
 
 // Status kinds.
 const (
-	KindUnknown       Kind = iota // no determination yet
-	KindExempt                    // exceeds no low-volume criterion
-	KindOptInEligible             // opt-in eligible, no decision
-	KindPending                   // a selection awaits confirmation
-	KindOptedIn                   // MIPS eligible via opt-in (see Pathway)
-	KindVoluntary                 // voluntary reporter
-	KindRequired                  // required to participate
-	KindExcluded                  // excluded (see Exclusion)
-	KindPartialQP                 // a Partial QP: not in MIPS unless a Partial QP election is made
-	KindNotAssessed               // not judged against the low-volume threshold (APM Entities from PY2021)
+	KindUnknown          Kind = iota // no determination yet
+	KindExempt                       // exceeds no low-volume criterion
+	KindOptInEligible                // opt-in eligible, no decision
+	KindPending                      // a selection awaits confirmation
+	KindOptedIn                      // MIPS eligible via opt-in (see Pathway)
+	KindVoluntary                    // voluntary reporter
+	KindRequired                     // required to participate
+	KindExcluded                     // excluded (see Exclusion)
+	KindPartialQP                    // a Partial QP: not in MIPS unless a Partial QP election is made
+	KindNotAssessed                  // not judged against the low-volume threshold (APM Entities from PY2021)
+	KindPartialQPElected             // a Partial QP in MIPS through a confirmed Partial QP election (its own or its APM Entity's)
 )
 
 var kindNames = [...]string{"unknown", "exempt", "opt-in eligible (no decision)", "pending confirmation",
 	"MIPS eligible via opt-in", "voluntary reporter", "required", "excluded", "Partial QP (no election)",
-	"not assessed against the threshold"}
+	"not assessed against the threshold", "Partial QP, elected to participate"}
 
 // String returns the Kind in words.
 func (k Kind) String() string {
@@ -50,7 +51,7 @@ func (k Kind) String() string {
 // Kinds lists every status kind in order.
 func Kinds() []Kind {
 	return []Kind{KindUnknown, KindExempt, KindOptInEligible, KindPending, KindOptedIn, KindVoluntary, KindRequired, KindExcluded,
-		KindPartialQP, KindNotAssessed}
+		KindPartialQP, KindNotAssessed, KindPartialQPElected}
 }
 
 // facts flags.
@@ -60,6 +61,8 @@ const (
 	fQP
 	fPortal
 	fImported
+	fPQPElected   // its own Partial QP election is confirmed
+	fReportingOut // opted out of public reporting
 )
 
 // slotFacts is the latest determination of one kind (an eligibility.Slot,
@@ -86,7 +89,7 @@ const (
 	slotCount = 4
 )
 
-// statusFacts is one participant's status, packed (112 bytes): the latest
+// statusFacts is one participant's status, packed (120 bytes): the latest
 // determination of each kind, the standing reconciled from them, and the
 // election.
 type statusFacts struct {
@@ -97,6 +100,7 @@ type statusFacts struct {
 	onBehalf  ref
 	vg        ref                      // the virtual group whose election this is, or noRef
 	apm       ref                      // clinicians, in years an exempt APM Entity exempts them: the entity whose Participation List names them
+	entity    ref                      // clinicians: the APM Entity whose list names them (its Partial QP election covers its Partial QPs)
 	status    events.EligibilityStatus // the reconciled standing
 	exclusion events.ExclusionReason
 	source    events.Source
@@ -197,6 +201,9 @@ type StatusView struct {
 	ElectedAt      time.Time
 	VirtualGroupID string
 	Imported       bool
+	// PublicReportingOptedOut: a voluntary reporter opted out of public
+	// reporting on Care Compare during the preview period.
+	PublicReportingOptedOut bool
 }
 
 // Apply implements Projection.
@@ -208,6 +215,33 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 		s.determined(&e)
 	case events.APMParticipationSnapshot:
 		s.snapshot(&e)
+	case events.PublicReportingOptedOut:
+		s.get(e.ProgramYear, e.Participant).flags |= fReportingOut
+	case events.ElectionRequested, events.ElectionRequestWithdrawn, events.ElectionConfirmed:
+		if events.StreamCategory(rec.Stream) == events.CategoryPartialQPElection {
+			return s.partialQPElection(rec, e)
+		}
+		return s.election(rec, e)
+	}
+	return nil
+}
+
+// partialQPElection applies a Partial QP election's event: only its
+// confirmation changes the status (a pending one changes nothing).
+func (s *Status) partialQPElection(rec *events.Record, e events.Event) error {
+	if c, ok := e.(events.ElectionConfirmed); ok {
+		f := s.get(c.ProgramYear, c.Participant)
+		if f.flags&fPQPElected != 0 {
+			return &Violation{Stream: rec.Stream, Revision: rec.Revision, Problem: "event after the election was confirmed"}
+		}
+		f.flags |= fPQPElected
+	}
+	return nil
+}
+
+// election applies an opt-in election's event.
+func (s *Status) election(rec *events.Record, e events.Event) error {
+	switch e := e.(type) {
 	case events.ElectionRequested:
 		f := s.get(e.ProgramYear, e.Participant)
 		if err := s.check(f, rec, f.phase == phaseNone, "a request while one is pending"); err != nil {
@@ -303,15 +337,26 @@ func (s *Status) standing(rules *eligibility.Rules, p events.Participant, f *sta
 // MIPS APM to the entity, in the years when an exempt APM Entity group
 // exempts its clinicians (PY2017-2020).
 func (s *Status) snapshot(e *events.APMParticipationSnapshot) {
-	if !e.MIPSAPM || !s.rulesFor(e.ProgramYear).APMEntityExemptionCoversClinicians {
-		return
-	}
+	covers := e.MIPSAPM && s.rulesFor(e.ProgramYear).APMEntityExemptionCoversClinicians
 	entity := s.cat.intern(e.ProgramYear, e.Entity)
 	for _, en := range e.Entries {
-		if en.List == events.ListParticipation {
-			s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI)).apm = entity
+		f := s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI))
+		f.entity = entity
+		if covers && en.List == events.ListParticipation {
+			f.apm = entity
 		}
 	}
+}
+
+// partialQPElected reports whether a Partial QP is in MIPS through a
+// confirmed Partial QP election: its own, or (assessed with its APM
+// Entity) the entity's.
+func (s *Status) partialQPElected(f *statusFacts) bool {
+	if f.flags&fPQPElected != 0 {
+		return true
+	}
+	ef := s.factsOf(f.entity)
+	return ef != nil && ef.flags&fPQPElected != 0
 }
 
 // check refuses an election event the state cannot take; above all any
@@ -363,7 +408,7 @@ func (s *Status) warm(evs []events.Event) {
 
 // get returns the participant's facts, adding them if new.
 func (s *Status) get(py events.ProgramYear, p events.Participant) *statusFacts {
-	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef, apm: noRef}, py, p)
+	return factsFor(s.cat, &s.facts, statusFacts{onBehalf: noRef, vg: noRef, apm: noRef, entity: noRef}, py, p)
 }
 
 func (s *Status) factsOf(r ref) *statusFacts {
@@ -380,8 +425,11 @@ func (s *Status) factsOf(r ref) *statusFacts {
 func (s *Status) kind(r ref) Kind {
 	f := s.factsOf(r)
 	k := kindOf(f)
-	if (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f) {
+	switch {
+	case (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f):
 		return KindExempt
+	case k == KindPartialQP && s.partialQPElected(f):
+		return KindPartialQPElected
 	}
 	return k
 }
@@ -451,6 +499,7 @@ func (s *Status) view(r ref) StatusView {
 		}
 	}
 	v.MIPSAPM, v.QP, v.PortalRegistered = f.flags&fMIPSAPM != 0, f.flags&fQP != 0, f.flags&fPortal != 0
+	v.PublicReportingOptedOut = f.flags&fReportingOut != 0
 	if f.phase != phaseNone {
 		v.Choice, v.Pathway, v.ElectedAt, v.Imported = f.choice, f.pathway, time.Unix(0, f.at).UTC(), f.flags&fImported != 0
 		if f.actor > 0 {
