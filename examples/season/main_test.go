@@ -37,6 +37,10 @@ func TestSeason(t *testing.T) {
 		"Eligibility: initial (segment 1 alone) and final (both segments reconciled)",
 		"segments disagree, not above in both: exempt", "segments disagree, not above in both: opt-in eligible",
 		"newly established in segment 2: judged on it alone", "a Partial QP (latest snapshot)", "Partial QP (no election)",
+		"virtual group members: dropped by a revision", "virtual group elections retracted before the deadline",
+		"virtual group opt-ins final at the deadline", "Partial QP elections confirmed by", "Partial QP, elected to participate",
+		"accepted: voluntary, no payment adjustment", "of which clinicians not MIPS eligible, without an election",
+		"refused: after the data submission deadline", "voluntary reporters opting out of public reporting",
 	} {
 		if !strings.Contains(mem, want) {
 			t.Errorf("summary lacks %q:\n%s", want, mem)
@@ -117,5 +121,5 @@ func Example() {
 	}
 	// Output:
 	// Population: 200 clinicians in 40 practices
-	// Audit: 649 records in 381 streams
+	// Audit: 635 records in 367 streams
 }

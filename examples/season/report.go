@@ -121,6 +121,19 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		total += s.refusals.get(k)
 	}
 	p("  %-56s %8s", "total", num(total))
+	p("")
+	p("Data submissions through the submission gate")
+	for _, k := range s.gate.sorted() {
+		if strings.HasPrefix(k, "accepted") {
+			p("  %-64s %8s", k, num(s.gate.get(k)))
+		}
+	}
+	p("    %-62s %8s", "of which clinicians not MIPS eligible, without an election", num(s.gate.get(volunteeredWithout)))
+	for _, k := range s.gate.sorted() {
+		if strings.HasPrefix(k, "refused") {
+			p("  %-64s %8s", k, num(s.gate.get(k)))
+		}
+	}
 
 	// Final scores and payment adjustments of clinicians.
 	var inMIPS, informational, zero, hardship int

@@ -26,7 +26,11 @@ type clinician struct {
 	typ     eligibility.ClinicianType
 	qp      bool
 	partial bool // a Partial QP
-	newly   bool // first enrolled in Medicare during the year
+	// affiliated: on its APM Entity's Affiliated Practitioner List, so
+	// assessed for QP status on its own (it makes its own Partial QP
+	// election).
+	affiliated bool
+	newly      bool // first enrolled in Medicare during the year
 	seg     [2]events.Volumes
 	status  events.EligibilityStatus // the final standing, both segments reconciled
 }
@@ -118,6 +122,13 @@ type sim struct {
 
 	refusals  tally // by rule
 	outcomes  tally // by what happened
+	gate      tally // data submissions by the gate's answer
+	// accepted are the data submissions the gate let through, to be
+	// scored; volunteers the participants whose voluntary election was
+	// confirmed.
+	mu         sync.Mutex
+	accepted   []submission
+	volunteers []events.Participant
 	appended  atomic.Int64
 	phases    []phase
 	startedAt time.Time
@@ -216,8 +227,12 @@ func (s *sim) simulate(ctx context.Context) error {
 		{"segment 2 determinations (final)", func(ctx context.Context) error { return s.determine(ctx, 1) }},
 		{"practice and clinician elections", s.elections},
 		{"registry bulk elections", s.registryBatches},
+		{"Partial QP elections", s.partialQPElections},
+		{"data submissions (the gate)", func(ctx context.Context) error { return s.submissions(ctx, false) }},
 		{"late elections", s.late},
+		{"late data submissions", func(ctx context.Context) error { return s.submissions(ctx, true) }},
 		{"scores", s.scores},
+		{"public-reporting opt-outs", s.optOuts},
 	}
 	for _, st := range steps {
 		if err := s.timed(st.name, func() error { return st.fn(ctx) }); err != nil {
@@ -255,6 +270,7 @@ func (s *sim) populate() {
 		case x < 0.35:
 			c.partial = true // a Partial QP: out of MIPS unless it elects
 		}
+		c.affiliated = i%7 == 0 // the snapshots list every seventh clinician as an affiliated practitioner
 		// Per-clinician volumes are log-normal around 40% of each
 		// threshold: solo clinicians mostly fall below some criterion, and
 		// practices of a few straddle the threshold.
@@ -285,12 +301,19 @@ func (s *sim) populate() {
 		g.apm = len(s.apms) - 1
 		s.apms[g.apm].groups = append(s.apms[g.apm].groups, i)
 	}
-	// Virtual groups of four small practices; registries' clients.
+	// Virtual groups of four small practices, most of them above the
+	// threshold or in the opt-in range in segment 1 (one in ten is below
+	// and is refused as a member); registries' clients.
 	var small []int
 	for i := range s.groups {
 		g := &s.groups[i]
+		var v events.Volumes
+		for _, m := range g.members {
+			v = sum(v, s.clinicians[m].seg[0])
+		}
+		candidate := !g.mipsAPM && !g.established && len(g.members) <= 10 && (s.rules.LVT.Exceeded(v) != 0 || r.Float64() < 0.1)
 		switch {
-		case !g.mipsAPM && len(g.members) <= 2 && r.Float64() < 0.04:
+		case candidate && r.Float64() < 0.15:
 			small = append(small, i)
 		case r.Float64() < 0.25:
 			g.registry = r.IntN(s.registries)
@@ -351,7 +374,7 @@ func (s *sim) determine(ctx context.Context, seg int) error {
 	}
 	src := []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]
 	facts := func(c *clinician) eligibility.Clinician {
-		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial}
+		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated}
 		if c.newly {
 			e.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
 		}
@@ -463,7 +486,7 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 						continue
 					}
 					list := events.ListParticipation
-					if m%7 == 0 {
+					if s.clinicians[m].affiliated {
 						list = events.ListAffiliatedPractitioner
 					}
 					c := s.clinicians[m].p
@@ -489,7 +512,7 @@ func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) er
 			for _, m := range s.groups[g].members {
 				c := &s.clinicians[m]
 				in := eligibility.Input{Participant: c.p, Volumes: c.seg[0], MIPSAPM: true,
-					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial},
+					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated},
 					Source:    events.SourceAPMSnapshot, SourceDate: snapshot, DeterminedAt: s.clock.Now()}
 				if c.newly {
 					in.Clinician.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
@@ -575,21 +598,73 @@ func (s *sim) virtualGroups(ctx context.Context) error {
 			s.auth.AuthorizeRegistry(registryName(g.registry), g.p.TIN)
 		}
 	}
-	return s.parallel(ctx, len(s.vgs), func(i int) error {
+	elect := func(i int, members []int) error {
 		v := &s.vgs[i]
 		rep := fmt.Sprintf("vg-rep-%d", i)
-		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
 		e := election.VirtualGroupElection{VirtualGroup: v.p, ProgramYear: s.py}
-		for _, m := range v.members {
+		for _, m := range members {
 			e.Members = append(e.Members, s.groups[m].p.TIN)
 		}
 		res, err := s.svc.ElectVirtualGroup(ctx, s.meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}), e)
+		for _, mr := range res.Members {
+			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+		}
 		if err != nil {
 			return s.record("")(election.Receipt{}, err)
 		}
-		s.outcomes.add("virtual group elections", 1)
+		s.outcomes.add("virtual group elections (and revisions)", 1)
+		return nil
+	}
+	// Each member TIN authorizes the virtual group's representative, but
+	// one TIN of every fifth virtual group does not: it is refused by name.
+	for i := range s.vgs {
+		v := &s.vgs[i]
+		rep := fmt.Sprintf("vg-rep-%d", i)
+		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
+		for k, m := range v.members {
+			if i%5 != 4 || k != 0 {
+				s.auth.ConnectRepresentative(rep, s.groups[m].p.TIN)
+			}
+		}
+	}
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error { return elect(i, s.vgs[i].members) }); err != nil {
+		return err
+	}
+	// Before the deadline (11:59 pm ET, Dec 31) every third virtual group
+	// revises its election, dropping its last member, and every seventh
+	// retracts it.
+	s.clock.Set(eligibility.Eastern(s.cfg.year-1, time.December, 31, 23, 30))
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error {
+		v := &s.vgs[i]
+		switch {
+		case i%7 == 6:
+			res, err := s.svc.RetractVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), v.p, s.py)
+			if err != nil {
+				return s.record("")(election.Receipt{}, err)
+			}
+			s.outcomes.add("virtual group elections retracted before the deadline", 1)
+			s.outcomes.add("virtual group members released by a retraction", len(res.Members))
+			v.members = nil
+		case i%3 == 0 && len(v.members) > 1:
+			v.members = v.members[:len(v.members)-1]
+			return elect(i, v.members)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// After the deadline every member's opt-in is final at once: the
+	// confirmations are recorded, dated at the deadline.
+	s.clock.Set(eligibility.Eastern(s.cfg.year, time.January, 2, 9, 0))
+	return s.parallel(ctx, len(s.vgs), func(i int) error {
+		res, err := s.svc.FinalizeVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), s.vgs[i].p, s.py)
+		if err != nil {
+			return s.record("")(election.Receipt{}, err)
+		}
 		for _, mr := range res.Members {
-			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+			if mr.Status == election.MemberConfirmed {
+				s.outcomes.add("virtual group opt-ins final at the deadline", 1)
+			}
 		}
 		return nil
 	})
