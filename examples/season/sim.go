@@ -31,8 +31,8 @@ type clinician struct {
 	// election).
 	affiliated bool
 	newly      bool // first enrolled in Medicare during the year
-	seg     [2]events.Volumes
-	status  events.EligibilityStatus // the final standing, both segments reconciled
+	seg        [2]events.Volumes
+	status     events.EligibilityStatus // the final standing, both segments reconciled
 }
 
 type group struct {
@@ -120,18 +120,18 @@ type sim struct {
 	apms       []apmEntity
 	registries int
 
-	refusals  tally // by rule
-	outcomes  tally // by what happened
-	gate      tally // data submissions by the gate's answer
+	refusals tally // by rule
+	outcomes tally // by what happened
+	gate     tally // data submissions by the gate's answer
 	// accepted are the data submissions the gate let through, to be
 	// scored; volunteers the participants whose voluntary election was
 	// confirmed.
 	mu         sync.Mutex
 	accepted   []submission
 	volunteers []events.Participant
-	appended  atomic.Int64
-	phases    []phase
-	startedAt time.Time
+	appended   atomic.Int64
+	phases     []phase
+	startedAt  time.Time
 	// seg1 holds the segment 1 determinations, by participant, to
 	// reconcile segment 2 with; seg2At is when segment 2 was determined.
 	seg1   map[events.Participant]events.EligibilityDetermined
