@@ -2,7 +2,9 @@ package election
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -29,8 +31,63 @@ type commandClaim struct {
 }
 
 // newClaim fingerprints a command: kind, program year, participant and the
-// command's fields in their deterministic JSON form.
+// command's fields (Request, Confirm and Withdraw in a length-prefixed
+// binary form, on the stack; anything else in its deterministic JSON form).
 func newClaim(m Meta, kind string, py events.ProgramYear, p events.Participant, content any) *commandClaim {
+	c := &commandClaim{id: m.CommandID, kind: kind, participant: p, programYear: py}
+	var buf [256]byte
+	b := appendField(buf[:0], kind)
+	b = appendField(b, string(py.Program))
+	b = binary.BigEndian.AppendUint64(b, uint64(py.Year))
+	b = append(b, byte(p.Kind))
+	b = appendField(b, p.TIN.Digits())
+	b = binary.BigEndian.AppendUint32(b, p.NPI.Number())
+	b = appendField(b, p.ID)
+	switch x := content.(type) {
+	case Request:
+		b = append(b, 'R', byte(x.Choice), byte(x.Pathway))
+		b = appendField(appendField(b, x.BatchID), x.VirtualGroupID)
+		for _, ch := range []*events.Champion{x.OfficeChampion, x.ClinicalChampion} {
+			if ch == nil {
+				b = append(b, 0)
+				continue
+			}
+			b = appendField(appendField(appendField(append(b, 1), ch.Name), ch.Role), ch.NPI.String())
+		}
+	case Confirm:
+		b = appendField(appendField(appendField(append(b, 'C'), x.Phrase), x.BatchID), x.VirtualGroupID)
+	case Withdraw:
+		b = appendField(appendField(appendField(append(b, 'W'), x.Reason), x.BatchID), x.VirtualGroupID)
+	default:
+		c.fingerprint = jsonFingerprint(kind, py, p, content)
+		return c
+	}
+	c.fingerprint = sha256.Sum256(b)
+	return c
+}
+
+// claimID derives the event ID of a command's claim (as eventID derives its
+// events', with another tag).
+func claimID(cmd uuid.UUID) uuid.UUID {
+	var in [18]byte
+	copy(in[:], cmd[:])
+	in[16], in[17] = 'c', 0
+	sum := sha1.Sum(in[:])
+	var u uuid.UUID
+	copy(u[:], sum[:16])
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u
+}
+
+// appendField appends a length-prefixed string.
+func appendField(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// jsonFingerprint fingerprints a compound command (a batch, a member list)
+// in its deterministic JSON form.
+func jsonFingerprint(kind string, py events.ProgramYear, p events.Participant, content any) events.Hash {
 	b, err := json.Marshal(struct {
 		Kind        string             `json:"kind"`
 		ProgramYear events.ProgramYear `json:"programYear"`
@@ -43,7 +100,7 @@ func newClaim(m Meta, kind string, py events.ProgramYear, p events.Participant, 
 		// the ID to the kind of command.
 		b = fmt.Appendf(nil, "%s/%T", kind, content)
 	}
-	return &commandClaim{id: m.CommandID, kind: kind, fingerprint: sha256.Sum256(b), participant: p, programYear: py}
+	return sha256.Sum256(b)
 }
 
 // fingerprintKey identifies a participant in a fingerprint (the hash never
@@ -55,8 +112,7 @@ func fingerprintKey(p events.Participant) string {
 // bindClaim records the claim, or finds the one recorded before: the same
 // fingerprint is a retry, another one a reused ID.
 func (s *Service) bindClaim(ctx context.Context, c *commandClaim, dctx Context) error {
-	id := uuid.NewSHA1(c.id, []byte("command"))
-	data, err := s.reg.Encode(id, events.CommandRecorded{CommandID: c.id, Kind: c.kind, Fingerprint: c.fingerprint,
+	data, err := s.reg.Encode(claimID(c.id), events.CommandRecorded{CommandID: c.id, Kind: c.kind, Fingerprint: c.fingerprint,
 		Participant: c.participant, ProgramYear: c.programYear, RecordedAt: dctx.Now.UTC()}, events.Metadata{CommandID: c.id, CausationID: c.id})
 	if err != nil {
 		return err

@@ -57,6 +57,11 @@ func fastCodecs() map[string]fastCodec {
 				`,withdrawnAt:time.Time,reason,omitzero:string,batchId,omitzero:string}`,
 			encode: encodeElectionRequestWithdrawn,
 		},
+		TypeCommandRecorded: {
+			shape: `events.CommandRecorded{commandId:uuid.UUID,kind:string,fingerprint:events.Hash,participant,omitzero:events.Participant{kind:events.ParticipantKind,tin,omitzero:events.TIN,npi,omitzero:events.NPI,id,omitzero:string}` +
+				`,programYear:events.ProgramYear{program:events.Program,year:int},recordedAt:time.Time}`,
+			encode: encodeCommandRecorded,
+		},
 		TypeScoreReported: {
 			shape: `events.ScoreReported{` + participant + `,` + programYear +
 				`,pathway:events.Pathway,score:float64,scoredCategories:int,reportedAt:time.Time}`,

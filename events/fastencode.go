@@ -67,6 +67,30 @@ func encodeElectionRequestWithdrawn(b []byte, ev Event) ([]byte, bool) {
 	return w.end(b)
 }
 
+// encodeCommandRecorded appends a CommandRecorded payload to b, or
+// declines: one is written for every command.
+func encodeCommandRecorded(b []byte, ev Event) ([]byte, bool) {
+	e, ok := ev.(CommandRecorded)
+	if !ok {
+		return b, false
+	}
+	w := emit{b: b, ok: true}
+	w.b = append(w.b, `{"commandId":"`...)
+	var id [36]byte
+	w.b = append(w.b, appendUUID(id[:0], e.CommandID)...)
+	w.b = append(w.b, `","kind":`...)
+	w.string(e.Kind)
+	w.b = append(w.b, `,"fingerprint":"`...)
+	w.b, _ = e.Fingerprint.AppendText(w.b)
+	w.b = append(w.b, '"')
+	if !e.Participant.IsZero() {
+		w.participant(`,"participant":`, e.Participant)
+	}
+	w.programYear(`,"programYear":`, e.ProgramYear)
+	w.time(`,"recordedAt":`, e.RecordedAt)
+	return w.end(b)
+}
+
 // emit appends JSON; ok turns false at the first value it cannot write
 // exactly as the general encoder would.
 type emit struct {
@@ -86,7 +110,14 @@ func (w *emit) end(b []byte) ([]byte, bool) {
 
 // head opens the object with the participant and program year members.
 func (w *emit) head(p Participant, py ProgramYear) {
-	w.b = append(w.b, `{"participant":{"kind":"`...)
+	w.participant(`{"participant":`, p)
+	w.programYear(`,"programYear":`, py)
+}
+
+// participant writes a member holding a participant.
+func (w *emit) participant(member string, p Participant) {
+	w.b = append(w.b, member...)
+	w.b = append(w.b, `{"kind":"`...)
 	var err error
 	if w.b, err = p.Kind.AppendText(w.b); err != nil {
 		w.ok = false
@@ -103,7 +134,13 @@ func (w *emit) head(p Participant, py ProgramYear) {
 		w.b = append(w.b, '"')
 	}
 	w.optString(`,"id":`, p.ID)
-	w.b = append(w.b, `},"programYear":{"program":`...)
+	w.b = append(w.b, '}')
+}
+
+// programYear writes a member holding a program year.
+func (w *emit) programYear(member string, py ProgramYear) {
+	w.b = append(w.b, member...)
+	w.b = append(w.b, `{"program":`...)
 	w.string(string(py.Program))
 	w.b = append(w.b, `,"year":`...)
 	w.b = strconv.AppendInt(w.b, int64(py.Year), 10)
@@ -155,4 +192,17 @@ func (w *emit) time(member string, t time.Time) {
 	w.b = append(w.b, '"')
 	w.b = t.AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
+}
+
+// appendUUID appends a UUID's canonical text form (as uuid.UUID's
+// MarshalText writes it) without allocating.
+func appendUUID(b []byte, u [16]byte) []byte {
+	const hexdigits = "0123456789abcdef"
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hexdigits[x>>4], hexdigits[x&15])
+	}
+	return b
 }

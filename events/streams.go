@@ -191,7 +191,10 @@ func (n *StreamNamer) Upload(py ProgramYear, organization, batchID string) strin
 
 // Command returns the stream that binds a command ID to its content:
 // "command-<uuid>" (a command ID names no participant).
-func (n *StreamNamer) Command(id uuid.UUID) string { return CategoryCommand + "-" + id.String() }
+func (n *StreamNamer) Command(id uuid.UUID) string {
+	var b [len(CategoryCommand) + 1 + 36]byte
+	return string(appendUUID(append(append(b[:0], CategoryCommand...), '-'), id))
+}
 
 // StreamCategory returns the category of a stream name: the part before the
 // first '-'.
