@@ -44,18 +44,23 @@ func DeterminationID(d *events.EligibilityDetermined) uuid.UUID {
 // ErrInvalidDetermination matches a DeterminationError.
 var ErrInvalidDetermination = errors.New("eligibility: invalid determination")
 
-// DeterminationError is a determination Record refuses. It names the
-// participant masked.
+// DeterminationError is a determination Record refuses, or a score
+// RecordScore refuses. It names the participant masked.
 type DeterminationError struct {
 	Participant events.Participant
 	Field       string
 	Reason      string
-	Err         error // the cause, if any (an *UnknownProgramYearError)
+	Err         error  // the cause, if any (an *UnknownProgramYearError)
+	What        string // "score" for a score; "" for a determination
 }
 
 // Error implements error.
 func (e *DeterminationError) Error() string {
-	s := fmt.Sprintf("eligibility: determination for %v refused: %s: %s", e.Participant, e.Field, e.Reason)
+	what := e.What
+	if what == "" {
+		what = "determination"
+	}
+	s := fmt.Sprintf("eligibility: %s for %v refused: %s: %s", what, e.Participant, e.Field, e.Reason)
 	if e.Err != nil {
 		s += " (" + e.Err.Error() + ")"
 	}
@@ -156,4 +161,72 @@ func Current(ctx context.Context, store events.Store, names *events.StreamNamer,
 		return Standing{}, err
 	}
 	return Reconcile(rules, p, h, asOf), nil
+}
+
+// ScoreID derives a reported score's event ID from what identifies it
+// (participant, year, pathway, time), so recording the same report twice
+// appends it once.
+func ScoreID(s *events.ScoreReported) uuid.UUID {
+	b := make([]byte, 0, 96)
+	b = append(b, "score.reported\x00"...)
+	b = append(b, s.Participant.Kind.String()...)
+	b = append(b, 0)
+	b = append(b, s.Participant.TIN.Digits()...)
+	b = append(b, 0)
+	b = append(b, s.Participant.NPI.String()...)
+	b = append(b, 0)
+	b = append(b, s.Participant.ID...)
+	b = append(b, 0)
+	b = append(b, s.ProgramYear.String()...)
+	b = append(b, byte(s.Pathway))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.ReportedAt.UnixNano()))
+	sum := sha256.Sum256(b)
+	return uuid.NewSHA1(eventNamespace(), sum[:])
+}
+
+// MaxScoredCategories is the number of MIPS performance categories
+// (quality, cost, improvement activities, promoting interoperability).
+const MaxScoredCategories = 4
+
+// ValidateScore checks a reported score before it is recorded: its program
+// year is in the table, the participant is valid, the pathway is one a
+// score names, the score is from 0 to 100, and it says how many
+// performance categories were scored (1 to 4: fewer than two is
+// reweighting, which sets the final score to the performance threshold;
+// there is no default).
+func (t *Table) ValidateScore(s *events.ScoreReported) error {
+	bad := func(field, reason string, err error) error {
+		return &DeterminationError{Participant: s.Participant, Field: field, Reason: reason, Err: err, What: "score"}
+	}
+	if _, err := t.Lookup(s.ProgramYear); err != nil {
+		return bad("programYear", "not a program year of the table", err)
+	}
+	if err := s.Participant.Validate(); err != nil {
+		return bad("participant", "not a valid participant", nil)
+	}
+	switch {
+	case s.Pathway != events.PathwayTraditional && s.Pathway != events.PathwayAPP && s.Pathway != events.PathwayMVP:
+		return bad("pathway", "name the traditional MIPS, APP or MVP pathway", nil)
+	case !(s.Score >= 0 && s.Score <= 100):
+		return bad("score", "a final score is from 0 to 100", nil)
+	case s.ScoredCategories < 1 || s.ScoredCategories > MaxScoredCategories:
+		return bad("scoredCategories", fmt.Sprintf("say how many performance categories were scored, 1 to %d (there is no default)", MaxScoredCategories), nil)
+	case s.ReportedAt.IsZero():
+		return bad("reportedAt", "say when the score was reported", nil)
+	}
+	return nil
+}
+
+// RecordScore appends a reported score to the participant's score stream,
+// after ValidateScore: a refused score appends nothing. Recording the same
+// report again appends nothing new.
+func RecordScore(ctx context.Context, store events.Store, names *events.StreamNamer, reg *events.Registry, table *Table, s events.ScoreReported, md events.Metadata) (events.AppendResult, error) {
+	if err := table.ValidateScore(&s); err != nil {
+		return events.AppendResult{}, err
+	}
+	data, err := reg.Encode(ScoreID(&s), s, md)
+	if err != nil {
+		return events.AppendResult{}, err
+	}
+	return store.Append(ctx, names.Score(s.ProgramYear, s.Participant), events.Any, data)
 }

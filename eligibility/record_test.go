@@ -3,6 +3,7 @@ package eligibility_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -63,4 +64,36 @@ func TestRecordRefusesBadDeterminations(t *testing.T) {
 	_, err = eligibility.Record(ctx, store, names, reg, table, good, events.Metadata{})
 	require.NoError(t, err)
 	assert.Equal(t, 1, store.Len())
+}
+
+// TestRecordScoreNeedsItsCategoryCount: a score is recorded only with the
+// number of performance categories scored (1 to 4), a score from 0 to 100,
+// a pathway and a year of the table; a refused score appends nothing.
+func TestRecordScoreNeedsItsCategoryCount(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	reg, table := events.NewRegistry(), eligibility.Default()
+	good := events.ScoreReported{Participant: clinician, ProgramYear: events.PY(events.MIPS, 2024), Pathway: events.PathwayTraditional,
+		Score: 81.5, ScoredCategories: 3, ReportedAt: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+	for name, change := range map[string]func(*events.ScoreReported){
+		"no category count": func(s *events.ScoreReported) { s.ScoredCategories = 0 },
+		"five categories":   func(s *events.ScoreReported) { s.ScoredCategories = 5 },
+		"score above 100":   func(s *events.ScoreReported) { s.Score = 100.5 },
+		"no pathway":        func(s *events.ScoreReported) { s.Pathway = 0 },
+		"unknown year":      func(s *events.ScoreReported) { s.ProgramYear.Year = 2040 },
+		"no time":           func(s *events.ScoreReported) { s.ReportedAt = time.Time{} },
+	} {
+		s := good
+		change(&s)
+		_, err := eligibility.RecordScore(ctx, store, names, reg, table, s, events.Metadata{})
+		assert.ErrorIs(t, err, eligibility.ErrInvalidDetermination, name)
+		assert.NotContains(t, fmt.Sprint(err), tin.Digits(), name)
+	}
+	assert.Zero(t, store.Len())
+	for range 2 {
+		_, err := eligibility.RecordScore(ctx, store, names, reg, table, good, events.Metadata{})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, store.Len(), "recording the same report again appends nothing new")
 }

@@ -1,10 +1,12 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 )
 
@@ -603,3 +605,34 @@ type ScoreReported struct {
 
 // EventType implements Event.
 func (ScoreReported) EventType() string { return TypeScoreReported }
+
+// ErrNoScoredCategories: a score payload without its number of scored
+// performance categories. There is no default: without it, reweighting
+// cannot be told from a full score.
+var ErrNoScoredCategories = errors.New("events: a score without its number of scored categories")
+
+// scoreReportedJSON is ScoreReported as decoded, telling a missing
+// scoredCategories from a zero one.
+type scoreReportedJSON struct {
+	Participant      Participant `json:"participant"`
+	ProgramYear      ProgramYear `json:"programYear"`
+	Pathway          Pathway     `json:"pathway"`
+	Score            float64     `json:"score"`
+	ScoredCategories *int        `json:"scoredCategories"`
+	ReportedAt       time.Time   `json:"reportedAt"`
+}
+
+// UnmarshalJSON decodes a score, refusing one without its number of
+// scored categories (ErrNoScoredCategories).
+func (r *ScoreReported) UnmarshalJSON(b []byte) error {
+	var v scoreReportedJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.ScoredCategories == nil {
+		return ErrNoScoredCategories
+	}
+	*r = ScoreReported{Participant: v.Participant, ProgramYear: v.ProgramYear, Pathway: v.Pathway, Score: v.Score,
+		ScoredCategories: *v.ScoredCategories, ReportedAt: v.ReportedAt}
+	return nil
+}

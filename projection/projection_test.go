@@ -243,12 +243,13 @@ func TestScoringGroupAPPOnlyForListedClinicians(t *testing.T) {
 
 func TestScoringAPMEntity(t *testing.T) {
 	for _, c := range []struct {
-		year   int
-		want   float64
-		source projection.ScoreSource
+		year       int
+		want       float64
+		source     projection.ScoreSource
+		candidates int
 	}{
-		{2024, 88, projection.SourceIndividual}, // PY2021 on: the highest candidate
-		{2020, 60, projection.SourceAPMEntity},  // PY2017-2020: the APM Entity score overrides
+		{2024, 88, projection.SourceIndividual, 2}, // PY2021 on: the highest candidate
+		{2020, 60, projection.SourceAPMEntity, 1},  // PY2017-2020: scored solely on the APM Entity's score
 	} {
 		py := events.PY(events.MIPS, c.year)
 		l := newLedger(t)
@@ -263,7 +264,7 @@ func TestScoringAPMEntity(t *testing.T) {
 		fs := final(t, m, py, doc)
 		assert.Equal(t, c.want, fs.Score, "PY%d", c.year)
 		assert.Equal(t, c.source, fs.Source, "PY%d", c.year)
-		assert.Len(t, fs.Candidates, 2, "PY%d", c.year)
+		assert.Len(t, fs.Candidates, c.candidates, "PY%d", c.year)
 	}
 }
 
