@@ -214,7 +214,7 @@ func (s *scan) end() bool {
 }
 
 // fastEligibilityDetermined decodes the canonical form of
-// EligibilityDetermined (schema version 1; the last two members, added in
+// EligibilityDetermined (schema version 1; the last three members, added in
 // December 2026, are optional and absent from older payloads).
 func fastEligibilityDetermined(b []byte) (Event, bool) {
 	s := scan{b: b, ok: true}
@@ -272,6 +272,10 @@ func fastEligibilityDetermined(b []byte) (Event, bool) {
 	if s.opt(`,"eligibleClinicians":`) {
 		d.EligibleClinicians = int(s.int())
 		s.ok = s.ok && d.EligibleClinicians != 0
+	}
+	if s.opt(`,"qpStatus":`) {
+		d.QPStatus = s.str()
+		s.ok = s.ok && d.QPStatus != ""
 	}
 	if !s.end() {
 		return nil, false

@@ -393,6 +393,10 @@ type EligibilityDetermined struct {
 	// clinicians billing under the TIN (a virtual group member may have at
 	// most 10); 0 when not counted.
 	EligibleClinicians int `json:"eligibleClinicians,omitzero"`
+	// QPStatus is the QPP NPI lookup's qpStatus code for the clinician, as
+	// the document gave it ("Y", "N", "P", "Q" or "R"; "" when none was
+	// given): kept because the meaning of "Q" and "R" is unconfirmed.
+	QPStatus string `json:"qpStatus,omitzero"`
 }
 
 // EventType implements Event.
