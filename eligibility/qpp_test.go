@@ -74,7 +74,7 @@ func TestImportRefusesWholeDocument(t *testing.T) {
 	}
 	want := map[int]string{
 		1: "tin;", 2: "npi;", 3: "year;", 4: "isOptedIn;", 5: "optInDecisionDate;", 6: "optInDecisionDate;",
-		7: "optInDecisionDate;", 8: "isOptedIn;", 9: "record;", 10: "optInDecisionDate;optInDecisionDate;", 11: "runNum;",
+		7: "optInDecisionDate;", 8: "isOptInEligible;isOptedIn;", 9: "record;", 10: "optInDecisionDate;optInDecisionDate;", 11: "runNum;",
 	}
 	assert.Equal(t, want, got)
 	assert.NotContains(t, err.Error(), "000456789", "no TIN in the error")
@@ -87,7 +87,7 @@ func TestImportRefusesWholeDocument(t *testing.T) {
 }
 
 const lookup = `{"data":{"npi":"1234567893","firstName":"Ada","qpStatus":"N","newlyEnrolled":false,"organizations":[
- {"TIN":"000456789","prvdrOrgName":"Main St","individualScenario":{"isOptInEligible":true,"isOptedIn":true,"optInDecisionDate":"2025-02-03T15:04:05Z","lowVolumeSwitch":true,"lowVolumeStatusReasons":["CHARGES"]},
+ {"TIN":"000456789","prvdrOrgName":"Main St","individualScenario":{"isOptInEligible":true,"isOptedIn":true,"optInDecisionDate":"2025-02-03T15:04:05Z","lowVolumeSwitch":true,"lowVolumeStatusReasons":[{"lowVolStusRsnCd":"CHRG","lowVolStusRsnDesc":"charges"}]},
   "groupScenario":{"isOptInEligible":false,"isOptedIn":null,"optInDecisionDate":null,"lowVolumeSwitch":false,"lowVolumeStatusReasons":[]}},
  {"TIN":"000987654","individualScenario":{"isOptInEligible":false,"isOptedIn":null,"optInDecisionDate":null,"lowVolumeSwitch":true}}
 ]}}`
@@ -132,11 +132,11 @@ func TestImportNPILookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, events.ExclusionNewlyEnrolled, imp.Determinations[0].Exclusion)
 
-	contradictory := strings.Replace(lookup, `"lowVolumeSwitch":true,"lowVolumeStatusReasons":["CHARGES"]`, `"lowVolumeSwitch":false`, 1)
+	contradictory := strings.Replace(lookup, `"lowVolumeSwitch":true,"lowVolumeStatusReasons":[{"lowVolStusRsnCd":"CHRG","lowVolStusRsnDesc":"charges"}]`, `"lowVolumeSwitch":false`, 1)
 	_, err = eligibility.ImportNPILookup(eligibility.Default(), py, []byte(contradictory), importedAt)
 	var ie *eligibility.ImportError
 	require.ErrorAs(t, err, &ie)
-	assert.Equal(t, eligibility.Problem{Index: 0, Field: "individualScenario.isOptInEligible",
+	assert.Equal(t, eligibility.Problem{Index: 0, Field: "organizations[0].individualScenario.isOptInEligible",
 		Reason: "opt-in eligible but above the low-volume threshold (lowVolumeSwitch false)"}, ie.Problems[0])
 
 	_, err = eligibility.ImportNPILookup(eligibility.Default(), events.PY(events.MIPS, 2031), []byte(lookup), importedAt)
@@ -155,7 +155,9 @@ func TestOptInEntities(t *testing.T) {
 		{Participant: practice, ProgramYear: py, Choice: events.ChoiceVoluntary},
 		{Participant: clinician, ProgramYear: py, Choice: events.ChoiceOptIn},
 	}
-	assert.Equal(t, "000456789|1234567893,000987654", eligibility.OptInEntities(els))
+	assert.Equal(t, "000456789,000456789|1234567893,000987654", eligibility.OptInEntities(els), "voluntary decisions travel too")
+	els = append(els, events.ElectionConfirmed{Participant: events.Group(events.MustParseTIN("000111222")), ProgramYear: py, Choice: events.ChoiceNoDecision})
+	assert.Equal(t, "000456789,000456789|1234567893,000987654", eligibility.OptInEntities(els), "no decision is not a decision")
 	assert.Equal(t, "", eligibility.OptInEntities(nil))
 }
 
