@@ -14,6 +14,7 @@ type keyKind uint8
 const (
 	keyParticipant keyKind = iota // a group's or a clinician's determination and election
 	keyMember                     // a TIN's virtual group membership
+	keyEntity                     // an APM Entity's opt-in
 )
 
 // itemKey identifies what a record says something about, per year: a
@@ -34,35 +35,46 @@ type entityKey struct {
 	year int32
 }
 
-// content is what a record says about its key: two records naming one key
-// must say the same.
+// qpCodes are the qpStatus codes content keeps, by index.
+var qpCodes = [...]string{"", "Y", "N", "P", "Q", "R"}
+
+// content is what a record says about its key, compactly and without a
+// pointer: two records naming one key must say the same. From it and the
+// participant, finish rebuilds the determination and the election.
 type content struct {
+	hasDet    bool
 	status    events.EligibilityStatus
 	exclusion events.ExclusionReason
 	exceeded  events.Criteria
-	hasDet    bool
-	choice    events.Choice // ChoiceNone: no decision
-	qpStatus  string
-	run       int
+	qp        uint8 // index in qpCodes
+	choice    events.Choice
+	run       int32
 	at        int64 // the decision's UnixNano
-	vg        string
+	vg        int32 // virtual group: index in collector.vgNames
 }
 
-// seenItem is the content a key was first given, and by which record.
-type seenItem struct {
+// kept is one key a document gave, as first given.
+type kept struct {
+	p     events.Participant // the participant, or the member TIN as a group
+	year  int32
+	what  keyKind
+	first int32 // the record that gave it
 	c     content
-	first int32
 }
+
+// keptChunk is how many kept entries a chunk holds: growing by chunks
+// copies nothing.
+const keptChunk = 4096
 
 // item is one thing a record says: a determination, an election, or both,
-// of one participant; or a TIN's virtual group membership.
+// of one participant; a TIN's virtual group membership; an APM Entity's
+// opt-in. Items of a record are kept only if the whole record is good.
 type item struct {
-	key    itemKey
-	entity entityKey // an APM Entity's opt-in (key unused)
+	p      events.Participant
+	year   int32
+	what   keyKind
 	c      content
-	det    events.EligibilityDetermined
-	el     events.ElectionConfirmed
-	member events.TIN
+	vgName string // keyMember: the virtual group's identifier
 	field  string // where in the record, for a conflict
 }
 
@@ -72,12 +84,16 @@ type collector struct {
 	opts     ImportOptions
 	table    *Table
 	rules    map[events.ProgramYear]*Rules
-	out      Import
 	bad      []Problem // problems of bad records
 	conflict []Problem
-	seen     map[itemKey]seenItem
-	entities map[entityKey]seenItem
-	vgIndex  map[entityKey]int // virtual group and year -> index in out.Memberships
+	report   Report
+	kept     [][]kept // in document order, by chunks
+	seen     map[itemKey]int32
+	entities map[entityKey]int32
+	vgNames  []string
+	vgIndex  map[string]int32
+	dets     int // how many kept entries carry a determination
+	els      int // and an election
 
 	// the record being read
 	index    int
@@ -96,7 +112,7 @@ func newCollector(table *Table, opts ImportOptions) (*collector, error) {
 	}
 	opts.ImportedAt = opts.ImportedAt.UTC()
 	return &collector{opts: opts, table: table, rules: map[events.ProgramYear]*Rules{},
-		seen: map[itemKey]seenItem{}, entities: map[entityKey]seenItem{}, vgIndex: map[entityKey]int{}}, nil
+		seen: map[itemKey]int32{}, entities: map[entityKey]int32{}, vgIndex: map[string]int32{}}, nil
 }
 
 // begin starts record i.
@@ -120,7 +136,7 @@ func (c *collector) note(field, reason string) {
 	c.notes = append(c.notes, Problem{Index: c.index, Field: field, Reason: reason})
 }
 
-// lookup returns the table's rules for a MIPS year, or records a problem.
+// lookup returns the table's rules for a year, or records a problem.
 func (c *collector) lookup(field string, py events.ProgramYear) *Rules {
 	if r, ok := c.rules[py]; ok {
 		return r
@@ -148,75 +164,82 @@ func (c *collector) end() {
 	for i := range c.items {
 		c.keep(&c.items[i])
 	}
-	c.out.Report.Notes = append(c.out.Report.Notes, c.notes...)
-	c.out.Report.Imported++
+	c.report.Notes = append(c.report.Notes, c.notes...)
+	c.report.Imported++
 }
 
 // keep adds an item unless its key was given before: with the same content
 // it is a repeat (a lookup repeats a practice's TIN under each clinician);
 // with other content, a conflict.
 func (c *collector) keep(it *item) {
-	var prev seenItem
+	if it.what == keyMember {
+		it.c.vg = c.vgID(it.vgName)
+	}
+	var prev int32
 	var found bool
-	if it.entity.id != "" {
-		prev, found = c.entities[it.entity]
+	var k itemKey
+	var ek entityKey
+	if it.what == keyEntity {
+		ek = entityKey{id: it.p.ID, year: it.year}
+		prev, found = c.entities[ek]
 	} else {
-		prev, found = c.seen[it.key]
+		k = itemKey{what: it.what, kind: it.p.Kind, tin: it.p.TIN.Number(), npi: it.p.NPI.Number(), year: it.year}
+		prev, found = c.seen[k]
 	}
-	switch {
-	case found && prev.c == it.c:
-		return
-	case found:
-		c.conflict = append(c.conflict, Problem{Index: c.index, Field: it.field, Rule: ErrConflictingRecords,
-			Reason: "names " + c.describe(it) + " again, with other content than record " + strconv.Itoa(int(prev.first))})
+	if found {
+		if first := c.at(prev); first.c != it.c {
+			c.conflict = append(c.conflict, Problem{Index: c.index, Field: it.field, Rule: ErrConflictingRecords,
+				Reason: "names " + describe(it) + " again, with other content than record " + strconv.Itoa(int(first.first))})
+		}
 		return
 	}
-	s := seenItem{c: it.c, first: int32(c.index)}
-	if it.entity.id != "" {
-		c.entities[it.entity] = s
+	i := c.push(kept{p: it.p, year: it.year, what: it.what, first: int32(c.index), c: it.c})
+	if it.what == keyEntity {
+		c.entities[ek] = i
 	} else {
-		c.seen[it.key] = s
+		c.seen[k] = i
 	}
-	switch {
-	case it.key.what == keyMember:
-		c.member(it)
-	default:
-		if it.c.hasDet {
-			c.out.Determinations = append(c.out.Determinations, it.det)
-		}
-		if it.c.choice != events.ChoiceNone {
-			c.out.Elections = append(c.out.Elections, it.el)
-		}
+	if it.c.hasDet {
+		c.dets++
 	}
+	if it.c.choice != events.ChoiceNone {
+		c.els++
+	}
+}
+
+// push appends to kept, returning the entry's index.
+func (c *collector) push(k kept) int32 {
+	if n := len(c.kept); n == 0 || len(c.kept[n-1]) == keptChunk {
+		c.kept = append(c.kept, make([]kept, 0, keptChunk))
+	}
+	last := &c.kept[len(c.kept)-1]
+	*last = append(*last, k)
+	return int32((len(c.kept)-1)*keptChunk + len(*last) - 1)
+}
+
+func (c *collector) at(i int32) *kept { return &c.kept[i/keptChunk][i%keptChunk] }
+
+// vgID interns a virtual group identifier.
+func (c *collector) vgID(name string) int32 {
+	if i, ok := c.vgIndex[name]; ok {
+		return i
+	}
+	i := int32(len(c.vgNames))
+	c.vgNames = append(c.vgNames, name)
+	c.vgIndex[name] = i
+	return i
 }
 
 // describe names an item's key for a conflict, with the TIN masked and no
 // identifier of the document's.
-func (c *collector) describe(it *item) string {
-	switch {
-	case it.entity.id != "":
-		return fmt.Sprintf("this APM Entity in %d", it.entity.year) // its identifier is the document's text: not echoed
-	case it.key.what == keyMember:
-		return fmt.Sprintf("the virtual group membership of TIN %v in %d", it.member, it.key.year)
-	case it.c.hasDet:
-		return fmt.Sprintf("%v in %d", it.det.Participant, it.key.year)
+func describe(it *item) string {
+	switch it.what {
+	case keyEntity:
+		return fmt.Sprintf("this APM Entity in %d", it.year) // its identifier is the document's text: not echoed
+	case keyMember:
+		return fmt.Sprintf("the virtual group membership of TIN %v in %d", it.p.TIN, it.year)
 	}
-	return fmt.Sprintf("%v in %d", it.el.Participant, it.key.year)
-}
-
-// member adds a TIN to its virtual group's membership.
-func (c *collector) member(it *item) {
-	py := events.PY(events.MIPS, int(it.key.year))
-	k := entityKey{id: it.c.vg, year: it.key.year}
-	i, ok := c.vgIndex[k]
-	if !ok {
-		vg, _ := events.NewVirtualGroup(it.c.vg) // checked when the item was made
-		i = len(c.out.Memberships)
-		c.vgIndex[k] = i
-		c.out.Memberships = append(c.out.Memberships, events.VirtualGroupMembership{VirtualGroup: vg, ProgramYear: py,
-			EffectiveAt: c.opts.ImportedAt})
-	}
-	c.out.Memberships[i].Members = append(c.out.Memberships[i].Members, it.member)
+	return fmt.Sprintf("%v in %d", it.p, it.year)
 }
 
 // finish returns the import, or refuses the document: when it is bad
@@ -231,9 +254,57 @@ func (c *collector) finish(records int, doc *Problem) (Import, error) {
 	case len(c.bad) > 0 && !c.opts.KeepValid:
 		return Import{}, &ImportError{Problems: c.bad}
 	}
-	c.out.Report.Records = records
-	c.out.Report.Skipped = c.bad
-	return c.out, nil
+	out := Import{Report: c.report}
+	out.Report.Records, out.Report.Skipped = records, c.bad
+	if c.dets > 0 {
+		out.Determinations = make([]events.EligibilityDetermined, 0, c.dets)
+	}
+	if c.els > 0 {
+		out.Elections = make([]events.ElectionConfirmed, 0, c.els)
+	}
+	vgs := map[entityKey]int{}
+	for _, chunk := range c.kept {
+		for i := range chunk {
+			k := &chunk[i]
+			py := events.PY(events.MIPS, int(k.year))
+			switch {
+			case k.what == keyMember:
+				c.addMember(&out, vgs, k, py)
+			default:
+				if k.c.hasDet {
+					out.Determinations = append(out.Determinations, c.rebuildDetermination(k, py))
+				}
+				if k.c.choice != events.ChoiceNone {
+					out.Elections = append(out.Elections, historical(k.p, py, k.c.choice == events.ChoiceOptIn, time.Unix(0, k.c.at).UTC()))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// rebuildDetermination is the determination a kept entry records.
+func (c *collector) rebuildDetermination(k *kept, py events.ProgramYear) events.EligibilityDetermined {
+	d := c.determination(k.p, py)
+	d.Status, d.Exclusion, d.Exceeded = k.c.status, k.c.exclusion, k.c.exceeded
+	d.QP = k.c.exclusion == events.ExclusionQP
+	d.QPStatus, d.Run = qpCodes[k.c.qp], int(k.c.run)
+	return d
+}
+
+// addMember adds a member TIN to its virtual group's membership.
+func (c *collector) addMember(out *Import, vgs map[entityKey]int, k *kept, py events.ProgramYear) {
+	name := c.vgNames[k.c.vg]
+	ek := entityKey{id: name, year: k.year}
+	i, ok := vgs[ek]
+	if !ok {
+		vg, _ := events.NewVirtualGroup(name) // checked when the item was made
+		i = len(out.Memberships)
+		vgs[ek] = i
+		out.Memberships = append(out.Memberships, events.VirtualGroupMembership{VirtualGroup: vg, ProgramYear: py,
+			EffectiveAt: c.opts.ImportedAt})
+	}
+	out.Memberships[i].Members = append(out.Memberships[i].Members, k.p.TIN)
 }
 
 // determination is an imported determination's frame.
@@ -245,15 +316,21 @@ func (c *collector) determination(p events.Participant, py events.ProgramYear) e
 // participantItem makes the item of a participant's determination (if det
 // is not nil) and decision (if optedIn is not nil).
 func participantItem(p events.Participant, py events.ProgramYear, det *events.EligibilityDetermined, optedIn *bool, at time.Time, field string) item {
-	it := item{key: itemKey{what: keyParticipant, kind: p.Kind, tin: p.TIN.Number(), npi: p.NPI.Number(), year: int32(py.Year)}, field: field}
+	it := item{p: p, year: int32(py.Year), what: keyParticipant, field: field}
 	if det != nil {
-		it.det = *det
 		it.c.hasDet, it.c.status, it.c.exclusion, it.c.exceeded = true, det.Status, det.Exclusion, det.Exceeded
-		it.c.qpStatus, it.c.run = det.QPStatus, det.Run
+		it.c.run = int32(det.Run)
+		for i, code := range qpCodes {
+			if code == det.QPStatus {
+				it.c.qp = uint8(i)
+			}
+		}
 	}
 	if optedIn != nil {
-		it.el = historical(p, py, *optedIn, at)
-		it.c.choice, it.c.at = it.el.Choice, at.UnixNano()
+		it.c.choice, it.c.at = events.ChoiceVoluntary, at.UnixNano()
+		if *optedIn {
+			it.c.choice = events.ChoiceOptIn
+		}
 	}
 	return it
 }

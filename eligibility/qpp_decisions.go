@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/electionledger/ledger/events"
@@ -72,8 +73,8 @@ func (c *collector) decisionRecord(v jsontext.Value) {
 	} else {
 		rules = c.lookup("year", events.PY(events.MIPS, *d.Year))
 	}
-	if d.RunNum == nil || *d.RunNum < 0 {
-		c.problem("runNum", "missing or negative")
+	if d.RunNum == nil || *d.RunNum < 0 || *d.RunNum > math.MaxInt32 {
+		c.problem("runNum", "missing, negative or too large")
 	}
 	if d.IsOptInEligible == nil {
 		c.problem("isOptInEligible", "missing; want true or false")
@@ -90,7 +91,7 @@ func (c *collector) decisionRecord(v jsontext.Value) {
 		det = &x
 	}
 	it := participantItem(p, rules.ProgramYear, det, d.IsOptedIn, date, "tin")
-	it.c.run = *d.RunNum // a record without a determination still names its run
+	it.c.run = int32(*d.RunNum) // a record without a determination still names its run
 	c.items = append(c.items, it)
 }
 

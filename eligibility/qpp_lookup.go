@@ -318,15 +318,14 @@ func (c *collector) apmOptIn(rules *Rules, at string, a *apm) {
 	case c.failed():
 		return
 	case !hasDate:
-		date = rules.ElectionWindow.Close.Add(-time.Millisecond)
+		date = rules.ElectionWindow.Close.Add(-time.Millisecond).UTC()
 		c.note(at+"optInDecisionDate", "not given: the APM Entity's opt-in is recorded as confirmed at the election window's last millisecond, the latest it can have been made")
 	case !rules.ElectionWindow.Contains(date):
 		c.problem(at+"optInDecisionDate", fmt.Sprintf("outside the %v election window", rules.ProgramYear))
 		return
 	}
-	it := item{entity: entityKey{id: entity.ID, year: int32(rules.ProgramYear.Year)}, field: at + "entityId"}
-	it.el = historical(entity, rules.ProgramYear, true, date)
-	it.c.choice, it.c.at = it.el.Choice, date.UnixNano()
+	it := item{p: entity, year: int32(rules.ProgramYear.Year), what: keyEntity, field: at + "entityId"}
+	it.c.choice, it.c.at = events.ChoiceOptIn, date.UnixNano()
 	c.items = append(c.items, it)
 }
 
@@ -345,8 +344,6 @@ func (c *collector) virtualGroupMember(rules *Rules, at string, tin events.TIN, 
 		c.problem(at+"virtualGroupIdentifier", fmt.Sprintf("%v has no virtual groups", rules.ProgramYear))
 		return
 	}
-	it := item{key: itemKey{what: keyMember, kind: events.KindGroup, tin: tin.Number(), year: int32(rules.ProgramYear.Year)},
-		member: tin, field: at + "virtualGroupIdentifier"}
-	it.c.vg = vg.ID
-	c.items = append(c.items, it)
+	c.items = append(c.items, item{p: events.Group(tin), year: int32(rules.ProgramYear.Year), what: keyMember,
+		vgName: vg.ID, field: at + "virtualGroupIdentifier"})
 }

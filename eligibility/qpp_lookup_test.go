@@ -177,7 +177,7 @@ func TestLookupAPMEntityOptIn(t *testing.T) {
 		{Participant: a1234, ProgramYear: py, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional,
 			ConfirmedAt: utc("2021-03-01T17:00:00Z"), Imported: true},
 		{Participant: c5678, ProgramYear: py, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional,
-			ConfirmedAt: r.ElectionWindow.Close.Add(-time.Millisecond), Imported: true},
+			ConfirmedAt: r.ElectionWindow.Close.Add(-time.Millisecond).UTC(), Imported: true},
 	}, imp.Elections)
 	require.Len(t, imp.Report.Notes, 1)
 	assert.Equal(t, eligibility.Problem{Index: 1, Field: "organizations[0].apms[1].optInDecisionDate", Reason: imp.Report.Notes[0].Reason}, imp.Report.Notes[0])
