@@ -62,21 +62,12 @@ func (l *testLedger) determine(p events.Participant, py events.ProgramYear, src 
 	require.NoError(l.t, err)
 }
 
-// TestExportRoundTrip: import(export(ledger)) reproduces the ledger's
-// decisions. The ledger holds many groups and clinicians over several
-// years, opt-ins and voluntary elections (some imported, one confirmed by a
-// virtual group), run numbers from imported determinations, and what is
-// not a decision record (an APM Entity's or a payer program's election, a
-// pending and a withdrawn selection). The export is read back and applied
-// to an empty ledger, whose decisions are the same to the millisecond; the
-// Qpp-Opt-In-Entities header names the same entities.
-func TestExportRoundTrip(t *testing.T) {
-	l := newTestLedger(t)
-	table := eligibility.Default()
+// exportLedger builds the round trip's ledger: how many decisions it holds,
+// by choice and participant kind.
+func exportLedger(t *testing.T) (l *testLedger, want int, choices map[events.Choice]int, kinds map[events.ParticipantKind]int) {
+	l = newTestLedger(t)
 	rng := rand.New(rand.NewPCG(15, 7))
-	want := 0
-	choices := map[events.Choice]int{}
-	kinds := map[events.ParticipantKind]int{}
+	choices, kinds = map[events.Choice]int{}, map[events.ParticipantKind]int{}
 	for _, year := range []int{2019, 2020, 2022, 2024, 2025} {
 		py := events.PY(events.MIPS, year)
 		r := rules(t, events.MIPS, year)
@@ -125,7 +116,20 @@ func TestExportRoundTrip(t *testing.T) {
 	l.append(l.names.Election(r24.ProgramYear, withdrawn), events.NoStream,
 		events.ElectionRequested{Participant: withdrawn, ProgramYear: r24.ProgramYear, Choice: events.ChoiceVoluntary, Pathway: events.PathwayTraditional, RequestedAt: r24.ElectionWindow.Open},
 		events.ElectionRequestWithdrawn{Participant: withdrawn, ProgramYear: r24.ProgramYear, WithdrawnAt: r24.ElectionWindow.Open.Add(time.Hour)})
+	return l, want, choices, kinds
+}
 
+// TestExportRoundTrip: import(export(ledger)) reproduces the ledger's
+// decisions. The ledger holds many groups and clinicians over several
+// years, opt-ins and voluntary elections (some imported, one confirmed by a
+// virtual group), run numbers from imported determinations, and what is
+// not a decision record (an APM Entity's or a payer program's election, a
+// pending and a withdrawn selection). The export is read back and applied
+// to an empty ledger, whose decisions are the same to the millisecond; the
+// Qpp-Opt-In-Entities header names the same entities.
+func TestExportRoundTrip(t *testing.T) {
+	l, want, choices, kinds := exportLedger(t)
+	table := eligibility.Default()
 	ds, err := eligibility.LedgerDecisions(l.ctx, l.store, l.reg)
 	require.NoError(t, err)
 	require.Len(t, ds, want)
