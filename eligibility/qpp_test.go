@@ -1,6 +1,7 @@
 package eligibility_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -258,6 +259,9 @@ func FuzzImportDecisions(f *testing.F) {
 			if len(imp.Determinations)+len(imp.Elections) != 0 {
 				t.Fatal("a refused document imported something")
 			}
+			if bareTIN.MatchString(err.Error()) {
+				t.Fatalf("a TIN-shaped number in the error: %v", err)
+			}
 			return
 		}
 		for _, e := range imp.Elections {
@@ -265,7 +269,8 @@ func FuzzImportDecisions(f *testing.F) {
 				t.Fatalf("bad election %v", e)
 			}
 			r, err := table.Rules(e.ProgramYear)
-			if err != nil || !r.ElectionWindow.Contains(e.ConfirmedAt) {
+			viaVG := e.Participant.Kind == events.KindGroup && e.Choice == events.ChoiceOptIn && r.VirtualGroupWindow.Contains(e.ConfirmedAt)
+			if err != nil || !r.ElectionWindow.Contains(e.ConfirmedAt) && !viaVG {
 				t.Fatalf("election outside its window: %v", e.ConfirmedAt)
 			}
 		}
@@ -276,14 +281,43 @@ func FuzzImportDecisions(f *testing.F) {
 	})
 }
 
+// FuzzImportNPILookup: any document is imported (every determination one
+// Record accepts, every record accounted for) or refused with a typed error
+// that holds no TIN-shaped number; with KeepValid, only the document itself
+// or a conflict refuses it.
 func FuzzImportNPILookup(f *testing.F) {
 	f.Add([]byte(lookup))
 	f.Add([]byte(`{"data":{"npi":"1234567893","organizations":[{"TIN":"1"}]}}`))
+	for _, name := range []string{"lookup-v6-2024.json", "lookup-single-2019.json", "lookup-public-2024.json"} {
+		f.Add(fixture(f, name))
+	}
 	table := eligibility.Default()
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		_, err := eligibility.ImportNPILookup(table, events.PY(events.MIPS, 2024), doc, importedAt)
-		if err != nil && !errors.Is(err, eligibility.ErrImport) {
-			t.Fatalf("untyped error %v", err)
+		for _, keep := range []bool{false, true} {
+			imp, err := eligibility.ReadNPILookup(context.Background(), table, events.PY(events.MIPS, 2024), bytes.NewReader(doc),
+				eligibility.ImportOptions{ImportedAt: importedAt, KeepValid: keep})
+			if err != nil {
+				var ie *eligibility.ImportError
+				if !errors.As(err, &ie) || len(ie.Problems) == 0 || bareTIN.MatchString(err.Error()) {
+					t.Fatalf("untyped or empty error, or a TIN in it: %v", err)
+				}
+				if keep && !errors.Is(err, eligibility.ErrConflictingRecords) && ie.Problems[len(ie.Problems)-1].Index != -1 {
+					t.Fatalf("KeepValid refused a document for a bad record: %v", err)
+				}
+				continue
+			}
+			for _, d := range imp.Determinations {
+				if err := table.ValidateDetermination(&d); err != nil {
+					t.Fatalf("a determination Record refuses: %v", err)
+				}
+			}
+			skipped := map[int]bool{}
+			for _, p := range imp.Report.Skipped {
+				skipped[p.Index] = true
+			}
+			if imp.Report.Imported+len(skipped) != imp.Report.Records {
+				t.Fatalf("records unaccounted for: %+v", imp.Report)
+			}
 		}
 	})
 }
