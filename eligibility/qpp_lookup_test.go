@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,19 +46,9 @@ func problemsOf(t testing.TB, err error) []eligibility.Problem {
 func fields(ps []eligibility.Problem) []string {
 	var out []string
 	for _, p := range ps {
-		out = append(out, strings.Join([]string{itoa(p.Index), p.Field}, ":"))
+		out = append(out, strconv.Itoa(p.Index)+":"+p.Field)
 	}
 	return out
-}
-
-func itoa(i int) string {
-	if i < 0 {
-		return "-" + itoa(-i)
-	}
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 func individual(tinS, npiS string) events.Participant {
