@@ -30,8 +30,16 @@
 // how it was reached, and asks "as of" any instant.
 //
 // CheckVirtualGroupMember judges a TIN for virtual group membership.
-// ImportDecisions and ImportNPILookup turn QPP Eligibility API documents into
-// determinations and historical elections, refusing a whole document when
-// any record is bad; OptInEntities exports elections in the
-// Qpp-Opt-In-Entities header format.
+//
+// ReadDecisions (opt-in decision records) and ReadNPILookup (the v6
+// multi-NPI lookup and the older single form) read QPP Eligibility API
+// documents as CMS writes them, decoded as a stream under a size limit, into
+// determinations, historical elections and virtual group memberships, which
+// Apply records (docs/rules.md §6). A bad record refuses the whole document
+// with every problem listed by record and field, unless the caller asks for
+// the valid records and a report; a participant named twice with conflicting
+// content refuses it whole; a masked TIN is reported, never matched.
+// LedgerDecisions, WriteDecisions and DecisionEntities export every opt-in
+// and voluntary election as decision records and the Qpp-Opt-In-Entities
+// header: the one place a full TIN leaves the library.
 package eligibility

@@ -1,6 +1,7 @@
 package eligibility_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -74,7 +75,7 @@ func TestImportRefusesWholeDocument(t *testing.T) {
 	}
 	want := map[int]string{
 		1: "tin;", 2: "npi;", 3: "year;", 4: "isOptedIn;", 5: "optInDecisionDate;", 6: "optInDecisionDate;",
-		7: "optInDecisionDate;", 8: "isOptedIn;", 9: "record;", 10: "optInDecisionDate;optInDecisionDate;", 11: "runNum;",
+		7: "optInDecisionDate;", 8: "isOptInEligible;isOptedIn;", 9: "record;", 10: "optInDecisionDate;optInDecisionDate;", 11: "runNum;",
 	}
 	assert.Equal(t, want, got)
 	assert.NotContains(t, err.Error(), "000456789", "no TIN in the error")
@@ -87,7 +88,7 @@ func TestImportRefusesWholeDocument(t *testing.T) {
 }
 
 const lookup = `{"data":{"npi":"1234567893","firstName":"Ada","qpStatus":"N","newlyEnrolled":false,"organizations":[
- {"TIN":"000456789","prvdrOrgName":"Main St","individualScenario":{"isOptInEligible":true,"isOptedIn":true,"optInDecisionDate":"2025-02-03T15:04:05Z","lowVolumeSwitch":true,"lowVolumeStatusReasons":["CHARGES"]},
+ {"TIN":"000456789","prvdrOrgName":"Main St","individualScenario":{"isOptInEligible":true,"isOptedIn":true,"optInDecisionDate":"2025-02-03T15:04:05Z","lowVolumeSwitch":true,"lowVolumeStatusReasons":[{"lowVolStusRsnCd":"CHRG","lowVolStusRsnDesc":"charges"}]},
   "groupScenario":{"isOptInEligible":false,"isOptedIn":null,"optInDecisionDate":null,"lowVolumeSwitch":false,"lowVolumeStatusReasons":[]}},
  {"TIN":"000987654","individualScenario":{"isOptInEligible":false,"isOptedIn":null,"optInDecisionDate":null,"lowVolumeSwitch":true}}
 ]}}`
@@ -132,11 +133,11 @@ func TestImportNPILookup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, events.ExclusionNewlyEnrolled, imp.Determinations[0].Exclusion)
 
-	contradictory := strings.Replace(lookup, `"lowVolumeSwitch":true,"lowVolumeStatusReasons":["CHARGES"]`, `"lowVolumeSwitch":false`, 1)
+	contradictory := strings.Replace(lookup, `"lowVolumeSwitch":true,"lowVolumeStatusReasons":[{"lowVolStusRsnCd":"CHRG","lowVolStusRsnDesc":"charges"}]`, `"lowVolumeSwitch":false`, 1)
 	_, err = eligibility.ImportNPILookup(eligibility.Default(), py, []byte(contradictory), importedAt)
 	var ie *eligibility.ImportError
 	require.ErrorAs(t, err, &ie)
-	assert.Equal(t, eligibility.Problem{Index: 0, Field: "individualScenario.isOptInEligible",
+	assert.Equal(t, eligibility.Problem{Index: 0, Field: "organizations[0].individualScenario.isOptInEligible",
 		Reason: "opt-in eligible but above the low-volume threshold (lowVolumeSwitch false)"}, ie.Problems[0])
 
 	_, err = eligibility.ImportNPILookup(eligibility.Default(), events.PY(events.MIPS, 2031), []byte(lookup), importedAt)
@@ -155,7 +156,9 @@ func TestOptInEntities(t *testing.T) {
 		{Participant: practice, ProgramYear: py, Choice: events.ChoiceVoluntary},
 		{Participant: clinician, ProgramYear: py, Choice: events.ChoiceOptIn},
 	}
-	assert.Equal(t, "000456789|1234567893,000987654", eligibility.OptInEntities(els))
+	assert.Equal(t, "000456789,000456789|1234567893,000987654", eligibility.OptInEntities(els), "voluntary decisions travel too")
+	els = append(els, events.ElectionConfirmed{Participant: events.Group(events.MustParseTIN("000111222")), ProgramYear: py, Choice: events.ChoiceNoDecision})
+	assert.Equal(t, "000456789,000456789|1234567893,000987654", eligibility.OptInEntities(els), "no decision is not a decision")
 	assert.Equal(t, "", eligibility.OptInEntities(nil))
 }
 
@@ -256,6 +259,9 @@ func FuzzImportDecisions(f *testing.F) {
 			if len(imp.Determinations)+len(imp.Elections) != 0 {
 				t.Fatal("a refused document imported something")
 			}
+			if bareTIN.MatchString(err.Error()) {
+				t.Fatalf("a TIN-shaped number in the error: %v", err)
+			}
 			return
 		}
 		for _, e := range imp.Elections {
@@ -263,7 +269,8 @@ func FuzzImportDecisions(f *testing.F) {
 				t.Fatalf("bad election %v", e)
 			}
 			r, err := table.Rules(e.ProgramYear)
-			if err != nil || !r.ElectionWindow.Contains(e.ConfirmedAt) {
+			viaVG := e.Participant.Kind == events.KindGroup && e.Choice == events.ChoiceOptIn && r.VirtualGroupWindow.Contains(e.ConfirmedAt)
+			if err != nil || !r.ElectionWindow.Contains(e.ConfirmedAt) && !viaVG {
 				t.Fatalf("election outside its window: %v", e.ConfirmedAt)
 			}
 		}
@@ -274,14 +281,43 @@ func FuzzImportDecisions(f *testing.F) {
 	})
 }
 
+// FuzzImportNPILookup: any document is imported (every determination one
+// Record accepts, every record accounted for) or refused with a typed error
+// that holds no TIN-shaped number; with KeepValid, only the document itself
+// or a conflict refuses it.
 func FuzzImportNPILookup(f *testing.F) {
 	f.Add([]byte(lookup))
 	f.Add([]byte(`{"data":{"npi":"1234567893","organizations":[{"TIN":"1"}]}}`))
+	for _, name := range []string{"lookup-v6-2024.json", "lookup-single-2019.json", "lookup-public-2024.json"} {
+		f.Add(fixture(f, name))
+	}
 	table := eligibility.Default()
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		_, err := eligibility.ImportNPILookup(table, events.PY(events.MIPS, 2024), doc, importedAt)
-		if err != nil && !errors.Is(err, eligibility.ErrImport) {
-			t.Fatalf("untyped error %v", err)
+		for _, keep := range []bool{false, true} {
+			imp, err := eligibility.ReadNPILookup(context.Background(), table, events.PY(events.MIPS, 2024), bytes.NewReader(doc),
+				eligibility.ImportOptions{ImportedAt: importedAt, KeepValid: keep})
+			if err != nil {
+				var ie *eligibility.ImportError
+				if !errors.As(err, &ie) || len(ie.Problems) == 0 || bareTIN.MatchString(err.Error()) {
+					t.Fatalf("untyped or empty error, or a TIN in it: %v", err)
+				}
+				if keep && !errors.Is(err, eligibility.ErrConflictingRecords) && ie.Problems[len(ie.Problems)-1].Index != -1 {
+					t.Fatalf("KeepValid refused a document for a bad record: %v", err)
+				}
+				continue
+			}
+			for _, d := range imp.Determinations {
+				if err := table.ValidateDetermination(&d); err != nil {
+					t.Fatalf("a determination Record refuses: %v", err)
+				}
+			}
+			skipped := map[int]bool{}
+			for _, p := range imp.Report.Skipped {
+				skipped[p.Index] = true
+			}
+			if imp.Report.Imported+len(skipped) != imp.Report.Records {
+				t.Fatalf("records unaccounted for: %+v", imp.Report)
+			}
 		}
 	})
 }

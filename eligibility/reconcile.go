@@ -157,10 +157,18 @@ func SlotOf(p events.ParticipantKind, d *events.EligibilityDetermined) (slot Slo
 	default:
 		slot = SlotReported
 	}
-	qp = p == events.KindIndividual && (d.Source == events.SourceAPMSnapshot || d.Source == events.SourceImport ||
+	qp = p == events.KindIndividual && (d.Source == events.SourceAPMSnapshot ||
+		d.Source == events.SourceImport && !UnconfirmedQPStatus(d.QPStatus) ||
 		d.Status == events.StatusPartialQP || d.Status == events.StatusExcluded && d.Exclusion == events.ExclusionQP)
 	return slot, qp
 }
+
+// UnconfirmedQPStatus reports whether a QPP qpStatus code is one whose
+// meaning no source confirms ("Q", "R"; docs/rules.md §6). A determination
+// imported with such a code does not speak to QP status: it neither makes
+// the clinician a QP or Partial QP nor clears an earlier finding that it
+// is one.
+func UnconfirmedQPStatus(code string) bool { return code == "Q" || code == "R" }
 
 // Standing is a participant's eligibility for a program year, reconciled
 // from its determinations: the answer "may it elect, must it participate"

@@ -36,7 +36,7 @@ func fastCodecs() map[string]fastCodec {
 				`,volumes:events.Volumes{allowedChargesCents:int64,partBPatients:int,coveredServices:int}` +
 				`,source:events.Source,sourceDate:time.Time,determinedAt:time.Time,clinicianType,omitzero:string` +
 				`,qp,omitzero:bool,mipsApm,omitzero:bool,portalRegistered,omitzero:bool,run,omitzero:int` +
-				`,newlyEstablished,omitzero:bool,eligibleClinicians,omitzero:int,individuallyAssessed,omitzero:bool}`,
+				`,newlyEstablished,omitzero:bool,eligibleClinicians,omitzero:int,individuallyAssessed,omitzero:bool,qpStatus,omitzero:string}`,
 			decode: fastEligibilityDetermined,
 		},
 		TypeElectionRequested: {

@@ -277,6 +277,10 @@ func fastEligibilityDetermined(b []byte) (Event, bool) {
 		d.IndividuallyAssessed = s.boolean()
 		s.ok = s.ok && d.IndividuallyAssessed
 	}
+	if s.opt(`,"qpStatus":`) {
+		d.QPStatus = s.str()
+		s.ok = s.ok && d.QPStatus != ""
+	}
 	if !s.end() {
 		return nil, false
 	}

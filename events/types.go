@@ -410,6 +410,10 @@ type EligibilityDetermined struct {
 	// (an Affiliated Practitioner List), who makes its own Partial QP
 	// election; otherwise its APM Entity makes it.
 	IndividuallyAssessed bool `json:"individuallyAssessed,omitzero"`
+	// QPStatus is the QPP NPI lookup's qpStatus code for the clinician, as
+	// the document gave it ("Y", "N", "P", "Q" or "R"; "" when none was
+	// given): kept because the meaning of "Q" and "R" is unconfirmed.
+	QPStatus string `json:"qpStatus,omitzero"`
 }
 
 // EventType implements Event.
