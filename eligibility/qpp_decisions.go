@@ -164,7 +164,10 @@ func (c *collector) checkDecision(at string, p events.Participant, eligible, opt
 	if optedIn == nil {
 		return
 	}
-	viaVirtualGroup := *optedIn && p.Kind == events.KindGroup && rules.VirtualGroupWindow.Contains(date)
+	// A virtual group's election opts its members in, final at the
+	// virtual group deadline: dated inside its window, or at its close.
+	vgw := rules.VirtualGroupWindow
+	viaVirtualGroup := *optedIn && p.Kind == events.KindGroup && !vgw.IsZero() && (vgw.Contains(date) || date.Equal(vgw.Close))
 	switch {
 	case !rules.OptIn:
 		c.problem(at+"isOptedIn", fmt.Sprintf("%v had no opt-in election", rules.ProgramYear))

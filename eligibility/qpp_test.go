@@ -269,7 +269,8 @@ func FuzzImportDecisions(f *testing.F) {
 				t.Fatalf("bad election %v", e)
 			}
 			r, err := table.Rules(e.ProgramYear)
-			viaVG := e.Participant.Kind == events.KindGroup && e.Choice == events.ChoiceOptIn && r.VirtualGroupWindow.Contains(e.ConfirmedAt)
+			viaVG := e.Participant.Kind == events.KindGroup && e.Choice == events.ChoiceOptIn &&
+				(r.VirtualGroupWindow.Contains(e.ConfirmedAt) || e.ConfirmedAt.Equal(r.VirtualGroupWindow.Close))
 			if err != nil || !r.ElectionWindow.Contains(e.ConfirmedAt) && !viaVG {
 				t.Fatalf("election outside its window: %v", e.ConfirmedAt)
 			}

@@ -7,8 +7,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/electionledger/ledger/events/memstore"
 )
 
 func summary(t *testing.T, args ...string) string {
@@ -122,4 +127,64 @@ func Example() {
 	// Output:
 	// Population: 200 clinicians in 40 practices
 	// Audit: 635 records in 367 streams
+}
+
+// TestSeasonExportRoundTrip: the season's ledger exported as QPP decision
+// records (every confirmed election, opt-in and voluntary) and imported
+// into an empty ledger gives back the same decisions.
+func TestSeasonExportRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "season.db")
+	summary(t, "-clinicians", "1500", "-seed", "7", "-quiet", "-store", path)
+	st, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := events.NewRegistry()
+	want, err := eligibility.LedgerDecisions(ctx, st, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	header, n, err := eligibility.ExportDecisions(ctx, st, reg, &doc)
+	if err != nil || n != len(want) || n == 0 {
+		t.Fatalf("export: %d records of %d, %v", n, len(want), err)
+	}
+	choices := map[events.Choice]int{}
+	for _, d := range want {
+		choices[d.Choice]++
+	}
+	if choices[events.ChoiceOptIn] == 0 || choices[events.ChoiceVoluntary] == 0 {
+		t.Fatalf("the season should export both choices: %v", choices)
+	}
+	entities, err := eligibility.ParseOptInEntities(header)
+	if err != nil || len(entities) != len(want) {
+		t.Fatalf("the header names %d entities (%v), want %d", len(entities), err, len(want))
+	}
+	table := eligibility.Default()
+	imp, err := eligibility.ReadDecisions(ctx, table, &doc, eligibility.ImportOptions{ImportedAt: time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := memstore.New()
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	if err := eligibility.Apply(ctx, fresh, names, reg, table, imp, events.Metadata{Actor: "qpp-import", ActorRole: events.RoleSystem}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eligibility.LedgerDecisions(ctx, fresh, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("import(export(ledger)) has %d decisions, the ledger %d", len(got), len(want))
+	}
+	for i := range want {
+		w, g := want[i], got[i]
+		w.DecidedAt, g.DecidedAt = w.DecidedAt.Truncate(time.Millisecond), g.DecidedAt.Truncate(time.Millisecond)
+		w.RunNum = g.RunNum // the season records no imported runs
+		if w != g {
+			t.Fatalf("decision %d: import(export) gives %+v, the ledger %+v", i, g, w)
+		}
+	}
 }
