@@ -485,6 +485,36 @@ type APMListEntry struct {
 	List ListKind `json:"list"`
 }
 
+// APMModel names the APM an entity belongs to, where a rule depends on it
+// (who opens feedback: docs/rules.md §7).
+type APMModel uint8
+
+// APM models.
+const (
+	ModelUnspecified       APMModel = iota
+	ModelSharedSavings              // Medicare Shared Savings Program ACO
+	ModelNextGenerationACO          // Next Generation ACO Model
+	ModelOther                      // any other APM
+)
+
+var modelEnum = enum{"APM model", []string{"", "shared-savings-program", "next-generation-aco", "other"}}
+
+// String returns the stable wire name.
+func (m APMModel) String() string { return modelEnum.name(uint8(m)) }
+
+// MarshalText returns the stable wire name.
+func (m APMModel) MarshalText() ([]byte, error) { return modelEnum.marshal(uint8(m)) }
+
+// AppendText appends the stable wire name.
+func (m APMModel) AppendText(b []byte) ([]byte, error) { return modelEnum.append(b, uint8(m)) }
+
+// UnmarshalText parses the wire name.
+func (m *APMModel) UnmarshalText(b []byte) error {
+	v, err := modelEnum.unmarshal(b)
+	*m = APMModel(v)
+	return err
+}
+
 // APMParticipationSnapshot records an APM Entity's participation lists at a
 // snapshot date (e.g. Mar 31, Jun 30, Aug 31, Dec 31).
 type APMParticipationSnapshot struct {
@@ -493,6 +523,9 @@ type APMParticipationSnapshot struct {
 	SnapshotDate time.Time      `json:"snapshotDate"`
 	MIPSAPM      bool           `json:"mipsApm"`
 	Entries      []APMListEntry `json:"entries"`
+	// Model is the APM the entity belongs to, when known (added December
+	// 2026; older snapshots say nothing).
+	Model APMModel `json:"model,omitzero"`
 }
 
 // EventType implements Event.

@@ -1,6 +1,7 @@
 package projection_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -104,4 +105,55 @@ func TestVirtualGroupRevisionsInTheModels(t *testing.T) {
 	assert.True(t, md.Status.Get(py25, vol).PublicReportingOptedOut)
 	fb := md.Feedback.Get(py25, vol)
 	assert.False(t, fb.PublicReporting || fb.MayOptOut)
+}
+
+// TestFeedbackAccess: who may open which feedback (docs/rules.md §7). Under
+// the APM scoring standard (PY2020 here) a clinician's feedback is its APM
+// Entity's: the entity opens it; a Shared Savings Program ACO's participant
+// TIN opens it directly; a Next Generation ACO's only through the entity's
+// representative. Otherwise (PY2024) the participant and its practice open
+// it. A QP's feedback nobody opens: in PY2017 the Next Generation ACO's
+// clinicians were QPs, so none of them got feedback.
+func TestFeedbackAccess(t *testing.T) {
+	for _, c := range []struct {
+		year    int
+		model   events.APMModel
+		tinMay  bool
+		entMay  bool
+		through bool
+	}{
+		{2020, events.ModelSharedSavings, true, true, true},
+		{2020, events.ModelNextGenerationACO, false, true, true},
+		{2024, events.ModelNextGenerationACO, true, false, false},
+	} {
+		py := events.PY(events.MIPS, c.year)
+		l := newLedger(t)
+		doc := et.Clinician(7201, 1)
+		apm, _ := events.NewAPMEntity("ACO-1")
+		l.determine(et.Determination(doc, py, events.StatusRequired), et.Determination(apm, py, events.StatusRequired))
+		l.append(l.h.Names.APM(py, apm), events.APMParticipationSnapshot{Entity: apm, ProgramYear: py, MIPSAPM: true, Model: c.model,
+			SnapshotDate: time.Date(c.year, 3, 31, 0, 0, 0, 0, time.UTC),
+			Entries:      []events.APMListEntry{{TIN: doc.TIN, NPI: doc.NPI, List: events.ListParticipation}}})
+		m, _ := l.rebuild()
+		name := fmt.Sprintf("PY%d %v", c.year, c.model)
+		assert.Equal(t, c.tinMay, m.Feedback.MayOpen(py, doc, events.Group(doc.TIN)).Allowed, "%s: the participant TIN", name)
+		assert.Equal(t, c.tinMay, m.Feedback.MayOpen(py, doc, doc).Allowed, "%s: the clinician", name)
+		assert.Equal(t, c.entMay, m.Feedback.MayOpen(py, doc, apm).Allowed, "%s: the APM Entity", name)
+		assert.Equal(t, c.through, !m.Feedback.Get(py, doc).APMEntity.IsZero(), "%s: feedback under the standard", name)
+		assert.False(t, m.Feedback.MayOpen(py, doc, events.Group(events.MustParseTIN("000999999"))).Allowed, "%s: a stranger", name)
+	}
+	// PY2017: a Next Generation ACO clinician was a QP: no feedback at all.
+	py17 := events.PY(events.MIPS, 2017)
+	l := newLedger(t)
+	qp := et.Clinician(7202, 1)
+	apm, _ := events.NewAPMEntity("NGACO-17")
+	l.determine(et.Determination(qp, py17, events.StatusExcluded))
+	l.append(l.h.Names.APM(py17, apm), events.APMParticipationSnapshot{Entity: apm, ProgramYear: py17, MIPSAPM: true, Model: events.ModelNextGenerationACO,
+		SnapshotDate: time.Date(2017, 3, 31, 0, 0, 0, 0, time.UTC), Entries: []events.APMListEntry{{TIN: qp.TIN, NPI: qp.NPI, List: events.ListParticipation}}})
+	m, _ := l.rebuild()
+	for _, viewer := range []events.Participant{qp, events.Group(qp.TIN), apm} {
+		a := m.Feedback.MayOpen(py17, qp, viewer)
+		assert.False(t, a.Allowed, "%v", viewer)
+		assert.Contains(t, a.Reason, "Qualifying APM Participants")
+	}
 }

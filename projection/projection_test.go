@@ -396,7 +396,7 @@ func TestFeedback(t *testing.T) {
 	assert.Equal(t, projection.FeedbackFull, f.Level)
 	assert.True(t, f.Cost && f.ClaimsQuality && f.InBenchmarks && f.PublicReporting)
 	assert.False(t, f.MayOptOut)
-	assert.Equal(t, apm, f.APMEntity, "feedback under the APM scoring standard goes to the entity")
+	assert.Zero(t, f.APMEntity, "PY2024: no APM scoring standard; the clinician's feedback is its own")
 
 	f = m.Feedback.Get(py24, vol)
 	assert.Equal(t, projection.FeedbackLimited, f.Level)

@@ -57,6 +57,9 @@ type Scoring struct {
 	// vgMembers holds each virtual group's current members (group refs):
 	// a revision replaces them, a retraction clears them.
 	vgMembers map[ref][]ref
+	// models holds the APM each APM Entity belongs to, when a snapshot
+	// said so.
+	models map[ref]events.APMModel
 	// highest holds the reasons "the highest of n candidate score(s): the
 	// source score" for n up to 4.
 	highest [4][len(sourceNames)]string
@@ -64,7 +67,8 @@ type Scoring struct {
 
 // NewScoring returns an empty scoring model sharing status's catalog.
 func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Scoring {
-	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}, vgMembers: map[ref][]ref{}}
+	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}, vgMembers: map[ref][]ref{},
+		models: map[ref]events.APMModel{}}
 	for n := range s.highest {
 		for src := range s.highest[n] {
 			s.highest[n][src] = formatHighest(n+1, ScoreSource(src))
@@ -121,6 +125,9 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 		s.leaveVirtualGroup(s.cat.intern(e.ProgramYear, e.VirtualGroup))
 	case events.APMParticipationSnapshot:
 		entity := s.cat.intern(e.ProgramYear, e.Entity)
+		if e.Model != events.ModelUnspecified {
+			s.models[entity] = e.Model
+		}
 		for _, en := range e.Entries {
 			f := s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI))
 			if e.MIPSAPM && (en.List == events.ListParticipation || en.List == events.ListAffiliatedPractitioner) {
