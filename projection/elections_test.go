@@ -157,3 +157,30 @@ func TestFeedbackAccess(t *testing.T) {
 		assert.Contains(t, a.Reason, "Qualifying APM Participants")
 	}
 }
+
+// TestPendingSelectionsExpire: the models tell time by the log's events. A
+// selection never confirmed is pending while the window is open and
+// expired once an event tells a time after the window closed; a member's
+// opt-in through a virtual group is opted in from the virtual group
+// deadline, confirmed or not yet. (TestDeterminism: a copy of the log into
+// another store, stamped by another clock, tells the same.)
+func TestPendingSelectionsExpire(t *testing.T) {
+	l := newLedger(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
+	p, member := et.Group(7301), et.Group(7302)
+	vg, _ := events.NewVirtualGroup("VG-X")
+	l.determine(et.OptInEligible(p, py24), et.OptInEligible(member, events.PY(events.MIPS, 2025)))
+	l.h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
+	l.h.Auth.ConnectRepresentative("vg-rep", member.TIN)
+	_, err := l.h.Service.ElectVirtualGroup(bg, l.h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}),
+		election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: events.PY(events.MIPS, 2025), Members: []events.TIN{member.TIN}})
+	require.NoError(t, err)
+	l.h.Clock.Set(time.Date(2025, 2, 3, 15, 0, 0, 0, time.UTC))
+	l.elect(p, py24, events.ChoiceOptIn, events.PathwayTraditional, false)
+	m, _ := l.rebuild()
+	assert.Equal(t, projection.KindPending, m.Status.Get(py24, p).Kind, "the window is open")
+	assert.Equal(t, projection.KindOptedIn, m.Status.Get(events.PY(events.MIPS, 2025), member).Kind, "past the virtual group deadline: opted in")
+	l.h.Clock.Set(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	l.score(p, py24, events.PathwayTraditional, 50, 3) // an event telling a time after the close
+	m, _ = l.rebuild()
+	assert.Equal(t, projection.KindExpired, m.Status.Get(py24, p).Kind)
+}

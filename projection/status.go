@@ -34,11 +34,14 @@ const (
 	KindPartialQP                    // a Partial QP: not in MIPS unless a Partial QP election is made
 	KindNotAssessed                  // not judged against the low-volume threshold (APM Entities from PY2021)
 	KindPartialQPElected             // a Partial QP in MIPS through a confirmed Partial QP election (its own or its APM Entity's)
+	// KindExpired: a selection never confirmed before the election window
+	// closed (by the latest time the log's events tell): it binds nothing.
+	KindExpired
 )
 
 var kindNames = [...]string{"unknown", "exempt", "opt-in eligible (no decision)", "pending confirmation",
 	"MIPS eligible via opt-in", "voluntary reporter", "required", "excluded", "Partial QP (no election)",
-	"not assessed against the threshold", "Partial QP, elected to participate"}
+	"not assessed against the threshold", "Partial QP, elected to participate", "selection expired unconfirmed"}
 
 // String returns the Kind in words.
 func (k Kind) String() string {
@@ -51,7 +54,7 @@ func (k Kind) String() string {
 // Kinds lists every status kind in order.
 func Kinds() []Kind {
 	return []Kind{KindUnknown, KindExempt, KindOptInEligible, KindPending, KindOptedIn, KindVoluntary, KindRequired, KindExcluded,
-		KindPartialQP, KindNotAssessed, KindPartialQPElected}
+		KindPartialQP, KindNotAssessed, KindPartialQPElected, KindExpired}
 }
 
 // facts flags.
@@ -133,6 +136,14 @@ type Status struct {
 	// year index, while the table's Version is rulesAt.
 	rules   []*eligibility.Rules
 	rulesAt uint64
+	// closes holds, by the catalog's year index, when each year's election
+	// window and virtual group window close (Unix ns; 0: none), for
+	// queries, which hold only the read lock.
+	closes [][2]int64
+	// latest is the latest time an event applied says something happened
+	// (Unix ns): the models tell time by the log's own events, so a copy of
+	// the log into another store tells the same time.
+	latest int64
 }
 
 // NewStatus returns an empty status model over cat, reconciling
@@ -174,7 +185,18 @@ func (s *Status) rulesFor(py events.ProgramYear) *eligibility.Rules {
 		s.rules = append(s.rules, nil)
 	}
 	s.rules[yi] = r
+	for len(s.closes) <= yi {
+		s.closes = append(s.closes, [2]int64{})
+	}
+	s.closes[yi] = [2]int64{unixOrZero(r.ElectionWindow.Close), unixOrZero(r.VirtualGroupWindow.Close)}
 	return r
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // StatusView is one participant's status.
@@ -210,6 +232,9 @@ type StatusView struct {
 func (s *Status) Apply(rec *events.Record, e events.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if t := eventTime(e); !t.IsZero() && t.UnixNano() > s.latest {
+		s.latest = t.UnixNano()
+	}
 	switch e := e.(type) {
 	case events.EligibilityDetermined:
 		s.determined(&e)
@@ -218,12 +243,48 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 	case events.PublicReportingOptedOut:
 		s.get(e.ProgramYear, e.Participant).flags |= fReportingOut
 	case events.ElectionRequested, events.ElectionRequestWithdrawn, events.ElectionConfirmed:
+		s.rulesFor(electionYear(e)) // caches the year's closes for queries
 		if events.StreamCategory(rec.Stream) == events.CategoryPartialQPElection {
 			return s.partialQPElection(rec, e)
 		}
 		return s.election(rec, e)
 	}
 	return nil
+}
+
+// eventTime returns when an event says its fact happened (zero if it
+// says nothing).
+func eventTime(e events.Event) time.Time {
+	switch e := e.(type) {
+	case events.ElectionRequested:
+		return e.RequestedAt
+	case events.ElectionRequestWithdrawn:
+		return e.WithdrawnAt
+	case events.ElectionConfirmed:
+		return e.ConfirmedAt
+	case events.EligibilityDetermined:
+		return e.DeterminedAt
+	case events.ScoreReported:
+		return e.ReportedAt
+	case events.VirtualGroupMembership:
+		return e.EffectiveAt
+	case events.PublicReportingOptedOut:
+		return e.OptedOutAt
+	}
+	return time.Time{}
+}
+
+// electionYear returns an election event's program year.
+func electionYear(e events.Event) events.ProgramYear {
+	switch e := e.(type) {
+	case events.ElectionRequested:
+		return e.ProgramYear
+	case events.ElectionRequestWithdrawn:
+		return e.ProgramYear
+	case events.ElectionConfirmed:
+		return e.ProgramYear
+	}
+	return events.ProgramYear{}
 }
 
 // partialQPElection applies a Partial QP election's event: only its
@@ -425,6 +486,9 @@ func (s *Status) factsOf(r ref) *statusFacts {
 func (s *Status) kind(r ref) Kind {
 	f := s.factsOf(r)
 	k := kindOf(f)
+	if k == KindPending {
+		k = s.pendingKind(r, f)
+	}
 	switch {
 	case (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f):
 		return KindExempt
@@ -432,6 +496,25 @@ func (s *Status) kind(r ref) Kind {
 		return KindPartialQPElected
 	}
 	return k
+}
+
+// pendingKind tells a pending selection by the time of the latest record:
+// one made through a virtual group is final from the virtual group deadline
+// (opted in); any other one, never confirmed before the election window
+// closed, has expired.
+func (s *Status) pendingKind(r ref, f *statusFacts) Kind {
+	yi := int(s.cat.keys[r].py)
+	if yi >= len(s.closes) || s.latest == 0 {
+		return KindPending
+	}
+	election, vg := s.closes[yi][0], s.closes[yi][1]
+	switch {
+	case f.vg != noRef && vg != 0 && s.latest >= vg:
+		return KindOptedIn
+	case f.vg == noRef && election != 0 && s.latest >= election:
+		return KindExpired
+	}
+	return KindPending
 }
 
 // exemptThroughAPM reports whether the clinician with facts f is on the

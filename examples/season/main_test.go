@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func TestSeason(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, mem)
 		}
 	}
+	checkInMIPSReconciles(t, mem)
 	if again := summary(t, append(args, "-store", "memory", "-workers", "3")...); again != mem {
 		t.Errorf("the same seed gave another summary:\n%s\n---\n%s", mem, again)
 	}
@@ -186,5 +188,58 @@ func TestSeasonExportRoundTrip(t *testing.T) {
 		if w != g {
 			t.Fatalf("decision %d: import(export) gives %+v, the ledger %+v", i, g, w)
 		}
+	}
+}
+
+// checkInMIPSReconciles reads the summary: the clinicians in MIPS add up
+// line by line (individually, through a group, a virtual group, an APM
+// Entity), and those in individually are the status table's required,
+// opted-in and elected-Partial-QP clinicians.
+func checkInMIPSReconciles(t *testing.T, out string) {
+	t.Helper()
+	n := func(s string) int {
+		v, err := strconv.Atoi(strings.ReplaceAll(s, ",", ""))
+		if err != nil {
+			t.Fatalf("not a count: %q", s)
+		}
+		return v
+	}
+	var total, parts int
+	status := map[string]int{}
+	through := map[string]int{}
+	section := ""
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "Clinicians in MIPS: "):
+			total, section = n(strings.TrimPrefix(l, "Clinicians in MIPS: ")), "in MIPS"
+			continue
+		case strings.HasPrefix(l, "Status at the end of the year"):
+			section = "status"
+			continue
+		case !strings.HasPrefix(l, "  "):
+			section = ""
+		}
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		switch section {
+		case "in MIPS":
+			if !strings.HasPrefix(strings.TrimSpace(l), "(") {
+				through[strings.Join(f[:len(f)-1], " ")] = n(f[len(f)-1])
+				parts += n(f[len(f)-1])
+			}
+		case "status":
+			if len(f) >= 4 && !strings.HasPrefix(l, "    ") {
+				status[strings.Join(f[:len(f)-3], " ")] = n(f[len(f)-3])
+			}
+		}
+	}
+	if total == 0 || parts != total {
+		t.Fatalf("clinicians in MIPS: %d, the lines add up to %d: %v", total, parts, through)
+	}
+	individual := status["required"] + status["MIPS eligible via opt-in"] + status["Partial QP, elected to participate"]
+	if through["individually"] != individual {
+		t.Fatalf("in MIPS individually: %d, the status table's required, opted-in and elected Partial QP clinicians: %d (%v)", through["individually"], individual, status)
 	}
 }

@@ -100,13 +100,14 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		}
 	}
 	p("")
-	p("Confirmed elections (final)")
+	p("Confirmed elections (final), by choice")
 	for _, k := range []elKey{{projection.KindOptedIn, events.PathwayTraditional}, {projection.KindOptedIn, events.PathwayAPP},
 		{projection.KindVoluntary, events.PathwayTraditional}} {
 		p("  %-40s %10s", fmt.Sprintf("%s, %s", map[projection.Kind]string{projection.KindOptedIn: "opt-in", projection.KindVoluntary: "voluntary"}[k.kind], k.pathway), num(elections[k]))
 	}
+	p("Confirmed elections (final), by who made them")
 	for _, c := range []string{"by a practice representative", "by the clinician", "by a registry's bulk upload", "by a virtual group's election"} {
-		p("    %-38s %10s", c, num(channels[c]))
+		p("  %-40s %10s", c, num(channels[c]))
 	}
 	p("")
 	p("Activity")
@@ -137,6 +138,7 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 
 	// Final scores and payment adjustments of clinicians.
 	var inMIPS, informational, zero, hardship int
+	through := map[projection.Through]int{}
 	scoreBuckets := make([]int, 5)
 	adjBuckets := map[string]int{}
 	var sumAdj float64
@@ -152,6 +154,7 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 			continue
 		}
 		inMIPS++
+		through[fs.Through]++
 		if fs.Source == projection.SourceZero {
 			zero++
 		}
@@ -163,7 +166,13 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		adjBuckets[adjBucket(fs.Adjustment, s.rules.ApplicablePercent)]++
 	}
 	p("")
-	p("Final scores of clinicians in MIPS (required or opted in): %s", num(inMIPS))
+	p("Clinicians in MIPS: %s", num(inMIPS))
+	for _, th := range []projection.Through{projection.ThroughIndividual, projection.ThroughGroup, projection.ThroughVirtualGroup, projection.ThroughAPMEntity} {
+		p("  %-40s %10s", th, num(through[th]))
+	}
+	p("  (individually: required, opted in, or a Partial QP that elected; through a group: its group opted in, or is required and reported as a group)")
+	p("")
+	p("Final scores of clinicians in MIPS: %s", num(inMIPS))
 	for i, n := range scoreBuckets {
 		hi := fmt.Sprintf("%d)", (i+1)*20)
 		if i == 4 {
@@ -173,7 +182,7 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	}
 	p("  no score (final score 0): %s; hardship (score set to the threshold %v): %s; informational (voluntary): %s",
 		num(zero), s.rules.PerformanceThreshold, num(hardship), num(informational))
-	p("Payment adjustments (applicable percent %v%%, scaling factor 1)", s.rules.ApplicablePercent)
+	p("Payment adjustments in %d (applicable percent %v%%; assuming a budget-neutrality scaling factor of 1, which CMS sets after the year)", s.rules.PaymentYear, s.rules.ApplicablePercent)
 	for _, b := range adjOrder(s.rules.ApplicablePercent) {
 		p("  %-22s %s %8s", b, bar(adjBuckets[b], inMIPS), num(adjBuckets[b]))
 	}
