@@ -184,3 +184,22 @@ func TestPendingSelectionsExpire(t *testing.T) {
 	m, _ = l.rebuild()
 	assert.Equal(t, projection.KindExpired, m.Status.Get(py24, p).Kind)
 }
+
+// TestStatusUsesTheDecidersStateMachine: the status model applies election
+// events through election.Evolve, so it refuses what the decider refuses:
+// a confirmation naming another request's revision is a violation, not
+// applied.
+func TestStatusUsesTheDecidersStateMachine(t *testing.T) {
+	l := newLedger(t)
+	p := et.Group(7401)
+	l.determine(et.OptInEligible(p, py24))
+	stream := l.h.Names.Election(py24, p)
+	l.append(stream, events.ElectionRequested{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: l.h.Clock.Now()})
+	l.append(stream, events.ElectionConfirmed{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional,
+		ConfirmedAt: l.h.Clock.Now(), RequestRevision: 5})
+	m, rep := l.rebuild()
+	require.Len(t, rep.Violations, 1)
+	assert.Equal(t, stream, rep.Violations[0].Stream)
+	assert.Contains(t, rep.Violations[0].Problem, "confirms revision 5")
+	assert.Equal(t, projection.KindPending, m.Status.Get(py24, p).Kind, "the bad confirmation is not applied")
+}

@@ -1,11 +1,13 @@
 package projection
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"sync"
 	"time"
 
+	"github.com/electionledger/ledger/election"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 )
@@ -108,16 +110,19 @@ type statusFacts struct {
 	exclusion events.ExclusionReason
 	source    events.Source
 	ephase    eligibility.Phase
-	phase     uint8 // 0 none, 1 pending, 2 final
+	phase     uint8  // 0 none, 1 pending, 2 final: election.Phase's values
+	reqRev    uint32 // the pending request's revision in its stream
 	choice    events.Choice
 	pathway   events.Pathway
 	flags     uint8
 }
 
+// The election phases as the packed facts keep them: election.Phase's
+// values.
 const (
-	phaseNone uint8 = iota
-	phasePending
-	phaseFinal
+	phaseNone    = uint8(election.PhaseNone)
+	phasePending = uint8(election.PhasePending)
+	phaseFinal   = uint8(election.PhaseFinal)
 )
 
 // Status is the status read model: per participant and program year, one of
@@ -302,28 +307,47 @@ func (s *Status) partialQPElection(rec *events.Record, e events.Event) error {
 
 // election applies an opt-in election's event.
 func (s *Status) election(rec *events.Record, e events.Event) error {
-	switch e := e.(type) {
-	case events.ElectionRequested:
-		f := s.get(e.ProgramYear, e.Participant)
-		if err := s.check(f, rec, f.phase == phaseNone, "a request while one is pending"); err != nil {
-			return err
+	py := electionYear(e)
+	f := s.get(py, electionParticipant(e))
+	// The decider's own state machine judges what may follow what: the
+	// packed facts give it the phase and the pending request's revision,
+	// and the record its place in the stream.
+	before := election.State{Phase: election.Phase(f.phase), Pending: election.Selection{Revision: uint64(f.reqRev)}, Next: rec.Revision}
+	after, err := election.Evolve(before, e)
+	if err != nil {
+		problem := err.Error()
+		var v *election.ViolationError
+		if errors.As(err, &v) {
+			problem = v.Problem
 		}
-		s.elect(f, rec, e.ProgramYear, phasePending, e.Choice, e.Pathway, e.RequestedAt, e.VirtualGroupID, false)
-	case events.ElectionRequestWithdrawn:
-		f := s.get(e.ProgramYear, e.Participant)
-		if err := s.check(f, rec, f.phase == phasePending, "a withdrawal with nothing pending"); err != nil {
-			return err
-		}
-		f.phase, f.choice, f.pathway, f.at, f.actor = phaseNone, 0, 0, 0, 0
+		return &Violation{Stream: rec.Stream, Revision: rec.Revision, Problem: problem}
+	}
+	switch after.Phase {
+	case election.PhasePending:
+		sel := after.Pending
+		s.elect(f, rec, py, phasePending, sel.Choice, sel.Pathway, sel.At, sel.VirtualGroupID, false)
+		f.reqRev = uint32(sel.Revision)
+	case election.PhaseFinal:
+		sel := after.Confirmed
+		s.elect(f, rec, py, phaseFinal, sel.Choice, sel.Pathway, sel.At, sel.VirtualGroupID, sel.Imported)
+	default:
+		f.phase, f.choice, f.pathway, f.at, f.actor, f.reqRev = phaseNone, 0, 0, 0, 0, 0
 		f.onBehalf, f.vg, f.flags = noRef, noRef, f.flags&^fImported
-	case events.ElectionConfirmed:
-		f := s.get(e.ProgramYear, e.Participant)
-		if err := s.check(f, rec, f.phase == phasePending || e.Imported, "a confirmation with nothing pending"); err != nil {
-			return err
-		}
-		s.elect(f, rec, e.ProgramYear, phaseFinal, e.Choice, e.Pathway, e.ConfirmedAt, e.VirtualGroupID, e.Imported)
 	}
 	return nil
+}
+
+// electionParticipant returns an election event's participant.
+func electionParticipant(e events.Event) events.Participant {
+	switch e := e.(type) {
+	case events.ElectionRequested:
+		return e.Participant
+	case events.ElectionRequestWithdrawn:
+		return e.Participant
+	case events.ElectionConfirmed:
+		return e.Participant
+	}
+	return events.Participant{}
 }
 
 // determined files a determination in its slot and reconciles the
@@ -418,18 +442,6 @@ func (s *Status) partialQPElected(f *statusFacts) bool {
 	}
 	ef := s.factsOf(f.entity)
 	return ef != nil && ef.flags&fPQPElected != 0
-}
-
-// check refuses an election event the state cannot take; above all any
-// event after the confirmation.
-func (s *Status) check(f *statusFacts, rec *events.Record, ok bool, problem string) error {
-	if f.phase == phaseFinal {
-		return &Violation{Stream: rec.Stream, Revision: rec.Revision, Problem: "event after the election was confirmed"}
-	}
-	if !ok {
-		return &Violation{Stream: rec.Stream, Revision: rec.Revision, Problem: problem}
-	}
-	return nil
 }
 
 func (s *Status) elect(f *statusFacts, rec *events.Record, py events.ProgramYear, phase uint8, c events.Choice, pw events.Pathway, at time.Time, vg string, imported bool) {
