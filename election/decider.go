@@ -150,9 +150,17 @@ type Withdraw struct {
 	VirtualGroupID string // set by the virtual group withdrawing its own request
 }
 
-func (Request) command()  {}
-func (Confirm) command()  {}
-func (Withdraw) command() {}
+// VirtualGroupOptIn opts a member group in through its virtual group's
+// election: the virtual group's part of ElectVirtualGroup for one member
+// TIN (see decideVirtualGroupOptIn).
+type VirtualGroupOptIn struct {
+	VirtualGroupID string
+}
+
+func (Request) command()           {}
+func (Confirm) command()           {}
+func (Withdraw) command()          {}
+func (VirtualGroupOptIn) command() {}
 
 // Context is everything outside the stream a decision depends on. The
 // Service supplies it; the decider reads no clock and does no I/O.
@@ -181,6 +189,9 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 		return nil, refuse(ErrElectionFinal, p, py,
 			fmt.Sprintf("%s/%s confirmed at %s", s.Confirmed.Choice, s.Confirmed.Pathway, s.Confirmed.At.UTC().Format(time.RFC3339)),
 			"nothing: a confirmed election can never be undone or changed")
+	}
+	if vg, ok := c.(VirtualGroupOptIn); ok {
+		return decideVirtualGroupOptIn(s, vg.VirtualGroupID, ctx)
 	}
 	if s.Phase == PhasePending && s.Pending.VirtualGroupID != "" {
 		return decideVirtualGroupPending(s, c, ctx)
@@ -215,7 +226,7 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 		return []events.Event{events.ElectionRequestWithdrawn{Participant: p, ProgramYear: py,
 			WithdrawnAt: ctx.Now.UTC(), Reason: c.Reason, BatchID: s.Pending.BatchID}}, nil
 	}
-	return nil, refuse(ErrInvalidCommand, p, py, fmt.Sprintf("unknown command %T", c), "send Request, Confirm or Withdraw")
+	return nil, refuse(ErrInvalidCommand, p, py, fmt.Sprintf("unknown command %T", c), "send Request, Confirm, Withdraw or VirtualGroupOptIn")
 }
 
 // decideVirtualGroupPending decides a command against a member's pending

@@ -231,7 +231,7 @@ func TestFinal(t *testing.T) {
 		s, err = election.Evolve(s, e)
 		require.NoError(t, err)
 	}
-	_, err = election.DecideVirtualGroupOptIn(s, "VG-1", ctx)
+	_, err = election.Decide(s, election.VirtualGroupOptIn{VirtualGroupID: "VG-1"}, ctx)
 	assert.ErrorIs(t, err, election.ErrElectionFinal)
 	assert.Equal(t, election.PhaseFinal, s.Phase)
 	for _, e := range []events.Event{req, conf, events.ElectionRequestWithdrawn{}} {

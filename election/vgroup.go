@@ -10,15 +10,14 @@ import (
 	"github.com/electionledger/ledger/events"
 )
 
-// DecideVirtualGroupOptIn returns the events by which a virtual group's
-// election opts a member group in: its request, naming the virtual group
-// (after withdrawing a pending request of the member's own). The request is
-// not confirmed now: it becomes final at the virtual group deadline, when
-// FinalizeVirtualGroup records its confirmation dated at the deadline. A
-// member whose election is final is refused with ErrElectionFinal: it keeps
-// its election. A member already opted in through this virtual group needs
-// nothing (no events, no error).
-func DecideVirtualGroupOptIn(s State, virtualGroupID string, ctx Context) ([]events.Event, error) {
+// decideVirtualGroupOptIn decides a VirtualGroupOptIn: the member's request,
+// naming the virtual group (after withdrawing a pending request of the
+// member's own). The request is not confirmed now: it becomes final at the
+// virtual group deadline, when FinalizeVirtualGroup records its
+// confirmation dated at the deadline. A member whose election is final is
+// refused with ErrElectionFinal: it keeps its election. A member already
+// opted in through this virtual group needs nothing (no events, no error).
+func decideVirtualGroupOptIn(s State, virtualGroupID string, ctx Context) ([]events.Event, error) {
 	p, py := ctx.Participant, ctx.ProgramYear
 	if s.Phase == PhaseFinal {
 		return Decide(s, Confirm{Phrase: ConfirmPhrase}, ctx) // the final-state refusal
@@ -237,7 +236,7 @@ func (s *Service) optInMember(ctx context.Context, m Meta, dctx Context, tin eve
 	var kept Selection
 	rc, err := s.run(ctx, sub, mctx, func(st State, c Context) ([]events.Event, error) {
 		kept = st.Confirmed
-		evs, err := DecideVirtualGroupOptIn(st, vg.ID, c)
+		evs, err := Decide(st, VirtualGroupOptIn{VirtualGroupID: vg.ID}, c)
 		if err == nil && len(evs) == 0 {
 			return nil, errAlreadyRequested
 		}
