@@ -283,94 +283,128 @@ func checkWindow(ctx Context) error {
 	return nil
 }
 
+// decideRequest decides a request for opt-in or voluntary reporting (or,
+// in a Partial QP election, for the Partial QP election). The checks run in
+// a fixed order, so a request failing two rules is refused by the first:
+// the form of the request, then the participant's eligibility, then what
+// the pathway and the program require.
 func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
-	p, py, r := ctx.Participant, ctx.ProgramYear, ctx.Rules
-	no := func(rule error, detail, remedy string) ([]events.Event, error) {
-		return nil, refuse(rule, p, py, detail, remedy)
-	}
 	if s.Phase == PhasePending {
-		return no(ErrAlreadyPending, fmt.Sprintf("%s/%s requested at %s", s.Pending.Choice, s.Pending.Pathway, s.Pending.At.UTC().Format(time.RFC3339)),
+		return nil, refuse(ErrAlreadyPending, ctx.Participant, ctx.ProgramYear,
+			fmt.Sprintf("%s/%s requested at %s", s.Pending.Choice, s.Pending.Pathway, s.Pending.At.UTC().Format(time.RFC3339)),
 			"confirm or withdraw the pending request first")
 	}
 	if ctx.Election == PartialQPElection {
 		return decidePartialQPRequest(c, ctx)
 	}
-	if c.Choice == events.ChoicePartialQP {
-		return no(ErrInvalidChoice, "a Partial QP election is made in its own election (ExecutePartialQP)", "request opt-in or voluntary reporting here")
-	}
-	if !r.OptIn {
-		return no(ErrNoOptInThisYear, "", "elect in a program year that has opt-in (MIPS PY2019 on)")
-	}
-	if err := checkWindow(ctx); err != nil {
+	if err := checkRequestForm(c, ctx); err != nil {
 		return nil, err
 	}
-	if c.Choice != events.ChoiceOptIn && c.Choice != events.ChoiceVoluntary {
-		return no(ErrInvalidChoice, fmt.Sprintf("choice %q", c.Choice), "request opt-in or voluntary reporting (no decision records nothing)")
+	if err := checkOptInEligible(ctx); err != nil {
+		return nil, err
 	}
-	if c.Pathway != events.PathwayTraditional && c.Pathway != events.PathwayAPP && c.Pathway != events.PathwayMVP {
-		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
-	}
-	if p.Kind == events.KindAPMEntity {
-		switch {
-		case !r.APMEntityOptIn:
-			return no(ErrAPMEntityOptIn, fmt.Sprintf("%v: APM Entities are not judged against the low-volume threshold and cannot opt in (they may opt in only in PY2019-2020)", py),
-				"elect as the group or the clinician instead")
-		case c.Choice != events.ChoiceOptIn:
-			return no(ErrInvalidChoice, "an APM Entity's election is an opt-in", "request opt-in for the entity")
-		}
-	}
-	if !ctx.Eligibility.Determined() {
-		return no(ErrNotOptInEligible, "no eligibility determination", "wait for a determination that finds the participant opt-in eligible")
-	}
-	if st := ctx.Eligibility.Status; st != events.StatusOptInEligible {
-		detail := "status " + st.String()
-		if ctx.Eligibility.Exclusion != events.ExclusionNone {
-			detail += " (" + ctx.Eligibility.Exclusion.String() + ")"
-		}
-		detail += ", " + ctx.Eligibility.Phase.String() + ": " + ctx.Eligibility.Basis
-		remedy := map[events.EligibilityStatus]string{
-			events.StatusRequired:    "none needed: a required participant participates without electing",
-			events.StatusExempt:      "none: an exempt participant may report voluntarily without an election, with no payment adjustment",
-			events.StatusPartialQP:   "a Partial QP joins MIPS through a Partial QP election, not an opt-in",
-			events.StatusNotAssessed: "none: the participant is not judged against the low-volume threshold this year",
-		}[st]
-		if remedy == "" {
-			remedy = "only opt-in eligible participants elect"
-		}
-		return no(ErrNotOptInEligible, detail, remedy)
-	}
-	if c.Choice == events.ChoiceVoluntary && !r.VoluntaryReporting {
-		return no(ErrNoVoluntaryChoice, "", "opt in, or make no election")
-	}
-	switch c.Pathway {
-	case events.PathwayAPP:
-		if c.Choice == events.ChoiceVoluntary {
-			return no(ErrVoluntaryAPP, "", "opt in to the APP, or report voluntarily on traditional MIPS")
-		}
-		if !r.APP {
-			return no(ErrAPPUnavailable, "the program year has no APP", "choose traditional MIPS")
-		}
-		if !ctx.Eligibility.MIPSAPM {
-			return no(ErrAPPUnavailable, "the participant is in no MIPS APM", "choose traditional MIPS")
-		}
-	case events.PathwayMVP:
-		if !r.MVPForOptIn {
-			return no(ErrMVPNotForOptIn, "", "choose traditional MIPS or the APP")
-		}
-	}
-	if r.PortalRegistrationRequired && !ctx.Eligibility.PortalRegistered {
-		return no(ErrPortalRegistration, "", "register the practice on the program's provider portal first")
-	}
-	if r.ChampionsRequired {
-		if err := checkChampions(c, ctx); err != nil {
-			return nil, err
-		}
+	if err := checkRequestPathway(c, ctx); err != nil {
+		return nil, err
 	}
 	return []events.Event{events.ElectionRequested{
-		Participant: p, ProgramYear: py, Choice: c.Choice, Pathway: c.Pathway, RequestedAt: ctx.Now.UTC(),
+		Participant: ctx.Participant, ProgramYear: ctx.ProgramYear, Choice: c.Choice, Pathway: c.Pathway, RequestedAt: ctx.Now.UTC(),
 		BatchID: c.BatchID, VirtualGroupID: c.VirtualGroupID,
 		OfficeChampion: c.OfficeChampion, ClinicalChampion: c.ClinicalChampion,
 	}}, nil
+}
+
+// checkRequestForm refuses a request the program year cannot take at all:
+// no opt-in that year, outside the window, an unknown choice or pathway, an
+// APM Entity electing where APM Entities do not.
+func checkRequestForm(c Request, ctx Context) error {
+	p, py, r := ctx.Participant, ctx.ProgramYear, ctx.Rules
+	if c.Choice == events.ChoicePartialQP {
+		return refuse(ErrInvalidChoice, p, py, "a Partial QP election is made in its own election (ExecutePartialQP)", "request opt-in or voluntary reporting here")
+	}
+	if !r.OptIn {
+		return refuse(ErrNoOptInThisYear, p, py, "", "elect in a program year that has opt-in (MIPS PY2019 on)")
+	}
+	if err := checkWindow(ctx); err != nil {
+		return err
+	}
+	if c.Choice != events.ChoiceOptIn && c.Choice != events.ChoiceVoluntary {
+		return refuse(ErrInvalidChoice, p, py, fmt.Sprintf("choice %q", c.Choice), "request opt-in or voluntary reporting (no decision records nothing)")
+	}
+	if c.Pathway != events.PathwayTraditional && c.Pathway != events.PathwayAPP && c.Pathway != events.PathwayMVP {
+		return refuse(ErrInvalidChoice, p, py, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
+	}
+	if p.Kind != events.KindAPMEntity {
+		return nil
+	}
+	switch {
+	case !r.APMEntityOptIn:
+		return refuse(ErrAPMEntityOptIn, p, py, fmt.Sprintf("%v: APM Entities are not judged against the low-volume threshold and cannot opt in (they may opt in only in PY2019-2020)", py),
+			"elect as the group or the clinician instead")
+	case c.Choice != events.ChoiceOptIn:
+		return refuse(ErrInvalidChoice, p, py, "an APM Entity's election is an opt-in", "request opt-in for the entity")
+	}
+	return nil
+}
+
+// notOptInEligibleRemedy says, for each status that is not opt-in
+// eligible, what the participant may do instead.
+func notOptInEligibleRemedy(st events.EligibilityStatus) string {
+	switch st {
+	case events.StatusRequired:
+		return "none needed: a required participant participates without electing"
+	case events.StatusExempt:
+		return "none: an exempt participant may report voluntarily without an election, with no payment adjustment"
+	case events.StatusPartialQP:
+		return "a Partial QP joins MIPS through a Partial QP election, not an opt-in"
+	case events.StatusNotAssessed:
+		return "none: the participant is not judged against the low-volume threshold this year"
+	}
+	return "only opt-in eligible participants elect"
+}
+
+// checkOptInEligible refuses a participant whose standing is not opt-in
+// eligible, naming the status, the phase and the basis of the standing.
+func checkOptInEligible(ctx Context) error {
+	e := ctx.Eligibility
+	if !e.Determined() {
+		return refuse(ErrNotOptInEligible, ctx.Participant, ctx.ProgramYear, "no eligibility determination", "wait for a determination that finds the participant opt-in eligible")
+	}
+	if e.Status == events.StatusOptInEligible {
+		return nil
+	}
+	detail := "status " + e.Status.String()
+	if e.Exclusion != events.ExclusionNone {
+		detail += " (" + e.Exclusion.String() + ")"
+	}
+	detail += ", " + e.Phase.String() + ": " + e.Basis
+	return refuse(ErrNotOptInEligible, ctx.Participant, ctx.ProgramYear, detail, notOptInEligibleRemedy(e.Status))
+}
+
+// checkRequestPathway refuses what the choice and pathway need and the
+// program year or the participant lacks: voluntary reporting, the APP, MVPs,
+// portal registration, champions.
+func checkRequestPathway(c Request, ctx Context) error {
+	p, py, r := ctx.Participant, ctx.ProgramYear, ctx.Rules
+	if c.Choice == events.ChoiceVoluntary && !r.VoluntaryReporting {
+		return refuse(ErrNoVoluntaryChoice, p, py, "", "opt in, or make no election")
+	}
+	switch {
+	case c.Pathway == events.PathwayAPP && c.Choice == events.ChoiceVoluntary:
+		return refuse(ErrVoluntaryAPP, p, py, "", "opt in to the APP, or report voluntarily on traditional MIPS")
+	case c.Pathway == events.PathwayAPP && !r.APP:
+		return refuse(ErrAPPUnavailable, p, py, "the program year has no APP", "choose traditional MIPS")
+	case c.Pathway == events.PathwayAPP && !ctx.Eligibility.MIPSAPM:
+		return refuse(ErrAPPUnavailable, p, py, "the participant is in no MIPS APM", "choose traditional MIPS")
+	case c.Pathway == events.PathwayMVP && !r.MVPForOptIn:
+		return refuse(ErrMVPNotForOptIn, p, py, "", "choose traditional MIPS or the APP")
+	}
+	if r.PortalRegistrationRequired && !ctx.Eligibility.PortalRegistered {
+		return refuse(ErrPortalRegistration, p, py, "", "register the practice on the program's provider portal first")
+	}
+	if r.ChampionsRequired {
+		return checkChampions(c, ctx)
+	}
+	return nil
 }
 
 // Champion roles a program requiring champions accepts.

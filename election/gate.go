@@ -91,98 +91,137 @@ type GateInput struct {
 //   - an APM Entity not assessed against the threshold (PY2021 on)
 //     reports for its clinicians.
 func Submission(in GateInput) Gate {
-	r, st := in.Rules, in.Standing
-	g := Gate{Phase: st.Phase, Status: st.Status}
-	deny := func(reason error, detail string) Gate {
-		g.Reason, g.Detail = reason, detail
-		return g
+	g := gating{in: in, gate: Gate{Phase: in.Standing.Phase, Status: in.Standing.Status}}
+	if refused, ok := g.checkDeadlineAndPathway(); !ok {
+		return refused
 	}
-	allow := func(voluntary bool, detail string, el Selection) Gate {
-		g.Allowed, g.Voluntary, g.Detail, g.Election = true, voluntary, detail, el
-		return g
-	}
-	if dl := r.DataSubmissionDeadline; !dl.IsZero() && !in.Now.Before(dl) {
-		return deny(ErrAfterDataDeadline, fmt.Sprintf("the %v data deadline was %s", r.ProgramYear, eligibility.FormatEastern(dl)))
-	}
-	switch in.Pathway {
-	case events.PathwayTraditional:
-	case events.PathwayAPP:
-		if !r.APP {
-			return deny(ErrAPPUnavailable, fmt.Sprintf("%v has no APP", r.ProgramYear))
-		}
-	case events.PathwayMVP:
-		if !r.MVP {
-			return deny(ErrMVPUnavailable, fmt.Sprintf("%v has no MVPs", r.ProgramYear))
-		}
-	default:
-		return deny(ErrInvalidChoice, fmt.Sprintf("pathway %q", in.Pathway))
-	}
-	scored := func(el Selection, detail string) Gate {
-		switch {
-		case in.Pathway == events.PathwayAPP && !st.MIPSAPM:
-			return deny(ErrAPPUnavailable, "not a MIPS APM participant")
-		case in.Pathway == events.PathwayMVP && el.Choice == events.ChoiceOptIn && !r.MVPForOptIn:
-			return deny(ErrMVPNotForOptIn, fmt.Sprintf("%v does not open MVPs to opt-in eligible participants", r.ProgramYear))
-		}
-		return allow(false, detail+" ("+st.Phase.String()+"): scored, with a payment adjustment", el)
-	}
-	voluntary := func(el Selection, detail string) Gate {
-		switch in.Pathway {
-		case events.PathwayAPP:
-			return deny(ErrVoluntaryAPP, "the APP cannot be reported voluntarily")
-		case events.PathwayMVP:
-			return deny(ErrMVPNotForVoluntary, "")
-		}
-		return allow(true, detail+": voluntary, no payment adjustment", el)
-	}
+	st := in.Standing
 	// A confirmed opt-in or voluntary election decides for an opt-in
 	// eligible participant (or one known only from an imported election).
 	if e := in.Election; e.Phase == PhaseFinal && (!st.Determined() || st.Status == events.StatusOptInEligible) {
 		if e.Confirmed.Choice == events.ChoiceVoluntary {
-			return voluntary(e.Confirmed, "election confirmed: voluntary reporting")
+			return g.voluntary(e.Confirmed, "election confirmed: voluntary reporting")
 		}
-		return scored(e.Confirmed, "election confirmed: opted in")
+		return g.scored(e.Confirmed, "election confirmed: opted in")
 	}
 	if !st.Determined() {
-		return deny(ErrNoDetermination, "no eligibility determination yet")
+		return g.deny(ErrNoDetermination, "no eligibility determination yet")
 	}
 	switch st.Status {
 	case events.StatusRequired:
-		return scored(Selection{}, "required to participate")
+		return g.scored(Selection{}, "required to participate")
 	case events.StatusOptInEligible:
 		detail := "confirm an election first"
 		if in.Election.Phase == PhasePending {
 			detail = "the pending selection is not confirmed; type CONFIRM first"
 		}
-		return deny(ErrNoConfirmedElection, detail)
+		return g.deny(ErrNoConfirmedElection, detail)
 	case events.StatusExempt, events.StatusExcluded:
-		notMIPSEligible := st.Status == events.StatusExempt || st.Exclusion == events.ExclusionQP ||
-			st.Exclusion == events.ExclusionNewlyEnrolled || st.Exclusion == events.ExclusionIneligibleClinicianType
-		reason, what := ErrExempt, "exempt ("+st.Basis+")"
-		if st.Status == events.StatusExcluded {
-			reason, what = ErrExcluded, "excluded ("+st.Exclusion.String()+")"
-		}
-		if !notMIPSEligible || !r.VoluntaryReporting {
-			return deny(reason, what+"; no voluntary reporting for it")
-		}
-		return voluntary(Selection{}, what+", not MIPS eligible, reporting without an election")
+		return g.notMIPSEligible()
 	case events.StatusPartialQP:
-		switch {
-		case in.PartialQP.Phase == PhaseFinal:
-			return scored(in.PartialQP.Confirmed, "Partial QP election confirmed")
-		case r.PartialQPReportingElects:
-			return scored(Selection{}, "a Partial QP: submitting data counts as its Partial QP election this year")
-		case r.PartialQPMayReportVoluntarily:
-			return voluntary(Selection{}, "a Partial QP without a Partial QP election")
-		}
-		return deny(ErrPartialQPNoElection, fmt.Sprintf("%v: a Partial QP is not in MIPS without its election, and may not report voluntarily this year", r.ProgramYear))
+		return g.partialQP()
 	case events.StatusNotAssessed:
 		if in.Pathway == events.PathwayMVP {
-			return deny(ErrMVPUnavailable, "an APM Entity reports traditional MIPS or the APP")
+			return g.deny(ErrMVPUnavailable, "an APM Entity reports traditional MIPS or the APP")
 		}
-		return allow(false, "an APM Entity reporting for its clinicians", Selection{})
+		return g.allow(false, "an APM Entity reporting for its clinicians", Selection{})
 	}
-	return deny(ErrNoDetermination, "status "+st.Status.String())
+	return g.deny(ErrNoDetermination, "status "+st.Status.String())
+}
+
+// gating is one run of the submission gate: its input and the answer it
+// builds.
+type gating struct {
+	in   GateInput
+	gate Gate
+}
+
+func (g *gating) deny(reason error, detail string) Gate {
+	g.gate.Reason, g.gate.Detail = reason, detail
+	return g.gate
+}
+
+func (g *gating) allow(voluntary bool, detail string, el Selection) Gate {
+	g.gate.Allowed, g.gate.Voluntary, g.gate.Detail, g.gate.Election = true, voluntary, detail, el
+	return g.gate
+}
+
+// checkDeadlineAndPathway refuses a submission after the data deadline or
+// on a pathway the year does not have; ok is false when it refused.
+func (g *gating) checkDeadlineAndPathway() (refused Gate, ok bool) {
+	r := g.in.Rules
+	if dl := r.DataSubmissionDeadline; !dl.IsZero() && !g.in.Now.Before(dl) {
+		return g.deny(ErrAfterDataDeadline, fmt.Sprintf("the %v data deadline was %s", r.ProgramYear, eligibility.FormatEastern(dl))), false
+	}
+	switch g.in.Pathway {
+	case events.PathwayTraditional:
+	case events.PathwayAPP:
+		if !r.APP {
+			return g.deny(ErrAPPUnavailable, fmt.Sprintf("%v has no APP", r.ProgramYear)), false
+		}
+	case events.PathwayMVP:
+		if !r.MVP {
+			return g.deny(ErrMVPUnavailable, fmt.Sprintf("%v has no MVPs", r.ProgramYear)), false
+		}
+	default:
+		return g.deny(ErrInvalidChoice, fmt.Sprintf("pathway %q", g.in.Pathway)), false
+	}
+	return Gate{}, true
+}
+
+// scored allows a submission scored with a payment adjustment, unless the
+// pathway is closed to this participant.
+func (g *gating) scored(el Selection, detail string) Gate {
+	switch {
+	case g.in.Pathway == events.PathwayAPP && !g.in.Standing.MIPSAPM:
+		return g.deny(ErrAPPUnavailable, "not a MIPS APM participant")
+	case g.in.Pathway == events.PathwayMVP && el.Choice == events.ChoiceOptIn && !g.in.Rules.MVPForOptIn:
+		return g.deny(ErrMVPNotForOptIn, fmt.Sprintf("%v does not open MVPs to opt-in eligible participants", g.in.Rules.ProgramYear))
+	}
+	return g.allow(false, detail+" ("+g.in.Standing.Phase.String()+"): scored, with a payment adjustment", el)
+}
+
+// voluntary allows a voluntary submission, on traditional MIPS only.
+func (g *gating) voluntary(el Selection, detail string) Gate {
+	switch g.in.Pathway {
+	case events.PathwayAPP:
+		return g.deny(ErrVoluntaryAPP, "the APP cannot be reported voluntarily")
+	case events.PathwayMVP:
+		return g.deny(ErrMVPNotForVoluntary, "")
+	}
+	return g.allow(true, detail+": voluntary, no payment adjustment", el)
+}
+
+// notMIPSEligible answers for an exempt or excluded participant: voluntary
+// reporting where the program has it and the participant is not MIPS
+// eligible; otherwise no.
+func (g *gating) notMIPSEligible() Gate {
+	st := g.in.Standing
+	notMIPSEligible := st.Status == events.StatusExempt || st.Exclusion == events.ExclusionQP ||
+		st.Exclusion == events.ExclusionNewlyEnrolled || st.Exclusion == events.ExclusionIneligibleClinicianType
+	reason, what := ErrExempt, "exempt ("+st.Basis+")"
+	if st.Status == events.StatusExcluded {
+		reason, what = ErrExcluded, "excluded ("+st.Exclusion.String()+")"
+	}
+	if !notMIPSEligible || !g.in.Rules.VoluntaryReporting {
+		return g.deny(reason, what+"; no voluntary reporting for it")
+	}
+	return g.voluntary(Selection{}, what+", not MIPS eligible, reporting without an election")
+}
+
+// partialQP answers for a Partial QP: scored after its Partial QP election
+// (or, in PY2017, by submitting), voluntary where the year allows it.
+func (g *gating) partialQP() Gate {
+	r := g.in.Rules
+	switch {
+	case g.in.PartialQP.Phase == PhaseFinal:
+		return g.scored(g.in.PartialQP.Confirmed, "Partial QP election confirmed")
+	case r.PartialQPReportingElects:
+		return g.scored(Selection{}, "a Partial QP: submitting data counts as its Partial QP election this year")
+	case r.PartialQPMayReportVoluntarily:
+		return g.voluntary(Selection{}, "a Partial QP without a Partial QP election")
+	}
+	return g.deny(ErrPartialQPNoElection, fmt.Sprintf("%v: a Partial QP is not in MIPS without its election, and may not report voluntarily this year", r.ProgramYear))
 }
 
 // GateOption adjusts MaySubmit.

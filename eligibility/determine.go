@@ -106,14 +106,54 @@ func (r *Rules) OtherwiseEligible(c Clinician) (bool, events.ExclusionReason) {
 //   - Programs without a low-volume threshold (QIPS) make every
 //     participating primary-care practice opt-in eligible.
 func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
-	p := in.Participant
-	bad := func(field, reason string) (events.EligibilityDetermined, error) {
-		return events.EligibilityDetermined{}, &InputError{Participant: p, Field: field, Reason: reason}
+	if err := in.validate(); err != nil {
+		return events.EligibilityDetermined{}, err
+	}
+	p, v := in.Participant, in.Volumes
+	out := events.EligibilityDetermined{
+		Participant: p, ProgramYear: r.ProgramYear, Volumes: v,
+		Source: in.Source, SourceDate: in.SourceDate.UTC(), DeterminedAt: in.DeterminedAt.UTC(),
+		MIPSAPM: in.MIPSAPM, PortalRegistered: in.PortalRegistered, NewlyEstablished: in.NewlyEstablished,
+	}
+	if p.Kind == events.KindIndividual {
+		out.ClinicianType = string(in.Clinician.Type)
+		out.QP = in.Clinician.QP
+		out.IndividuallyAssessed = in.Clinician.IndividuallyAssessed
+	}
+	if r.NoLVT {
+		out.Status = events.StatusOptInEligible
+		if p.Kind != events.KindGroup || (r.PrimaryCareOnly && !in.PrimaryCare) {
+			// Practices opt in, not clinicians; primary care only where the
+			// program says so.
+			out.Status, out.Exclusion = events.StatusExcluded, events.ExclusionNotInProgram
+		}
+		return out, nil
+	}
+	out.Exceeded = r.LVT.Exceeded(v)
+	if r.screen(in, &out) {
+		return out, nil
+	}
+	optIn := r.OptIn && (p.Kind != events.KindAPMEntity || r.APMEntityOptIn)
+	switch {
+	case out.Exceeded == r.LVT.Criteria:
+		out.Status = events.StatusRequired
+	case out.Exceeded != 0 && optIn:
+		out.Status = events.StatusOptInEligible
+	default:
+		out.Status = events.StatusExempt
+	}
+	return out, nil
+}
+
+// validate refuses input Determine cannot judge, naming the field.
+func (in Input) validate() error {
+	p, v := in.Participant, in.Volumes
+	bad := func(field, reason string) error {
+		return &InputError{Participant: p, Field: field, Reason: reason}
 	}
 	if err := p.Validate(); err != nil {
 		return bad("participant", err.Error())
 	}
-	v := in.Volumes
 	if v.AllowedChargesCents < 0 || v.PartBPatients < 0 || v.CoveredServices < 0 {
 		return bad("volumes", "negative volume; counts and cents must be 0 or more")
 	}
@@ -126,41 +166,25 @@ func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
 	if in.Clinician.QP && in.Clinician.PartialQP {
 		return bad("clinician", "a clinician is a QP or a Partial QP, not both")
 	}
-	out := events.EligibilityDetermined{
-		Participant: p, ProgramYear: r.ProgramYear, Volumes: v,
-		Source: in.Source, SourceDate: in.SourceDate.UTC(), DeterminedAt: in.DeterminedAt.UTC(),
-		MIPSAPM: in.MIPSAPM, PortalRegistered: in.PortalRegistered, NewlyEstablished: in.NewlyEstablished,
-	}
-	if p.Kind == events.KindIndividual {
-		out.ClinicianType = string(in.Clinician.Type)
-		out.QP = in.Clinician.QP
-		out.IndividuallyAssessed = in.Clinician.IndividuallyAssessed
-	}
-	excluded := func(reason events.ExclusionReason) (events.EligibilityDetermined, error) {
-		out.Status, out.Exclusion = events.StatusExcluded, reason
-		return out, nil
-	}
+	return nil
+}
 
-	if r.NoLVT {
-		switch {
-		case p.Kind != events.KindGroup:
-			return excluded(events.ExclusionNotInProgram) // practices opt in, not clinicians
-		case r.PrimaryCareOnly && !in.PrimaryCare:
-			return excluded(events.ExclusionNotInProgram)
-		}
-		out.Status = events.StatusOptInEligible
-		return out, nil
+// screen settles the statuses the threshold does not decide (an excluded
+// clinician or group, a Partial QP, an APM Entity in a year that does not
+// assess APM Entities) and reports whether it settled out's status.
+func (r *Rules) screen(in Input, out *events.EligibilityDetermined) (settled bool) {
+	exclude := func(why events.ExclusionReason) bool {
+		out.Status, out.Exclusion = events.StatusExcluded, why
+		return true
 	}
-
-	out.Exceeded = r.LVT.Exceeded(v)
-	switch p.Kind {
+	switch in.Participant.Kind {
 	case events.KindIndividual:
 		if ok, why := r.OtherwiseEligible(in.Clinician); !ok {
-			return excluded(why)
+			return exclude(why)
 		}
 		if in.Clinician.PartialQP {
 			out.Status = events.StatusPartialQP
-			return out, nil
+			return true
 		}
 	case events.KindGroup, events.KindVirtualGroup:
 		for _, c := range in.Clinicians {
@@ -169,22 +193,13 @@ func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
 			}
 		}
 		if out.EligibleClinicians == 0 {
-			return excluded(events.ExclusionNoEligibleClinician)
+			return exclude(events.ExclusionNoEligibleClinician)
 		}
 	case events.KindAPMEntity:
 		if !r.APMEntityLVT {
 			out.Status = events.StatusNotAssessed
-			return out, nil
+			return true
 		}
 	}
-	optIn := r.OptIn && (p.Kind != events.KindAPMEntity || r.APMEntityOptIn)
-	switch {
-	case out.Exceeded == r.LVT.Criteria:
-		out.Status = events.StatusRequired
-	case out.Exceeded != 0 && optIn:
-		out.Status = events.StatusOptInEligible
-	default:
-		out.Status = events.StatusExempt
-	}
-	return out, nil
+	return false
 }

@@ -479,157 +479,11 @@ func types2022() []ClinicianType {
 // determinations are never encoded: determinations carry their own dates.
 func Default() *Table {
 	t := NewTable()
-	lvt := LVT{ChargesCents: 90_000_00, Patients: 200, Services: 200,
-		Criteria: events.CriterionCharges | events.CriterionPatients | events.CriterionServices}
-	// vg is a virtual group window: open on a date in the year before the
-	// performance year, through 11:59 pm US Eastern on Dec 31.
-	vg := func(py int, open time.Month, day int) Window {
-		return Window{Open: openAt(py-1, open, day), Close: endOfDay(py-1, time.December, 31)}
-	}
-	mips := func(py int) Rules {
-		return Rules{
-			ProgramYear: events.PY(events.MIPS, py), PaymentYear: py + 2, LVT: lvt,
-			Segments: segments(py, time.October), MaxVirtualGroupClinicians: 10,
-			PartialQPElectionDeadline: closeAt(py+1, time.March, 31), PartialQPElectionOpens: openAt(py+1, time.January, 1),
-			PublicReportingPreview: Window{Open: openAt(py+1, time.November, 1), Close: endOfDay(py+1, time.December, 31)},
-			ApplicablePercent:      9, ClinicianTypes: types2019(),
-		}
-	}
-	window := func(openY int, openM time.Month, openD int, closeY int, closeM time.Month, closeD int) Window {
-		return Window{Open: openAt(openY, openM, openD), Close: closeAt(closeY, closeM, closeD)}
-	}
-	const (
-		uOpenTime   = "ElectionWindow.Open (time of day)"
-		uVGOpenTime = "VirtualGroupWindow.Open (time of day)"
-		uVGClose    = "VirtualGroupWindow.Close (11:59 pm is confirmed for PY2022-PY2025 only)"
-		uPQPDue     = "PartialQPElectionDeadline (confirmed for PY2022-PY2025 only)"
-		uPQPVol     = "PartialQPMayReportVoluntarily (confirmed for PY2022-PY2024 only)"
-		uPolicy     = "SegmentPolicy (whether a participant whose segments disagree may opt in)"
-	)
-	var rows []Rules
-
-	r := mips(2017)
-	r.LVT = LVT{ChargesCents: 30_000_00, Patients: 100, Criteria: events.CriterionCharges | events.CriterionPatients}
-	r.Segments = segments(2017, time.September)
-	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 3, 70, 4
-	r.ClinicianTypes = types2018()
-	r.MaxVirtualGroupClinicians = 0 // virtual groups began in PY2018
-	r.PartialQPElectionDeadline, r.PartialQPElectionOpens, r.PartialQPReportingElects = time.Time{}, time.Time{}, true
-	r.APMEntityLVT, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true
-	r.Unconfirmed = []string{"Segments (exact dates)", "DataSubmissionDeadline (none stated)", "ClinicianTypes (PY2018's five assumed)"}
-	rows = append(rows, r)
-
-	r = mips(2018)
-	r.LVT = LVT{ChargesCents: 90_000_00, Patients: 200, Criteria: events.CriterionCharges | events.CriterionPatients}
-	r.Segments = segments(2018, time.September)
-	r.DataSubmissionDeadline = closeAt(2019, time.April, 2)
-	r.VirtualGroupWindow = vg(2018, time.October, 11)
-	r.VirtualGroupAssessment = Window{Open: openAt(2017, time.July, 1), Close: openAt(2017, time.December, 1)}
-	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 15, 70, 5
-	r.ClinicianTypes = types2018()
-	r.APMEntityLVT, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true
-	r.Unconfirmed = []string{uVGOpenTime, uVGClose, uPQPDue, uPQPVol}
-	rows = append(rows, r)
-
-	r = mips(2019)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2020, time.January, 2, 2020, time.March, 31)
-	r.DataSubmissionDeadline = closeAt(2020, time.April, 30)
-	r.VirtualGroupWindow = vg(2019, time.October, 1)
-	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 30, 75, 7
-	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
-	r.Unconfirmed = []string{uOpenTime, "ElectionWindow.Close (whether the Apr 30 2020 extension moved elections)",
-		uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2020)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2021, time.January, 4, 2021, time.March, 31)
-	r.DataSubmissionDeadline = r.ElectionWindow.Close
-	r.VirtualGroupWindow = vg(2020, time.October, 1)
-	r.PerformanceThreshold, r.ExceptionalThreshold = 45, 85
-	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
-	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2021)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2022, time.January, 3, 2022, time.March, 31)
-	r.DataSubmissionDeadline = r.ElectionWindow.Close
-	r.VirtualGroupWindow = vg(2021, time.October, 1)
-	r.PerformanceThreshold, r.ExceptionalThreshold = 60, 85
-	r.APP = true
-	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2022)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2023, time.January, 3, 2023, time.March, 31)
-	r.DataSubmissionDeadline = r.ElectionWindow.Close
-	r.VirtualGroupWindow = vg(2022, time.October, 1)
-	r.PerformanceThreshold, r.ExceptionalThreshold = 75, 89
-	r.APP, r.ClinicianTypes = true, types2022()
-	r.PartialQPMayReportVoluntarily = true
-	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2023)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2024, time.January, 2, 2024, time.April, 1)
-	r.DataSubmissionDeadline = closeAt(2024, time.April, 15)
-	r.VirtualGroupWindow = vg(2023, time.October, 3)
-	r.PerformanceThreshold = 75
-	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
-	r.PartialQPMayReportVoluntarily = true
-	r.Unconfirmed = []string{uOpenTime, "ElectionWindow.Close (whether it moved with the data deadline)", uVGOpenTime, uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2024)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2025, time.January, 2, 2025, time.March, 31)
-	r.DataSubmissionDeadline = closeAt(2025, time.April, 14)
-	r.VirtualGroupWindow = vg(2024, time.October, 2)
-	r.PerformanceThreshold = 75
-	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
-	r.PartialQPMayReportVoluntarily = true
-	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, "MVPForOptIn (not available to opt-in eligible participants is confirmed for PY2022-PY2023 only)", uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2025)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2026, time.January, 2, 2026, time.March, 31)
-	r.DataSubmissionDeadline = r.ElectionWindow.Close
-	r.VirtualGroupWindow = vg(2025, time.October, 1)
-	r.PerformanceThreshold = 75
-	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
-	r.Unconfirmed = []string{"ElectionWindow", "DataSubmissionDeadline", uVGOpenTime, uPQPVol,
-		"MVPForOptIn (not available to opt-in eligible participants is confirmed for PY2022-PY2023 only)", uPolicy}
-	rows = append(rows, r)
-
-	r = mips(2026)
-	r.OptIn, r.VoluntaryReporting = true, true
-	r.ElectionWindow = window(2027, time.January, 4, 2027, time.March, 31)
-	r.DataSubmissionDeadline = r.ElectionWindow.Close
-	r.VirtualGroupWindow = vg(2026, time.October, 1)
-	r.PerformanceThreshold = 75
-	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
-	r.Unconfirmed = []string{"ElectionWindow", "DataSubmissionDeadline", "VirtualGroupWindow", uPQPDue, uPQPVol,
-		"MVPForOptIn (not available to opt-in eligible participants is confirmed for PY2022-PY2023 only)", uPolicy,
-		"Partial QP elections for individually assessed clinicians (who elects)"}
-	rows = append(rows, r)
-
-	rows = append(rows, Rules{
-		ProgramYear: events.PY(events.QIPS, 2021),
-		OptIn:       true,
-		// Open from Oct 1 2020 "running through December 2020": through the
-		// end of Dec 31 US Eastern.
-		ElectionWindow: Window{openAt(2020, time.October, 1), endOfDay(2020, time.December, 31)},
-		NoLVT:          true, ChampionsRequired: true, PortalRegistrationRequired: true, PrimaryCareOnly: true,
-		Unconfirmed: []string{"ElectionWindow.Open (time of day)", "ElectionWindow.Close (the end of Dec 31 US Eastern)",
-			"DataSubmissionDeadline (none stated)", "PaymentYear (none stated)"},
-	})
-
-	for _, r := range rows {
+	for _, year := range []func() Rules{
+		mips2017, mips2018, mips2019, mips2020, mips2021,
+		mips2022, mips2023, mips2024, mips2025, mips2026, qips2021,
+	} {
+		r := year()
 		if r.ProgramYear.Program == events.MIPS {
 			r.Unconfirmed = append(r.Unconfirmed, "PublicReportingPreview (dates)")
 			if !r.PartialQPElectionOpens.IsZero() {
@@ -641,4 +495,200 @@ func Default() *Table {
 		}
 	}
 	return t
+}
+
+// Values no source confirms, as the rows' Unconfirmed fields name them.
+const (
+	uOpenTime   = "ElectionWindow.Open (time of day)"
+	uVGOpenTime = "VirtualGroupWindow.Open (time of day)"
+	uVGClose    = "VirtualGroupWindow.Close (11:59 pm is confirmed for PY2022-PY2025 only)"
+	uPQPDue     = "PartialQPElectionDeadline (confirmed for PY2022-PY2025 only)"
+	uPQPVol     = "PartialQPMayReportVoluntarily (confirmed for PY2022-PY2024 only)"
+	uPolicy     = "SegmentPolicy (whether a participant whose segments disagree may opt in)"
+	uMVPOptIn   = "MVPForOptIn (not available to opt-in eligible participants is confirmed for PY2022-PY2023 only)"
+)
+
+// lvt2019 is the low-volume threshold from PY2019 on: $90,000 in allowed
+// charges, 200 patients, 200 covered professional services.
+func lvt2019() LVT {
+	return LVT{ChargesCents: 90_000_00, Patients: 200, Services: 200,
+		Criteria: events.CriterionCharges | events.CriterionPatients | events.CriterionServices}
+}
+
+// mipsBase is what every MIPS year from PY2019 shares; each year's function
+// changes what differs.
+func mipsBase(py int) Rules {
+	return Rules{
+		ProgramYear: events.PY(events.MIPS, py), PaymentYear: py + 2, LVT: lvt2019(),
+		Segments: segments(py, time.October), MaxVirtualGroupClinicians: 10,
+		PartialQPElectionDeadline: closeAt(py+1, time.March, 31), PartialQPElectionOpens: openAt(py+1, time.January, 1),
+		PublicReportingPreview: Window{Open: openAt(py+1, time.November, 1), Close: endOfDay(py+1, time.December, 31)},
+		ApplicablePercent:      9, ClinicianTypes: types2019(),
+	}
+}
+
+// virtualGroupWindow is a virtual group election window: open on a date in
+// the year before the performance year, through 11:59 pm US Eastern on
+// Dec 31.
+func virtualGroupWindow(py int, open time.Month, day int) Window {
+	return Window{Open: openAt(py-1, open, day), Close: endOfDay(py-1, time.December, 31)}
+}
+
+// window opens at the start of one day and closes at the end of another.
+func window(openY int, openM time.Month, openD int, closeY int, closeM time.Month, closeD int) Window {
+	return Window{Open: openAt(openY, openM, openD), Close: closeAt(closeY, closeM, closeD)}
+}
+
+// mips2017 is MIPS PY2017.
+func mips2017() Rules {
+	r := mipsBase(2017)
+	r.LVT = LVT{ChargesCents: 30_000_00, Patients: 100, Criteria: events.CriterionCharges | events.CriterionPatients}
+	r.Segments = segments(2017, time.September)
+	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 3, 70, 4
+	r.ClinicianTypes = types2018()
+	r.MaxVirtualGroupClinicians = 0 // virtual groups began in PY2018
+	r.PartialQPElectionDeadline, r.PartialQPElectionOpens, r.PartialQPReportingElects = time.Time{}, time.Time{}, true
+	r.APMEntityLVT, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true
+	r.Unconfirmed = []string{"Segments (exact dates)", "DataSubmissionDeadline (none stated)", "ClinicianTypes (PY2018's five assumed)"}
+	return r
+}
+
+// mips2018 is MIPS PY2018.
+func mips2018() Rules {
+	r := mipsBase(2018)
+	r.LVT = LVT{ChargesCents: 90_000_00, Patients: 200, Criteria: events.CriterionCharges | events.CriterionPatients}
+	r.Segments = segments(2018, time.September)
+	r.DataSubmissionDeadline = closeAt(2019, time.April, 2)
+	r.VirtualGroupWindow = virtualGroupWindow(2018, time.October, 11)
+	r.VirtualGroupAssessment = Window{Open: openAt(2017, time.July, 1), Close: openAt(2017, time.December, 1)}
+	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 15, 70, 5
+	r.ClinicianTypes = types2018()
+	r.APMEntityLVT, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true
+	r.Unconfirmed = []string{uVGOpenTime, uVGClose, uPQPDue, uPQPVol}
+	return r
+}
+
+// mips2019 is MIPS PY2019.
+func mips2019() Rules {
+	r := mipsBase(2019)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2020, time.January, 2, 2020, time.March, 31)
+	r.DataSubmissionDeadline = closeAt(2020, time.April, 30)
+	r.VirtualGroupWindow = virtualGroupWindow(2019, time.October, 1)
+	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 30, 75, 7
+	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
+	r.Unconfirmed = []string{uOpenTime, "ElectionWindow.Close (whether the Apr 30 2020 extension moved elections)",
+		uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
+	return r
+}
+
+// mips2020 is MIPS PY2020.
+func mips2020() Rules {
+	r := mipsBase(2020)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2021, time.January, 4, 2021, time.March, 31)
+	r.DataSubmissionDeadline = r.ElectionWindow.Close
+	r.VirtualGroupWindow = virtualGroupWindow(2020, time.October, 1)
+	r.PerformanceThreshold, r.ExceptionalThreshold = 45, 85
+	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
+	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
+	return r
+}
+
+// mips2021 is MIPS PY2021.
+func mips2021() Rules {
+	r := mipsBase(2021)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2022, time.January, 3, 2022, time.March, 31)
+	r.DataSubmissionDeadline = r.ElectionWindow.Close
+	r.VirtualGroupWindow = virtualGroupWindow(2021, time.October, 1)
+	r.PerformanceThreshold, r.ExceptionalThreshold = 60, 85
+	r.APP = true
+	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
+	return r
+}
+
+// mips2022 is MIPS PY2022.
+func mips2022() Rules {
+	r := mipsBase(2022)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2023, time.January, 3, 2023, time.March, 31)
+	r.DataSubmissionDeadline = r.ElectionWindow.Close
+	r.VirtualGroupWindow = virtualGroupWindow(2022, time.October, 1)
+	r.PerformanceThreshold, r.ExceptionalThreshold = 75, 89
+	r.APP, r.ClinicianTypes = true, types2022()
+	r.PartialQPMayReportVoluntarily = true
+	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uPolicy}
+	return r
+}
+
+// mips2023 is MIPS PY2023.
+func mips2023() Rules {
+	r := mipsBase(2023)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2024, time.January, 2, 2024, time.April, 1)
+	r.DataSubmissionDeadline = closeAt(2024, time.April, 15)
+	r.VirtualGroupWindow = virtualGroupWindow(2023, time.October, 3)
+	r.PerformanceThreshold = 75
+	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
+	r.PartialQPMayReportVoluntarily = true
+	r.Unconfirmed = []string{uOpenTime, "ElectionWindow.Close (whether it moved with the data deadline)", uVGOpenTime, uPolicy}
+	return r
+}
+
+// mips2024 is MIPS PY2024.
+func mips2024() Rules {
+	r := mipsBase(2024)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2025, time.January, 2, 2025, time.March, 31)
+	r.DataSubmissionDeadline = closeAt(2025, time.April, 14)
+	r.VirtualGroupWindow = virtualGroupWindow(2024, time.October, 2)
+	r.PerformanceThreshold = 75
+	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
+	r.PartialQPMayReportVoluntarily = true
+	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uMVPOptIn, uPolicy}
+	return r
+}
+
+// mips2025 is MIPS PY2025.
+func mips2025() Rules {
+	r := mipsBase(2025)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2026, time.January, 2, 2026, time.March, 31)
+	r.DataSubmissionDeadline = r.ElectionWindow.Close
+	r.VirtualGroupWindow = virtualGroupWindow(2025, time.October, 1)
+	r.PerformanceThreshold = 75
+	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
+	r.Unconfirmed = []string{"ElectionWindow", "DataSubmissionDeadline", uVGOpenTime, uPQPVol,
+		uMVPOptIn, uPolicy}
+	return r
+}
+
+// mips2026 is MIPS PY2026.
+func mips2026() Rules {
+	r := mipsBase(2026)
+	r.OptIn, r.VoluntaryReporting = true, true
+	r.ElectionWindow = window(2027, time.January, 4, 2027, time.March, 31)
+	r.DataSubmissionDeadline = r.ElectionWindow.Close
+	r.VirtualGroupWindow = virtualGroupWindow(2026, time.October, 1)
+	r.PerformanceThreshold = 75
+	r.APP, r.MVP, r.ClinicianTypes = true, true, types2022()
+	r.Unconfirmed = []string{"ElectionWindow", "DataSubmissionDeadline", "VirtualGroupWindow", uPQPDue, uPQPVol,
+		uMVPOptIn, uPolicy,
+		"Partial QP elections for individually assessed clinicians (who elects)"}
+	return r
+}
+
+// qips2021 is QIPS MY2021.
+func qips2021() Rules {
+	return Rules{
+		ProgramYear: events.PY(events.QIPS, 2021),
+		OptIn:       true,
+		// Open from Oct 1 2020 "running through December 2020": through the
+		// end of Dec 31 US Eastern.
+		ElectionWindow: Window{openAt(2020, time.October, 1), endOfDay(2020, time.December, 31)},
+		NoLVT:          true, ChampionsRequired: true, PortalRegistrationRequired: true, PrimaryCareOnly: true,
+		Unconfirmed: []string{"ElectionWindow.Open (time of day)", "ElectionWindow.Close (the end of Dec 31 US Eastern)",
+			"DataSubmissionDeadline (none stated)", "PaymentYear (none stated)"},
+	}
 }
