@@ -50,7 +50,25 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		return err
 	}
 
-	// Eligibility and election status, clinicians and practices apart.
+	s.reportStatus(p, models)
+	s.reportActivity(p)
+
+	if err := s.reportScores(p, models); err != nil {
+		return err
+	}
+	s.reportAudit(p, rep, audit, auditErr, rebuild, verify)
+	if auditErr != nil || len(rep.Violations) > 0 {
+		return fmt.Errorf("the audit failed")
+	}
+	return nil
+}
+
+// printer writes one line of the summary.
+type printer func(format string, a ...any)
+
+// reportStatus writes the eligibility and election status table,
+// clinicians and practices apart, and the confirmed elections.
+func (s *sim) reportStatus(p printer, models *projection.Models) {
 	counts := map[events.ParticipantKind]map[projection.Kind]int{}
 	excl := map[events.ParticipantKind]map[events.ExclusionReason]int{}
 	type elKey struct {
@@ -109,6 +127,11 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	for _, c := range []string{"by a practice representative", "by the clinician", "by a registry's bulk upload", "by a virtual group's election"} {
 		p("  %-40s %10s", c, num(channels[c]))
 	}
+}
+
+// reportActivity writes the commands run, the refusals by rule and the
+// data submissions through the gate.
+func (s *sim) reportActivity(p printer) {
 	p("")
 	p("Activity")
 	for _, k := range s.outcomes.sorted() {
@@ -135,8 +158,10 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 			p("  %-64s %8s", k, num(s.gate.get(k)))
 		}
 	}
+}
 
-	// Final scores and payment adjustments of clinicians.
+// reportScores writes final scores and payment adjustments of clinicians.
+func (s *sim) reportScores(p printer, models *projection.Models) error {
 	var inMIPS, informational, zero, hardship int
 	through := map[projection.Through]int{}
 	scoreBuckets := make([]int, 5)
@@ -189,6 +214,11 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	if inMIPS > 0 {
 		p("  mean adjustment %+.3f%%", sumAdj/float64(inMIPS))
 	}
+	return nil
+}
+
+// reportAudit writes the audit's verdict and this run's performance.
+func (s *sim) reportAudit(p printer, rep projection.Report, audit events.VerifyReport, auditErr error, rebuild, verify time.Duration) {
 	p("")
 	switch {
 	case auditErr != nil:
@@ -208,30 +238,45 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	p("  %-34s %9s events %9v  %9s events/s", "rebuild every projection", num(rep.Applied), rebuild.Round(time.Millisecond), num(int(float64(rep.Applied)/max(rebuild.Seconds(), 1e-9))))
 	p("  %-34s %9s records %8v", "hash-chain audit", num(audit.Records), verify.Round(time.Millisecond))
 	p("  total %v; peak memory %s", time.Since(s.startedAt).Round(time.Millisecond), peakMemory())
-	if auditErr != nil || len(rep.Violations) > 0 {
-		return fmt.Errorf("the audit failed")
-	}
-	return nil
 }
 
-// basisLabels shortens the ways a final standing is reached
-// (eligibility.Standing.Basis) for the summary.
-var basisLabels = map[string]string{
-	eligibility.BasisBothAbove:        "above the threshold in both segments: required",
-	eligibility.BasisBothOptIn:        "in the opt-in range in both: opt-in eligible",
-	eligibility.BasisBothBelow:        "below the threshold in both: exempt",
-	eligibility.BasisDisagreeOptIn:    "segments disagree, not above in both: opt-in eligible",
-	eligibility.BasisDisagreeExempt:   "segments disagree, not above in both: exempt",
-	eligibility.BasisNoOptInThisYear:  "not above in both, no opt-in this year: exempt",
-	eligibility.BasisNewlyEstablished: "newly established in segment 2: judged on it alone",
-	eligibility.BasisNoSegment1:       "no segment 1 determination: billed nothing then",
-	eligibility.BasisSegmentExcluded:  "the latest segment finds it not otherwise eligible",
-	eligibility.BasisReported:         "as a later import or snapshot reported it",
-	eligibility.BasisAPMNotAssessed:   "APM Entity, not judged against the threshold",
-	eligibility.BasisAPMNoOptIn:       "APM Entity that may not opt in this year: exempt",
-	eligibility.BasisQP:               "a Qualifying APM Participant (latest snapshot)",
-	eligibility.BasisPartialQP:        "a Partial QP (latest snapshot)",
-	eligibility.BasisInitial:          "segment 1 alone (initial)",
+// basisLabel shortens a way a final standing is reached
+// (eligibility.Standing.Basis) for the summary; a basis it does not know is
+// shown as it is.
+func basisLabel(basis string) string {
+	switch basis {
+	case eligibility.BasisBothAbove:
+		return "above the threshold in both segments: required"
+	case eligibility.BasisBothOptIn:
+		return "in the opt-in range in both: opt-in eligible"
+	case eligibility.BasisBothBelow:
+		return "below the threshold in both: exempt"
+	case eligibility.BasisDisagreeOptIn:
+		return "segments disagree, not above in both: opt-in eligible"
+	case eligibility.BasisDisagreeExempt:
+		return "segments disagree, not above in both: exempt"
+	case eligibility.BasisNoOptInThisYear:
+		return "not above in both, no opt-in this year: exempt"
+	case eligibility.BasisNewlyEstablished:
+		return "newly established in segment 2: judged on it alone"
+	case eligibility.BasisNoSegment1:
+		return "no segment 1 determination: billed nothing then"
+	case eligibility.BasisSegmentExcluded:
+		return "the latest segment finds it not otherwise eligible"
+	case eligibility.BasisReported:
+		return "as a later import or snapshot reported it"
+	case eligibility.BasisAPMNotAssessed:
+		return "APM Entity, not judged against the threshold"
+	case eligibility.BasisAPMNoOptIn:
+		return "APM Entity that may not opt in this year: exempt"
+	case eligibility.BasisQP:
+		return "a Qualifying APM Participant (latest snapshot)"
+	case eligibility.BasisPartialQP:
+		return "a Partial QP (latest snapshot)"
+	case eligibility.BasisInitial:
+		return "segment 1 alone (initial)"
+	}
+	return basis
 }
 
 // reportEligibility prints each participant kind's eligibility status as of
@@ -289,10 +334,7 @@ func (s *sim) reportEligibility(ctx context.Context, p func(string, ...any), fin
 		if v.Phase != eligibility.PhaseFinal || v.Participant.Kind == events.KindAPMEntity {
 			continue
 		}
-		label := basisLabels[v.Basis]
-		if label == "" {
-			label = v.Basis
-		}
+		label := basisLabel(v.Basis)
 		c := bases[label]
 		if v.Participant.Kind == events.KindIndividual {
 			c[0]++
