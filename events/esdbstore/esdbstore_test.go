@@ -31,12 +31,18 @@ func open(t testing.TB, conn string, opts ...esdbstore.Option) *esdbstore.Store 
 	return s
 }
 
+// conformancePage is the page size the conformance runs read with: small,
+// so that the positions test crosses many page boundaries.
+const conformancePage = 128
+
 // TestConformanceDouble runs the whole storetest suite with the real client
-// against the in-process double.
+// against the in-process double, with every one of the server's behaviours
+// on (esdbfake.ServerBehaviours).
 func TestConformanceDouble(t *testing.T) {
-	srv := esdbfake.Run(t)
-	storetest.Run(t, func(t testing.TB) events.Store { return open(t, srv.ConnectionString()) },
-		storetest.PerStreamIdempotency())
+	srv := esdbfake.Run(t, esdbfake.WithBehaviours(esdbfake.ServerBehaviours()))
+	storetest.Run(t, func(t testing.TB) events.Store {
+		return open(t, srv.ConnectionString(), esdbstore.WithPageSize(conformancePage))
+	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
 }
 
 // TestConformanceServer runs the suite against a real EventStoreDB or
@@ -47,7 +53,9 @@ func TestConformanceServer(t *testing.T) {
 		t.Skip(EnvURL + " is not set: skipping the suite against a real EventStoreDB/KurrentDB server " +
 			"(start one and set e.g. " + EnvURL + "=esdb://localhost:2113?tls=false; see the README)")
 	}
-	storetest.Run(t, func(t testing.TB) events.Store { return open(t, url) }, storetest.PerStreamIdempotency())
+	storetest.Run(t, func(t testing.TB) events.Store {
+		return open(t, url, esdbstore.WithPageSize(conformancePage))
+	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
 }
 
 func ev(n int) events.EventData {

@@ -80,13 +80,15 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Fi
 			if done {
 				return
 			}
+			if ctx.Err() != nil || s.life.Err() != nil {
+				yield(events.Record{}, s.ctxErr(ctx))
+				return
+			}
 			if delivered.ok {
 				failures = 0
 				st = start{pos: esdb.Position{Commit: delivered.at, Prepare: delivered.at}, at: delivered.at, after: true}
 			}
 			switch {
-			case ctx.Err() != nil:
-				continue
 			case isInvalidPosition(err):
 				yield(events.Record{}, &PositionError{Position: startPosition(st), Err: err})
 				return
