@@ -21,8 +21,9 @@ import (
 //
 //  1. reads the stream backwards from its end until it finds the first
 //     event's ID or reaches the start (one round trip for a stream of up
-//     to 512 events), and, for a stream that reads as empty or not found,
-//     its metadata, which tells a new stream from a deleted one;
+//     to 512 events), and, alongside, its metadata when the append expects
+//     no stream or any, or seals (the metadata tells a new stream from a
+//     deleted one, and a seal rewrites it);
 //  2. answers from the stored records if the events are there, at any
 //     depth (idempotency, before the seal and the expected revision, as
 //     the contract says);
@@ -48,10 +49,12 @@ import (
 // the append) are decoded.
 type loaded struct {
 	stream   string
-	exists   bool
+	found    bool                  // the server found the stream (it may read as empty)
+	exists   bool                  // it holds readable events
 	raw      []*esdb.RecordedEvent // the stream's tail, oldest first, ending at its head
 	complete bool                  // raw reaches the first readable event
-	meta     meta
+	meta     meta                  // when haveMeta
+	haveMeta bool
 }
 
 // record decodes the i-th event read.
@@ -68,37 +71,61 @@ func (l *loaded) find(evs []events.EventData) int {
 }
 
 // load reads the stream back from its end until evs[0]'s ID is found or
-// the start is reached. A stream that reads as empty or not found has its
-// metadata read too, to tell a new stream from a deleted one.
-func (s *Store) load(ctx context.Context, stream string, evs []events.EventData) (*loaded, error) {
+// the start is reached. With wantMeta it reads the stream's metadata
+// alongside (one round trip for both); a stream that reads as empty or not
+// found always has its metadata read, to tell a new stream from a deleted
+// one.
+func (s *Store) load(ctx context.Context, stream string, evs []events.EventData, wantMeta bool) (*loaded, error) {
 	l := &loaded{stream: stream, meta: meta{rev: -1}}
+	var metaErr error
+	metaDone := make(chan struct{})
+	if wantMeta {
+		l.haveMeta = true
+		go func() {
+			defer close(metaDone)
+			l.meta, metaErr = s.readMeta(ctx, stream)
+		}()
+	} else {
+		close(metaDone)
+	}
+	err := s.scan(ctx, l, evs)
+	<-metaDone
+	if err == nil {
+		err = metaErr
+	}
+	if err == nil && !l.exists && !l.haveMeta {
+		l.meta, err = s.readMeta(ctx, stream)
+		l.haveMeta = true
+	}
+	if err == nil && l.found && !l.exists && truncation(l.meta.raw) == "" {
+		err = &StreamDeletedError{Stream: stream, How: "truncated: none of its events is readable"}
+	}
+	return l, err
+}
+
+// scan reads the stream backwards into l.
+func (s *Store) scan(ctx context.Context, l *loaded, evs []events.EventData) error {
 	count := s.opts.page
 	opts := esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}
 	for {
-		page, found, err := s.readRaw(ctx, stream, opts, count)
+		page, found, err := s.readRaw(ctx, l.stream, opts, count)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		l.found = l.found || found
 		if len(page) == 0 {
 			l.complete = true
-			if l.exists {
-				return l, nil
-			}
-			l.meta, err = s.readMeta(ctx, stream)
-			if err == nil && found && truncation(l.meta.raw) == "" {
-				err = &StreamDeletedError{Stream: stream, How: "truncated: none of its events is readable"}
-			}
-			return l, err
+			return nil
 		}
 		l.exists = true
 		slices.Reverse(page)
 		l.raw = append(page, l.raw...)
 		if l.find(evs) >= 0 {
-			return l, nil
+			return nil
 		}
 		if uint64(len(page)) < count || page[0].EventNumber == 0 {
 			l.complete = true
-			return l, nil
+			return nil
 		}
 		opts.From = esdb.Revision(page[0].EventNumber - 1)
 	}
@@ -144,13 +171,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 
 // appendOnce is one attempt; retry says whether another may follow.
 func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData) (events.AppendResult, error, bool) {
-	l, err := s.load(ctx, stream, evs)
+	sealing := events.Seals(evs[len(evs)-1].Type)
+	l, err := s.load(ctx, stream, evs, sealing || expected == events.NoStream || expected == events.Any)
 	if err != nil {
 		return events.AppendResult{}, err, transient(err)
 	}
 	if res, done, err := idempotent(l, evs); done {
-		if err == nil && events.Seals(evs[len(evs)-1].Type) {
-			err = s.seal(ctx, stream, res.Revision) // the first attempt's may not have finished
+		if err == nil && sealing {
+			err = s.seal(ctx, stream, res.Revision, l.meta) // the first attempt's may not have finished
 		}
 		return res, err, false
 	}
@@ -163,12 +191,6 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		return events.AppendResult{}, &StreamDeletedError{Stream: stream,
 			How: fmt.Sprintf("truncated (its first readable event is revision %d)", l.raw[0].EventNumber)}, false
 	}
-	for _, e := range l.raw {
-		if events.Seals(e.EventType) {
-			// A seal before the head: another client appended after it.
-			return events.AppendResult{}, &events.StreamSealedError{Stream: stream, SealedAt: e.EventNumber}, false
-		}
-	}
 	var last uint64
 	var prev events.Hash
 	if l.exists {
@@ -177,6 +199,16 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 			return events.AppendResult{}, err, false // the ledger cannot chain after an event it did not write
 		}
 		last, prev = head.Revision, head.Hash
+	}
+	for i, e := range l.raw {
+		if events.Seals(e.EventType) {
+			if _, err := l.record(i); err != nil {
+				return events.AppendResult{}, err, false
+			}
+			// A seal, at the head or before it (another client appended
+			// after it).
+			return events.AppendResult{}, &events.StreamSealedError{Stream: stream, SealedAt: e.EventNumber}, false
+		}
 	}
 	if err := expected.Require(stream, last, l.exists); err != nil {
 		return events.AppendResult{}, err, false
@@ -217,13 +249,12 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		return events.AppendResult{}, fmt.Errorf("esdbstore: append to %s: %w", stream, err), false
 	}
 	// Written: answer from the stored records, and record a seal alongside.
-	sealing := events.Seals(evs[len(evs)-1].Type)
 	var sealErr error
 	sealDone := make(chan struct{})
 	if sealing {
 		go func() {
 			defer close(sealDone)
-			sealErr = s.seal(ctx, stream, first+uint64(len(evs))-1)
+			sealErr = s.seal(ctx, stream, first+uint64(len(evs))-1, l.meta)
 		}()
 	} else {
 		close(sealDone)

@@ -107,24 +107,23 @@ func sameRoles(have, want any) bool {
 	return ok1 && ok2 && slices.Equal(h, w)
 }
 
-// seal records a seal at rev in the stream's metadata: it reads the
-// metadata, changes it and writes it back expecting the revision read,
-// again after a concurrent change or an ambiguous write. A seal that
-// cannot be recorded is a *SealError.
-func (s *Store) seal(ctx context.Context, stream string, rev uint64) error {
+// seal records a seal at rev in the stream's metadata: it changes the
+// metadata m (as read before the append) and writes it back expecting the
+// revision read, reading it again after a concurrent change or an
+// ambiguous write. A seal that cannot be recorded is a *SealError.
+func (s *Store) seal(ctx context.Context, stream string, rev uint64, m meta) error {
 	var err error
 	for n := 0; n < s.opts.sealRetries; n++ {
 		if n > 0 {
 			if err := s.wait(ctx, n); err != nil {
 				return &SealError{Stream: stream, Revision: rev, Err: err}
 			}
-		}
-		var m meta
-		if m, err = s.readMeta(ctx, stream); err != nil {
-			if transient(err) {
-				continue
+			if m, err = s.readMeta(ctx, stream); err != nil {
+				if transient(err) {
+					continue
+				}
+				break
 			}
-			break
 		}
 		want, done := s.sealed(m.raw, rev)
 		if done {
