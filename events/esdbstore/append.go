@@ -19,11 +19,14 @@ import (
 // the following revisions; with Any it consults only an 8 MiB cache of
 // recent IDs. So the store does not lean on it. Each attempt:
 //
-//  1. reads the stream backwards from its end until it finds the first
-//     event's ID or reaches the start (one round trip for a stream of up
-//     to 512 events), and, alongside, its metadata when the append expects
-//     no stream or any, or seals (the metadata tells a new stream from a
-//     deleted one, and a seal rewrites it);
+//  1. reads the stream backwards from its end: with Any or StreamExists
+//     until it finds the first event's ID or reaches the start (one round
+//     trip per 512 events); with an exact expected revision or NoStream
+//     its last 64 events, and, when the stream has moved past that
+//     revision, the events just after it, where an earlier copy of the
+//     append would be, however deep; alongside, it reads the stream's metadata when the
+//     append expects no stream or any, or seals (the metadata tells a new
+//     stream from a deleted one, and a seal rewrites it);
 //  2. answers from the stored records if the events are there, at any
 //     depth (idempotency, before the seal and the expected revision, as
 //     the contract says);
@@ -75,7 +78,7 @@ func (l *loaded) find(evs []events.EventData) int {
 // alongside (one round trip for both); a stream that reads as empty or not
 // found always has its metadata read, to tell a new stream from a deleted
 // one.
-func (s *Store) load(ctx context.Context, stream string, evs []events.EventData, wantMeta bool) (*loaded, error) {
+func (s *Store) load(ctx context.Context, stream string, evs []events.EventData, expected events.ExpectedRevision, wantMeta bool) (*loaded, error) {
 	l := &loaded{stream: stream, meta: meta{rev: -1}}
 	var metaErr error
 	metaDone := make(chan struct{})
@@ -88,7 +91,7 @@ func (s *Store) load(ctx context.Context, stream string, evs []events.EventData,
 	} else {
 		close(metaDone)
 	}
-	err := s.scan(ctx, l, evs)
+	err := s.scan(ctx, l, evs, expected)
 	<-metaDone
 	if err == nil {
 		err = metaErr
@@ -103,10 +106,24 @@ func (s *Store) load(ctx context.Context, stream string, evs []events.EventData,
 	return l, err
 }
 
-// scan reads the stream backwards into l.
-func (s *Store) scan(ctx context.Context, l *loaded, evs []events.EventData) error {
-	count := s.opts.page
+// exactPage is how many events an append with an exact expected revision
+// reads from the stream's end: its head, and a window in which a reused
+// event ID is still recognised.
+const exactPage = 64
+
+// scan reads the stream backwards into l: a page from its end, and then,
+// for an append with Any or StreamExists, page after page until evs[0]'s
+// ID is found or the start is reached. An append with an exact expected
+// revision (or NoStream) has its events, if they were written before,
+// exactly after that revision: when the stream has moved past it, scan
+// reads them there, however deep.
+func (s *Store) scan(ctx context.Context, l *loaded, evs []events.EventData, expected events.ExpectedRevision) error {
 	opts := esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}
+	full := expected == events.Any || expected == events.StreamExists
+	count := s.opts.page
+	if !full {
+		count = min(count, exactPage)
+	}
 	for {
 		page, found, err := s.readRaw(ctx, l.stream, opts, count)
 		if err != nil {
@@ -127,8 +144,28 @@ func (s *Store) scan(ctx context.Context, l *loaded, evs []events.EventData) err
 			l.complete = true
 			return nil
 		}
+		if !full {
+			return s.scanAt(ctx, l, evs, expected)
+		}
 		opts.From = esdb.Revision(page[0].EventNumber - 1)
 	}
+}
+
+// scanAt reads the events after an exact expected revision that lies
+// before what scan read, and keeps them in l if they are evs.
+func (s *Store) scanAt(ctx context.Context, l *loaded, evs []events.EventData, expected events.ExpectedRevision) error {
+	at := uint64(0) // NoStream: the events would be at revision 0
+	if expected >= 0 {
+		at = uint64(expected) + 1
+	}
+	if at >= l.raw[0].EventNumber {
+		return nil // within what was read
+	}
+	deep, _, err := s.readRaw(ctx, l.stream, esdb.ReadStreamOptions{From: esdb.Revision(at)}, uint64(len(evs)))
+	if err == nil && len(deep) > 0 && deep[0].EventID == evs[0].ID {
+		l.raw = deep
+	}
+	return err
 }
 
 // Append implements events.Store; see the comment above for how.
@@ -172,7 +209,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 // appendOnce is one attempt; retry says whether another may follow.
 func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData) (events.AppendResult, error, bool) {
 	sealing := events.Seals(evs[len(evs)-1].Type)
-	l, err := s.load(ctx, stream, evs, sealing || expected == events.NoStream || expected == events.Any)
+	l, err := s.load(ctx, stream, evs, expected, sealing || expected == events.NoStream || expected == events.Any)
 	if err != nil {
 		return events.AppendResult{}, err, transient(err)
 	}
@@ -185,7 +222,7 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	if how := truncation(l.meta.raw); how != "" {
 		return events.AppendResult{}, &StreamDeletedError{Stream: stream, How: how}, false
 	}
-	if l.exists && l.raw[0].EventNumber != 0 {
+	if l.complete && l.exists && l.raw[0].EventNumber != 0 {
 		// The read reached the start of what the server lets be read, and
 		// that is not revision 0: a $tb or $maxCount hides the rest.
 		return events.AppendResult{}, &StreamDeletedError{Stream: stream,

@@ -89,36 +89,54 @@ func TestIdempotentAnswerIsTheStoredRecord(t *testing.T) {
 }
 
 // TestDeepRetry: the first attempt's reply is lost, and before the store
-// tries again 60 more events are appended to the stream by another
-// writer; the retry finds its own events 60 deep and writes nothing.
+// tries again another writer appends 100 events to the stream; the retry
+// finds the store's own events 100 deep and writes nothing, whether the
+// append expects any revision (the store reads back to them) or an exact
+// one (the store reads where that revision puts them).
 func TestDeepRetry(t *testing.T) {
-	srv := esdbfake.Run(t)
-	ctx := context.Background()
-	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(3, 300*time.Millisecond))
-	other := open(t, srv.ConnectionString())
-	mustAppend(t, s, "score-deep", events.NoStream, ev(0))
-	srv.DropNextAck(1)
-	go func() {
-		time.Sleep(50 * time.Millisecond) // the first attempt is written; its reply is lost
-		for i := range 60 {
-			if _, err := other.Append(ctx, "score-deep", events.Any, ev(100+i)); err != nil {
-				t.Error(err)
-				return
+	for name, exp := range map[string]events.ExpectedRevision{"any": events.Any, "exact": events.Exact(0)} {
+		t.Run(name, func(t *testing.T) {
+			srv := esdbfake.Run(t)
+			ctx := context.Background()
+			s := open(t, srv.ConnectionString(), esdbstore.WithRetries(2, time.Second))
+			other := open(t, srv.ConnectionString())
+			c := raw(t, srv.ConnectionString())
+			stream := "score-deep-" + name
+			mustAppend(t, s, stream, events.NoStream, ev(0))
+			srv.DropNextAck(1)
+			buried := make(chan error, 1)
+			go func() {
+				// Once the first attempt is written (its reply lost), and
+				// long before the store tries again, bury it.
+				for len(rawEvents(t, c, stream)) < 2 {
+					time.Sleep(5 * time.Millisecond)
+				}
+				batch := make([]events.EventData, 100)
+				for i := range batch {
+					batch[i] = ev(100 + i)
+				}
+				_, err := other.Append(ctx, stream, events.Any, batch...)
+				buried <- err
+			}()
+			e := ev(1)
+			res, err := s.Append(ctx, stream, exp, e)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}()
-	e := ev(1)
-	res, err := s.Append(ctx, "score-deep", events.Any, e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := records(t, s, "score-deep")
-	if res.Revision != 1 || recs[1].ID != e.ID || res.Hash != recs[1].Hash {
-		t.Fatalf("result %+v; revision 1 holds %s", res, recs[1].ID)
-	}
-	time.Sleep(100 * time.Millisecond)
-	if n := uniqueIDs(t, raw(t, srv.ConnectionString()), "score-deep"); n != 62 {
-		t.Fatalf("the stream holds %d events, want 62", n)
+			if err := <-buried; err != nil {
+				t.Fatal(err)
+			}
+			recs := records(t, s, stream)
+			if res.Revision != 1 || recs[1].ID != e.ID || res.Hash != recs[1].Hash {
+				t.Fatalf("result %+v; revision 1 holds %s", res, recs[1].ID)
+			}
+			if recs[len(recs)-1].Revision != 101 {
+				t.Fatalf("the retry ran before the events were buried: the stream ends at %d", recs[len(recs)-1].Revision)
+			}
+			if n := uniqueIDs(t, c, stream); n != 102 {
+				t.Fatalf("the stream holds %d events, want 102", n)
+			}
+		})
 	}
 }
 

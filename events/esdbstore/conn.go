@@ -155,32 +155,46 @@ func (s *Store) shutLocked(cn *conn) bool {
 
 // do runs fn with a connected client on a goroutine of its own and
 // returns its error, or ctx's when ctx ends first, or ErrClosed when the
-// store closes. fn gets a context that ends with either.
+// store closes. fn gets a context that ends with either. fn must not
+// write anything its caller reads: do may return before fn does.
 func (s *Store) do(ctx context.Context, fn func(ctx context.Context, c *esdb.Client) error) error {
+	_, err := call(s, ctx, func(ctx context.Context, c *esdb.Client) (struct{}, error) { return struct{}{}, fn(ctx, c) })
+	return err
+}
+
+// call is do for an fn with a result, which is handed back only when fn
+// finishes first: an fn abandoned because ctx ended writes nowhere its
+// caller reads.
+func call[T any](s *Store, ctx context.Context, fn func(ctx context.Context, c *esdb.Client) (T, error)) (T, error) {
+	var zero T
 	cn, err := s.acquire(ctx)
 	if err != nil {
-		return err
+		return zero, err
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.life, cancel)
 	defer func() { stop(); cancel() }()
-	done := make(chan error, 1)
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
 		defer s.release(cn)
-		err := fn(cctx, cn.c)
+		v, err := fn(cctx, cn.c)
 		if needsNewClient(err) {
 			s.retire(cn)
 		}
-		done <- err
+		done <- result{v, err}
 	}()
 	select {
-	case err := <-done:
-		if err != nil && cctx.Err() != nil {
-			return s.ctxErr(ctx)
+	case r := <-done:
+		if r.err != nil && cctx.Err() != nil {
+			return zero, s.ctxErr(ctx)
 		}
-		return err
+		return r.v, r.err
 	case <-cctx.Done():
-		return s.ctxErr(ctx)
+		return zero, s.ctxErr(ctx)
 	}
 }
 
@@ -196,21 +210,23 @@ func (s *Store) ctxErr(ctx context.Context) error {
 	return context.Canceled
 }
 
-// retry runs op through do until it succeeds, fails for good, or the
-// attempts run out. Only operations that cannot write are passed here.
-func (s *Store) retry(ctx context.Context, what string, op func(ctx context.Context, c *esdb.Client) error) error {
+// retryCall runs op through call until it succeeds, fails for good, or
+// the attempts run out. Only operations that cannot write are passed here.
+func retryCall[T any](s *Store, ctx context.Context, what string, op func(ctx context.Context, c *esdb.Client) (T, error)) (T, error) {
+	var zero T
 	var err error
 	for n := 0; n < s.opts.attempts; n++ {
 		if n > 0 {
 			if werr := s.wait(ctx, n); werr != nil {
-				return werr
+				return zero, werr
 			}
 		}
-		if err = s.do(ctx, op); err == nil || !transient(err) {
-			return err
+		var v T
+		if v, err = call(s, ctx, op); err == nil || !transient(err) {
+			return v, err
 		}
 	}
-	return &ConnectionError{Op: what, Attempts: s.opts.attempts, Err: err}
+	return zero, &ConnectionError{Op: what, Attempts: s.opts.attempts, Err: err}
 }
 
 // wait sleeps the backoff of attempt n, or returns early with ctx's error

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,7 +173,11 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 		}
 	}
 	srv.DropSubscriptionsAfter(7)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer wg.Wait() // the writer finishes before the store closes
 	go func() {
+		defer wg.Done()
 		for i := n / 2; i < n; i++ {
 			if _, err := s.Append(ctx, fmt.Sprintf("election-%d", i%4), events.Any, ev(i)); err != nil {
 				t.Error(err)
@@ -204,11 +209,12 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 }
 
 // TestCloseLeaksNoGoroutine opens, uses (append, read, subscribe) and
-// closes stores, then checks that the goroutines they started are gone.
+// closes stores: the goroutines they started are gone afterwards, and the
+// closed store answers ErrClosed.
 func TestCloseLeaksNoGoroutine(t *testing.T) {
 	srv := esdbfake.Run(t)
 	ctx := context.Background()
-	use := func() {
+	useOnce := func() {
 		s, err := esdbstore.Open(srv.ConnectionString())
 		if err != nil {
 			t.Fatal(err)
@@ -232,24 +238,52 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-subDone
+		if _, err := s.Append(ctx, "election-leak", events.Any, ev(0)); !errors.Is(err, events.ErrClosed) {
+			t.Fatalf("append after close: %v", err)
+		}
 	}
-	use() // warm up: gRPC starts a few process-wide goroutines once
-	base := runtime.NumGoroutine()
-	for range 3 {
-		use()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
-	s, _ := esdbstore.Open(srv.ConnectionString())
-	s.Close()
-	if _, err := s.Append(ctx, "x", events.Any, ev(0)); !errors.Is(err, events.ErrClosed) {
-		t.Fatalf("append after close: %v", err)
+	useOnce() // gRPC starts a few process-wide goroutines once
+	noLeak(t, func() {
+		for range 3 {
+			useOnce()
+		}
+	})
+}
+
+// TestServerVersions: Open refuses a server older than 22.6 (whose stream
+// reads carry no $all positions), or one too old to say its version
+// (before 21.10), with an *UnsupportedServerError; 22.6 and later, and
+// every KurrentDB, are accepted. A lazily opened store refuses at its
+// first call, without retrying.
+func TestServerVersions(t *testing.T) {
+	for version, ok := range map[string]bool{"": false, "21.10.9": false, "22.5.0": false, "22.6.0": true, "23.10.1": true,
+		"24.10.0": true, "25.0.1": true} {
+		srv := esdbfake.Run(t, esdbfake.WithVersion(version))
+		s, err := esdbstore.Open(srv.ConnectionString())
+		if ok {
+			if err != nil {
+				t.Errorf("version %q refused: %v", version, err)
+				continue
+			}
+			v, err := s.ServerVersion(context.Background())
+			if err != nil || fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) != version {
+				t.Errorf("version %q reported as %+v (%v)", version, v, err)
+			}
+			s.Close()
+			continue
+		}
+		var ue *esdbstore.UnsupportedServerError
+		if !errors.Is(err, esdbstore.ErrUnsupportedServer) || !errors.As(err, &ue) || !strings.Contains(err.Error(), "22.6") {
+			t.Errorf("version %q: %v, want an *UnsupportedServerError naming 22.6", version, err)
+		}
+		lazy := open(t, srv.ConnectionString(), esdbstore.WithLazyConnect())
+		before := srv.Calls()
+		if _, err := lazy.Append(context.Background(), "election-v", events.Any, ev(0)); !errors.Is(err, esdbstore.ErrUnsupportedServer) {
+			t.Errorf("version %q, lazily: %v", version, err)
+		}
+		if d := srv.Calls().Sub(before); d.Total() != d.Features {
+			t.Errorf("version %q: the refused store still sent %+v", version, d)
+		}
 	}
 }
 

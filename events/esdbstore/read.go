@@ -32,20 +32,21 @@ func drain(rs *esdb.ReadStream, fn func(*esdb.ResolvedEvent) error) error {
 // the end, backwards). found is false when the stream does not exist (or
 // was soft-deleted: the server reads it as not found); a tombstoned stream
 // is a *StreamDeletedError.
-func (s *Store) readRaw(ctx context.Context, stream string, opts esdb.ReadStreamOptions, count uint64) (evs []*esdb.RecordedEvent, found bool, err error) {
+func (s *Store) readRaw(ctx context.Context, stream string, opts esdb.ReadStreamOptions, count uint64) ([]*esdb.RecordedEvent, bool, error) {
 	opts.Deadline = s.deadline()
-	err = s.retry(ctx, "read", func(ctx context.Context, c *esdb.Client) error {
-		evs = evs[:0]
+	evs, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) ([]*esdb.RecordedEvent, error) {
+		var evs []*esdb.RecordedEvent
 		rs, err := c.ReadStream(ctx, stream, opts, count)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return drain(rs, func(ev *esdb.ResolvedEvent) error {
+		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
 			if ev.Event != nil {
 				evs = append(evs, ev.Event)
 			}
 			return nil
 		})
+		return evs, err
 	})
 	switch {
 	case hasCode(err, esdb.ErrorCodeResourceNotFound):
@@ -126,35 +127,40 @@ type item struct {
 	err error
 }
 
-// readAllPage reads one page of $all, count events, from st.
+// readAllPage reads one page of $all, count events, from st. seen is
+// updated only with the page's outcome, in the caller's goroutine.
 func (s *Store) readAllPage(ctx context.Context, st start, seen map[string]bool, count uint64) (page, error) {
-	var p page
-	err := s.retry(ctx, "read", func(ctx context.Context, c *esdb.Client) error {
-		p = page{}
+	evs, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) ([]*esdb.RecordedEvent, error) {
+		var evs []*esdb.RecordedEvent
 		rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: st.pos, Deadline: s.deadline()}, count)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return drain(rs, func(ev *esdb.ResolvedEvent) error {
-			p.read++
-			e := ev.Event
-			if e == nil {
-				return nil
-			}
-			p.last = e.Position.Commit
-			if st.after && e.Position.Commit == st.at {
-				return nil // the checkpoint's own record
-			}
-			if r, err, ok := s.classify(e, seen); ok {
-				p.items = append(p.items, item{rec: r, err: err})
+		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
+			if ev.Event != nil {
+				evs = append(evs, ev.Event)
 			}
 			return nil
 		})
+		return evs, err
 	})
-	if err != nil && isInvalidPosition(err) {
-		err = &PositionError{Position: startPosition(st), Err: err}
+	if err != nil {
+		if isInvalidPosition(err) {
+			err = &PositionError{Position: startPosition(st), Err: err}
+		}
+		return page{}, err
 	}
-	return p, err
+	p := page{read: len(evs)}
+	for _, e := range evs {
+		p.last = e.Position.Commit
+		if st.after && e.Position.Commit == st.at {
+			continue // the checkpoint's own record
+		}
+		if r, err, ok := s.classify(e, seen); ok {
+			p.items = append(p.items, item{rec: r, err: err})
+		}
+	}
+	return p, nil
 }
 
 func startPosition(st start) events.Position {

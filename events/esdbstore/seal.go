@@ -32,21 +32,21 @@ type meta struct {
 
 // readMeta reads a stream's metadata: the latest event of "$$" + stream.
 func (s *Store) readMeta(ctx context.Context, stream string) (meta, error) {
-	m := meta{rev: -1}
-	err := s.retry(ctx, "read", func(ctx context.Context, c *esdb.Client) error {
-		m = meta{rev: -1}
+	m, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) (meta, error) {
+		m := meta{rev: -1}
 		rs, err := c.ReadStream(ctx, "$$"+stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{},
 			Deadline: s.deadline()}, 1)
 		if err != nil {
-			return err
+			return m, err
 		}
-		return drain(rs, func(ev *esdb.ResolvedEvent) error {
+		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
 			m.rev = int64(ev.Event.EventNumber)
 			if json.Unmarshal(ev.Event.Data, &m.raw) != nil {
 				m.raw = map[string]any{}
 			}
 			return nil
 		})
+		return m, err
 	})
 	if hasCode(err, esdb.ErrorCodeResourceNotFound) || hasCode(err, esdb.ErrorCodeStreamDeleted) {
 		return meta{rev: -1}, nil

@@ -79,6 +79,7 @@ type config struct {
 	version      string
 	writeTimeout time.Duration
 	tls          bool
+	latency      time.Duration
 }
 
 // WithBehaviours replaces the server's behaviours (default
@@ -103,6 +104,11 @@ func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.write
 // LegacyStreamPermissionAssertion.cs). Without it, as in --insecure mode,
 // every call may do anything.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
+
+// WithLatency delays every request by d before the server handles it, as
+// a network between client and server does; a benchmark divides an
+// operation's time by d to count its round trips.
+func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
 
 // Server is the Streams double. Its log survives Stop and Start, as a
 // server's disk does; its in-memory caches do not.
@@ -418,9 +424,10 @@ func (s *Server) notLeaderErr(setTrailer func(metadata.MD) error) (error, bool) 
 	return status.Error(codes.NotFound, "Leader info available"), true
 }
 
-// unaryGate and streamGate answer not-leader redirects before any Streams
-// call reaches its handler.
+// unaryGate and streamGate add the latency, and answer not-leader
+// redirects before any Streams call reaches its handler.
 func (s *Server) unaryGate(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	s.delay()
 	if strings.Contains(info.FullMethod, "streams.Streams/") {
 		if err, ok := s.notLeaderErr(func(md metadata.MD) error { return grpc.SetTrailer(ctx, md) }); ok {
 			return nil, err
@@ -430,12 +437,20 @@ func (s *Server) unaryGate(ctx context.Context, req any, info *grpc.UnaryServerI
 }
 
 func (s *Server) streamGate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	s.delay()
 	if strings.Contains(info.FullMethod, "streams.Streams/") {
 		if err, ok := s.notLeaderErr(func(md metadata.MD) error { ss.SetTrailer(md); return nil }); ok {
 			return err
 		}
 	}
 	return h(srv, ss)
+}
+
+// delay is the configured latency.
+func (s *Server) delay() {
+	if s.cfg.latency > 0 {
+		time.Sleep(s.cfg.latency)
+	}
 }
 
 // features is the ServerFeatures service: the server's version and the
