@@ -36,7 +36,11 @@ type ConnectionError struct {
 
 // Error implements error.
 func (e *ConnectionError) Error() string {
-	return fmt.Sprintf("esdbstore: %s: server unavailable after %d attempts: %v", e.Op, e.Attempts, e.Err)
+	attempts := "1 attempt"
+	if e.Attempts != 1 {
+		attempts = fmt.Sprintf("%d attempts", e.Attempts)
+	}
+	return fmt.Sprintf("esdbstore: %s: server unavailable after %s: %v", e.Op, attempts, e.Err)
 }
 
 // Unwrap returns ErrUnavailable and the last failure.
