@@ -321,3 +321,36 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatalf("open of an unreachable server: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestInvalidPositions: a read or subscription from a position that names
+// no record (neither a record's Position, nor Position+1, nor 0) ends at
+// once with a *PositionError; it is not retried or resubscribed.
+func TestInvalidPositions(t *testing.T) {
+	srv := esdbfake.Run(t)
+	s := open(t, srv.ConnectionString())
+	res := mustAppend(t, s, "election-pos", events.NoStream, ev(0), ev(1))
+	commit, after := esdbstore.ServerPosition(res.Position)
+	if after || esdbstore.LedgerPosition(commit) != res.Position {
+		t.Fatalf("position %d: server position %d, after %v", res.Position, commit, after)
+	}
+	bogus := esdbstore.LedgerPosition(commit+3) + 1 // just after a "record" three bytes into the last one
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	before := srv.Calls()
+	for what, seq := range map[string]func(func(events.Record, error) bool){
+		"read all": s.ReadAll(ctx, bogus), "subscribe": s.Subscribe(ctx, bogus, events.Filter{}),
+	} {
+		var got error
+		for _, err := range seq {
+			got = err
+			break
+		}
+		var pe *esdbstore.PositionError
+		if !errors.Is(got, esdbstore.ErrInvalidPosition) || !errors.As(got, &pe) || pe.Position != bogus {
+			t.Errorf("%s from position %d: %v, want a *PositionError", what, bogus, got)
+		}
+	}
+	if d := srv.Calls().Sub(before); d.ReadAll != 1 || d.Subscribe != 1 {
+		t.Errorf("the refused position was asked for again: %+v", d)
+	}
+}
