@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/events"
@@ -185,24 +187,28 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 		if failures >= s.opts.attempts {
 			return events.AppendResult{}, &ConnectionError{Op: "append to " + stream, Attempts: failures, Err: lastErr}
 		}
-		if failures+conflicts > 0 {
-			if err := s.wait(ctx, max(failures, 1)); err != nil {
-				return events.AppendResult{}, err
-			}
-		}
 		res, err, retry := s.appendOnce(ctx, stream, expected, evs)
 		if !retry {
 			return res, err
 		}
 		if errors.Is(err, events.ErrWrongExpectedRevision) {
-			// The head moved between the read and the write: read again.
+			// The head moved between the read and the write: read again,
+			// after a short random pause so that racing writers spread out.
 			if conflicts++; conflicts > 100 {
+				return events.AppendResult{}, err
+			}
+			if err := s.pause(ctx, time.Duration(rand.Int64N(int64(s.opts.backoff/10)+1))); err != nil {
 				return events.AppendResult{}, err
 			}
 			continue
 		}
 		failures++
 		lastErr = err
+		if failures < s.opts.attempts {
+			if err := s.wait(ctx, failures); err != nil {
+				return events.AppendResult{}, err
+			}
+		}
 	}
 }
 

@@ -234,6 +234,11 @@ func retryCall[T any](s *Store, ctx context.Context, what string, op func(ctx co
 func (s *Store) wait(ctx context.Context, n int) error {
 	d := s.opts.backoff << min(n, 6)
 	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	return s.pause(ctx, d)
+}
+
+// pause sleeps d, or returns early with ctx's error or ErrClosed.
+func (s *Store) pause(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -41,25 +41,20 @@ func testPositions(t *testing.T, s events.Store) {
 		names[i] = stream(s, fmt.Sprintf("pos%02d", i))
 	}
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	written := 0
 	for w := range writers {
+		quota := n / writers // each writer its share, in its own ten streams
+		if w == 0 {
+			quota += n % writers
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := 0; ; k++ {
-				size := 1 + (k+w)%7
-				mu.Lock()
-				if written >= n {
-					mu.Unlock()
-					return
-				}
-				size = min(size, n-written)
-				written += size
-				mu.Unlock()
+			for k := 0; quota > 0; k++ {
+				size := min(1+(k+w)%7, quota)
+				quota -= size
 				batch := make([]events.EventData, size)
 				for i := range batch {
-					batch[i] = ev(k*4 + i)
+					batch[i] = ev(k*8 + i)
 				}
 				name := names[w+writers*(k%(streams/writers))]
 				if _, err := s.Append(ctxFor(t), name, events.Any, batch...); err != nil {
