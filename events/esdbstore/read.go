@@ -28,6 +28,21 @@ func drain(rs *esdb.ReadStream, fn func(*esdb.ResolvedEvent) error) error {
 	}
 }
 
+// collect gathers the events of a read, then closes it.
+func collect(rs *esdb.ReadStream, err error) ([]*esdb.RecordedEvent, error) {
+	if err != nil {
+		return nil, err
+	}
+	var evs []*esdb.RecordedEvent
+	err = drain(rs, func(ev *esdb.ResolvedEvent) error {
+		if ev.Event != nil {
+			evs = append(evs, ev.Event)
+		}
+		return nil
+	})
+	return evs, err
+}
+
 // readRaw reads up to count events of a stream from a revision (or from
 // the end, backwards). found is false when the stream does not exist (or
 // was soft-deleted: the server reads it as not found); a tombstoned stream
@@ -35,18 +50,7 @@ func drain(rs *esdb.ReadStream, fn func(*esdb.ResolvedEvent) error) error {
 func (s *Store) readRaw(ctx context.Context, stream string, opts esdb.ReadStreamOptions, count uint64) ([]*esdb.RecordedEvent, bool, error) {
 	opts.Deadline = s.deadline()
 	evs, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) ([]*esdb.RecordedEvent, error) {
-		var evs []*esdb.RecordedEvent
-		rs, err := c.ReadStream(ctx, stream, opts, count)
-		if err != nil {
-			return nil, err
-		}
-		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
-			if ev.Event != nil {
-				evs = append(evs, ev.Event)
-			}
-			return nil
-		})
-		return evs, err
+		return collect(c.ReadStream(ctx, stream, opts, count))
 	})
 	switch {
 	case hasCode(err, esdb.ErrorCodeResourceNotFound):
@@ -131,18 +135,7 @@ type item struct {
 // updated only with the page's outcome, in the caller's goroutine.
 func (s *Store) readAllPage(ctx context.Context, st start, seen map[string]bool, count uint64) (page, error) {
 	evs, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) ([]*esdb.RecordedEvent, error) {
-		var evs []*esdb.RecordedEvent
-		rs, err := c.ReadAll(ctx, esdb.ReadAllOptions{From: st.pos, Deadline: s.deadline()}, count)
-		if err != nil {
-			return nil, err
-		}
-		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
-			if ev.Event != nil {
-				evs = append(evs, ev.Event)
-			}
-			return nil
-		})
-		return evs, err
+		return collect(c.ReadAll(ctx, esdb.ReadAllOptions{From: st.pos, Deadline: s.deadline()}, count))
 	})
 	if err != nil {
 		if isInvalidPosition(err) {

@@ -32,22 +32,17 @@ type meta struct {
 
 // readMeta reads a stream's metadata: the latest event of "$$" + stream.
 func (s *Store) readMeta(ctx context.Context, stream string) (meta, error) {
-	m, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) (meta, error) {
-		m := meta{rev: -1}
-		rs, err := c.ReadStream(ctx, "$$"+stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{},
-			Deadline: s.deadline()}, 1)
-		if err != nil {
-			return m, err
-		}
-		err = drain(rs, func(ev *esdb.ResolvedEvent) error {
-			m.rev = int64(ev.Event.EventNumber)
-			if json.Unmarshal(ev.Event.Data, &m.raw) != nil {
-				m.raw = map[string]any{}
-			}
-			return nil
-		})
-		return m, err
+	m := meta{rev: -1}
+	evs, err := retryCall(s, ctx, "read", func(ctx context.Context, c *esdb.Client) ([]*esdb.RecordedEvent, error) {
+		return collect(c.ReadStream(ctx, "$$"+stream, esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{},
+			Deadline: s.deadline()}, 1))
 	})
+	if err == nil && len(evs) > 0 {
+		m.rev = int64(evs[0].EventNumber)
+		if json.Unmarshal(evs[0].Data, &m.raw) != nil {
+			m.raw = map[string]any{}
+		}
+	}
 	if hasCode(err, esdb.ErrorCodeResourceNotFound) || hasCode(err, esdb.ErrorCodeStreamDeleted) {
 		return meta{rev: -1}, nil
 	}

@@ -94,7 +94,7 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
 
 	s.mu.Lock()
-	if !s.mayWrite(id, name) {
+	if !s.may(id, name, true) {
 		s.mu.Unlock()
 		return accessDenied(setTrailer)
 	}
@@ -167,16 +167,27 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	return srv.SendAndClose(success(uint64(last.number), last.pos))
 }
 
-// mayWrite applies the write ACL ($w, or $mw for a metadata stream); only
-// admins write other system streams (SystemSettings.Default.SystemStreamAcl).
-func (s *Server) mayWrite(id identity, name string) bool {
+// may applies a stream's ACL to a write (or a read): $w or $r, and $mw or
+// $mr for its metadata stream; only admins reach other system streams
+// (SystemSettings.Default.SystemStreamAcl). A write checks the writer's
+// view of the metadata, a read the readers'.
+func (s *Server) may(id identity, name string, write bool) bool {
 	switch {
 	case isMeta(name):
-		return id.allowed(s.db.meta(name[2:], false).acl.metaWrite)
+		a := s.db.meta(name[2:], !write).acl
+		return id.allowed(pick(write, a.metaWrite, a.metaRead))
 	case isSystem(name):
 		return id.admin
 	}
-	return id.allowed(s.db.meta(name, false).acl.write)
+	a := s.db.meta(name, !write).acl
+	return id.allowed(pick(write, a.write, a.read))
+}
+
+func pick(write bool, w, r []string) []string {
+	if write {
+		return w
+	}
+	return r
 }
 
 // checkCommit is IndexWriter.CheckCommit for one stream

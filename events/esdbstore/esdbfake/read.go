@@ -55,24 +55,13 @@ func (s *Server) mayReadAll(id identity) bool {
 	return id.admin
 }
 
-// mayRead applies the read ACL ($r, or $mr for a metadata stream).
-func (s *Server) mayRead(id identity, name string) bool {
-	switch {
-	case isMeta(name):
-		return id.allowed(s.db.meta(name[2:], true).acl.metaRead)
-	case isSystem(name):
-		return id.admin
-	}
-	return id.allowed(s.db.meta(name, true).acl.read)
-}
-
 func (s *Server) readStream(id identity, st *api.ReadReq_Options_StreamOptions, o *api.ReadReq_Options,
 	srv api.Streams_ReadServer, setTrailer func(metadata.MD) error) error {
 	name := string(st.GetStreamIdentifier().GetStreamName())
 	count := o.GetCount()
 	backwards := o.GetReadDirection() == api.ReadReq_Options_Backwards
 	s.mu.Lock()
-	if !s.mayRead(id, name) {
+	if !s.may(id, name, false) {
 		s.mu.Unlock()
 		return accessDenied(setTrailer)
 	}
@@ -110,6 +99,11 @@ func (s *Server) readStream(id identity, st *api.ReadReq_Options_StreamOptions, 
 		}
 	}
 	s.mu.Unlock()
+	return send(srv, out)
+}
+
+// send sends the events of a read.
+func send(srv api.Streams_ReadServer, out []*record) error {
 	for _, r := range out {
 		if err := srv.Send(readEvent(r)); err != nil {
 			return err
@@ -177,12 +171,7 @@ func (s *Server) readAll(o *api.ReadReq_Options, srv api.Streams_ReadServer) err
 		out = append(out, r)
 	}
 	s.mu.Unlock()
-	for _, r := range out {
-		if err := srv.Send(readEvent(r)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return send(srv, out)
 }
 
 // after reports whether TFPos(c, p) is after TFPos(fc, fp), or equal when

@@ -49,26 +49,15 @@ func appendTo(t *testing.T, c *esdb.Client, stream string, exp esdb.ExpectedRevi
 }
 
 func read(c *esdb.Client, stream string, from uint64) ([]*esdb.RecordedEvent, error) {
-	rs, err := c.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: esdb.Revision(from)}, 1000)
-	if err != nil {
-		return nil, err
-	}
-	defer rs.Close()
-	var out []*esdb.RecordedEvent
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		out = append(out, ev.Event)
-	}
+	return drain(c.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: esdb.Revision(from)}, 1000))
 }
 
 func readAll(c *esdb.Client, from esdb.AllPosition) ([]*esdb.RecordedEvent, error) {
-	rs, err := c.ReadAll(context.Background(), esdb.ReadAllOptions{From: from}, 100000)
+	return drain(c.ReadAll(context.Background(), esdb.ReadAllOptions{From: from}, 100000))
+}
+
+// drain reads all of a read's events.
+func drain(rs *esdb.ReadStream, err error) ([]*esdb.RecordedEvent, error) {
 	if err != nil {
 		return nil, err
 	}
