@@ -278,3 +278,43 @@ func TestNotLeaderRedirects(t *testing.T) {
 		t.Fatalf("after the redirects: %+v", res)
 	}
 }
+
+// TestIdleSubscriptionSurvivesRestarts: a live subscription that delivers
+// nothing while the server restarts five times (more than the store's
+// attempts) resubscribes each time, and then delivers the next append:
+// only failures to reach the server in a row count against it.
+func TestIdleSubscriptionSurvivesRestarts(t *testing.T) {
+	srv := esdbfake.Run(t)
+	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(3, 20*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() {
+		for r, err := range s.Subscribe(ctx, 0, events.Filter{StreamPrefixes: []string{"election-idle"}}) {
+			if err == nil && r.Stream != "election-idle" {
+				err = fmt.Errorf("delivered %s", r.Stream)
+			}
+			got <- err
+			return
+		}
+	}()
+	for range 5 {
+		time.Sleep(150 * time.Millisecond)
+		srv.Stop()
+		time.Sleep(50 * time.Millisecond)
+		if err := srv.Start(srv.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	other := open(t, srv.ConnectionString())
+	mustAppend(t, other, "election-idle", events.NoStream, ev(0))
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("the subscription ended with %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the subscription delivered nothing after the restarts")
+	}
+}

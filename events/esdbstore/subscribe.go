@@ -85,8 +85,10 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Fi
 				return
 			}
 			if delivered.ok {
-				failures = 0
 				st = start{pos: esdb.Position{Commit: delivered.at, Prepare: delivered.at}, at: delivered.at, after: true}
+			}
+			if delivered.confirmed {
+				failures = 0 // the server was there: count failures to reach it afresh
 			}
 			switch {
 			case isInvalidPosition(err):
@@ -111,10 +113,12 @@ func (s *Store) endErr(ctx context.Context, err error) error {
 	return err
 }
 
-// lastDelivered is the position of the last event a subscription handled.
+// lastDelivered is the position of the last event a subscription handled,
+// and whether the server confirmed the subscription at all.
 type lastDelivered struct {
-	at uint64
-	ok bool
+	at        uint64
+	ok        bool
+	confirmed bool
 }
 
 // subMsg is what the receiving goroutine passes on.
@@ -177,6 +181,7 @@ func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, se
 			<-finished
 			return last, err, false
 		}
+		last.confirmed = true
 	case <-finished:
 		return last, endErr, false
 	}
@@ -205,7 +210,7 @@ func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, se
 		if e == nil {
 			continue
 		}
-		last = lastDelivered{at: e.Position.Commit, ok: true}
+		last.at, last.ok = e.Position.Commit, true
 		if st.after && e.Position.Commit <= st.at {
 			continue
 		}

@@ -462,6 +462,7 @@ type features struct {
 	version string
 }
 
+// GetSupportedMethods answers the client's question on connecting.
 func (f *features) GetSupportedMethods(context.Context, *shared.Empty) (*serverfeatures.SupportedMethods, error) {
 	m := &serverfeatures.SupportedMethods{EventStoreServerVersion: f.version}
 	for _, name := range []string{"read", "append", "delete", "tombstone", "batchappend"} {
