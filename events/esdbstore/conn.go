@@ -18,142 +18,115 @@ import (
 //
 // An esdb.Client runs a connection state machine on a goroutine, fed by an
 // unbuffered channel (esdb/impl.go: getConnectionHandle and handleError
-// send on it; connectionStateMachine receives). When discovery fails, the
-// state machine returns without closing the channel: any goroutine sending
-// to it then blocks forever, and Client.Close closes the channel under it,
-// so the sender panics with "send on closed channel". With concurrent
-// callers against an unreachable server, both happen.
+// send on it; connectionStateMachine receives). When a discovery fails
+// (the first connection, or the rediscovery that an Unavailable error
+// triggers on the next call), the state machine returns without closing the
+// channel: every other goroutine then sending to it (a call starting, a
+// call failing) blocks forever, and Client.Close closes the channel under
+// it, so that sender panics with "send on closed channel". With concurrent
+// callers against a server that is down, or going down, both happen.
 //
-// So the store never lets two goroutines into a client that has not yet
-// connected: a new client is probed by one goroutine (GetServerVersion,
-// which also gives the version), and every other caller waits for the
-// probe's result, honouring its own context. A client whose probe fails,
-// or a call on which fails in a way that sends the client rediscovering
-// (Unavailable, not-leader), is retired: no new call enters it, a new
-// client takes its place, and it is closed only when the last call inside
-// it has returned, so Close never races a send. Calls run on goroutines of
-// their own, so a caller returns when its context ends or the store
-// closes even if the client does not.
+// So no two goroutines are ever inside one client. Each call checks a
+// client out of a pool, uses it alone and checks it back in; a discovery
+// that fails can then only fail the one call that started it. A client
+// that failed in a way that leaves it rediscovering or dead (Unavailable,
+// its connection closed) is closed on check-in (no one is inside it), not
+// reused. A new client is first connected by its call alone
+// (GetServerVersion, which also checks the server's version). Calls run on
+// goroutines of their own, so a caller returns when its context ends or
+// the store closes, whatever the client does. At most WithMaxConnections
+// clients serve calls at once; a subscription holds a client of its own
+// for as long as it runs.
 
-// conn is one esdb.Client and the calls inside it.
+// conn is one esdb.Client, used by one call at a time.
 type conn struct {
 	c       *esdb.Client
-	ready   chan struct{} // closed when the probe has finished
-	err     error         // the probe's outcome, set before ready closes
+	proven  bool // connected, and the server's version checked
 	version esdb.ServerVersion
-	refs    int  // calls inside the client, the probe included (Store.mu)
-	retired bool // no new call enters (Store.mu)
-	shut    bool // closed (Store.mu)
 }
 
-// newConnLocked makes the current client and starts its probe. s.mu is
-// held.
-func (s *Store) newConnLocked() (*conn, error) {
+// checkout returns a client for one call: an idle one, or a new one. A
+// capped call first waits for one of the WithMaxConnections slots.
+func (s *Store) checkout(ctx context.Context, capped bool) (*conn, error) {
+	if capped {
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.life.Done():
+			return nil, events.ErrClosed
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		if capped {
+			<-s.slots
+		}
+		return nil, events.ErrClosed
+	}
+	if n := len(s.idle); n > 0 {
+		cn := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		return cn, nil
+	}
 	c, err := esdb.NewClient(s.cfg)
 	if err != nil {
+		if capped {
+			<-s.slots
+		}
 		return nil, fmt.Errorf("esdbstore: %w", err)
 	}
-	cn := &conn{c: c, ready: make(chan struct{}), refs: 1}
-	s.cur = cn
-	s.conns[cn] = struct{}{}
-	go s.probe(cn)
+	cn := &conn{c: c}
+	s.open[cn] = struct{}{}
 	return cn, nil
 }
 
-// probe connects a new client, alone, and checks the server's version.
-func (s *Store) probe(cn *conn) {
+// prove connects a new client (it is the only goroutine inside it) and
+// checks the server's version.
+func (cn *conn) prove() error {
+	if cn.proven {
+		return nil
+	}
 	v, err := cn.c.GetServerVersion()
 	switch {
 	case err != nil:
-		err = &ConnectionError{Op: "connect", Attempts: 1, Err: err}
+		return &ConnectionError{Op: "connect", Attempts: 1, Err: err}
 	case !versionOK(*v):
-		err = &UnsupportedServerError{Version: *v}
-	default:
-		cn.version = *v
+		return &UnsupportedServerError{Version: *v}
 	}
-	cn.err = err
-	close(cn.ready)
-	if err != nil {
-		s.retire(cn)
-	}
-	s.release(cn)
+	cn.proven, cn.version = true, *v
+	return nil
 }
 
-// acquire returns the current client, once it has connected, with a call
-// counted inside it; release must follow.
-func (s *Store) acquire(ctx context.Context) (*conn, error) {
+// checkin ends a call on cn: the client goes back to the pool, or is
+// closed if the call left it unfit, the pool is full, or the store closed.
+func (s *Store) checkin(cn *conn, capped bool, err error) {
+	unfit := !cn.proven || needsNewClient(err)
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, events.ErrClosed
-	}
-	cn := s.cur
-	if cn == nil {
-		var err error
-		if cn, err = s.newConnLocked(); err != nil {
-			s.mu.Unlock()
-			return nil, err
+	keep := !s.closed && !unfit && len(s.idle) < maxIdle
+	if keep {
+		s.idle = append(s.idle, cn)
+	} else {
+		delete(s.open, cn)
+		if s.closed && len(s.open) == 0 && s.drained != nil {
+			close(s.drained)
+			s.drained = nil
 		}
 	}
-	cn.refs++
 	s.mu.Unlock()
-	select {
-	case <-cn.ready:
-	case <-ctx.Done():
-		s.release(cn)
-		return nil, ctx.Err()
-	case <-s.life.Done():
-		s.release(cn)
-		return nil, events.ErrClosed
+	if capped {
+		<-s.slots
 	}
-	if cn.err != nil {
-		s.release(cn)
-		return nil, cn.err
-	}
-	return cn, nil
-}
-
-// release ends a call inside cn, closing cn if it is retired and idle.
-func (s *Store) release(cn *conn) {
-	s.mu.Lock()
-	cn.refs--
-	shut := s.shutLocked(cn)
-	s.mu.Unlock()
-	if shut {
+	if !keep {
 		_ = cn.c.Close()
 	}
 }
 
-// retire stops new calls from entering cn; it is closed once idle.
-func (s *Store) retire(cn *conn) {
-	s.mu.Lock()
-	cn.retired = true
-	if s.cur == cn {
-		s.cur = nil
-	}
-	shut := s.shutLocked(cn)
-	s.mu.Unlock()
-	if shut {
-		_ = cn.c.Close()
-	}
-}
+// maxIdle is how many connected clients the pool keeps for later calls.
+const maxIdle = 16
 
-// shutLocked marks cn closed if it is retired (or the store closed) and
-// idle, reporting whether the caller must close its client.
-func (s *Store) shutLocked(cn *conn) bool {
-	if cn.shut || cn.refs > 0 || !(cn.retired || s.closed) {
-		return false
-	}
-	cn.shut = true
-	delete(s.conns, cn)
-	if s.closed && len(s.conns) == 0 && s.idle != nil {
-		close(s.idle)
-		s.idle = nil
-	}
-	return true
-}
-
-// do runs fn with a connected client on a goroutine of its own and
+// do runs fn with a client of its own on a goroutine of its own and
 // returns its error, or ctx's when ctx ends first, or ErrClosed when the
 // store closes. fn gets a context that ends with either. fn must not
 // write anything its caller reads: do may return before fn does.
@@ -166,8 +139,14 @@ func (s *Store) do(ctx context.Context, fn func(ctx context.Context, c *esdb.Cli
 // finishes first: an fn abandoned because ctx ended writes nowhere its
 // caller reads.
 func call[T any](s *Store, ctx context.Context, fn func(ctx context.Context, c *esdb.Client) (T, error)) (T, error) {
+	return callOn(s, ctx, true, fn)
+}
+
+// callOn is call, on a capped client (one of the WithMaxConnections) or
+// not (a subscription's).
+func callOn[T any](s *Store, ctx context.Context, capped bool, fn func(ctx context.Context, c *esdb.Client) (T, error)) (T, error) {
 	var zero T
-	cn, err := s.acquire(ctx)
+	cn, err := s.checkout(ctx, capped)
 	if err != nil {
 		return zero, err
 	}
@@ -180,12 +159,12 @@ func call[T any](s *Store, ctx context.Context, fn func(ctx context.Context, c *
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer s.release(cn)
-		v, err := fn(cctx, cn.c)
-		if needsNewClient(err) {
-			s.retire(cn)
+		var r result
+		if r.err = cn.prove(); r.err == nil {
+			r.v, r.err = fn(cctx, cn.c)
 		}
-		done <- result{v, err}
+		s.checkin(cn, capped, r.err)
+		done <- r
 	}()
 	select {
 	case r := <-done:
@@ -276,17 +255,19 @@ func transient(err error) bool {
 	return false
 }
 
-// needsNewClient reports whether err may have sent the client rediscovering
-// (esdb/impl.go, handleError sends a reconnect on Unavailable and on a
-// not-leader answer), or left it dead (its discovery failed).
+// needsNewClient reports whether err left the client rediscovering
+// (esdb/impl.go, handleError sends a reconnect without an endpoint on
+// Unavailable) or dead (its discovery failed). A not-leader answer leaves
+// it reconnected to the leader the answer named: it is kept.
 func needsNewClient(err error) bool {
 	if e, ok := esdbError(err); ok {
 		switch e.Code() {
-		case esdb.ErrorCodeConnectionClosed, esdb.ErrorUnavailable, esdb.ErrorCodeNotLeader:
+		case esdb.ErrorCodeConnectionClosed, esdb.ErrorUnavailable:
 			return true
 		}
 	}
-	return false
+	var ce *ConnectionError
+	return errors.As(err, &ce)
 }
 
 func esdbError(err error) (*esdb.Error, bool) {

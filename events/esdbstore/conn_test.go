@@ -280,12 +280,12 @@ func TestNotLeaderRedirects(t *testing.T) {
 }
 
 // TestIdleSubscriptionSurvivesRestarts: a live subscription that delivers
-// nothing while the server restarts five times (more than the store's
+// nothing while the server restarts eight times (more than the store's six
 // attempts) resubscribes each time, and then delivers the next append:
 // only failures to reach the server in a row count against it.
 func TestIdleSubscriptionSurvivesRestarts(t *testing.T) {
 	srv := esdbfake.Run(t)
-	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(3, 20*time.Millisecond))
+	s := open(t, srv.ConnectionString(), esdbstore.WithRetries(5, 20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	got := make(chan error, 1)
@@ -298,7 +298,7 @@ func TestIdleSubscriptionSurvivesRestarts(t *testing.T) {
 			return
 		}
 	}()
-	for range 5 {
+	for range 8 {
 		time.Sleep(150 * time.Millisecond)
 		srv.Stop()
 		time.Sleep(50 * time.Millisecond)

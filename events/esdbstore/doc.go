@@ -56,16 +56,18 @@
 //
 // Open connects and refuses a server older than MinServerVersion
 // (*UnsupportedServerError); WithLazyConnect defers that to the first
-// call. The client (v4.2.0) panics when it is closed while callers wait
-// inside it, and strands callers when its discovery fails; so a new client
-// is probed by one caller while the others wait, a client that failed is
-// replaced, not reused, and closed only when no call is inside it, and
-// every call runs on a goroutine of its own so that its caller returns
+// call. The client (v4.2.0) strands every other goroutine inside a client
+// whose discovery fails, and panics when such a client is closed under
+// them; so no two goroutines are ever inside one client: each call checks
+// a connected client out of a small pool (WithMaxConnections) and uses it
+// alone, a client left rediscovering or dead is closed rather than reused,
+// and every call runs on a goroutine of its own so that its caller returns
 // when its context ends or the store closes. Transient failures are
 // retried with backoff (WithRetries); calls that still fail end with a
-// *ConnectionError (ErrUnavailable). Close may be called from anywhere,
-// a subscription's loop body included. Subscriptions, which the client
-// does not resume, resubscribe from the last record they delivered.
+// *ConnectionError (ErrUnavailable). Close may be called from anywhere, a
+// subscription's loop body included. Subscriptions, which the client does
+// not resume, resubscribe from the last record they delivered, each on a
+// connection of its own.
 //
 // Run the conformance suite against a real server by setting
 // ELECTIONLEDGER_ESDB_URL, e.g. esdb://localhost:2113?tls=false; see the

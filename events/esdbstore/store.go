@@ -20,11 +20,13 @@ type Store struct {
 	life   context.Context // ends at Close: stops calls and subscriptions
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	cur    *conn              // the client new calls enter
-	conns  map[*conn]struct{} // clients not yet closed
-	idle   chan struct{}      // closed when, after Close, every client is closed
+	slots chan struct{} // one per client serving a call (WithMaxConnections)
+
+	mu      sync.Mutex
+	closed  bool
+	idle    []*conn            // connected clients no call uses
+	open    map[*conn]struct{} // clients not yet closed
+	drained chan struct{}      // closed when, after Close, every client is closed
 }
 
 type options struct {
@@ -38,6 +40,7 @@ type options struct {
 	lazy        bool
 	closeGrace  time.Duration
 	sealRetries int
+	maxConns    int
 }
 
 // Option configures Open.
@@ -71,6 +74,11 @@ func WithPageSize(n int) Option { return func(o *options) { o.page = uint64(max(
 // default is the connection's user.
 func WithWriterRole(role string) Option { return func(o *options) { o.writerRole = role } }
 
+// WithMaxConnections bounds how many calls run against the server at once
+// (default 64), each on a connection of its own; a subscription has one of
+// its own besides.
+func WithMaxConnections(n int) Option { return func(o *options) { o.maxConns = max(n, 1) } }
+
 // WithLazyConnect makes Open return without contacting the server; the
 // first call connects (and checks the server's version).
 func WithLazyConnect() Option { return func(o *options) { o.lazy = true } }
@@ -87,7 +95,7 @@ func Open(connectionString string, opts ...Option) (*Store, error) {
 // OpenContext is Open with a context bounding the connection.
 func OpenContext(ctx context.Context, connectionString string, opts ...Option) (*Store, error) {
 	o := options{timeout: 10 * time.Second, attempts: 7, backoff: 50 * time.Millisecond, now: time.Now,
-		logger: esdb.NoopLogging(), page: 512, closeGrace: 5 * time.Second, sealRetries: 5}
+		logger: esdb.NoopLogging(), page: 512, closeGrace: 5 * time.Second, sealRetries: 5, maxConns: 64}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -109,22 +117,20 @@ func OpenContext(ctx context.Context, connectionString string, opts ...Option) (
 	if o.writerRole == "" {
 		o.writerRole = cfg.Username
 	}
-	s := &Store{cfg: cfg, opts: o, conns: map[*conn]struct{}{}}
+	s := &Store{cfg: cfg, opts: o, open: map[*conn]struct{}{}, slots: make(chan struct{}, o.maxConns)}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	if o.lazy {
 		return s, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	cn, err := s.acquire(cctx)
-	if err != nil {
+	if _, err := s.ServerVersion(cctx); err != nil {
 		_ = s.Close()
 		if cctx.Err() != nil && ctx.Err() == nil {
 			err = &ConnectionError{Op: "connect", Attempts: 1, Err: err}
 		}
 		return nil, err
 	}
-	s.release(cn)
 	return s, nil
 }
 
@@ -133,12 +139,13 @@ var _ events.Store = (*Store)(nil)
 // ServerVersion returns the version of the server the store is connected
 // to, connecting if need be.
 func (s *Store) ServerVersion(ctx context.Context) (esdb.ServerVersion, error) {
-	cn, err := s.acquire(ctx)
-	if err != nil {
-		return esdb.ServerVersion{}, err
-	}
-	defer s.release(cn)
-	return cn.version, nil
+	return call(s, ctx, func(_ context.Context, c *esdb.Client) (esdb.ServerVersion, error) {
+		v, err := c.GetServerVersion() // known already: the client proved itself
+		if err != nil {
+			return esdb.ServerVersion{}, err
+		}
+		return *v, nil
+	})
 }
 
 func (s *Store) deadline() *time.Duration { d := s.opts.timeout; return &d }
@@ -155,28 +162,26 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.cur = nil
-	var shut []*conn
-	for cn := range s.conns {
-		if s.shutLocked(cn) {
-			shut = append(shut, cn)
-		}
+	idle := s.idle
+	s.idle = nil
+	for _, cn := range idle {
+		delete(s.open, cn)
 	}
-	var idle chan struct{}
-	if len(s.conns) > 0 {
-		idle = make(chan struct{})
-		s.idle = idle
+	var drained chan struct{}
+	if len(s.open) > 0 {
+		drained = make(chan struct{})
+		s.drained = drained
 	}
 	s.mu.Unlock()
 	s.cancel()
-	for _, cn := range shut {
+	for _, cn := range idle {
 		_ = cn.c.Close()
 	}
-	if idle != nil {
+	if drained != nil {
 		t := time.NewTimer(s.opts.closeGrace)
 		defer t.Stop()
 		select {
-		case <-idle:
+		case <-drained:
 		case <-t.C:
 		}
 	}

@@ -143,11 +143,11 @@ func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, se
 	var endErr error
 	go func() {
 		defer close(finished)
-		endErr = s.do(sctx, func(ctx context.Context, c *esdb.Client) error {
+		_, endErr = callOn(s, sctx, false, func(ctx context.Context, c *esdb.Client) (struct{}, error) {
 			sub, err := c.SubscribeToAll(ctx, opts)
 			started <- err
 			if err != nil {
-				return err
+				return struct{}{}, err
 			}
 			defer sub.Close()
 			for {
@@ -167,10 +167,10 @@ func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, se
 				select {
 				case msgs <- out:
 				case <-ctx.Done():
-					return ctx.Err()
+					return struct{}{}, ctx.Err()
 				}
 				if out.err != nil {
-					return out.err
+					return struct{}{}, out.err
 				}
 			}
 		})

@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -187,7 +188,11 @@ func (s *Server) Start(addr string) error {
 		s.srvMu.Unlock()
 		gopts = append(gopts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{*cert}})))
 	}
-	gopts = append(gopts, grpc.ChainUnaryInterceptor(s.unaryGate), grpc.ChainStreamInterceptor(s.streamGate))
+	gopts = append(gopts, grpc.ChainUnaryInterceptor(s.unaryGate), grpc.ChainStreamInterceptor(s.streamGate),
+		// A server takes the client's keepalive pings (every 10 s by
+		// default, esdb/configuration.go), as gRPC-Go's default policy
+		// (one per 5 minutes) would not.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	g := grpc.NewServer(gopts...)
 	api.RegisterStreamsServer(g, s)
 	if s.cfg.version != "" {
