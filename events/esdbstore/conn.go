@@ -99,12 +99,13 @@ func (cn *conn) prove() error {
 	return nil
 }
 
-// checkin ends a call on cn: the client goes back to the pool, or is
-// closed if the call left it unfit, the pool is full, or the store closed.
+// checkin ends a call on cn: the client goes back to the pool (which keeps
+// as many as may serve calls at once), or is closed if the call left it
+// unfit, the pool is full, or the store closed.
 func (s *Store) checkin(cn *conn, capped bool, err error) {
 	unfit := !cn.proven || needsNewClient(err)
 	s.mu.Lock()
-	keep := !s.closed && !unfit && len(s.idle) < maxIdle
+	keep := !s.closed && !unfit && len(s.idle) < s.opts.maxConns
 	if keep {
 		s.idle = append(s.idle, cn)
 	} else {
@@ -122,9 +123,6 @@ func (s *Store) checkin(cn *conn, capped bool, err error) {
 		_ = cn.c.Close()
 	}
 }
-
-// maxIdle is how many connected clients the pool keeps for later calls.
-const maxIdle = 16
 
 // do runs fn with a client of its own on a goroutine of its own and
 // returns its error, or ctx's when ctx ends first, or ErrClosed when the

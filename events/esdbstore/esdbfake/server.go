@@ -196,7 +196,7 @@ func (s *Server) Start(addr string) error {
 	g := grpc.NewServer(gopts...)
 	api.RegisterStreamsServer(g, s)
 	if s.cfg.version != "" {
-		serverfeatures.RegisterServerFeaturesServer(g, &features{version: s.cfg.version})
+		serverfeatures.RegisterServerFeaturesServer(g, &features{version: s.cfg.version, calls: &s.calls.features})
 	}
 	s.srvMu.Lock()
 	s.grpc, s.addr = g, lis.Addr().String()
@@ -465,10 +465,12 @@ func (s *Server) delay() {
 type features struct {
 	serverfeatures.UnimplementedServerFeaturesServer
 	version string
+	calls   *atomic.Int64
 }
 
 // GetSupportedMethods answers the client's question on connecting.
 func (f *features) GetSupportedMethods(context.Context, *shared.Empty) (*serverfeatures.SupportedMethods, error) {
+	f.calls.Add(1)
 	m := &serverfeatures.SupportedMethods{EventStoreServerVersion: f.version}
 	for _, name := range []string{"read", "append", "delete", "tombstone", "batchappend"} {
 		m.Methods = append(m.Methods, &serverfeatures.SupportedMethod{MethodName: name, ServiceName: "event_store.client.streams.streams"})
