@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,12 +32,18 @@ func open(t testing.TB, conn string, opts ...esdbstore.Option) *esdbstore.Store 
 	return s
 }
 
+// conformancePage is the page size the conformance runs read with: small,
+// so that the positions test crosses many page boundaries.
+const conformancePage = 128
+
 // TestConformanceDouble runs the whole storetest suite with the real client
-// against the in-process double.
+// against the in-process double, with every one of the server's behaviours
+// on (esdbfake.ServerBehaviours).
 func TestConformanceDouble(t *testing.T) {
-	srv := esdbfake.Run(t)
-	storetest.Run(t, func(t testing.TB) events.Store { return open(t, srv.ConnectionString()) },
-		storetest.PerStreamIdempotency())
+	srv := esdbfake.Run(t, esdbfake.WithBehaviours(esdbfake.ServerBehaviours()))
+	storetest.Run(t, func(t testing.TB) events.Store {
+		return open(t, srv.ConnectionString(), esdbstore.WithPageSize(conformancePage))
+	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
 }
 
 // TestConformanceServer runs the suite against a real EventStoreDB or
@@ -47,7 +54,9 @@ func TestConformanceServer(t *testing.T) {
 		t.Skip(EnvURL + " is not set: skipping the suite against a real EventStoreDB/KurrentDB server " +
 			"(start one and set e.g. " + EnvURL + "=esdb://localhost:2113?tls=false; see the README)")
 	}
-	storetest.Run(t, func(t testing.TB) events.Store { return open(t, url) }, storetest.PerStreamIdempotency())
+	storetest.Run(t, func(t testing.TB) events.Store {
+		return open(t, url, esdbstore.WithPageSize(conformancePage))
+	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
 }
 
 func ev(n int) events.EventData {
@@ -119,7 +128,7 @@ func TestServerDownAtStart(t *testing.T) {
 	lis.Close()
 	srv := esdbfake.New()
 	s := open(t, "esdb://"+addr+"?tls=false&discoveryInterval=20&maxDiscoverAttempts=2&gossipTimeout=1",
-		esdbstore.WithRetries(30, 50*time.Millisecond), esdbstore.WithCallTimeout(2*time.Second))
+		esdbstore.WithRetries(30, 50*time.Millisecond), esdbstore.WithCallTimeout(2*time.Second), esdbstore.WithLazyConnect())
 	done := make(chan error, 1)
 	go func() {
 		_, err := s.Append(context.Background(), "election-late", events.NoStream, ev(0))
@@ -138,8 +147,8 @@ func TestServerDownAtStart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("append never succeeded after the server came up")
 	}
-	if srv.Len() != 1 {
-		t.Fatalf("server holds %d events", srv.Len())
+	if n, err := events.VerifyStream("election-late", s.ReadStream(context.Background(), "election-late", 0)); n != 1 || err != nil {
+		t.Fatalf("the stream holds %d events (%v), want 1", n, err)
 	}
 	// And a server that goes away and comes back mid-life.
 	srv.Stop()
@@ -164,7 +173,11 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 		}
 	}
 	srv.DropSubscriptionsAfter(7)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	defer wg.Wait() // the writer finishes before the store closes
 	go func() {
+		defer wg.Done()
 		for i := n / 2; i < n; i++ {
 			if _, err := s.Append(ctx, fmt.Sprintf("election-%d", i%4), events.Any, ev(i)); err != nil {
 				t.Error(err)
@@ -196,11 +209,12 @@ func TestSubscriptionResumesAfterDrop(t *testing.T) {
 }
 
 // TestCloseLeaksNoGoroutine opens, uses (append, read, subscribe) and
-// closes stores, then checks that the goroutines they started are gone.
+// closes stores: the goroutines they started are gone afterwards, and the
+// closed store answers ErrClosed.
 func TestCloseLeaksNoGoroutine(t *testing.T) {
 	srv := esdbfake.Run(t)
 	ctx := context.Background()
-	use := func() {
+	useOnce := func() {
 		s, err := esdbstore.Open(srv.ConnectionString())
 		if err != nil {
 			t.Fatal(err)
@@ -224,24 +238,52 @@ func TestCloseLeaksNoGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		<-subDone
+		if _, err := s.Append(ctx, "election-leak", events.Any, ev(0)); !errors.Is(err, events.ErrClosed) {
+			t.Fatalf("append after close: %v", err)
+		}
 	}
-	use() // warm up: gRPC starts a few process-wide goroutines once
-	base := runtime.NumGoroutine()
-	for range 3 {
-		use()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > base {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, base, buf[:runtime.Stack(buf, true)])
-	}
-	s, _ := esdbstore.Open(srv.ConnectionString())
-	s.Close()
-	if _, err := s.Append(ctx, "x", events.Any, ev(0)); !errors.Is(err, events.ErrClosed) {
-		t.Fatalf("append after close: %v", err)
+	useOnce() // gRPC starts a few process-wide goroutines once
+	noLeak(t, func() {
+		for range 3 {
+			useOnce()
+		}
+	})
+}
+
+// TestServerVersions: Open refuses a server older than 22.6 (whose stream
+// reads carry no $all positions), or one too old to say its version
+// (before 21.10), with an *UnsupportedServerError; 22.6 and later, and
+// every KurrentDB, are accepted. A lazily opened store refuses at its
+// first call, without retrying.
+func TestServerVersions(t *testing.T) {
+	for version, ok := range map[string]bool{"": false, "21.10.9": false, "22.5.0": false, "22.6.0": true, "23.10.1": true,
+		"24.10.0": true, "25.0.1": true} {
+		srv := esdbfake.Run(t, esdbfake.WithVersion(version))
+		s, err := esdbstore.Open(srv.ConnectionString())
+		if ok {
+			if err != nil {
+				t.Errorf("version %q refused: %v", version, err)
+				continue
+			}
+			v, err := s.ServerVersion(context.Background())
+			if err != nil || fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) != version {
+				t.Errorf("version %q reported as %+v (%v)", version, v, err)
+			}
+			s.Close()
+			continue
+		}
+		var ue *esdbstore.UnsupportedServerError
+		if !errors.Is(err, esdbstore.ErrUnsupportedServer) || !errors.As(err, &ue) || !strings.Contains(err.Error(), "22.6") {
+			t.Errorf("version %q: %v, want an *UnsupportedServerError naming 22.6", version, err)
+		}
+		lazy := open(t, srv.ConnectionString(), esdbstore.WithLazyConnect())
+		before := srv.Calls()
+		if _, err := lazy.Append(context.Background(), "election-v", events.Any, ev(0)); !errors.Is(err, esdbstore.ErrUnsupportedServer) {
+			t.Errorf("version %q, lazily: %v", version, err)
+		}
+		if d := srv.Calls().Sub(before); d.Total() != d.Features {
+			t.Errorf("version %q: the refused store still sent %+v", version, d)
+		}
 	}
 }
 
@@ -269,9 +311,46 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := esdbstore.Open("http://nope"); err == nil {
 		t.Fatal("a non-esdb URL opened")
 	}
-	s, err := esdbstore.Open("kurrentdb://127.0.0.1:1?tls=false")
+	s, err := esdbstore.Open("kurrentdb://127.0.0.1:1?tls=false", esdbstore.WithLazyConnect())
 	if err != nil {
 		t.Fatalf("kurrentdb:// scheme: %v", err)
 	}
 	s.Close()
+	// Open connects: nothing listens on port 1.
+	if _, err := esdbstore.Open("kurrentdb://127.0.0.1:1?tls=false&maxDiscoverAttempts=1"); !errors.Is(err, esdbstore.ErrUnavailable) {
+		t.Fatalf("open of an unreachable server: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestInvalidPositions: a read or subscription from a position that names
+// no record (neither a record's Position, nor Position+1, nor 0) ends at
+// once with a *PositionError; it is not retried or resubscribed.
+func TestInvalidPositions(t *testing.T) {
+	srv := esdbfake.Run(t)
+	s := open(t, srv.ConnectionString())
+	res := mustAppend(t, s, "election-pos", events.NoStream, ev(0), ev(1))
+	commit, after := esdbstore.ServerPosition(res.Position)
+	if after || esdbstore.LedgerPosition(commit) != res.Position {
+		t.Fatalf("position %d: server position %d, after %v", res.Position, commit, after)
+	}
+	bogus := esdbstore.LedgerPosition(commit+3) + 1 // just after a "record" three bytes into the last one
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	before := srv.Calls()
+	for what, seq := range map[string]func(func(events.Record, error) bool){
+		"read all": s.ReadAll(ctx, bogus), "subscribe": s.Subscribe(ctx, bogus, events.Filter{}),
+	} {
+		var got error
+		for _, err := range seq {
+			got = err
+			break
+		}
+		var pe *esdbstore.PositionError
+		if !errors.Is(got, esdbstore.ErrInvalidPosition) || !errors.As(got, &pe) || pe.Position != bogus {
+			t.Errorf("%s from position %d: %v, want a *PositionError", what, bogus, got)
+		}
+	}
+	if d := srv.Calls().Sub(before); d.ReadAll != 1 || d.Subscribe != 1 {
+		t.Errorf("the refused position was asked for again: %+v", d)
+	}
 }

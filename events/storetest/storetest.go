@@ -25,6 +25,7 @@ type Option func(*config)
 
 type config struct {
 	perStreamIDs bool
+	pageSize     int
 }
 
 // PerStreamIdempotency is for stores whose event IDs are unique per stream
@@ -69,6 +70,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"LoopBodyMayAppend", testLoopBodyAppends},
 		{"HashChain", testHashChain},
 		{"Close", testClose},
+		{"PositionsAcrossPages", testPositions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

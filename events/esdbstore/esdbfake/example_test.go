@@ -30,6 +30,15 @@ func Example() {
 	srv.DropNextAck(1) // the server applies the append, the client never hears back
 	e := events.EventData{ID: uuid.New(), Type: "demo.event", SchemaVersion: 1, Data: []byte(`{}`)}
 	res, err := s.Append(context.Background(), "demo-stream", events.NoStream, e)
-	fmt.Println(res.Revision, err, "events on the server:", srv.Len())
-	// Output: 0 <nil> events on the server: 1
+	fmt.Println(res.Revision, err)
+	n := 0
+	for _, err := range s.ReadStream(context.Background(), "demo-stream", 0) {
+		if err == nil {
+			n++
+		}
+	}
+	fmt.Println("events in the stream:", n)
+	// Output:
+	// 0 <nil>
+	// events in the stream: 1
 }

@@ -1,56 +1,171 @@
 package esdbfake
 
 import (
-	"errors"
-	"io"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"math/big"
 	"net"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
-type event struct {
-	id       uuid.UUID
-	stream   string
-	revision uint64
-	position uint64
-	meta     map[string]string
-	custom   []byte
-	data     []byte
+// Behaviours are the real server's behaviours the double carries, each a
+// switch. New turns all of them on (ServerBehaviours); a test turns one off
+// only to show what the server's behaviour changes.
+type Behaviours struct {
+	// StrictPositions: a $all read or subscription from a position that is
+	// not the start of a record fails as the server's does. A read: status
+	// Unknown, "Unexpected ReadAllResult: InvalidPosition >> ..."
+	// (StorageReaderWorker.All.cs catches the InvalidReadException that
+	// TFChunkReadSide.TryReadForwardInternal throws on a length prefix read
+	// mid-record; Enumerator.ReadAllForwards.cs passes InvalidPosition to
+	// its default case; Streams.Read.cs ConvertReadResponseException →
+	// RpcExceptions.UnknownError). A filtered subscription: confirmed, then
+	// InvalidArgument "Trying to read from an invalid position."
+	// (Enumerator.AllSubscriptionFiltered.cs, CatchUp;
+	// RpcExceptions.InvalidPositionException). Off: a read starts at the
+	// first record at or after the position, which no server does.
+	StrictPositions bool
+	// ServerIdempotency: the index writer's checks before a write
+	// (ReaderIndex/IndexWriter.cs, CheckCommit). With an exact expected
+	// revision equal to the stream's last, no ID is checked; with an
+	// earlier one, the events must be at the following revisions (strong
+	// check); with Any or StreamExists only the committed-events cache is
+	// consulted (weak check, bounded by IdempotencyCacheBytes); IDs found
+	// for part of the append are CorruptedIdempotency, answered as a wrong
+	// expected version (StorageWriterService.cs, VerifyCommitChecks); a
+	// retry of an append not yet committed is dropped with no reply
+	// (IdempotentNotReady), so the client sees the write timeout. Off:
+	// every append whose IDs are in the stream in order is acknowledged
+	// without writing, at any depth and with any expected revision, which
+	// no server does.
+	ServerIdempotency bool
+	// IdempotencyCacheBytes bounds the weak check's cache
+	// (ESConsts.CommittedEventsMemCacheLimit: 8 MiB).
+	IdempotencyCacheBytes int64
 }
 
+// ServerBehaviours returns every behaviour on, as a KurrentDB server has
+// them.
+func ServerBehaviours() Behaviours {
+	return Behaviours{StrictPositions: true, ServerIdempotency: true, IdempotencyCacheBytes: 8 << 20}
+}
+
+// Option configures New.
+type Option func(*config)
+
+type config struct {
+	behaviours   Behaviours
+	version      string
+	writeTimeout time.Duration
+	tls          bool
+	latency      time.Duration
+}
+
+// WithBehaviours replaces the server's behaviours (default
+// ServerBehaviours()).
+func WithBehaviours(b Behaviours) Option { return func(c *config) { c.behaviours = b } }
+
+// WithVersion sets the version the server reports through the
+// ServerFeatures service (default "24.10.0"). An empty version makes the
+// double answer ServerFeatures with Unimplemented, as servers before 21.10
+// do.
+func WithVersion(v string) Option { return func(c *config) { c.version = v } }
+
+// WithWriteTimeout sets how long an append waits for its commit before the
+// server answers it with a timeout (Database.WriteTimeoutMs: 2s).
+func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.writeTimeout = d } }
+
+// WithTLS serves over TLS with a self-signed certificate and turns on
+// authentication and access control, as a server does when it is not
+// --insecure: a call carries a user's credentials (basic auth), "admin"
+// (password "changeit", in $admins) may do anything, and other users
+// only what the stream's ACL grants (KurrentDB.Core/Authorization/
+// LegacyStreamPermissionAssertion.cs). Without it, as in --insecure mode,
+// every call may do anything.
+func WithTLS() Option { return func(c *config) { c.tls = true } }
+
+// WithLatency delays every request by d before the server handles it, as
+// a network between client and server does; a benchmark divides an
+// operation's time by d to count its round trips.
+func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = d } }
+
 // Server is the Streams double. Its log survives Stop and Start, as a
-// server's disk does.
+// server's disk does; its in-memory caches do not.
 type Server struct {
 	api.UnimplementedStreamsServer
 
-	mu      sync.Mutex
-	log     []*event
-	streams map[string][]*event
-	notify  chan struct{}
+	cfg config
 
-	dropAcks atomic.Int32 // appends to apply and then fail
-	dropSubs atomic.Int32 // events after which a subscription drops (0: never)
+	mu     sync.Mutex
+	db     *db
+	notify chan struct{} // closed and replaced when the log changes
+	users  map[string]user
+
+	dropAcks   atomic.Int32 // appends to apply, then fail
+	dropSubs   atomic.Int32 // events after which a subscription drops (0: never)
+	notLeader  atomic.Int32 // calls to answer with a not-leader redirect
+	stallUntil time.Time    // commits wait until then (guarded by mu)
+	stallTimer *time.Timer
+
+	calls calls
 
 	srvMu sync.Mutex
 	grpc  *grpc.Server
 	addr  string
-	subs  sync.WaitGroup
+	cert  *tls.Certificate
+}
+
+type user struct {
+	password string
+	groups   []string
 }
 
 // New returns a stopped server with an empty log.
-func New() *Server {
-	return &Server{streams: map[string][]*event{}, notify: make(chan struct{})}
+func New(opts ...Option) *Server {
+	c := config{behaviours: ServerBehaviours(), version: "24.10.0", writeTimeout: 2 * time.Second}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.behaviours.IdempotencyCacheBytes <= 0 {
+		c.behaviours.IdempotencyCacheBytes = 8 << 20
+	}
+	s := &Server{cfg: c, db: newDB(c.behaviours.IdempotencyCacheBytes), notify: make(chan struct{}),
+		users: map[string]user{"admin": {password: "changeit", groups: []string{"$admins"}}}}
+	// A new database starts with system events: the double writes one, so
+	// that $all is never only the ledger's.
+	s.db.write(&record{id: newID(), stream: "$settings", number: 0, typ: "$settings", json: true,
+		created: ticks(time.Now()), data: []byte(`{"$userStreamAcl":{"$r":"$all","$w":"$all","$d":"$all","$mr":"$all","$mw":"$all"}}`)})
+	s.db.committed = len(s.db.log)
+	return s
+}
+
+// AddUser adds a user with a password and groups, for WithTLS servers.
+func (s *Server) AddUser(name, password string, groups ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[name] = user{password: password, groups: groups}
 }
 
 // Start listens on addr ("127.0.0.1:0" picks a port) and serves.
@@ -59,20 +174,48 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return err
 	}
-	g := grpc.NewServer()
+	var gopts []grpc.ServerOption
+	if s.cfg.tls {
+		s.srvMu.Lock()
+		if s.cert == nil {
+			if s.cert, err = selfSigned(); err != nil {
+				s.srvMu.Unlock()
+				lis.Close()
+				return err
+			}
+		}
+		cert := s.cert
+		s.srvMu.Unlock()
+		gopts = append(gopts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{*cert}})))
+	}
+	gopts = append(gopts, grpc.ChainUnaryInterceptor(s.unaryGate), grpc.ChainStreamInterceptor(s.streamGate),
+		// A server takes the client's keepalive pings (every 10 s by
+		// default, esdb/configuration.go), as gRPC-Go's default policy
+		// (one per 5 minutes) would not.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
+	g := grpc.NewServer(gopts...)
 	api.RegisterStreamsServer(g, s)
+	if s.cfg.version != "" {
+		serverfeatures.RegisterServerFeaturesServer(g, &features{version: s.cfg.version, calls: &s.calls.features})
+	}
 	s.srvMu.Lock()
 	s.grpc, s.addr = g, lis.Addr().String()
 	s.srvMu.Unlock()
+	// A restart empties the in-memory caches: the weak idempotency check
+	// forgets every event ID.
+	s.mu.Lock()
+	s.db.ids = newIDCache(s.cfg.behaviours.IdempotencyCacheBytes)
+	s.mu.Unlock()
 	go func() { _ = g.Serve(lis) }()
 	return nil
 }
 
-// Run starts a server on a free local port for a test (or benchmark) and
-// stops it when the test ends; a failure to start fails the test.
-func Run(tb testing.TB) *Server {
+// Run starts a server (with opts) on a free local port for a test or
+// benchmark and stops it when the test ends; a failure to start fails the
+// test.
+func Run(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s := New()
+	s := New(opts...)
 	if err := s.Start("127.0.0.1:0"); err != nil {
 		tb.Fatal(err)
 	}
@@ -87,9 +230,23 @@ func (s *Server) Addr() string {
 	return s.addr
 }
 
-// ConnectionString returns an esdb:// connection string for the server.
-func (s *Server) ConnectionString() string {
-	return "esdb://" + s.Addr() + "?tls=false&discoveryInterval=20&maxDiscoverAttempts=3&gossipTimeout=1"
+// ConnectionString returns an esdb:// connection string for the server,
+// with no credentials, and with discovery settings that give up quickly
+// when the server is down.
+func (s *Server) ConnectionString() string { return s.connectionString("") }
+
+// ConnectionStringFor returns a connection string carrying a user's
+// credentials (for WithTLS servers).
+func (s *Server) ConnectionStringFor(name, password string) string {
+	return s.connectionString(url.UserPassword(name, password).String() + "@")
+}
+
+func (s *Server) connectionString(userinfo string) string {
+	tlsOpt := "tls=false"
+	if s.cfg.tls {
+		tlsOpt = "tls=true&tlsVerifyCert=false"
+	}
+	return "esdb://" + userinfo + s.Addr() + "?" + tlsOpt + "&discoveryInterval=20&maxDiscoverAttempts=3&gossipTimeout=1"
 }
 
 // Stop drops every connection and stops listening; the log is kept.
@@ -103,6 +260,40 @@ func (s *Server) Stop() {
 	}
 }
 
+// Len returns how many events the log holds, system streams included.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.db.log)
+}
+
+// Calls counts the requests the server has answered, by kind.
+type Calls struct {
+	Append, ReadStream, ReadAll, Subscribe, Delete, Tombstone, Features int64
+}
+
+// Total returns the number of requests.
+func (c Calls) Total() int64 {
+	return c.Append + c.ReadStream + c.ReadAll + c.Subscribe + c.Delete + c.Tombstone + c.Features
+}
+
+// Sub returns c - o.
+func (c Calls) Sub(o Calls) Calls {
+	return Calls{c.Append - o.Append, c.ReadStream - o.ReadStream, c.ReadAll - o.ReadAll, c.Subscribe - o.Subscribe,
+		c.Delete - o.Delete, c.Tombstone - o.Tombstone, c.Features - o.Features}
+}
+
+type calls struct {
+	append, readStream, readAll, subscribe, delete, tombstone, features atomic.Int64
+}
+
+// Calls returns how many requests of each kind the server has answered.
+func (s *Server) Calls() Calls {
+	c := &s.calls
+	return Calls{c.append.Load(), c.readStream.Load(), c.readAll.Load(), c.subscribe.Load(), c.delete.Load(),
+		c.tombstone.Load(), c.features.Load()}
+}
+
 // DropNextAck makes the next n appends apply and then fail with
 // Unavailable, as if the connection dropped before the client saw the ack.
 func (s *Server) DropNextAck(n int) { s.dropAcks.Store(int32(n)) }
@@ -111,281 +302,195 @@ func (s *Server) DropNextAck(n int) { s.dropAcks.Store(int32(n)) }
 // delivering n events; 0 turns it off.
 func (s *Server) DropSubscriptionsAfter(n int) { s.dropSubs.Store(int32(n)) }
 
-// Len returns how many events the log holds, system streams included.
-func (s *Server) Len() int {
+// NotLeader makes the next n requests to the Streams service answer as a
+// follower does to a request that needs the leader: NotFound "Leader info
+// available" with the leader's address in the trailers
+// (KurrentDB.Core/Services/Transport/Grpc/RpcExceptions.cs, LeaderInfo).
+// The double names itself as the leader, so the client's reconnection
+// (esdb/impl.go, handleError) comes back to it.
+func (s *Server) NotLeader(n int) { s.notLeader.Store(int32(n)) }
+
+// StallCommits holds back every commit for d: appends meanwhile are
+// written to the log but not readable, and each is answered, after the
+// write timeout, with the server's timeout (Aborted "Operation timed out:
+// Commit phase timeout.", RequestManagerBase.Handle(RequestManagerTimerTick)
+// and RpcExceptions.Timeout), though it commits when the stall ends, as a
+// write waiting for replication to a quorum does. A retry of such an
+// append meanwhile is dropped with no reply (IdempotentNotReady), so it
+// too times out.
+func (s *Server) StallCommits(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.log)
+	s.stallUntil = time.Now().Add(d)
+	if s.stallTimer != nil {
+		s.stallTimer.Stop()
+	}
+	s.stallTimer = time.AfterFunc(d, s.commitAll)
 }
 
-// positionStep spaces positions: real positions are byte offsets.
-const positionStep = 137
-
-func ticks(t time.Time) string { return strconv.FormatInt(t.UnixNano()/100, 10) }
-
-func toUUID(id *shared.UUID) (uuid.UUID, error) {
-	if st := id.GetStructured(); st != nil {
-		var u uuid.UUID
-		for i := range 8 {
-			u[i] = byte(uint64(st.MostSignificantBits) >> (56 - 8*i))
-			u[8+i] = byte(uint64(st.LeastSignificantBits) >> (56 - 8*i))
-		}
-		return u, nil
-	}
-	return uuid.Parse(id.GetString_())
-}
-
-func fromUUID(u uuid.UUID) *shared.UUID {
-	var most, least uint64
-	for i := range 8 {
-		most = most<<8 | uint64(u[i])
-		least = least<<8 | uint64(u[8+i])
-	}
-	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
-		MostSignificantBits: int64(most), LeastSignificantBits: int64(least)}}}
-}
-
-// Append implements the Streams service's Append.
-func (s *Server) Append(srv api.Streams_AppendServer) error {
-	first, err := srv.Recv()
-	if err != nil {
-		return err
-	}
-	opts := first.GetOptions()
-	if opts == nil {
-		return status.Error(codes.InvalidArgument, "the first message must carry the options")
-	}
-	stream := string(opts.GetStreamIdentifier().GetStreamName())
-	var proposed []*api.AppendReq_ProposedMessage
-	for {
-		m, err := srv.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return err
-		}
-		if p := m.GetProposedMessage(); p != nil {
-			proposed = append(proposed, p)
-		}
-	}
-	ids := make([]uuid.UUID, len(proposed))
-	for i, p := range proposed {
-		if ids[i], err = toUUID(p.GetId()); err != nil {
-			return status.Error(codes.InvalidArgument, "bad event id")
-		}
-	}
-
+// commitAll ends a stall: everything written becomes readable.
+func (s *Server) commitAll() {
 	s.mu.Lock()
-	evs := s.streams[stream]
-	current := int64(len(evs)) - 1
-	success := func(last uint64, pos uint64) *api.AppendResp {
-		return &api.AppendResp{Result: &api.AppendResp_Success_{Success: &api.AppendResp_Success{
-			CurrentRevisionOption: &api.AppendResp_Success_CurrentRevision{CurrentRevision: last},
-			PositionOption: &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
-				CommitPosition: pos, PreparePosition: pos}}}}}
+	defer s.mu.Unlock()
+	s.stallUntil = time.Time{}
+	s.commitLocked()
+}
+
+// commitLocked commits what the log holds, unless commits are stalled.
+func (s *Server) commitLocked() {
+	if time.Now().Before(s.stallUntil) || s.db.committed == len(s.db.log) {
+		return
 	}
-	// Idempotency as the server has it: events already written, in order,
-	// at the expected place, are acknowledged and not written again.
-	if len(ids) > 0 {
-		for i, e := range evs {
-			if e.id != ids[0] || i+len(ids) > len(evs) {
-				continue
-			}
-			same := true
-			for k := range ids {
-				same = same && evs[i+k].id == ids[k]
-			}
-			if same {
-				last := evs[i+len(ids)-1]
-				s.mu.Unlock()
-				return srv.SendAndClose(success(last.revision, last.position))
-			}
-		}
-	}
-	ok := true
-	var expected *api.AppendResp_WrongExpectedVersion
-	switch r := opts.GetExpectedStreamRevision().(type) {
-	case *api.AppendReq_Options_NoStream:
-		ok = current < 0
-		expected = &api.AppendResp_WrongExpectedVersion{ExpectedRevisionOption: &api.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: &shared.Empty{}}}
-	case *api.AppendReq_Options_StreamExists:
-		ok = current >= 0
-		expected = &api.AppendResp_WrongExpectedVersion{ExpectedRevisionOption: &api.AppendResp_WrongExpectedVersion_ExpectedStreamExists{ExpectedStreamExists: &shared.Empty{}}}
-	case *api.AppendReq_Options_Revision:
-		ok = current == int64(r.Revision)
-		expected = &api.AppendResp_WrongExpectedVersion{ExpectedRevisionOption: &api.AppendResp_WrongExpectedVersion_ExpectedRevision{ExpectedRevision: r.Revision}}
-	}
-	if !ok {
-		if current < 0 {
-			expected.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentNoStream{CurrentNoStream: &shared.Empty{}}
-		} else {
-			expected.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: uint64(current)}
-		}
-		s.mu.Unlock()
-		return srv.SendAndClose(&api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: expected}})
-	}
-	now := time.Now()
-	var last *event
-	for i, p := range proposed {
-		meta := map[string]string{}
-		for k, v := range p.GetMetadata() {
-			meta[k] = v
-		}
-		meta["created"] = ticks(now)
-		last = &event{id: ids[i], stream: stream, revision: uint64(len(s.streams[stream])),
-			position: uint64(len(s.log)+1) * positionStep, meta: meta,
-			custom: append([]byte(nil), p.GetCustomMetadata()...), data: append([]byte(nil), p.GetData()...)}
-		s.log = append(s.log, last)
-		s.streams[stream] = append(s.streams[stream], last)
-	}
+	s.db.committed = len(s.db.log)
 	close(s.notify)
 	s.notify = make(chan struct{})
-	s.mu.Unlock()
-	if s.dropAcks.Load() > 0 && s.dropAcks.Add(-1) >= 0 {
-		return status.Error(codes.Unavailable, "esdbfake: connection dropped after the append was applied")
-	}
-	if last == nil {
-		return srv.SendAndClose(success(uint64(max(current, 0)), 0))
-	}
-	return srv.SendAndClose(success(last.revision, last.position))
 }
 
-func readEvent(e *event) *api.ReadResp {
-	return &api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
-		Event: &api.ReadResp_ReadEvent_RecordedEvent{
-			Id: fromUUID(e.id), StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(e.stream)},
-			StreamRevision: e.revision, PreparePosition: e.position, CommitPosition: e.position,
-			Metadata: e.meta, CustomMetadata: e.custom, Data: e.data,
-		},
-		Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: e.position},
-	}}}
+// identity is who a call comes from.
+type identity struct {
+	name   string
+	groups []string
+	admin  bool
+	anon   bool
 }
 
-// Read implements the Streams service's Read: stream reads, $all reads and
-// $all subscriptions.
-func (s *Server) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
-	o := req.GetOptions()
-	if o.GetSubscription() != nil {
-		return s.subscribe(o, srv)
+// who authenticates a call: with WithTLS, its basic credentials; without,
+// everyone may do anything (--insecure).
+func (s *Server) who(ctx context.Context) (identity, error) {
+	if !s.cfg.tls {
+		return identity{admin: true}, nil
 	}
-	count := o.GetCount()
-	backwards := o.GetReadDirection() == api.ReadReq_Options_Backwards
+	md, _ := metadata.FromIncomingContext(ctx)
+	auth := md.Get("authorization")
+	if len(auth) == 0 {
+		return identity{anon: true}, nil
+	}
+	raw, ok := strings.CutPrefix(auth[0], "Basic ")
+	b, err := base64.StdEncoding.DecodeString(raw)
+	name, pass, ok2 := strings.Cut(string(b), ":")
+	if !ok || err != nil || !ok2 {
+		return identity{}, status.Error(codes.Unauthenticated, "Bad HTTP authorization header")
+	}
 	s.mu.Lock()
-	var out []*event
-	if st := o.GetStream(); st != nil {
-		name := string(st.GetStreamIdentifier().GetStreamName())
-		evs, ok := s.streams[name]
-		if !ok {
-			s.mu.Unlock()
-			return srv.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
-				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)}}}})
-		}
-		switch {
-		case backwards:
-			from := int64(len(evs)) - 1
-			if r, ok := st.GetRevisionOption().(*api.ReadReq_Options_StreamOptions_Revision); ok {
-				from = min(from, int64(r.Revision))
-			}
-			for i := from; i >= 0 && uint64(len(out)) < count; i-- {
-				out = append(out, evs[i])
-			}
-		default:
-			from := uint64(0)
-			if r, ok := st.GetRevisionOption().(*api.ReadReq_Options_StreamOptions_Revision); ok {
-				from = r.Revision
-			}
-			for i := from; i < uint64(len(evs)) && uint64(len(out)) < count; i++ {
-				out = append(out, evs[i])
-			}
-		}
-	} else if all := o.GetAll(); all != nil {
-		from := uint64(0)
-		if p := all.GetPosition(); p != nil {
-			from = p.CommitPosition
-		}
-		for _, e := range s.log {
-			if e.position >= from && uint64(len(out)) < count {
-				out = append(out, e)
-			}
-		}
-	}
+	u, found := s.users[name]
 	s.mu.Unlock()
-	for _, e := range out {
-		if err := srv.Send(readEvent(e)); err != nil {
-			return err
-		}
+	if !found || u.password != pass {
+		return identity{}, status.Error(codes.Unauthenticated, "Bad Authentication")
 	}
-	return nil
+	id := identity{name: name, groups: u.groups}
+	for _, g := range u.groups {
+		id.admin = id.admin || g == "$admins"
+	}
+	return id, nil
 }
 
-func (s *Server) subscribe(o *api.ReadReq_Options, srv api.Streams_ReadServer) error {
-	s.subs.Add(1)
-	defer s.subs.Done()
-	if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{
-		SubscriptionId: uuid.NewString()}}}); err != nil {
-		return err
+// allowed applies a stream's ACL to an identity: admins may do anything;
+// otherwise the stream's roles for the action, or the default ("$all")
+// when the stream sets none, must name the user or one of its groups
+// (LegacyStreamPermissionAssertion.cs, CheckAsync). Anonymous callers of
+// a secure server are refused.
+func (id identity) allowed(roles []string) bool {
+	if id.admin {
+		return true
 	}
-	// Subscribing from a position delivers what comes after it.
-	after, hasAfter := uint64(0), false
-	if p := o.GetAll().GetPosition(); p != nil {
-		after, hasAfter = p.CommitPosition, true
+	if id.anon {
+		return false
 	}
-	var prefixes []string
-	excludeSystem := false
-	if f := o.GetFilter(); f != nil {
-		if e := f.GetStreamIdentifier(); e != nil {
-			prefixes = e.GetPrefix()
-		}
-		if e := f.GetEventType(); e != nil && e.GetRegex() != "" {
-			excludeSystem = true
-		}
+	if roles == nil {
+		return true // the default user-stream ACL grants "$all"
 	}
-	accept := func(e *event) bool {
-		if excludeSystem && strings.HasPrefix(e.meta["type"], "$") {
-			return false
-		}
-		if len(prefixes) == 0 {
+	for _, r := range roles {
+		if r == "$all" || r == id.name {
 			return true
 		}
-		for _, p := range prefixes {
-			if strings.HasPrefix(e.stream, p) {
+		for _, g := range id.groups {
+			if r == g {
 				return true
 			}
 		}
-		return false
 	}
-	next, sent, caughtUp := 0, 0, false
-	for {
-		s.mu.Lock()
-		var batch []*event
-		for ; next < len(s.log); next++ {
-			e := s.log[next]
-			if (!hasAfter || e.position > after) && accept(e) {
-				batch = append(batch, e)
-			}
-		}
-		wait := s.notify
-		s.mu.Unlock()
-		for _, e := range batch {
-			if n := s.dropSubs.Load(); n > 0 && sent >= int(n) {
-				return status.Error(codes.Unavailable, "esdbfake: subscription dropped")
-			}
-			if err := srv.Send(readEvent(e)); err != nil {
-				return err
-			}
-			sent++
-		}
-		if !caughtUp {
-			caughtUp = true
-			if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_CaughtUp_{CaughtUp: &api.ReadResp_CaughtUp{}}}); err != nil {
-				return err
-			}
-		}
-		select {
-		case <-wait:
-		case <-srv.Context().Done():
-			return srv.Context().Err()
+	return false
+}
+
+// accessDenied is RpcExceptions.AccessDenied.
+func accessDenied(setTrailer func(metadata.MD) error) error {
+	_ = setTrailer(metadata.Pairs("exception", "access-denied"))
+	return status.Error(codes.PermissionDenied, "Access Denied")
+}
+
+// notLeaderErr answers a request as a follower does, naming the double as
+// the leader.
+func (s *Server) notLeaderErr(setTrailer func(metadata.MD) error) (error, bool) {
+	if s.notLeader.Load() <= 0 || s.notLeader.Add(-1) < 0 {
+		return nil, false
+	}
+	host, port, _ := net.SplitHostPort(s.Addr())
+	_ = setTrailer(metadata.Pairs("exception", "not-leader", "leader-endpoint-host", host, "leader-endpoint-port", port))
+	return status.Error(codes.NotFound, "Leader info available"), true
+}
+
+// unaryGate and streamGate add the latency, and answer not-leader
+// redirects before any Streams call reaches its handler.
+func (s *Server) unaryGate(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	s.delay()
+	if strings.Contains(info.FullMethod, "streams.Streams/") {
+		if err, ok := s.notLeaderErr(func(md metadata.MD) error { return grpc.SetTrailer(ctx, md) }); ok {
+			return nil, err
 		}
 	}
+	return h(ctx, req)
+}
+
+func (s *Server) streamGate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	s.delay()
+	if strings.Contains(info.FullMethod, "streams.Streams/") {
+		if err, ok := s.notLeaderErr(func(md metadata.MD) error { ss.SetTrailer(md); return nil }); ok {
+			return err
+		}
+	}
+	return h(srv, ss)
+}
+
+// delay is the configured latency.
+func (s *Server) delay() {
+	if s.cfg.latency > 0 {
+		time.Sleep(s.cfg.latency)
+	}
+}
+
+// features is the ServerFeatures service: the server's version and the
+// methods it supports (KurrentDB.Core/Services/Transport/Grpc/
+// ServerFeatures.cs). The client reads it on every connection
+// (esdb/impl.go, getSupportedMethods).
+type features struct {
+	serverfeatures.UnimplementedServerFeaturesServer
+	version string
+	calls   *atomic.Int64
+}
+
+// GetSupportedMethods answers the client's question on connecting.
+func (f *features) GetSupportedMethods(context.Context, *shared.Empty) (*serverfeatures.SupportedMethods, error) {
+	f.calls.Add(1)
+	m := &serverfeatures.SupportedMethods{EventStoreServerVersion: f.version}
+	for _, name := range []string{"read", "append", "delete", "tombstone", "batchappend"} {
+		m.Methods = append(m.Methods, &serverfeatures.SupportedMethod{MethodName: name, ServiceName: "event_store.client.streams.streams"})
+	}
+	return m, nil
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and localhost.
+func selfSigned() (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "esdbfake"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("esdbfake: certificate: %w", err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

@@ -1,0 +1,398 @@
+package esdbfake
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Expected versions as the server numbers them
+// (KurrentDB.Core/Data/ExpectedVersion.cs).
+const (
+	expectAny          = -2
+	expectNoStream     = -1
+	expectStreamExists = -4
+)
+
+// decision is IndexWriter.CheckCommit's verdict.
+type decision int
+
+const (
+	commitOK decision = iota
+	consistencyFailure
+	idempotent
+	idempotentNotReady
+	corruptedIdempotency
+	streamDeleted
+)
+
+// proposed is an event an append carries.
+type proposed struct {
+	id     uuid.UUID
+	typ    string
+	json   bool
+	data   []byte
+	custom []byte
+}
+
+// Append implements the Streams service's Append
+// (KurrentDB.Core/Services/Transport/Grpc/Streams.Append.cs).
+func (s *Server) Append(srv api.Streams_AppendServer) error {
+	s.calls.append.Add(1)
+	first, err := srv.Recv()
+	if err != nil {
+		return err
+	}
+	opts := first.GetOptions()
+	if opts == nil {
+		return status.Error(codes.InvalidArgument, "the first message must carry the options")
+	}
+	name := string(opts.GetStreamIdentifier().GetStreamName())
+	var evs []proposed
+	for {
+		m, err := srv.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		p := m.GetProposedMessage()
+		if p == nil {
+			continue
+		}
+		id, err := toUUID(p.GetId())
+		if err != nil {
+			return status.Error(codes.InvalidArgument, "bad event id")
+		}
+		evs = append(evs, proposed{id: id, typ: p.GetMetadata()["type"], json: p.GetMetadata()["content-type"] == "application/json",
+			data: append([]byte(nil), p.GetData()...), custom: append([]byte(nil), p.GetCustomMetadata()...)})
+	}
+	expected := int64(expectAny)
+	switch r := opts.GetExpectedStreamRevision().(type) {
+	case *api.AppendReq_Options_NoStream:
+		expected = expectNoStream
+	case *api.AppendReq_Options_StreamExists:
+		expected = expectStreamExists
+	case *api.AppendReq_Options_Revision:
+		expected = int64(r.Revision)
+	}
+
+	id, err := s.who(srv.Context())
+	if err != nil {
+		return err
+	}
+	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
+
+	s.mu.Lock()
+	if !s.may(id, name, true) {
+		s.mu.Unlock()
+		return accessDenied(setTrailer)
+	}
+	d := s.db
+	cur := d.lastNumber(name)
+	dec, last64 := s.checkCommit(name, expected, cur, evs)
+	switch dec {
+	case streamDeleted:
+		s.mu.Unlock()
+		return streamDeletedErr(name, setTrailer)
+	case consistencyFailure, corruptedIdempotency:
+		s.mu.Unlock()
+		return srv.SendAndClose(wrongExpected(opts, expected, cur))
+	case idempotent:
+		// AlreadyCommitted: the original reply, naming the last event's
+		// position (StorageWriterService.cs, VerifyCommitChecks;
+		// RequestManagerBase.ReturnCommitAt).
+		r := d.streams[name].recs[last64]
+		s.mu.Unlock()
+		return srv.SendAndClose(success(uint64(last64), r.pos))
+	case idempotentNotReady:
+		// "just drop the write and wait for the client to retry"
+		// (StorageWriterService.cs, VerifyCommitChecks): the request
+		// manager times out.
+		s.mu.Unlock()
+		return s.timeout(srv.Context())
+	}
+	if len(evs) == 0 {
+		s.mu.Unlock()
+		return srv.SendAndClose(success(uint64(max(cur, 0)), d.committedEnd()))
+	}
+	undelete := d.softDeleted(name) && !isMeta(name)
+	now := ticks(time.Now())
+	var last *record
+	for i, e := range evs {
+		last = &record{id: e.id, stream: name, number: cur + 1 + int64(i), typ: e.typ, json: e.json, created: now,
+			data: e.data, custom: e.custom}
+		d.write(last)
+		// PreCommit: the IDs enter the committed-events cache as soon as
+		// the prepares are written (IndexWriter.PreCommit).
+		d.ids.put(e.id, eventInfo{stream: name, number: last.number})
+	}
+	if undelete {
+		// Writing to a soft-deleted stream undeletes it: its metadata gets
+		// $tb = the first new event number, the rest kept
+		// (StorageWriterService.cs, SoftUndeleteStream / ModifyMetadata).
+		m := d.meta(name, false)
+		raw := map[string]json.RawMessage{}
+		for k, v := range m.raw {
+			raw[k] = v
+		}
+		raw["$tb"] = json.RawMessage(strconv.FormatInt(cur+1, 10))
+		b, _ := json.Marshal(raw)
+		ms := d.stream("$$" + name)
+		d.write(&record{id: newID(), stream: ms.name, number: ms.last() + 1, typ: "$metadata", json: true, created: now, data: b})
+	}
+	s.commitLocked()
+	s.mu.Unlock()
+	if !s.awaitCommit(srv.Context(), last) {
+		return s.timeout(srv.Context())
+	}
+	if s.dropAcks.Load() > 0 && s.dropAcks.Add(-1) >= 0 {
+		return status.Error(codes.Unavailable, "esdbfake: connection dropped after the append was applied")
+	}
+	// The reply names the last event's position as both commit and prepare
+	// position: CommitChased carries the TransactionEnd prepare's
+	// LogPosition (StorageChaser.cs, ProcessPrepareRecord) and WriteEvents
+	// replies (CommitPosition, CommitPosition) (RequestManager/Managers/
+	// WriteEvents.cs, ClientSuccessMsg).
+	return srv.SendAndClose(success(uint64(last.number), last.pos))
+}
+
+// may applies a stream's ACL to a write (or a read): $w or $r, and $mw or
+// $mr for its metadata stream; only admins reach other system streams
+// (SystemSettings.Default.SystemStreamAcl). A write checks the writer's
+// view of the metadata, a read the readers'.
+func (s *Server) may(id identity, name string, write bool) bool {
+	switch {
+	case isMeta(name):
+		a := s.db.meta(name[2:], !write).acl
+		return id.allowed(pick(write, a.metaWrite, a.metaRead))
+	case isSystem(name):
+		return id.admin
+	}
+	a := s.db.meta(name, !write).acl
+	return id.allowed(pick(write, a.write, a.read))
+}
+
+func pick(write bool, w, r []string) []string {
+	if write {
+		return w
+	}
+	return r
+}
+
+// checkCommit is IndexWriter.CheckCommit for one stream
+// (KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs). It returns
+// the decision and, for an idempotent write, the last event number found.
+func (s *Server) checkCommit(name string, expected, cur int64, evs []proposed) (decision, int64) {
+	d := s.db
+	if cur == deletedStream {
+		// "we're trying to append events to the hard deleted stream"; the
+		// request manager answers StreamDeleted (RequestManagerBase.cs,
+		// Handle(ConsistencyChecksFailed): tombstoned).
+		return streamDeleted, -1
+	}
+	if expected == expectStreamExists {
+		if d.softDeleted(name) {
+			return streamDeleted, -1
+		}
+		if cur < 0 && d.lastNumber("$$"+name) < 0 {
+			return consistencyFailure, -1
+		}
+	}
+	if !s.cfg.behaviours.ServerIdempotency {
+		return s.lenientCheck(name, expected, cur, evs)
+	}
+	// Weak idempotency: only the committed-events cache is consulted.
+	if expected == expectAny || expected == expectStreamExists {
+		end := int64(-1)
+		for i, e := range evs {
+			if info, ok := d.ids.get(e.id); ok && info.stream == name {
+				end = info.number
+				continue
+			}
+			if i > 0 {
+				return corruptedIdempotency, -1
+			}
+			return commitOK, -1
+		}
+		if len(evs) == 0 {
+			return commitOK, -1
+		}
+		return s.replicated(name, end), end
+	}
+	// Strong idempotency: the request says where the events must be.
+	if expected < cur {
+		n := expected
+		st := d.streams[name]
+		for i, e := range evs {
+			n++
+			if info, ok := d.ids.get(e.id); ok && info.stream == name && info.number == n {
+				continue
+			}
+			if st != nil && n <= st.last() && st.recs[n].id == e.id {
+				continue
+			}
+			if i > 0 {
+				return corruptedIdempotency, -1
+			}
+			if expected == expectNoStream && d.softDeleted(name) {
+				return commitOK, -1
+			}
+			return consistencyFailure, -1
+		}
+		if len(evs) == 0 {
+			return consistencyFailure, -1
+		}
+		return s.replicated(name, n), n
+	}
+	if expected > cur {
+		return consistencyFailure, -1
+	}
+	// expected == cur: writing exactly at the end. No event ID is checked.
+	return commitOK, -1
+}
+
+// replicated is Idempotent when the event at end is committed, else
+// IdempotentNotReady.
+func (s *Server) replicated(name string, end int64) decision {
+	st := s.db.streams[name]
+	if st != nil && end <= st.last() && s.db.isCommitted(st.recs[end]) {
+		return idempotent
+	}
+	return idempotentNotReady
+}
+
+// lenientCheck is what the double did before it carried the server's
+// checks: the append's IDs anywhere in the stream, in order, are an
+// idempotent write whatever the expected revision.
+func (s *Server) lenientCheck(name string, expected, cur int64, evs []proposed) (decision, int64) {
+	if st := s.db.streams[name]; st != nil && len(evs) > 0 {
+		for i := range st.recs {
+			if st.recs[i].id != evs[0].id || i+len(evs) > len(st.recs) {
+				continue
+			}
+			same := true
+			for k := range evs {
+				same = same && st.recs[i+k].id == evs[k].id
+			}
+			if same {
+				return idempotent, int64(i + len(evs) - 1)
+			}
+		}
+	}
+	switch {
+	case expected == expectAny, expected == expectStreamExists && cur >= 0, expected == cur:
+		return commitOK, -1
+	}
+	return consistencyFailure, -1
+}
+
+// awaitCommit waits until r is committed, for at most the write timeout.
+func (s *Server) awaitCommit(ctx interface{ Done() <-chan struct{} }, r *record) bool {
+	deadline := time.NewTimer(s.cfg.writeTimeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ok := s.db.isCommitted(r)
+		wait := s.notify
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-wait:
+		case <-deadline.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// timeout answers after the write timeout, as the request manager does
+// when the commit has not come: Aborted "Operation timed out: ..."
+// (RequestManagerBase.Handle(RequestManagerTimerTick);
+// Streams.Append.cs: CommitTimeout → RpcExceptions.Timeout).
+func (s *Server) timeout(ctx interface{ Done() <-chan struct{} }) error {
+	t := time.NewTimer(s.cfg.writeTimeout)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return status.Error(codes.Aborted, "Operation timed out: Commit phase timeout.")
+}
+
+// streamDeletedErr is RpcExceptions.StreamDeleted: FailedPrecondition with
+// the stream's name in the trailers, which the client turns into
+// ErrorCodeStreamDeleted (esdb/impl.go, handleError).
+func streamDeletedErr(name string, setTrailer func(metadata.MD) error) error {
+	_ = setTrailer(metadata.Pairs("exception", "stream-deleted", "stream-name", name))
+	return status.Error(codes.FailedPrecondition, "Event stream '"+name+"' is deleted.")
+}
+
+func success(rev uint64, pos int64) *api.AppendResp {
+	return &api.AppendResp{Result: &api.AppendResp_Success_{Success: &api.AppendResp_Success{
+		CurrentRevisionOption: &api.AppendResp_Success_CurrentRevision{CurrentRevision: rev},
+		PositionOption: &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
+			CommitPosition: uint64(pos), PreparePosition: uint64(pos)}}}}}
+}
+
+// wrongExpected is the WrongExpectedVersion reply (Streams.Append.cs,
+// HandleWriteEventsCompleted).
+func wrongExpected(opts *api.AppendReq_Options, expected, cur int64) *api.AppendResp {
+	w := &api.AppendResp_WrongExpectedVersion{}
+	switch expected {
+	case expectAny:
+		w.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedAny{ExpectedAny: &shared.Empty{}}
+	case expectNoStream:
+		w.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: &shared.Empty{}}
+	case expectStreamExists:
+		w.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedStreamExists{ExpectedStreamExists: &shared.Empty{}}
+	default:
+		w.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedRevision{ExpectedRevision: uint64(expected)}
+	}
+	if cur < 0 {
+		w.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentNoStream{CurrentNoStream: &shared.Empty{}}
+	} else {
+		w.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: uint64(cur)}
+	}
+	_ = opts
+	return &api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: w}}
+}
+
+func newID() uuid.UUID { return uuid.New() }
+
+func ticks(t time.Time) int64 { return t.UnixNano() / 100 }
+
+func toUUID(id *shared.UUID) (uuid.UUID, error) {
+	if st := id.GetStructured(); st != nil {
+		var u uuid.UUID
+		for i := range 8 {
+			u[i] = byte(uint64(st.MostSignificantBits) >> (56 - 8*i))
+			u[8+i] = byte(uint64(st.LeastSignificantBits) >> (56 - 8*i))
+		}
+		return u, nil
+	}
+	return uuid.Parse(id.GetString_())
+}
+
+func fromUUID(u uuid.UUID) *shared.UUID {
+	var most, least uint64
+	for i := range 8 {
+		most = most<<8 | uint64(u[i])
+		least = least<<8 | uint64(u[8+i])
+	}
+	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
+		MostSignificantBits: int64(most), LeastSignificantBits: int64(least)}}}
+}

@@ -1,0 +1,199 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/electionledger/ledger/events"
+)
+
+// PageSize tells the suite how many records the store reads from its log
+// at a time, so that the positions test takes its checkpoints at the
+// store's own page boundaries (default 256, which also covers stores that
+// read 512 at a time).
+func PageSize(n int) Option { return func(c *config) { c.pageSize = max(n, 1) } }
+
+// positionsRecords is the least number of records the positions test
+// writes.
+const positionsRecords = 2000
+
+// testPositions writes a log of at least 2,000 records across 40 streams,
+// in appends of one to seven events from four concurrent writers, then
+// reads and follows it from checkpoints taken at every page boundary:
+// after the last record of a page (Position+1, as a checkpoint is stored),
+// and at the first record of the next (its own Position). Every read and
+// subscription must continue exactly where the checkpoint says, across the
+// store's further page boundaries, with no record skipped or repeated; a
+// reader that stops at each page boundary and resumes from its checkpoint
+// must see the log whole; and a subscription from after the last record
+// must deliver the next append and nothing else.
+func testPositions(t *testing.T, s events.Store) {
+	page := cfgOf(s).pageSize
+	if page <= 0 {
+		page = 256
+	}
+	n := max(positionsRecords, 3*page+1)
+	const streams, writers = 40, 4
+	names := make([]string, streams)
+	for i := range names {
+		names[i] = stream(s, fmt.Sprintf("pos%02d", i))
+	}
+	var wg sync.WaitGroup
+	for w := range writers {
+		quota := n / writers // each writer its share, in its own ten streams
+		if w == 0 {
+			quota += n % writers
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; quota > 0; k++ {
+				size := min(1+(k+w)%7, quota)
+				quota -= size
+				batch := make([]events.EventData, size)
+				for i := range batch {
+					batch[i] = ev(k*8 + i)
+				}
+				name := names[w+writers*(k%(streams/writers))]
+				if _, err := s.Append(ctxFor(t), name, events.Any, batch...); err != nil {
+					t.Errorf("append to %s: %v", name, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	recs := readAll(t, s, 0)
+	if len(recs) != n {
+		t.Fatalf("the log holds %d of the %d records written", len(recs), n)
+	}
+	next := map[string]uint64{}
+	for i, r := range recs {
+		if i > 0 && r.Position <= recs[i-1].Position {
+			t.Fatalf("positions do not increase at record %d: %d then %d", i, recs[i-1].Position, r.Position)
+		}
+		if r.Revision != next[r.Stream] {
+			t.Fatalf("record %d is %s@%d, want revision %d", i, r.Stream, r.Revision, next[r.Stream])
+		}
+		next[r.Stream]++
+	}
+	if len(next) != streams {
+		t.Fatalf("the log holds %d streams, want %d", len(next), streams)
+	}
+
+	// A reader that stops at every page boundary and resumes from its
+	// checkpoint sees the whole log, once.
+	var chained []events.Record
+	for from := events.Position(0); len(chained) < n; {
+		before := len(chained)
+		for r, err := range s.ReadAll(ctxFor(t), from) {
+			if err != nil {
+				t.Fatalf("read all from checkpoint %d (after %d records): %v", from, len(chained), err)
+			}
+			if mine(s).Accepts(r.Stream) {
+				chained = append(chained, r)
+				if len(chained)%page == 0 {
+					break
+				}
+			}
+		}
+		if len(chained) == before {
+			t.Fatalf("read all from checkpoint %d yields nothing after %d of %d records", from, before, n)
+		}
+		from = chained[len(chained)-1].Position + 1
+	}
+	same(t, "a reader resuming at every page boundary", chained, recs)
+
+	// The same, following with subscriptions.
+	var followed []events.Record
+	for from := events.Position(0); len(followed) < n; {
+		want := min(page, n-len(followed))
+		got := collect(t, s.Subscribe(ctxFor(t), from, mine(s)), want)
+		followed = append(followed, got...)
+		from = got[len(got)-1].Position + 1
+	}
+	same(t, "a subscriber resuming at every page boundary", followed, recs)
+
+	// From each page boundary, by checkpoint and by exact position, reading
+	// on across the store's next page boundaries.
+	for b := page; b < n; b += page {
+		span := min(2*page+1, n-b)
+		checkpoint := recs[b-1].Position + 1
+		same(t, fmt.Sprintf("read all from the checkpoint after record %d", b-1), readN(t, s, checkpoint, span), recs[b:b+span])
+		same(t, fmt.Sprintf("read all from record %d's position", b), readN(t, s, recs[b].Position, 1), recs[b:b+1])
+		follow := min(page+1, n-b)
+		same(t, fmt.Sprintf("subscribe from the checkpoint after record %d", b-1),
+			collect(t, s.Subscribe(ctxFor(t), checkpoint, mine(s)), follow), recs[b:b+follow])
+		same(t, fmt.Sprintf("subscribe from record %d's position", b),
+			collect(t, s.Subscribe(ctxFor(t), recs[b].Position, mine(s)), 1), recs[b:b+1])
+	}
+
+	// After the last record: nothing to read, and a follower sees the next
+	// append, then nothing more.
+	end := recs[n-1].Position + 1
+	if rest := readAll(t, s, end); len(rest) != 0 {
+		t.Fatalf("read all from after the last record: %d records, want none", len(rest))
+	}
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	defer cancel()
+	got := make(chan events.Record, 4)
+	go func() {
+		defer close(got)
+		for r, err := range s.Subscribe(ctx, end, mine(s)) {
+			if err != nil {
+				return
+			}
+			got <- r
+		}
+	}()
+	extra := ev(-2)
+	res := mustAppend(t, s, names[0], events.Any, extra)
+	select {
+	case r := <-got:
+		if r.ID != extra.ID || r.Position != res.Position {
+			t.Fatalf("the subscription from after the last record delivered %s@%d, want the new record %s@%d", r.Stream, r.Revision, names[0], res.Revision)
+		}
+	case <-ctx.Done():
+		t.Fatal("the subscription from after the last record did not deliver the next append")
+	}
+	cancel()
+	for r := range got {
+		t.Fatalf("the subscription delivered %s@%d after the new record", r.Stream, r.Revision)
+	}
+}
+
+// readN reads the subtest's first n records from position from.
+func readN(t *testing.T, s events.Store, from events.Position, n int) []events.Record {
+	t.Helper()
+	var out []events.Record
+	for r, err := range s.ReadAll(ctxFor(t), from) {
+		if err != nil {
+			t.Fatalf("read all from %d: %v", from, err)
+		}
+		if mine(s).Accepts(r.Stream) {
+			if out = append(out, r); len(out) == n {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// same fails unless got and want are the same records in the same order.
+func same(t *testing.T, what string, got, want []events.Record) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d records, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if got[i].ID != want[i].ID || got[i].Position != want[i].Position || got[i].Hash != want[i].Hash {
+			t.Fatalf("%s: record %d is %s@%d (position %d), want %s@%d (position %d)", what, i,
+				got[i].Stream, got[i].Revision, got[i].Position, want[i].Stream, want[i].Revision, want[i].Position)
+		}
+	}
+}
