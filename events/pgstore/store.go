@@ -1,0 +1,242 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is an events.Store in a PostgreSQL database. It is safe for
+// concurrent use, and any number of processes may open the same schema.
+type Store struct {
+	pool         *pgxpool.Pool
+	connConfig   *pgx.ConnConfig // for the listener's own connection
+	schema       string
+	schemaQuoted string
+	sql          statements
+	opts         options
+
+	mu        sync.RWMutex
+	closed    bool
+	listening bool
+
+	life   context.Context // ends at Close: stops reads, subscriptions and the helpers
+	cancel context.CancelFunc
+	wake   waker     // wakes this process's subscribers
+	notify chan bool // asks the notifier to NOTIFY other processes
+	helper sync.WaitGroup // the notifier, listener and poll ticker
+}
+
+type options struct {
+	schema   string
+	now      func() time.Time
+	poll     time.Duration
+	attempts int
+	backoff  time.Duration
+	maxConns int32
+	// hooks for this package's tests
+	beforeCommit func(ctx context.Context) // runs inside the append's transaction, after its inserts
+	skipChecks   bool                      // leave the seal and revision checks to the database
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithSchema sets the PostgreSQL schema that holds the ledger (default
+// DefaultSchema). Several ledgers can share a database in schemas of their
+// own; each is created and migrated on first Open.
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// WithClock sets the clock that stamps RecordedAt (default time.Now). The
+// store keeps microseconds, PostgreSQL's precision, so the stamp is
+// truncated to the microsecond before the record is hashed.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithPollInterval sets how often a live subscription polls when no
+// notification wakes it (default 1s): the fallback for lost notifications
+// and for rows another client inserted without notifying.
+func WithPollInterval(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.poll = d
+		}
+	}
+}
+
+// WithRetries sets how many times an operation is retried after a
+// transient failure (a dropped connection, a server restart, a conflict
+// only a retry resolves), with exponential backoff from base. Default: 6
+// retries from 20ms. Appends are retried safely: a retry of an append that
+// landed is recognised by its event IDs and returns the original result.
+func WithRetries(n int, base time.Duration) Option {
+	return func(o *options) { o.attempts, o.backoff = max(n, 0)+1, max(base, time.Millisecond) }
+}
+
+// WithMaxConns sets the connection pool's size. Default: the URL's
+// pool_max_conns if it names one, else 4 per processor, at least 16, so
+// that many concurrent writers share PostgreSQL's group commit.
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(max(n, 1)) } }
+
+// Open connects to the database at connString (a postgres:// or
+// postgresql:// URL, or a libpq key=value string), creates or migrates the
+// ledger's schema to SchemaVersion, and returns the store. A schema newer
+// than this package is refused with ErrSchemaTooNew.
+func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {
+	o := options{schema: DefaultSchema, now: time.Now, poll: time.Second, attempts: 7, backoff: 20 * time.Millisecond}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := validateSchemaName(o.schema); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connection string: %w", err)
+	}
+	switch {
+	case o.maxConns > 0:
+		cfg.MaxConns = o.maxConns
+	case !namesPoolSize(connString):
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
+	}
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "electionledger"
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s := &Store{
+		pool: pool, connConfig: cfg.ConnConfig.Copy(), schema: o.schema,
+		schemaQuoted: pgx.Identifier{o.schema}.Sanitize(), opts: o,
+		notify: make(chan bool, 1),
+	}
+	s.sql = newStatements(s.schemaQuoted)
+	s.wake.init()
+	s.life, s.cancel = context.WithCancel(context.Background())
+	if err := s.migrate(ctx); err != nil {
+		s.cancel()
+		pool.Close()
+		return nil, err
+	}
+	s.helper.Add(1)
+	go s.notifier()
+	return s, nil
+}
+
+// namesPoolSize reports whether a connection string sets pool_max_conns.
+func namesPoolSize(connString string) bool {
+	if u, err := url.Parse(connString); err == nil && u.Scheme != "" {
+		return u.Query().Has("pool_max_conns")
+	}
+	return false
+}
+
+var _ events.Store = (*Store)(nil)
+
+// Schema returns the PostgreSQL schema that holds the ledger.
+func (s *Store) Schema() string { return s.schema }
+
+// checkOpen fails with ErrClosed after Close.
+func (s *Store) checkOpen() error {
+	if s.isClosed() {
+		return events.ErrClosed
+	}
+	return nil
+}
+
+// isClosed reports whether Close has begun.
+func (s *Store) isClosed() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closed
+}
+
+// Close implements events.Store. It ends every read and subscription
+// (subscribers yield ErrClosed), lets appends in flight finish, and closes
+// the pool. Close is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wake.broadcast()
+	s.helper.Wait()
+	s.pool.Close() // waits for connections in use: appends in flight finish
+	return nil
+}
+
+// withLife returns ctx that also ends when the store closes.
+func (s *Store) withLife(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.life, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// lifeErr turns a failure caused by Close into ErrClosed and one caused by
+// the caller's ctx into ctx's error.
+func (s *Store) lifeErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	if s.life.Err() != nil {
+		return events.ErrClosed
+	}
+	return err
+}
+
+// transient reports whether err is a failure a retry may get past: a lost
+// or refused connection, a server shutting down or restarting, or a
+// serialization failure or deadlock.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01", // serialization_failure, deadlock_detected
+			"57P01", "57P02", "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
+			"08000", "08003", "08006", "08001", "08004": // connection exceptions
+			return true
+		}
+		return false
+	}
+	// Anything else below the SQL level (a reset connection, EOF, a dial
+	// refused while the server restarts) is the network.
+	var ce *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || errors.As(err, &ce) || isNetwork(err)
+}
+
+// sleep waits the backoff of retry n, or returns why it cannot.
+func (s *Store) sleep(ctx context.Context, n int) error {
+	d := s.opts.backoff << min(n, 7)
+	d += time.Duration(rand.Int64N(int64(d)/2 + 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.life.Done():
+		return events.ErrClosed
+	}
+}
