@@ -1,6 +1,9 @@
 package pgstore_test
 
 import (
+	"context"
+	"fmt"
+	"github.com/google/uuid"
 	"testing"
 
 	"github.com/electionledger/ledger/events"
@@ -14,4 +17,31 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // subtest on a schema of its own.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) events.Store { return pgtest.Open(t) })
+}
+
+// event returns a test event with a fresh ID.
+func event(n int) events.EventData {
+	return events.EventData{ID: uuid.New(), Type: "test.event", SchemaVersion: 1, Data: []byte(fmt.Sprintf(`{"n":%d}`, n)),
+		Metadata: events.Metadata{Actor: "tester", ActorRole: events.RoleSystem, CommandID: uuid.New()}}
+}
+
+func mustAppend(t *testing.T, s events.Store, stream string, exp events.ExpectedRevision, evs ...events.EventData) events.AppendResult {
+	t.Helper()
+	res, err := s.Append(context.Background(), stream, exp, evs...)
+	if err != nil {
+		t.Fatalf("append to %s: %v", stream, err)
+	}
+	return res
+}
+
+func readAll(t *testing.T, s events.Store) []events.Record {
+	t.Helper()
+	var out []events.Record
+	for r, err := range s.ReadAll(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
 }

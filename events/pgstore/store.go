@@ -32,8 +32,8 @@ type Store struct {
 
 	life   context.Context // ends at Close: stops reads, subscriptions and the helpers
 	cancel context.CancelFunc
-	wake   waker     // wakes this process's subscribers
-	notify chan bool // asks the notifier to NOTIFY other processes
+	wake   waker          // wakes this process's subscribers
+	notify chan bool      // asks the notifier to NOTIFY other processes
 	helper sync.WaitGroup // the notifier, listener and poll ticker
 }
 
