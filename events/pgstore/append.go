@@ -180,8 +180,12 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		recs[i] = events.NewRecord(stream, next+uint64(i), now, prev, evs[i])
 		r := &recs[i]
 		prev = r.Hash
+		data := r.Data
+		if data == nil {
+			data = []byte{} // an empty payload, not NULL
+		}
 		b.Queue(s.sql.insert, r.Stream, int64(r.Revision), r.ID, r.Type, int32(r.SchemaVersion), r.RecordedAt,
-			r.Data, metas[i], r.PrevHash[:], r.Hash[:])
+			data, metas[i], r.PrevHash[:], r.Hash[:])
 	}
 	br = tx.SendBatch(ctx, b)
 	var pos int64

@@ -324,3 +324,33 @@ func TestREADMEShowsTheGrants(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusesWhatTextCannotHold: an event type with NUL, or metadata text
+// that is not UTF-8, cannot be kept exactly in text and json columns; the
+// append is refused whole with ErrInvalidEvent, naming the event, and
+// writes nothing. (Payload bytes are never refused: see storetest's
+// HostilePayloads.)
+func TestRefusesWhatTextCannotHold(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := context.Background()
+	nulType := event(0)
+	nulType.Type = "test\x00type"
+	badType := event(0)
+	badType.Type = "test\xfftype"
+	badActor := event(0)
+	badActor.Metadata.Actor = "\xff\xfe"
+	badOrg := event(0)
+	badOrg.Metadata.Organization = "org\xc3"
+	badID := event(0)
+	badID.Metadata.OnBehalfOf = events.Participant{Kind: events.KindAPMEntity, ID: "\xe2\x82"}
+	for what, e := range map[string]events.EventData{"NUL in the type": nulType, "type not UTF-8": badType,
+		"actor not UTF-8": badActor, "organization not UTF-8": badOrg, "on-behalf-of ID not UTF-8": badID} {
+		_, err := s.Append(ctx, "refused", events.Any, event(1), e)
+		if !errors.Is(err, events.ErrInvalidEvent) || !strings.Contains(err.Error(), e.ID.String()) {
+			t.Errorf("%s: %v, want ErrInvalidEvent naming the event", what, err)
+		}
+	}
+	if n := len(readAll(t, s)); n != 0 {
+		t.Fatalf("refused appends wrote %d records", n)
+	}
+}

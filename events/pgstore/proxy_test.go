@@ -1,0 +1,187 @@
+package pgstore_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync/atomic"
+	"testing"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/pgstore"
+	"github.com/electionledger/ledger/events/pgstore/pgtest"
+)
+
+// lossyProxy relays PostgreSQL connections to the server and, when armed,
+// loses the answer to the next COMMIT: it passes the COMMIT on, waits for
+// the server's reply (so the transaction has committed) and then cuts the
+// connection instead of relaying it. The client sees a dropped connection
+// and cannot know that its transaction landed.
+type lossyProxy struct {
+	ln      net.Listener
+	target  string
+	armed   atomic.Int32 // commits still to lose
+	dropped atomic.Int32 // commits lost
+}
+
+func startLossyProxy(t *testing.T) (*lossyProxy, string) {
+	t.Helper()
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil || u.Scheme == "" || u.Port() == "" {
+		t.Skip("the server's connection string is not a TCP URL; the lossy proxy needs one")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &lossyProxy{ln: ln, target: u.Host}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.relay(c)
+		}
+	}()
+	u.Host = ln.Addr().String()
+	q := u.Query()
+	q.Set("sslmode", "disable") // the proxy reads the protocol in the clear
+	u.RawQuery = q.Encode()
+	return p, u.String()
+}
+
+func (p *lossyProxy) relay(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	lose := make(chan struct{}) // closed just before a COMMIT to lose goes to the server
+	go func() {
+		defer client.Close()
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := server.Read(buf)
+			if err != nil {
+				return
+			}
+			select {
+			case <-lose: // the COMMIT's reply: the transaction is in; cut
+				server.Close()
+				return
+			default:
+			}
+			if _, err := client.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	r := bufio.NewReader(client)
+	// The startup message has no type byte; every later one has.
+	if err := forward(r, server, false, nil); err != nil {
+		return
+	}
+	for {
+		if err := forward(r, server, true, func(typ byte, body []byte) {
+			if typ == 'Q' && string(body) == "commit\x00" && p.armed.Add(-1) >= 0 {
+				p.dropped.Add(1)
+				close(lose)
+			}
+		}); err != nil {
+			return
+		}
+	}
+}
+
+// forward copies one protocol message from r to w, showing it to see first.
+func forward(r *bufio.Reader, w io.Writer, typed bool, see func(typ byte, body []byte)) error {
+	var typ byte
+	if typed {
+		var err error
+		if typ, err = r.ReadByte(); err != nil {
+			return err
+		}
+	}
+	var l [4]byte
+	if _, err := io.ReadFull(r, l[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(l[:])
+	if n < 4 || n > 1<<30 {
+		return errors.New("bad message length")
+	}
+	body := make([]byte, n-4)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return err
+	}
+	if see != nil {
+		see(typ, body)
+	}
+	msg := append(append([]byte{}, typ), l[:]...)
+	if !typed {
+		msg = msg[1:]
+	}
+	_, err := w.Write(append(msg, body...))
+	return err
+}
+
+// TestLostCommitAcknowledgement: an append whose COMMIT lands but whose
+// answer is lost is retried, and the retry returns the original result
+// (recognised by its event IDs) instead of appending twice, or failing on
+// an expected revision or a seal that the lost append itself moved.
+func TestLostCommitAcknowledgement(t *testing.T) {
+	p, via := startLossyProxy(t)
+	s, err := pgstore.Open(context.Background(), via, pgstore.WithSchema(pgtest.Schema(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	stream := "election-mips-2024-lossy"
+	mustAppend(t, s, stream, events.NoStream, event(0))
+
+	p.armed.Store(1)
+	e := event(1)
+	res, err := s.Append(ctx, stream, events.Exact(0), e)
+	if err != nil {
+		t.Fatalf("append whose acknowledgement was lost: %v", err)
+	}
+	if p.dropped.Load() != 1 {
+		t.Fatalf("the proxy lost %d acknowledgements, want 1", p.dropped.Load())
+	}
+	if res.Revision != 1 {
+		t.Fatalf("result %+v, want revision 1", res)
+	}
+
+	p.armed.Store(1)
+	seal := event(2)
+	seal.Type = events.TypeElectionConfirmed
+	sealed, err := s.Append(ctx, stream, events.Exact(1), seal)
+	if err != nil {
+		t.Fatalf("sealing append whose acknowledgement was lost: %v", err)
+	}
+	if p.dropped.Load() != 2 {
+		t.Fatalf("the proxy lost %d acknowledgements, want 2", p.dropped.Load())
+	}
+
+	var recs []events.Record
+	for r, err := range s.ReadStream(ctx, stream, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 3 || recs[1].ID != e.ID || recs[2].ID != seal.ID {
+		t.Fatalf("the stream holds %d records, want the 3 appended once each", len(recs))
+	}
+	if recs[1].Position != res.Position || recs[1].Hash != res.Hash || recs[2].Hash != sealed.Hash {
+		t.Fatal("the retried appends' results do not name the records that landed")
+	}
+}
