@@ -38,12 +38,13 @@ type Store struct {
 }
 
 type options struct {
-	schema   string
-	now      func() time.Time
-	poll     time.Duration
-	attempts int
-	backoff  time.Duration
-	maxConns int32
+	schema    string
+	schemaSet bool
+	now       func() time.Time
+	poll      time.Duration
+	attempts  int
+	backoff   time.Duration
+	maxConns  int32
 	// hooks for this package's tests
 	beforeCommit func(ctx context.Context) // runs inside the append's transaction, after its inserts
 	skipChecks   bool                      // leave the seal and revision checks to the database
@@ -55,7 +56,7 @@ type Option func(*options)
 // WithSchema sets the PostgreSQL schema that holds the ledger (default
 // DefaultSchema). Several ledgers can share a database in schemas of their
 // own; each is created and migrated on first Open.
-func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+func WithSchema(name string) Option { return func(o *options) { o.schema, o.schemaSet = name, true } }
 
 // WithClock sets the clock that stamps RecordedAt (default time.Now). The
 // store keeps microseconds, PostgreSQL's precision, so the stamp is
@@ -91,10 +92,26 @@ func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = int32(m
 // postgresql:// URL, or a libpq key=value string), creates or migrates the
 // ledger's schema to SchemaVersion, and returns the store. A schema newer
 // than this package is refused with ErrSchemaTooNew.
+//
+// A URL may name the schema in its ledger_schema parameter, e.g.
+// postgres://ledger@db.example/ledger?ledger_schema=mips2024, so that one
+// string (a -store flag) says where the ledger is; the parameter goes no
+// further than this package. WithSchema naming another schema is an
+// error.
 func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {
 	o := options{schema: DefaultSchema, now: time.Now, poll: time.Second, attempts: 7, backoff: 20 * time.Millisecond}
 	for _, f := range opts {
 		f(&o)
+	}
+	connString, fromURL, err := cutSchemaParam(connString)
+	if err != nil {
+		return nil, err
+	}
+	if fromURL != "" {
+		if o.schemaSet && o.schema != fromURL {
+			return nil, fmt.Errorf("%w: the URL names schema %q and WithSchema %q; name one", ErrInvalidSchemaName, fromURL, o.schema)
+		}
+		o.schema = fromURL
 	}
 	if err := validateSchemaName(o.schema); err != nil {
 		return nil, err
@@ -135,6 +152,25 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	s.helper.Add(1)
 	go s.notifier()
 	return s, nil
+}
+
+// SchemaParam is the URL query parameter that names the ledger's schema.
+const SchemaParam = "ledger_schema"
+
+// cutSchemaParam takes the ledger_schema parameter out of a URL.
+func cutSchemaParam(connString string) (string, string, error) {
+	u, err := url.Parse(connString)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || !u.Query().Has(SchemaParam) {
+		return connString, "", nil
+	}
+	q := u.Query()
+	schema := q.Get(SchemaParam)
+	if schema == "" {
+		return "", "", fmt.Errorf("%w: the URL's %s parameter is empty; name a schema or leave it out", ErrInvalidSchemaName, SchemaParam)
+	}
+	q.Del(SchemaParam)
+	u.RawQuery = q.Encode()
+	return u.String(), schema, nil
 }
 
 // namesPoolSize reports whether a connection string sets pool_max_conns.
