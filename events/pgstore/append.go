@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Append implements events.Store.
@@ -127,28 +128,45 @@ type stored struct {
 	rec      events.Record // type, schema version, data, metadata, hash: what SameContent compares
 }
 
-// appendOnce runs one attempt of an append in one transaction.
-func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData, metas [][]byte) (events.AppendResult, error) {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+// appendOnce runs one attempt of an append in one transaction, in two
+// round trips: BEGIN, the lock and the reads go in one pipeline; the
+// inserts and COMMIT in another.
+func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData, metas [][]byte) (res events.AppendResult, err error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return events.AppendResult{}, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // after Commit: a no-op
+	// A transaction that did not commit (a refusal, an idempotent answer,
+	// a failure) is rolled back here; the pool drops a connection left
+	// inside a transaction, so one that fails to roll back is never reused.
+	defer conn.Release()
+	inTx := false
+	defer func() {
+		if inTx && !conn.Conn().IsClosed() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+	}()
 
 	// The lock first, in a statement of its own: each later statement
 	// reads with a snapshot taken after the lock was granted, so it sees
 	// what the previous holder committed. The lock also assigns no
 	// transaction ID: the first insert does, after the previous holder
 	// committed, so this append's positions come after its predecessor's.
-	ids := make([]uuid.UUID, len(evs))
+	// READ COMMITTED whatever the server's default: a snapshot per
+	// statement is what makes the reads see past the lock.
+	ids := make([]pgtype.UUID, len(evs)) // not uuid.UUID: pgx would send its text form
 	for i := range evs {
-		ids[i] = evs[i].ID
+		ids[i] = pgtype.UUID{Bytes: evs[i].ID, Valid: true}
 	}
 	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	b.Queue(s.sql.lock, stream)
 	b.Queue(s.sql.head, stream)
 	b.Queue(s.sql.ids, ids)
-	br := tx.SendBatch(ctx, b)
+	inTx = true
+	br := conn.SendBatch(ctx, b)
 	h, found, err := readDecisionInputs(br)
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -184,15 +202,22 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		if data == nil {
 			data = []byte{} // an empty payload, not NULL
 		}
-		b.Queue(s.sql.insert, r.Stream, int64(r.Revision), r.ID, r.Type, int32(r.SchemaVersion), r.RecordedAt,
-			data, metas[i], r.PrevHash[:], r.Hash[:])
+		b.Queue(s.sql.insert, r.Stream, int64(r.Revision), pgtype.UUID{Bytes: r.ID, Valid: true}, r.Type,
+			int32(r.SchemaVersion), r.RecordedAt, data, metas[i], r.PrevHash[:], r.Hash[:])
 	}
-	br = tx.SendBatch(ctx, b)
+	hook := s.opts.beforeCommit
+	if hook == nil {
+		b.Queue("COMMIT")
+	}
+	br = conn.SendBatch(ctx, b)
 	var pos int64
 	for range evs {
 		if err = br.QueryRow().Scan(&pos); err != nil {
 			break
 		}
+	}
+	if err == nil && hook == nil {
+		err = committed(br.Exec())
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -200,21 +225,33 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	if err != nil {
 		return events.AppendResult{}, s.insertError(stream, expected, err)
 	}
-	if s.opts.beforeCommit != nil {
-		s.opts.beforeCommit(ctx)
+	if hook != nil {
+		hook(ctx)
+		if err = committed(conn.Exec(ctx, "COMMIT")); err != nil {
+			return events.AppendResult{}, err
+		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return events.AppendResult{}, err
-	}
+	inTx = false
 	last := &recs[len(recs)-1]
 	return events.AppendResult{Revision: last.Revision, Position: events.Position(pos), Hash: last.Hash}, nil
 }
 
-// readDecisionInputs reads the batch's lock, head and ID lookups.
+// committed checks COMMIT's outcome: a transaction that had failed ends
+// with the tag ROLLBACK and no error.
+func committed(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("pgstore: the transaction did not commit (%s)", tag)
+	}
+	return err
+}
+
+// readDecisionInputs reads the batch's BEGIN, lock, head and ID lookups.
 func readDecisionInputs(br pgx.BatchResults) (head, map[uuid.UUID]stored, error) {
 	var h head
-	if _, err := br.Exec(); err != nil {
-		return h, nil, err
+	for range 2 { // BEGIN, the lock
+		if _, err := br.Exec(); err != nil {
+			return h, nil, err
+		}
 	}
 	var (
 		rev  int64
@@ -243,9 +280,11 @@ func readDecisionInputs(br pgx.BatchResults) (head, map[uuid.UUID]stored, error)
 			meta []byte
 		)
 		r := &st.rec
-		if err := rows.Scan(&r.ID, &st.stream, &rev, &pos, &r.Type, &ver, &r.Data, &meta, &hash); err != nil {
+		var id pgtype.UUID
+		if err := rows.Scan(&id, &st.stream, &rev, &pos, &r.Type, &ver, &r.Data, &meta, &hash); err != nil {
 			return h, nil, err
 		}
+		r.ID = id.Bytes
 		st.revision, st.position, r.SchemaVersion = uint64(rev), events.Position(pos), int(ver)
 		copy(r.Hash[:], hash)
 		if err := json.Unmarshal(meta, &r.Metadata); err != nil {

@@ -22,7 +22,7 @@ import (
 
 // connect opens a plain SQL connection: what a client with no use for the
 // store, or a hostile one, would have.
-func connect(t *testing.T, connString string) *pgx.Conn {
+func connect(t testing.TB, connString string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), connString)
 	if err != nil {
