@@ -140,19 +140,19 @@ func (s *Store) retry(ctx context.Context, attempts int, op func(ctx context.Con
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	ctx, cancel := s.withLife(ctx)
+	lctx, cancel := s.withLife(ctx) // ends at Close too
 	defer cancel()
 	var err error
 	for n := 0; attempts < 1 || n < attempts; n++ {
 		if n > 0 {
-			if serr := s.sleep(ctx, n-1); serr != nil {
+			if serr := s.sleep(lctx, n-1); serr != nil {
 				return s.lifeErr(ctx, serr)
 			}
 		}
-		if err = op(ctx); err == nil {
+		if err = op(lctx); err == nil {
 			return nil
 		}
-		if ctx.Err() != nil || s.isClosed() {
+		if lctx.Err() != nil || s.isClosed() {
 			return s.lifeErr(ctx, err)
 		}
 		if !transient(err) {

@@ -226,8 +226,9 @@ func (s *Store) withLife(ctx context.Context) (context.Context, context.CancelFu
 	return ctx, func() { stop(); cancel() }
 }
 
-// lifeErr turns a failure caused by Close into ErrClosed and one caused by
-// the caller's ctx into ctx's error.
+// lifeErr turns a failure caused by the caller's ctx into ctx's error and
+// one caused by Close into ErrClosed. ctx is the caller's, not one derived
+// with withLife.
 func (s *Store) lifeErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
