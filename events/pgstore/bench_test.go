@@ -31,7 +31,7 @@ func benchEvent() events.EventData {
 func BenchmarkAppendWriters(b *testing.B) {
 	for _, writers := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := pgtest.Open(b, pgstore.WithMaxConns(writers))
+			s := pgtest.Open(b) // the default pool: 16 connections on this machine
 			requireDurable(b)
 			ctx := context.Background()
 			var next atomic.Int64

@@ -47,15 +47,23 @@ func (s *Store) appended() {
 	}
 }
 
+// notifyGap is the least time between two NOTIFYs from one store: the
+// appends of that time share one.
+const notifyGap = 5 * time.Millisecond
+
 // notifier sends one NOTIFY per burst of appends, outside their
-// transactions. A NOTIFY inside an appending transaction would make
-// PostgreSQL serialize every such commit, fsync included, on its
-// notification queue lock, and give up group commit; sent afterwards, in a
-// transaction of its own that writes nothing, it holds that lock only for
-// a moment. A notification is only a wake-up: subscribers read what is new
-// themselves, and poll when none comes.
+// transactions, at most one per notifyGap. A NOTIFY inside an appending
+// transaction would make PostgreSQL serialize every such commit, fsync
+// included, on its notification queue lock, and give up group commit.
+// Sent afterwards, in a statement of its own, it still gets a transaction
+// ID and a commit record, so it asks for no flush (a wake-up needs no
+// durability) and it is shared by the appends of a few milliseconds. A
+// notification is only a wake-up: subscribers read what is new themselves,
+// and poll when none comes.
 func (s *Store) notifier() {
 	defer s.helper.Done()
+	gap := time.NewTimer(0)
+	defer gap.Stop()
 	for {
 		select {
 		case <-s.life.Done():
@@ -63,8 +71,14 @@ func (s *Store) notifier() {
 		case <-s.notify:
 		}
 		ctx, cancel := context.WithTimeout(s.life, 5*time.Second)
-		_, _ = s.pool.Exec(ctx, `SELECT pg_notify($1, '')`, s.schema) // best effort: subscribers also poll
+		_, _ = s.pool.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`, s.schema)
 		cancel()
+		gap.Reset(notifyGap)
+		select {
+		case <-s.life.Done():
+			return
+		case <-gap.C:
+		}
 	}
 }
 
