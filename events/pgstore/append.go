@@ -50,6 +50,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 				return events.AppendResult{}, serr
 			}
 		}
+		if n == 0 {
+			if res, ok := s.appendFast(ctx, stream, expected, evs, metas); ok {
+				s.appended()
+				return res, nil
+			}
+			if err := ctx.Err(); err != nil {
+				return events.AppendResult{}, err
+			}
+		}
 		var res events.AppendResult
 		res, err = s.appendOnce(ctx, stream, expected, evs, metas)
 		if err == nil {
@@ -198,12 +207,8 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		recs[i] = events.NewRecord(stream, next+uint64(i), now, prev, evs[i])
 		r := &recs[i]
 		prev = r.Hash
-		data := r.Data
-		if data == nil {
-			data = []byte{} // an empty payload, not NULL
-		}
 		b.Queue(s.sql.insert, r.Stream, int64(r.Revision), pgtype.UUID{Bytes: r.ID, Valid: true}, r.Type,
-			int32(r.SchemaVersion), r.RecordedAt, data, metas[i], r.PrevHash[:], r.Hash[:])
+			int32(r.SchemaVersion), r.RecordedAt, payload(r.Data), metas[i], r.PrevHash[:], r.Hash[:])
 	}
 	hook := s.opts.beforeCommit
 	if hook == nil {
@@ -233,6 +238,7 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	}
 	inTx = false
 	last := &recs[len(recs)-1]
+	s.heads.put(stream, head{exists: true, revision: last.Revision, hash: last.Hash, sealed: events.Seals(last.Type)})
 	return events.AppendResult{Revision: last.Revision, Position: events.Position(pos), Hash: last.Hash}, nil
 }
 

@@ -354,3 +354,57 @@ func TestRefusesWhatTextCannotHold(t *testing.T) {
 		t.Fatalf("refused appends wrote %d records", n)
 	}
 }
+
+// TestFastPathWrongGuesses: a store whose guess of a stream's head is
+// wrong (another store appended since, or the stream exists) writes
+// nothing on the fast path and gives the general path's answer: the typed
+// refusal, the append at the true head, or the original result of a retry.
+func TestFastPathWrongGuesses(t *testing.T) {
+	a := pgtest.Open(t)
+	b, err := pgstore.Open(context.Background(), pgtest.URL(t), pgstore.WithSchema(a.Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	stream := "election-mips-2024-guess"
+	first := event(0)
+	b0 := mustAppend(t, b, stream, events.NoStream, first) // b remembers revision 0
+	mustAppend(t, a, stream, events.Exact(0), event(1))    // a moves the stream on
+
+	var w *events.WrongExpectedRevisionError
+	for _, n := range []int{1, 3} {
+		evs := make([]events.EventData, n)
+		for i := range evs {
+			evs[i] = event(10 + i)
+		}
+		if _, err := b.Append(ctx, stream, events.NoStream, evs...); !errors.As(err, &w) || w.Actual != 1 {
+			t.Fatalf("%d events at NoStream on an existing stream: %v, want wrong expected revision, actual 1", n, err)
+		}
+		if _, err := b.Append(ctx, stream, events.Exact(0), evs...); !errors.As(err, &w) || w.Actual != 1 {
+			t.Fatalf("%d events at b's stale Exact(0): %v, want wrong expected revision, actual 1", n, err)
+		}
+	}
+	if res := mustAppend(t, b, "another-"+stream, events.Any, event(5)); res.Revision != 0 {
+		t.Fatalf("Any on a new stream landed at %d", res.Revision)
+	}
+	b.Close()
+	b, err = pgstore.Open(ctx, pgtest.URL(t), pgstore.WithSchema(a.Schema())) // knows nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if res := mustAppend(t, b, stream, events.Any, event(2), event(3)); res.Revision != 3 {
+		t.Fatalf("Any guessed as a new stream landed at %d, want 3", res.Revision)
+	}
+	if again := mustAppend(t, b, stream, events.Any, first); again != b0 {
+		t.Fatalf("a retry of the first append: %+v, want the original %+v", again, b0)
+	}
+	recs := readAll(t, a)
+	if len(recs) != 5 {
+		t.Fatalf("the log holds %d records, want 5", len(recs))
+	}
+	if _, err := events.VerifyLog(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+}

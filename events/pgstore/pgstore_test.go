@@ -7,16 +7,25 @@ import (
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/electionledger/ledger/events/storetest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
+// paths are the store's two append paths: the fast one (the default) and
+// the general one alone. Tests of appends run on both.
+var paths = map[string][]pgstore.Option{"fast": nil, "general": {pgstore.WithoutFastAppend()}}
+
 // TestConformance runs the whole storetest suite against the server, each
-// subtest on a schema of its own.
+// subtest on a schema of its own, with and without the fast append.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) events.Store { return pgtest.Open(t) })
+	for name, opts := range paths {
+		t.Run(name, func(t *testing.T) {
+			storetest.Run(t, func(t testing.TB) events.Store { return pgtest.Open(t, opts...) })
+		})
+	}
 }
 
 // event returns a test event with a fresh ID.

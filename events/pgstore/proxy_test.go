@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -16,10 +17,10 @@ import (
 )
 
 // lossyProxy relays PostgreSQL connections to the server and, when armed,
-// loses the answer to the next COMMIT: when the server reports a commit
-// done (CommandComplete "COMMIT") it cuts the connection instead of
-// relaying the report. The client sees a dropped connection and cannot know
-// that its transaction landed.
+// loses the answer to the next insert or COMMIT: from the server's report
+// of it (CommandComplete) it relays nothing, and when the server says the
+// transaction is over (ReadyForQuery) it cuts the connection. The client
+// sees a dropped connection and cannot know that its append landed.
 type lossyProxy struct {
 	ln      net.Listener
 	target  string
@@ -69,6 +70,7 @@ func (p *lossyProxy) relay(client net.Conn) {
 	// Every message from the server has a type byte and a length (the
 	// proxy asks for no TLS, so there is no one-byte TLS answer).
 	r := bufio.NewReader(server)
+	losing := false
 	for {
 		var head [5]byte
 		if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -82,9 +84,17 @@ func (p *lossyProxy) relay(client net.Conn) {
 		if _, err := io.ReadFull(r, body); err != nil {
 			return
 		}
-		if head[0] == 'C' && string(body) == "COMMIT\x00" && p.armed.Load() > 0 && p.armed.Add(-1) >= 0 {
-			p.dropped.Add(1)
-			return // committed; the client never hears of it
+		tag := string(body)
+		if !losing && head[0] == 'C' && (tag == "COMMIT\x00" || strings.HasPrefix(tag, "INSERT ")) &&
+			p.armed.Load() > 0 && p.armed.Add(-1) >= 0 {
+			losing = true // an insert or a commit: hold everything back ...
+		}
+		if losing {
+			if head[0] == 'Z' { // ... until the transaction is over; then cut
+				p.dropped.Add(1)
+				return
+			}
+			continue
 		}
 		if _, err := client.Write(append(head[:], body...)); err != nil {
 			return
@@ -97,8 +107,14 @@ func (p *lossyProxy) relay(client net.Conn) {
 // (recognised by its event IDs) instead of appending twice, or failing on
 // an expected revision or a seal that the lost append itself moved.
 func TestLostCommitAcknowledgement(t *testing.T) {
+	for name, opts := range paths {
+		t.Run(name, func(t *testing.T) { testLostCommitAcknowledgement(t, opts...) })
+	}
+}
+
+func testLostCommitAcknowledgement(t *testing.T, opts ...pgstore.Option) {
 	p, via := startLossyProxy(t)
-	s, err := pgstore.Open(context.Background(), via, pgstore.WithSchema(pgtest.Schema(t)))
+	s, err := pgstore.Open(context.Background(), via, append(opts, pgstore.WithSchema(pgtest.Schema(t)))...)
 	if err != nil {
 		t.Fatal(err)
 	}

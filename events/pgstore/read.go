@@ -29,6 +29,7 @@ type statements struct {
 	stream, exists          string
 	fill, fillFiltered      string
 	beyond                  string
+	fastInsert              [maxFastEvents + 1]string // [n]: n rows
 }
 
 // columns are the columns a record is read from, in decodeRow's order.
@@ -42,13 +43,13 @@ const below = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 
 
 func newStatements(schema string) statements {
 	t := schema + ".events"
-	return statements{
+	st := statements{
 		// The lock's key is the stream name's 64-bit hash; two streams
 		// sharing a hash only take turns.
 		lock:   `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		head:   `SELECT revision, type, hash FROM ` + t + ` WHERE stream = $1 ORDER BY revision DESC LIMIT 1`,
 		ids:    `SELECT event_id, stream, revision, position, type, schema_version, data, metadata, hash FROM ` + t + ` WHERE event_id = ANY($1)`,
-		insert: `INSERT INTO ` + t + ` (stream, revision, event_id, type, schema_version, recorded_at, data, metadata, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING position`,
+		insert: `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING position`,
 		stream: `SELECT ` + columns + ` FROM ` + t + ` WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
 		exists: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE stream = $1)`,
 		fill:   `SELECT ` + columns + ` FROM ` + t + ` WHERE position >= $1 AND position < ` + below + ` ORDER BY position LIMIT $2`,
@@ -59,6 +60,10 @@ func newStatements(schema string) statements {
 			` WHERE position >= $1 AND position < ` + below + ` ORDER BY position LIMIT $2) e ORDER BY position`,
 		beyond: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE position >= $1)`,
 	}
+	for n := 1; n <= maxFastEvents; n++ {
+		st.fastInsert[n] = fastInsert(t, n)
+	}
+	return st
 }
 
 func filteredColumns() string {
@@ -102,7 +107,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 				return
 			}
 			if len(buf) == 0 {
-				if first {
+				if first && from == 0 { // every stream has a revision 0
+					yield(events.Record{}, &events.StreamNotFoundError{Stream: stream})
+				} else if first {
 					if exists, err := s.streamExists(ctx, stream); err != nil {
 						yield(events.Record{}, err)
 					} else if !exists {
@@ -112,6 +119,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 				return
 			}
 			next = buf[len(buf)-1].Revision + 1
+			if len(buf) < streamBatch {
+				s.remember(&buf[len(buf)-1])
+			}
 			for i := range buf { // no connection held: the body may append
 				if !yield(buf[i], nil) {
 					return
@@ -122,6 +132,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 			}
 		}
 	}
+}
+
+// remember notes the last record of a read that reached its stream's end.
+func (s *Store) remember(r *events.Record) {
+	s.heads.put(r.Stream, head{exists: true, revision: r.Revision, hash: r.Hash, sealed: events.Seals(r.Type)})
 }
 
 func (s *Store) streamExists(ctx context.Context, stream string) (bool, error) {

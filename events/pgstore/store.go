@@ -32,6 +32,7 @@ type Store struct {
 
 	life   context.Context // ends at Close: stops reads, subscriptions and the helpers
 	cancel context.CancelFunc
+	heads  heads          // streams' last records, for the fast append
 	wake   waker          // wakes this process's subscribers
 	notify chan bool      // asks the notifier to NOTIFY other processes
 	helper sync.WaitGroup // the notifier, listener and poll ticker
@@ -45,6 +46,7 @@ type options struct {
 	attempts  int
 	backoff   time.Duration
 	maxConns  int32
+	noFast    bool
 	// hooks for this package's tests
 	beforeCommit func(ctx context.Context) // runs inside the append's transaction, after its inserts
 	skipChecks   bool                      // leave the seal and revision checks to the database
@@ -82,6 +84,12 @@ func WithPollInterval(d time.Duration) Option {
 func WithRetries(n int, base time.Duration) Option {
 	return func(o *options) { o.attempts, o.backoff = max(n, 0)+1, max(base, time.Millisecond) }
 }
+
+// WithoutFastAppend turns off the fast append (see the package
+// documentation): every append then reads the stream's head under its lock
+// first. The two paths give the same results; the fast one saves a round
+// trip and three statements when the store can tell the head.
+func WithoutFastAppend() Option { return func(o *options) { o.noFast = true } }
 
 // WithMaxConns sets the connection pool's size. Default: the URL's
 // pool_max_conns if it names one, else 4 per processor, at least 16, so
