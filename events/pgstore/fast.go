@@ -63,29 +63,34 @@ func fastInsert(table string, n int) string {
 
 // heads remembers the last record of streams this store wrote or read to
 // the end: what the fast path guesses from. A guess only decides whether
-// to try the fast path; the database checks it.
+// to try the fast path; the database checks it. It keeps the streams of
+// the last 32,768 to 65,536 appends and reads in two generations: when the
+// current one fills, it becomes the old one and the one before is dropped.
 type heads struct {
-	mu sync.Mutex
-	m  map[string]head
+	mu       sync.Mutex
+	cur, old map[string]head
 }
 
-// maxHeads bounds the table; when full it starts again empty.
-const maxHeads = 1 << 14
+// headsGeneration is how many streams a generation holds.
+const headsGeneration = 1 << 15
 
 func (h *heads) get(stream string) (head, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	v, ok := h.m[stream]
+	if v, ok := h.cur[stream]; ok {
+		return v, true
+	}
+	v, ok := h.old[stream]
 	return v, ok
 }
 
 func (h *heads) put(stream string, v head) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.m == nil || len(h.m) >= maxHeads {
-		h.m = make(map[string]head)
+	if h.cur == nil || len(h.cur) >= headsGeneration {
+		h.old, h.cur = h.cur, make(map[string]head, 1024)
 	}
-	h.m[stream] = v
+	h.cur[stream] = v
 }
 
 // guess returns the head to append after, or false to take the general
