@@ -171,7 +171,7 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(s.sql.lock, stream)
+	b.Queue(s.sql.lock, stream, s.lockSeed)
 	b.Queue(s.sql.head, stream)
 	b.Queue(s.sql.ids, ids)
 	inTx = true

@@ -408,3 +408,27 @@ func TestFastPathWrongGuesses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefusesNonUTF8Database: a database in another encoding could not
+// hold every stream name and metadata string exactly; Open refuses it.
+func TestRefusesNonUTF8Database(t *testing.T) {
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil || u.Scheme == "" {
+		t.Skip("the server's connection string is not a URL")
+	}
+	admin := connect(t, pgtest.URL(t))
+	ctx := context.Background()
+	db := "pgtest_latin1_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if _, err := admin.Exec(ctx, `CREATE DATABASE `+db+` ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`); err != nil {
+		t.Fatalf("create a LATIN1 database (the test needs a role that may): %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec(ctx, `DROP DATABASE `+db+` WITH (FORCE)`); err != nil {
+			t.Error(err)
+		}
+	})
+	u.Path = "/" + db
+	if _, err := pgstore.Open(ctx, u.String()); !errors.Is(err, pgstore.ErrEncoding) {
+		t.Fatalf("open on a LATIN1 database: %v, want ErrEncoding", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
+	"github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
@@ -300,5 +301,100 @@ func TestSequencePositionsMissEvents(t *testing.T) {
 	t.Logf("positions from a sequence: the follower missed %d and repeated %d of %d events", missed, repeated, len(written))
 	if missed == 0 {
 		t.Fatal("the sequence design missed nothing: the harness no longer makes commits come out of order")
+	}
+}
+
+// TestOlderTransactionComesFirst: a transaction that took its ID before
+// an append, and commits an event after it, puts its event before the
+// append's in the log. Until it ends, ReadAll and ReadBatch wait (the
+// append was committed when they began, and nothing may be read past a
+// running transaction), and a subscriber waits; then each sees both
+// events, the older transaction's first, exactly once.
+func TestOlderTransactionComesFirst(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	older := connect(t, pgtest.URL(t))
+	tx, err := older.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // takes its ID now
+		t.Fatal(err)
+	}
+	ey := event(1)
+	y := mustAppend(t, s, "newer", events.NoStream, ey)
+
+	type got struct {
+		ids []uuid.UUID
+		err error
+	}
+	readAll, readBatch, sub := make(chan got, 1), make(chan got, 1), make(chan got, 1)
+	go func() {
+		var g got
+		for r, err := range s.ReadAll(ctx, 0) {
+			if g.err = err; err != nil {
+				break
+			}
+			g.ids = append(g.ids, r.ID)
+		}
+		readAll <- g
+	}()
+	go func() {
+		var g got
+		var buf []events.Record
+		for pos := events.Position(0); ; {
+			if buf, pos, g.err = s.ReadBatch(ctx, buf[:0], pos); g.err != nil || len(buf) == 0 {
+				break
+			}
+			for _, r := range buf {
+				g.ids = append(g.ids, r.ID)
+			}
+		}
+		readBatch <- g
+	}()
+	go func() {
+		var g got
+		for r, err := range s.Subscribe(ctx, 0, events.Filter{}) {
+			if g.err = err; err != nil {
+				break
+			}
+			if g.ids = append(g.ids, r.ID); len(g.ids) == 2 {
+				break
+			}
+		}
+		sub <- g
+	}()
+	select {
+	case g := <-readAll:
+		t.Fatalf("ReadAll ended while an older transaction ran: %d records, %v", len(g.ids), g.err)
+	case g := <-readBatch:
+		t.Fatalf("ReadBatch ended while an older transaction ran: %d records, %v", len(g.ids), g.err)
+	case g := <-sub:
+		t.Fatalf("the subscriber ended while an older transaction ran: %d records, %v", len(g.ids), g.err)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	x := events.NewRecord("older", 0, time.Now().Truncate(time.Microsecond), events.Hash{}, event(0))
+	meta, _ := json.Marshal(x.Metadata)
+	var xpos int64
+	if err := tx.QueryRow(ctx, `INSERT INTO `+pgx.Identifier{s.Schema(), "events"}.Sanitize()+
+		` (stream, revision, event_id, type, schema_version, recorded_at, data, metadata, prev_hash, hash)
+		 VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING position`,
+		x.Stream, x.ID, x.Type, x.SchemaVersion, x.RecordedAt, x.Data, meta, x.PrevHash[:], x.Hash[:]).Scan(&xpos); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if events.Position(xpos) >= y.Position {
+		t.Fatalf("the older transaction's event is at %d, after the append's %d", xpos, y.Position)
+	}
+	for what, ch := range map[string]chan got{"ReadAll": readAll, "ReadBatch": readBatch, "Subscribe": sub} {
+		g := <-ch
+		if g.err != nil || len(g.ids) != 2 || g.ids[0] != x.ID || g.ids[1] != ey.ID {
+			t.Fatalf("%s: %v %v, want the older transaction's event, then the append's", what, g.ids, g.err)
+		}
 	}
 }

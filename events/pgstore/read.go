@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,25 +29,26 @@ type statements struct {
 	lock, head, ids, insert string
 	stream, exists          string
 	fill, fillFiltered      string
-	beyond                  string
+	beyond, between, last   string
 	fastInsert              [maxFastEvents + 1]string // [n]: n rows
 }
 
-// columns are the columns a record is read from, in decodeRow's order.
+// columns are the columns a record is read from, in decoder.record's order.
 const columns = `position, stream, revision, event_id, type, schema_version, recorded_at, data, metadata, prev_hash, hash`
 
 // below is the upper bound of what a reader may read: the position of the
 // oldest transaction still running. Every transaction below it has ended,
 // so no row can ever appear below it; rows at or above it wait for the
 // next read. One statement, one snapshot: the bound and the rows agree.
-const below = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ` + "20" + `)`
+var below = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ` + strconv.Itoa(positionShift) + `)`
 
 func newStatements(schema string) statements {
 	t := schema + ".events"
 	st := statements{
-		// The lock's key is the stream name's 64-bit hash; two streams
-		// sharing a hash only take turns.
-		lock:   `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+		// The lock's key is a 64-bit hash of the stream's name, seeded with
+		// the schema's ($2), so ledgers in other schemas do not share it;
+		// two streams sharing a key only take turns.
+		lock:   `SELECT pg_advisory_xact_lock(hashtextextended($1, $2))`,
 		head:   `SELECT revision, type, hash FROM ` + t + ` WHERE stream = $1 ORDER BY revision DESC LIMIT 1`,
 		ids:    `SELECT event_id, stream, revision, position, type, schema_version, data, metadata, hash FROM ` + t + ` WHERE event_id = ANY($1)`,
 		insert: `INSERT INTO ` + t + ` ` + insertColumns + ` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING position`,
@@ -58,7 +60,9 @@ func newStatements(schema string) statements {
 		// those.
 		fillFiltered: `SELECT position, ` + filteredColumns() + ` FROM (SELECT *, stream ^@ ANY($3::text[]) AS wanted FROM ` + t +
 			` WHERE position >= $1 AND position < ` + below + ` ORDER BY position LIMIT $2) e ORDER BY position`,
-		beyond: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE position >= $1)`,
+		beyond:  `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE position >= $1)`,
+		between: `SELECT EXISTS (SELECT 1 FROM ` + t + ` WHERE position >= $1 AND position <= $2)`,
+		last:    `SELECT coalesce(max(position), -1) FROM ` + t,
 	}
 	for n := 1; n <= maxFastEvents; n++ {
 		st.fastInsert[n] = fastInsert(t, n)
@@ -203,22 +207,82 @@ func (s *Store) queryAttempts(ctx context.Context, attempts int, buf []events.Re
 	return buf, err
 }
 
-// ReadAll implements events.Store.
+// ReadAll implements events.Store. It reads up to the last event
+// committed when it began: if transactions older than that event are still
+// running, it waits for them to end (their events, if any, come before it
+// in the log), reading again within milliseconds.
 func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
-	var dec decoder
+	var (
+		dec     decoder
+		end     int64 = -2 // the last committed position when the read began; -2: not asked yet
+		blocked int
+	)
 	return events.PollAll(ctx, from, func(buf []events.Record, next events.Position, _ events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
-		buf, next, err := s.fill(ctx, s.opts.attempts, &dec, buf, next, events.Filter{}, followBatch)
-		return buf, next, nil, err
+		if end == -2 {
+			if err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {
+				return s.pool.QueryRow(ctx, s.sql.last).Scan(&end)
+			}); err != nil {
+				return buf, next, nil, err
+			}
+		}
+		for {
+			n := len(buf)
+			var err error
+			buf, next, err = s.fill(ctx, s.opts.attempts, &dec, buf, next, events.Filter{}, followBatch)
+			if err != nil || len(buf) > n || next > events.Position(end) {
+				return buf, next, nil, err
+			}
+			// Nothing readable at next, which is not past the end yet: done
+			// unless committed events wait behind a running transaction.
+			var waiting bool
+			if err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {
+				return s.pool.QueryRow(ctx, s.sql.between, int64(next), end).Scan(&waiting)
+			}); err != nil || !waiting {
+				return buf, next, nil, err
+			}
+			if err := s.pause(ctx, &blocked); err != nil {
+				return buf, next, nil, err
+			}
+		}
 	})
 }
 
 // ReadBatch implements events.BatchReader: up to 4,096 records per call.
+// It returns none only when no event is committed at from or after; if
+// the events there wait behind a running transaction, it waits for it.
 func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return buf, from, err
 	}
 	var dec decoder
-	return s.fill(ctx, s.opts.attempts, &dec, buf, from, events.Filter{}, bulkBatch)
+	for blocked := 0; ; {
+		n := len(buf)
+		buf, next, err := s.fill(ctx, s.opts.attempts, &dec, buf, from, events.Filter{}, bulkBatch)
+		if err != nil || len(buf) > n || next > 1<<63-1 {
+			return buf, next, err
+		}
+		var waiting bool
+		if err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {
+			return s.pool.QueryRow(ctx, s.sql.beyond, int64(from)).Scan(&waiting)
+		}); err != nil || !waiting {
+			return buf, next, err
+		}
+		if err := s.pause(ctx, &blocked); err != nil {
+			return buf, next, err
+		}
+	}
+}
+
+// pause waits before reading again for events that wait behind a running
+// transaction: 1ms, doubling up to the poll interval.
+func (s *Store) pause(ctx context.Context, blocked *int) error {
+	*blocked++
+	select {
+	case <-s.after(min(time.Millisecond<<min(*blocked-1, 10), s.opts.poll)):
+		return s.checkOpen()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 var _ events.BatchReader = (*Store)(nil)

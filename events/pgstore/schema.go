@@ -172,6 +172,10 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 // written by a newer version of this package.
 var ErrSchemaTooNew = errors.New("pgstore: the database schema is newer than this version of pgstore")
 
+// ErrEncoding is returned by Open for a database whose encoding is not
+// UTF8.
+var ErrEncoding = errors.New("pgstore: the database is not UTF8")
+
 // ErrInvalidSchemaName is returned by Open for a schema name PostgreSQL
 // cannot hold.
 var ErrInvalidSchemaName = errors.New("pgstore: invalid schema name")
@@ -198,6 +202,14 @@ const migrateLockClass = 0x454c
 // it only reads the version, so a role with no right to create anything
 // (see the README's least-privilege role) opens a migrated schema.
 func (s *Store) migrate(ctx context.Context) error {
+	var enc string
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err != nil {
+		return fmt.Errorf("pgstore: %w", err)
+	}
+	if enc != "UTF8" {
+		return fmt.Errorf("%w: the database's encoding is %s; stream names, types and metadata are UTF-8 text "+
+			"(create the database with ENCODING 'UTF8')", ErrEncoding, enc)
+	}
 	v, err := s.schemaVersion(ctx, s.pool)
 	if err == nil && v == SchemaVersion {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/url"
 	"runtime"
@@ -24,6 +25,7 @@ type Store struct {
 	schema       string
 	schemaQuoted string
 	sql          statements
+	lockSeed     int64 // seeds the streams' advisory lock keys: the schema's hash
 	opts         options
 
 	mu        sync.RWMutex
@@ -150,6 +152,9 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 		notify: make(chan bool, 1),
 	}
 	s.sql = newStatements(s.schemaQuoted)
+	seed := fnv.New64a()
+	seed.Write([]byte(s.schema))
+	s.lockSeed = int64(seed.Sum64())
 	s.wake.init()
 	s.life, s.cancel = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
