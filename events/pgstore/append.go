@@ -195,20 +195,10 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		}
 	}
 
-	now := s.opts.now().Truncate(time.Microsecond)
-	var prev events.Hash
-	next := uint64(0)
-	if h.exists {
-		prev, next = h.hash, h.revision+1
-	}
-	recs := make([]events.Record, len(evs))
+	recs := s.chain(stream, h, evs)
 	b = &pgx.Batch{}
-	for i := range evs {
-		recs[i] = events.NewRecord(stream, next+uint64(i), now, prev, evs[i])
-		r := &recs[i]
-		prev = r.Hash
-		b.Queue(s.sql.insert, r.Stream, int64(r.Revision), pgtype.UUID{Bytes: r.ID, Valid: true}, r.Type,
-			int32(r.SchemaVersion), r.RecordedAt, payload(r.Data), metas[i], r.PrevHash[:], r.Hash[:])
+	for i := range recs {
+		b.Queue(s.sql.insert, insertArgs(nil, &recs[i], metas[i])...)
 	}
 	hook := s.opts.beforeCommit
 	if hook == nil {
@@ -238,8 +228,31 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 	}
 	inTx = false
 	last := &recs[len(recs)-1]
-	s.heads.put(stream, head{exists: true, revision: last.Revision, hash: last.Hash, sealed: events.Seals(last.Type)})
+	s.remember(last)
 	return events.AppendResult{Revision: last.Revision, Position: events.Position(pos), Hash: last.Hash}, nil
+}
+
+// chain computes the records evs become after the stream's head h, stamped
+// with the store's clock.
+func (s *Store) chain(stream string, h head, evs []events.EventData) []events.Record {
+	now := s.opts.now().Truncate(time.Microsecond)
+	var prev events.Hash
+	next := uint64(0)
+	if h.exists {
+		prev, next = h.hash, h.revision+1
+	}
+	recs := make([]events.Record, len(evs))
+	for i := range evs {
+		recs[i] = events.NewRecord(stream, next+uint64(i), now, prev, evs[i])
+		prev = recs[i].Hash
+	}
+	return recs
+}
+
+// insertArgs appends the parameters of r's row, in insertColumns' order.
+func insertArgs(args []any, r *events.Record, meta []byte) []any {
+	return append(args, r.Stream, int64(r.Revision), pgtype.UUID{Bytes: r.ID, Valid: true}, r.Type,
+		int32(r.SchemaVersion), r.RecordedAt, payload(r.Data), meta, r.PrevHash[:], r.Hash[:])
 }
 
 // committed checks COMMIT's outcome: a transaction that had failed ends

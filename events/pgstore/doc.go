@@ -31,18 +31,23 @@
 // snapshot): every transaction below it has ended, so no row can ever
 // appear below it later, and the rows below it are final. Every reader and
 // every subscriber therefore sees every committed event exactly once, all
-// in one order, the same for all. The price: a reader waits for the oldest
-// running transaction in the whole cluster, so a long transaction anywhere
-// on the server (a forgotten "idle in transaction" session, a long batch)
-// delays subscribers, never loses them an event. Positions are sparse
-// (they start near 2^30 and jump between transactions); a checkpoint is
-// still "the last position handled, plus one".
+// in one order, the same for all. The price is waiting: nothing can be read
+// past a running transaction, so a reader waits for the oldest transaction
+// running in the whole cluster. ReadAll reads up to the last event
+// committed when it began, waiting (within milliseconds of their end) for
+// older transactions still running; ReadBatch returns no records only when
+// none is committed at its position or after; a subscriber delivers an
+// event once every older transaction has ended. Appends are short, but a
+// forgotten "idle in transaction" session that took a transaction ID stalls
+// readers until it ends (set idle_in_transaction_session_timeout); it never
+// costs them an event. Positions are large and sparse (a transaction ID
+// times 2^20, plus an index); a checkpoint is still "the last position
+// handled, plus one".
 //
-// Within a stream, positions must follow revisions. An append therefore
-// takes the stream's advisory lock before its transaction has an ID (the
-// lock and the reads assign none; the first insert does), so it gets an ID
-// after the previous holder committed, hence a larger one. The insert guard
-// checks it for any client.
+// Within a stream, positions must follow revisions. An append's
+// transaction gets its ID only when it inserts, after it has seen the
+// stream's previous event committed, so after that event's transaction
+// took its own; the insert guard checks it for any client.
 //
 // # The database enforces the ledger
 //
@@ -64,18 +69,31 @@
 //
 // # Appends
 //
-// One append is one transaction in two round trips: BEGIN, the stream's
-// lock, its head and any records with the append's event IDs in one
-// pipeline; then the inserts and COMMIT. Idempotency, the seal and the
-// expected revision are decided as in every Store, in that order. A
-// transient failure (a dropped connection, a server restarting, a conflict
-// with a client that bypassed the lock) is retried with backoff; a retry
-// of an append whose COMMIT landed but whose answer was lost finds its
-// event IDs and returns the original result (TestLostCommitAcknowledgement
-// drops the answer on purpose). Concurrent appends share PostgreSQL's own
-// group commit of the WAL. Records are stamped with the store's clock
-// (WithClock) truncated to the microsecond, PostgreSQL's precision, before
-// they are hashed.
+// The general path is one transaction in two round trips: BEGIN, the
+// stream's advisory lock, its head and any records with the append's event
+// IDs in one pipeline; then the inserts and COMMIT. Idempotency, the seal
+// and the expected revision are decided as in every Store, in that order.
+//
+// The fast path skips the reads when the store can tell the stream's head:
+// NoStream (no head), Any on a stream it knows nothing of (a ledger's Any
+// appends mostly start streams), or the head of a stream it appended to or
+// read to the end recently. It sends the inserts, chained from that head,
+// as one statement committed on its own: one round trip, no lock. The
+// database checks exactly what the reads would have (the revision free,
+// the event IDs new, the previous hash the predecessor's, the predecessor
+// not sealing); a wrong guess fails the statement whole, writing nothing,
+// and the append takes the general path, which gives the answer every
+// Store gives. WithoutFastAppend turns it off; the tests run the suite,
+// the gap test and the lost-acknowledgement test both ways.
+//
+// A transient failure (a dropped connection, a server restarting, a
+// conflict with a client that bypassed the lock) is retried with backoff;
+// a retry of an append whose commit landed but whose answer was lost
+// finds its event IDs and returns the original result
+// (TestLostCommitAcknowledgement drops the answer on purpose). Concurrent
+// appends share PostgreSQL's own group commit of the WAL. Records are
+// stamped with the store's clock (WithClock) truncated to the microsecond,
+// PostgreSQL's precision, before they are hashed.
 //
 // Payloads are bytea: any bytes are stored exactly (quotes, NUL, control
 // bytes, bytes that are not UTF-8). Types and metadata strings are text:
@@ -91,9 +109,11 @@
 // through LISTEN on a channel named after the schema; and at the latest
 // after the poll interval (WithPollInterval, default 1s), which covers a
 // lost notification and rows inserted by other clients. The NOTIFY is sent
-// after the append commits, once per burst of appends, in a transaction of
-// its own: inside the appending transaction it would make PostgreSQL
-// serialize every such commit, fsync included, on its notification lock.
+// after the append commits, in a statement of its own shared by the
+// appends of 5ms, asking for no WAL flush: inside the appending
+// transaction it would make PostgreSQL serialize every such commit, fsync
+// included, on its notification lock, and alone it still gets a
+// transaction ID and a commit record of its own.
 // When committed rows wait behind an older running transaction the
 // subscriber reads again within milliseconds rather than waiting for a
 // notification. A failed read (a dropped connection, a restarted server)

@@ -5,11 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/electionledger/ledger/events"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // The fast append: when the store can tell the stream's head without
@@ -93,6 +91,12 @@ func (h *heads) put(stream string, v head) {
 	h.cur[stream] = v
 }
 
+// remember notes a stream's last record: one this store appended, or the
+// last one a read that reached the stream's end returned.
+func (s *Store) remember(r *events.Record) {
+	s.heads.put(r.Stream, head{exists: true, revision: r.Revision, hash: r.Hash, sealed: events.Seals(r.Type)})
+}
+
 // guess returns the head to append after, or false to take the general
 // path. NoStream is a guess of no head at all, and so is Any on a stream
 // the store knows nothing of (a ledger's appends with Any mostly start
@@ -129,25 +133,17 @@ func (s *Store) appendFast(ctx context.Context, stream string, expected events.E
 	if !ok {
 		return events.AppendResult{}, false
 	}
-	now := s.opts.now().Truncate(time.Microsecond)
-	var prev events.Hash
-	next := uint64(0)
-	if h.exists {
-		prev, next = h.hash, h.revision+1
-	}
+	recs := s.chain(stream, h, evs)
 	args := make([]any, 0, 10*len(evs))
-	var last events.Record
-	for i := range evs {
-		last = events.NewRecord(stream, next+uint64(i), now, prev, evs[i])
-		prev = last.Hash
-		args = append(args, last.Stream, int64(last.Revision), pgtype.UUID{Bytes: last.ID, Valid: true}, last.Type,
-			int32(last.SchemaVersion), last.RecordedAt, payload(last.Data), metas[i], last.PrevHash[:], last.Hash[:])
+	for i := range recs {
+		args = insertArgs(args, &recs[i], metas[i])
 	}
+	last := &recs[len(recs)-1]
 	pos, n, err := s.insertFast(ctx, len(evs), args)
 	if err != nil || n != len(evs) {
 		return events.AppendResult{}, false
 	}
-	s.heads.put(stream, head{exists: true, revision: last.Revision, hash: last.Hash, sealed: events.Seals(last.Type)})
+	s.remember(last)
 	return events.AppendResult{Revision: last.Revision, Position: pos, Hash: last.Hash}, true
 }
 

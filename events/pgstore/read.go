@@ -138,10 +138,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 	}
 }
 
-// remember notes the last record of a read that reached its stream's end.
-func (s *Store) remember(r *events.Record) {
-	s.heads.put(r.Stream, head{exists: true, revision: r.Revision, hash: r.Hash, sealed: events.Seals(r.Type)})
-}
 
 func (s *Store) streamExists(ctx context.Context, stream string) (bool, error) {
 	var exists bool
