@@ -138,7 +138,6 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 	}
 }
 
-
 func (s *Store) streamExists(ctx context.Context, stream string) (bool, error) {
 	var exists bool
 	err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {
