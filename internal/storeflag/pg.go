@@ -35,8 +35,7 @@ func openPostgres(spec string, now func() time.Time, fresh bool) (*Opened, error
 			if err != nil {
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w: schema %q at %s already holds a ledger; name another with ?%s=... or drop it",
-				ErrExists, s.Schema(), where, pgstore.SchemaParam)
+			return nil, &schemaInUse{schema: s.Schema(), where: where}
 		}
 	}
 	return &Opened{Store: s, Kind: "postgres", Where: where, Close: s.Close,
@@ -51,3 +50,14 @@ func redacted(spec string) string {
 	}
 	return u.Redacted()
 }
+
+// schemaInUse is a fresh run pointed at a schema that already holds a
+// ledger. It matches ErrExists.
+type schemaInUse struct{ schema, where string }
+
+func (e *schemaInUse) Error() string {
+	return fmt.Sprintf("schema %q at %s already holds a ledger; name another with ?%s=... or drop it",
+		e.schema, e.where, pgstore.SchemaParam)
+}
+
+func (e *schemaInUse) Is(target error) bool { return target == ErrExists }
