@@ -134,10 +134,11 @@
 //
 // On the 2-core reference machine, PostgreSQL 15 on the same machine, fsync
 // and synchronous_commit on, single-event appends to new streams (go test
-// ./events/pgstore -run '^$' -bench AppendWriters -benchtime 3000x):
-// about 330-540 appends/s with one writer (bound by each commit's flush),
-// 1,600-1,900/s with 16 and 1,100-1,750/s with 64 (bound by the two cores
-// the server and the client share). Reading the log back through
-// events.BatchReader: about 140,000 records/s. See the README for the
+// ./events/pgstore -run '^$' -bench AppendWriters -benchtime 3000x), while
+// other work loaded the machine: 510-1,430 appends/s with one writer (bound
+// by each commit's flush), 1,480-4,940/s with 16 and 1,970-4,670/s with 64
+// (bound by the two cores the server and the client share); the general
+// path alone, 295-650, 1,990-2,600 and 2,020-2,460/s. Reading the log back
+// through events.BatchReader: 82,000-143,000 records/s. The README has the
 // registry batch, replay and full-year figures.
 package pgstore
