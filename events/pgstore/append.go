@@ -250,9 +250,12 @@ func (s *Store) chain(stream string, h head, evs []events.EventData) []events.Re
 }
 
 // insertArgs appends the parameters of r's row, in insertColumns' order.
+// The metadata goes as text: in every query mode (even one that does not
+// ask the server for parameter types first) pgx sends a string as is,
+// where it would take bytes for bytea.
 func insertArgs(args []any, r *events.Record, meta []byte) []any {
 	return append(args, r.Stream, int64(r.Revision), pgtype.UUID{Bytes: r.ID, Valid: true}, r.Type,
-		int32(r.SchemaVersion), r.RecordedAt, payload(r.Data), meta, r.PrevHash[:], r.Hash[:])
+		int32(r.SchemaVersion), r.RecordedAt, payload(r.Data), string(meta), r.PrevHash[:], r.Hash[:])
 }
 
 // committed checks COMMIT's outcome: a transaction that had failed ends

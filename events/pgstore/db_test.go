@@ -432,3 +432,41 @@ func TestRefusesNonUTF8Database(t *testing.T) {
 		t.Fatalf("open on a LATIN1 database: %v, want ErrEncoding", err)
 	}
 }
+
+// TestQueryModes: the store reads rows in binary, which pgx gives only in
+// the extended-protocol modes that describe a statement first; a URL asking
+// for another mode is refused at Open, and describe_exec (the mode for a
+// transaction-pooling proxy) works.
+func TestQueryModes(t *testing.T) {
+	u, err := url.Parse(pgtest.URL(t))
+	if err != nil || u.Scheme == "" {
+		t.Skip("the server's connection string is not a URL")
+	}
+	q := u.Query()
+	for _, mode := range []string{"simple_protocol", "exec"} {
+		q.Set("default_query_exec_mode", mode)
+		u.RawQuery = q.Encode()
+		if _, err := pgstore.Open(context.Background(), u.String()); !errors.Is(err, pgstore.ErrQueryMode) {
+			t.Fatalf("open with %s: %v, want ErrQueryMode", mode, err)
+		}
+	}
+	for _, mode := range []string{"describe_exec", "cache_describe"} {
+		q.Set("default_query_exec_mode", mode)
+		u.RawQuery = q.Encode()
+		for _, opts := range paths {
+			s, err := pgstore.Open(context.Background(), u.String(), append(opts, pgstore.WithSchema(pgtest.Schema(t)))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, s, "x", events.NoStream, event(0), event(1))
+			mustAppend(t, s, "x", events.Exact(1), event(2))
+			if n := len(readAll(t, s)); n != 3 {
+				t.Fatalf("read %d records in %s mode, want 3", n, mode)
+			}
+			if _, err := events.VerifyLog(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+		}
+	}
+}

@@ -79,8 +79,18 @@ func filteredColumns() string {
 }
 
 // binaryResults asks for every result column in binary form, which
-// decodeRow reads.
+// decoder.record reads.
 var binaryResults = pgx.QueryResultFormats{pgx.BinaryFormatCode}
+
+// binaryRows checks that a query's columns came in binary form, as asked.
+func binaryRows(rows pgx.Rows) error {
+	for _, fd := range rows.FieldDescriptions() {
+		if fd.Format != pgx.BinaryFormatCode {
+			return fmt.Errorf("pgstore: column %s came in text form; the store needs the extended protocol", fd.Name)
+		}
+	}
+	return nil
+}
 
 // ReadStream implements events.Store. A name no Store takes
 // (events.ValidateStreamName) names no stream: it yields ErrStreamNotFound.
@@ -190,6 +200,9 @@ func (s *Store) queryAttempts(ctx context.Context, attempts int, buf []events.Re
 			return err
 		}
 		defer rows.Close()
+		if err := binaryRows(rows); err != nil {
+			return err
+		}
 		for rows.Next() {
 			r, err := dec.record(rows.RawValues())
 			if err != nil {
@@ -359,6 +372,9 @@ func (s *Store) fill(ctx context.Context, attempts int, dec *decoder, buf []even
 			return err
 		}
 		defer rows.Close()
+		if err := binaryRows(rows); err != nil {
+			return err
+		}
 		for rows.Next() {
 			raw := rows.RawValues()
 			if len(raw) > 1 && raw[1] == nil { // a row the filter refused: only its position

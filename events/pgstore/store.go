@@ -130,6 +130,12 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connection string: %w", err)
 	}
+	switch m := cfg.ConnConfig.DefaultQueryExecMode; m {
+	case pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec:
+		// pgx returns text rows in these modes, whatever the query asks for.
+		return nil, fmt.Errorf("%w: default_query_exec_mode=%v; the store reads rows in binary: use the default "+
+			"(cache_statement), cache_describe, or behind a transaction-pooling proxy describe_exec", ErrQueryMode, m)
+	}
 	switch {
 	case o.maxConns > 0:
 		cfg.MaxConns = o.maxConns
@@ -166,6 +172,10 @@ func Open(ctx context.Context, connString string, opts ...Option) (*Store, error
 	go s.notifier()
 	return s, nil
 }
+
+// ErrQueryMode is returned by Open for a query mode in which pgx returns
+// rows in text form.
+var ErrQueryMode = errors.New("pgstore: unsupported query mode")
 
 // SchemaParam is the URL query parameter that names the ledger's schema.
 const SchemaParam = "ledger_schema"
