@@ -122,6 +122,17 @@
 // when ctx ends, the store closes, or a read fails in a way no retry
 // cures.
 //
+// # Connections
+//
+// The store reads rows in binary, so it needs a query mode in which pgx
+// asks for them: the default (cache_statement), cache_describe, or, behind
+// a transaction-pooling proxy such as PgBouncer, describe_exec; Open
+// refuses simple_protocol and exec (ErrQueryMode) and a database not in
+// UTF8 (ErrEncoding). Through a transaction-pooling proxy LISTEN does not
+// reach the listener: subscribers then wake by polling alone. The pool
+// holds 4 connections per processor, at least 16 (WithMaxConns, or the
+// URL's pool_max_conns); a subscribing store opens one more, for LISTEN.
+//
 // # Testing
 //
 // The tests run against the server ELECTIONLEDGER_PG_URL names, each on a
