@@ -27,13 +27,17 @@
 // 20 bits, plus its index within the transaction: a trigger assigns it,
 // whatever an insert asks for. Transaction IDs are also handed out in an
 // order commits do not follow, so a reader reads only below the oldest
-// transaction still running (pg_snapshot_xmin of the statement's own
-// snapshot): every transaction below it has ended, so no row can ever
-// appear below it later, and the rows below it are final. Every reader and
-// every subscriber therefore sees every committed event exactly once, all
-// in one order, the same for all. The price is waiting: nothing can be read
-// past a running transaction, so a reader waits for the oldest transaction
-// running in the whole cluster. ReadAll reads up to the last event
+// transaction still running in its database, taken from the snapshot of
+// the very statement that reads the rows: every transaction of the database
+// below it has ended, so no row can ever appear below it later, and the
+// rows below it are final. (Transactions that pg_stat_activity shows in
+// other databases are left out of the bound: they cannot insert here. A
+// role that cannot see other sessions' transaction IDs, without
+// pg_read_all_stats, leaves none out and waits for the oldest transaction
+// of the cluster.) Every reader and every subscriber therefore sees every
+// committed event exactly once, all in one order, the same for all. The
+// price is waiting: nothing can be read past a running transaction of the
+// database. ReadAll reads up to the last event
 // committed when it began, waiting (within milliseconds of their end) for
 // older transactions still running; ReadBatch returns no records only when
 // none is committed at its position or after; a subscriber delivers an

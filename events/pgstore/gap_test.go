@@ -134,6 +134,17 @@ func testGapSafePositions(t *testing.T, opts ...pgstore.Option) {
 	}
 	defer other.Close()
 
+	// Meanwhile, write transactions in another database of the server:
+	// readers leave them out of their bound, and must still miss nothing.
+	noise, stopNoise, elsewhere := make(chan error, 1), make(chan struct{}), pgtest.Database(t)
+	go func() { noise <- writeElsewhere(elsewhere, stopNoise) }()
+	defer func() {
+		close(stopNoise)
+		if err := <-noise; err != nil {
+			t.Errorf("the other database's writer: %v", err)
+		}
+	}()
+
 	var mu sync.Mutex
 	var written []uuid.UUID
 	write := func(ctx context.Context, w, i int) error {
@@ -395,6 +406,69 @@ func TestOlderTransactionComesFirst(t *testing.T) {
 		g := <-ch
 		if g.err != nil || len(g.ids) != 2 || g.ids[0] != x.ID || g.ids[1] != ey.ID {
 			t.Fatalf("%s: %v %v, want the older transaction's event, then the append's", what, g.ids, g.err)
+		}
+	}
+}
+
+// TestOtherDatabasesDoNotStall: a transaction running in another database
+// of the same server cannot insert into this ledger, so readers do not
+// wait for it: ReadAll returns an append at once. (A transaction in the
+// same database does hold them: TestOlderTransactionComesFirst.)
+func TestOtherDatabasesDoNotStall(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	elsewhere := connect(t, pgtest.Database(t))
+	tx, err := elsewhere.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	e := event(0)
+	mustAppend(t, s, "here", events.NoStream, e)
+	rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer rcancel()
+	var got []uuid.UUID
+	for r, err := range s.ReadAll(rctx, 0) {
+		if err != nil {
+			t.Fatalf("ReadAll while another database's transaction runs: %v", err)
+		}
+		got = append(got, r.ID)
+	}
+	if len(got) != 1 || got[0] != e.ID {
+		t.Fatalf("ReadAll: %v, want the append", got)
+	}
+}
+
+// writeElsewhere runs short write transactions in the database at url,
+// each holding its transaction ID for a random moment, until stop closes.
+func writeElsewhere(url string, stop <-chan struct{}) error {
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `CREATE TABLE noise (n int)`); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		if err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO noise VALUES (1)`); err != nil {
+				return err
+			}
+			time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond)
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 }

@@ -37,10 +37,23 @@ type statements struct {
 const columns = `position, stream, revision, event_id, type, schema_version, recorded_at, data, metadata, prev_hash, hash`
 
 // below is the upper bound of what a reader may read: the position of the
-// oldest transaction still running. Every transaction below it has ended,
-// so no row can ever appear below it; rows at or above it wait for the
-// next read. One statement, one snapshot: the bound and the rows agree.
-var below = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ` + strconv.Itoa(positionShift) + `)`
+// oldest transaction still running in this database (or, when none is, of
+// the next transaction to start). Every transaction of this database
+// below it has ended, so no row can ever appear below it; rows at or above
+// it wait for a later read. One statement, one snapshot: the bound and the
+// rows agree.
+//
+// The snapshot lists the transactions running in the whole cluster. A
+// transaction of another database can never insert into this table, so
+// those that pg_stat_activity or pg_prepared_xacts show running in another
+// database are left out: a long transaction elsewhere on the server does
+// not stall this ledger's readers. (Without the privilege to see other
+// sessions' transaction IDs, pg_read_all_stats, none is left out: readers
+// then wait for the oldest transaction of the cluster, never less.)
+var below = `(SELECT least(pg_snapshot_xmax(s.snap)::text::bigint, (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x
+	WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = xid(x) AND a.datname <> current_database())
+	  AND NOT EXISTS (SELECT 1 FROM pg_prepared_xacts p WHERE p.transaction = xid(x) AND p.database <> current_database())))
+	<< ` + strconv.Itoa(positionShift) + ` FROM (SELECT pg_current_snapshot() AS snap) s)`
 
 func newStatements(schema string) statements {
 	t := schema + ".events"
