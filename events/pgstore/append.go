@@ -19,11 +19,14 @@ import (
 
 // Append implements events.Store.
 //
-// One append is one transaction: it takes the stream's advisory lock,
+// When the store can tell the stream's head it first tries the fast path
+// (fast.go): the chained rows in one autocommitted INSERT, which the
+// database refuses whole if the guess was wrong. Otherwise, or then, the
+// general path: one transaction that takes the stream's advisory lock,
 // reads the stream's head and any earlier records with the same event IDs,
 // decides (idempotency, then the seal, then the expected revision, as
-// every Store does), computes the hash chain and inserts. The database's
-// insert guard checks the chain, the seal and the order again, so no
+// every Store does), computes the hash chain and inserts. Either way the
+// database's insert guard checks the chain, the seal and the order, so no
 // client can fork a stream or extend a sealed one whatever it sends.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
 	if err := events.ValidateAppend(stream, expected, evs); err != nil {
@@ -140,7 +143,7 @@ type stored struct {
 // appendOnce runs one attempt of an append in one transaction, in two
 // round trips: BEGIN, the lock and the reads go in one pipeline; the
 // inserts and COMMIT in another.
-func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData, metas [][]byte) (res events.AppendResult, err error) {
+func (s *Store) appendOnce(ctx context.Context, stream string, expected events.ExpectedRevision, evs []events.EventData, metas [][]byte) (events.AppendResult, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return events.AppendResult{}, err
