@@ -87,7 +87,7 @@ func recordDeterminations(b *testing.B, h *et.Harness, dets []events.Eligibility
 	for range 64 {
 		go func() {
 			for d := range work {
-				if _, err := eligibility.Record(context.Background(), h.Store, h.Names, h.Registry, d, events.Metadata{ActorRole: events.RoleSystem}); err != nil {
+				if _, err := eligibility.Record(context.Background(), h.Store, h.Names, h.Registry, h.Table, d, events.Metadata{ActorRole: events.RoleSystem}); err != nil {
 					errs <- err
 					return
 				}

@@ -87,8 +87,8 @@ func service(b *testing.B, n int) (*election.Service, *memstore.Store) {
 
 type staticEligibility struct{}
 
-func (staticEligibility) Eligibility(_ context.Context, py events.ProgramYear, p events.Participant, _ time.Time) (events.EligibilityDetermined, bool, error) {
-	return events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: events.StatusOptInEligible}, true, nil
+func (staticEligibility) Eligibility(_ context.Context, r *eligibility.Rules, p events.Participant, _ time.Time) (eligibility.Standing, error) {
+	return eligibility.Standing{Participant: p, ProgramYear: r.ProgramYear, Status: events.StatusOptInEligible, Phase: eligibility.PhaseFinal}, nil
 }
 
 func meta(id uuid.UUID) election.Meta {

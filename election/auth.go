@@ -30,10 +30,12 @@ type Authorizer interface {
 	Authorize(ctx context.Context, actor Actor, p events.Participant) error
 }
 
-// MemoryAuthorizer grants, per RULES.md §4: a practice representative
+// MemoryAuthorizer grants, per docs/rules.md §4: a practice representative
 // connected to a TIN acts for the group and its clinicians; a clinician acts
 // for their own TIN/NPI; a registry acts for the TINs of its authorized
-// clients; a virtual group's representative acts for the virtual group. It
+// clients; a virtual group's representative acts for the virtual group (and
+// for each member TIN that connected it); an APM Entity's representative
+// acts for the entity. It
 // is safe for concurrent use.
 type MemoryAuthorizer struct {
 	mu         sync.RWMutex
@@ -41,12 +43,13 @@ type MemoryAuthorizer struct {
 	clinicians map[string]events.Participant  // actor ID → own TIN/NPI
 	registries map[string]map[events.TIN]bool // registry organization → client TINs
 	vgReps     map[string]map[string]bool     // actor ID → virtual group IDs
+	apmReps    map[string]map[string]bool     // actor ID → APM Entity IDs
 }
 
 // NewMemoryAuthorizer returns an authorizer that grants nothing yet.
 func NewMemoryAuthorizer() *MemoryAuthorizer {
 	return &MemoryAuthorizer{reps: map[string]map[events.TIN]bool{}, clinicians: map[string]events.Participant{},
-		registries: map[string]map[events.TIN]bool{}, vgReps: map[string]map[string]bool{}}
+		registries: map[string]map[events.TIN]bool{}, vgReps: map[string]map[string]bool{}, apmReps: map[string]map[string]bool{}}
 }
 
 // ConnectRepresentative connects a practice representative to a TIN.
@@ -86,6 +89,18 @@ func (a *MemoryAuthorizer) ConnectVirtualGroupRepresentative(actorID, virtualGro
 	a.vgReps[actorID][virtualGroupID] = true
 }
 
+// ConnectAPMEntityRepresentative connects an actor to an APM Entity: the
+// entity's representative makes its elections (its opt-in in PY2019-2020,
+// its Partial QP election for its Partial QPs).
+func (a *MemoryAuthorizer) ConnectAPMEntityRepresentative(actorID, entityID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.apmReps[actorID] == nil {
+		a.apmReps[actorID] = map[string]bool{}
+	}
+	a.apmReps[actorID][entityID] = true
+}
+
 // Authorize implements Authorizer.
 func (a *MemoryAuthorizer) Authorize(_ context.Context, actor Actor, p events.Participant) error {
 	a.mu.RLock()
@@ -93,6 +108,9 @@ func (a *MemoryAuthorizer) Authorize(_ context.Context, actor Actor, p events.Pa
 	switch actor.Role {
 	case events.RolePracticeRepresentative:
 		if p.Kind == events.KindVirtualGroup && a.vgReps[actor.ID][p.ID] {
+			return nil
+		}
+		if p.Kind == events.KindAPMEntity && a.apmReps[actor.ID][p.ID] {
 			return nil
 		}
 		if (p.Kind == events.KindGroup || p.Kind == events.KindIndividual) && a.reps[actor.ID][p.TIN] {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/google/uuid"
 )
@@ -201,7 +202,7 @@ func (s *Service) PreviewBatch(ctx context.Context, m Meta, b Batch) (BatchResul
 			return EntryResult{Status: EntryNoDecision}
 		}
 		sub := entryCommand(m, i, e.Participant)
-		dctx, err := s.prepare(ctx, sub, b.ProgramYear, e.Participant, true)
+		dctx, err := s.prepare(ctx, sub, b.ProgramYear, e.Participant, true, electionWindow)
 		if err != nil {
 			return entryOutcome(Receipt{}, err, EntrySelected)
 		}
@@ -226,21 +227,54 @@ func batchRequest(b *Batch, e BatchEntry) Request {
 	return Request{Choice: e.Choice, Pathway: pw, BatchID: b.ID}
 }
 
+// electionWindow is the opt-in election window of a year's rules.
+func electionWindow(r *eligibility.Rules) eligibility.Window { return r.ElectionWindow }
+
+// batchClaim checks the batch command's ID against the whole upload (its
+// ID, year and every entry) and the operation: a reused ID with other
+// entries is refused before anything is recorded. The returned function
+// records the claim once the batch has run.
+func (s *Service) batchClaim(ctx context.Context, m Meta, op string, b *Batch) (func() error, error) {
+	if m.CommandID == uuid.Nil {
+		return nil, refuse(ErrInvalidCommand, events.Participant{}, b.ProgramYear, "no command ID", "give every command a UUID; reuse it only to retry the same command")
+	}
+	c, dctx := newClaim(m, "batch."+op, b.ProgramYear, events.Participant{}, b), Context{ProgramYear: b.ProgramYear, Now: s.now()}
+	if err := s.checkClaim(ctx, c, dctx); err != nil {
+		return nil, err
+	}
+	return func() error { return s.bindClaim(ctx, c, dctx) }, nil
+}
+
+// finishBatch reports a batch the store failed part-way, or records the
+// claim of a batch that ran through.
+func finishBatch(res BatchResult, bind func() error) (BatchResult, error) {
+	if res, err := finish(res); err != nil {
+		return res, err
+	}
+	return res, bind()
+}
+
 // SubmitBatch records the selection of every entry that chose Opt-In or
 // Report Voluntarily (No Decision records nothing), each in its own stream,
 // none binding until ConfirmBatch. One refused participant never blocks the
 // others. The result is the preview: counts per choice and every refusal.
+// The command ID is bound to the whole upload: resubmitting it with other
+// entries is refused with ErrCommandIDReused.
 func (s *Service) SubmitBatch(ctx context.Context, m Meta, b Batch) (BatchResult, error) {
 	if err := checkBatch(&b); err != nil {
 		return BatchResult{}, err
 	}
-	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	bind, err := s.batchClaim(ctx, m, "submit", &b)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
-		rc, err := s.Execute(ctx, entryCommand(m, i, e.Participant), b.ProgramYear, e.Participant, batchRequest(&b, e))
+		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, batchRequest(&b, e), false)
 		return entryOutcome(rc, err, EntrySelected)
-	}))
+	}), bind)
 }
 
 // ConfirmBatch confirms, with one CONFIRM, every selection of the batch:
@@ -256,26 +290,64 @@ func (s *Service) ConfirmBatch(ctx context.Context, m Meta, b Batch, phrase stri
 	if phrase != ConfirmPhrase {
 		return BatchResult{}, refuse(ErrConfirmPhrase, events.Participant{}, b.ProgramYear, fmt.Sprintf("got %d characters for batch %s", len(phrase), b.ID), "type exactly CONFIRM to confirm the whole set")
 	}
-	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	bind, err := s.batchClaim(ctx, m, "confirm", &b)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
-		rc, err := s.Execute(ctx, entryCommand(m, i, e.Participant), b.ProgramYear, e.Participant, Confirm{Phrase: phrase, BatchID: b.ID})
+		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Confirm{Phrase: phrase, BatchID: b.ID}, false)
 		return entryOutcome(rc, err, EntryConfirmed)
-	}))
+	}), bind)
 }
 
-// CancelBatch cancels the upload before confirmation: every selection of the
-// batch still pending is withdrawn.
+// CancelBatch cancels the upload before confirmation. It records one
+// events.UploadCancelled in the upload's stream naming every participant of
+// the upload (those whose selections it withdraws and those already MIPS
+// eligible alike), so a submission pipeline discards the upload's data for
+// all of them, then withdraws every selection of the batch still pending.
+// The actor must be authorized for every participant named.
 func (s *Service) CancelBatch(ctx context.Context, m Meta, b Batch) (BatchResult, error) {
 	if err := checkBatch(&b); err != nil {
 		return BatchResult{}, err
 	}
-	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	if m.Actor.Organization == "" {
+		return BatchResult{}, refuse(ErrInvalidCommand, events.Participant{}, b.ProgramYear, "no registry named", "cancel an upload as the registry that made it (Actor.Organization)")
+	}
+	names := make([]events.Participant, 0, len(b.Entries))
+	seen := make(map[events.Participant]bool, len(b.Entries))
+	for _, e := range b.Entries {
+		if err := s.auth.Authorize(ctx, m.Actor, e.Participant); err != nil {
+			return BatchResult{}, refuse(ErrUnauthorized, e.Participant, b.ProgramYear, err.Error(), "cancel only uploads for the registry's own clients")
+		}
+		if !seen[e.Participant] {
+			seen[e.Participant] = true
+			names = append(names, e.Participant)
+		}
+	}
+	if _, err := s.prepare(ctx, m, b.ProgramYear, b.Entries[0].Participant, false, electionWindow); err != nil {
+		return BatchResult{}, err
+	}
+	bind, err := s.batchClaim(ctx, m, "cancel", &b)
+	if err != nil {
+		return BatchResult{}, err
+	}
+	data, err := s.reg.Encode(eventID(m.CommandID, 0), events.UploadCancelled{BatchID: b.ID, Organization: m.Actor.Organization,
+		ProgramYear: b.ProgramYear, Participants: names, CancelledAt: s.now().UTC()}, s.metadata(m, events.Participant{}))
+	if err != nil {
+		return BatchResult{}, err
+	}
+	stream := s.names.Upload(b.ProgramYear, m.Actor.Organization, b.ID)
+	if _, err := s.store.Append(ctx, stream, events.Any, data); err != nil && !errors.Is(err, events.ErrDuplicateEvent) {
+		return BatchResult{}, fmt.Errorf("election: record the cancellation of upload %s: %w", b.ID, err)
+	}
+	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
-		rc, err := s.Execute(ctx, entryCommand(m, i, e.Participant), b.ProgramYear, e.Participant, Withdraw{Reason: "batch cancelled", BatchID: b.ID})
+		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Withdraw{Reason: "batch cancelled", BatchID: b.ID}, false)
 		return entryOutcome(rc, err, EntryWithdrawn)
-	}))
+	}), bind)
 }

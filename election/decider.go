@@ -96,6 +96,27 @@ func Evolve(s State, e events.Event) (State, error) {
 	return s, nil
 }
 
+// ElectionKind says which election a stream holds: the opt-in election
+// (opt in or report voluntarily) or the Partial QP election. Each has its own
+// stream, sealed by its own confirmation.
+type ElectionKind uint8
+
+// Election kinds.
+const (
+	// OptInElection: opt in or report voluntarily (docs/rules.md §4), in the
+	// election window; an APM Entity's opt-in (PY2019-2020) too.
+	OptInElection ElectionKind = iota
+	// PartialQPElection: a Partial QP's election to participate in MIPS,
+	// made by its APM Entity or, when individually assessed, by the
+	// clinician, by the Partial QP election deadline (docs/rules.md §3).
+	PartialQPElection
+)
+
+// String names the kind.
+func (k ElectionKind) String() string {
+	return [...]string{"opt-in election", "Partial QP election"}[min(k, 1)]
+}
+
 // Command is a command against one participant's election for one year.
 type Command interface{ command() }
 
@@ -110,21 +131,36 @@ type Request struct {
 }
 
 // Confirm makes the pending selection binding; Phrase must be exactly
-// CONFIRM. BatchID, if set, must match the pending request's.
+// CONFIRM. BatchID, if set, must match the pending request's. A virtual
+// group's request is not confirmed by the member: it becomes final at the
+// virtual group deadline, and the confirmation recorded then names the
+// virtual group (VirtualGroupID) and the deadline as its time.
 type Confirm struct {
-	Phrase  string
-	BatchID string
+	Phrase         string
+	BatchID        string
+	VirtualGroupID string
 }
 
-// Withdraw cancels the pending selection.
+// Withdraw cancels the pending selection. A virtual group's request is
+// withdrawn only by the virtual group (a revision that drops the member, or
+// a retraction), before the virtual group deadline.
 type Withdraw struct {
-	Reason  string
-	BatchID string // if set, only a request of this batch is withdrawn
+	Reason         string
+	BatchID        string // if set, only a request of this batch is withdrawn
+	VirtualGroupID string // set by the virtual group withdrawing its own request
 }
 
-func (Request) command()  {}
-func (Confirm) command()  {}
-func (Withdraw) command() {}
+// VirtualGroupOptIn opts a member group in through its virtual group's
+// election: the virtual group's part of ElectVirtualGroup for one member
+// TIN (see decideVirtualGroupOptIn).
+type VirtualGroupOptIn struct {
+	VirtualGroupID string
+}
+
+func (Request) command()           {}
+func (Confirm) command()           {}
+func (Withdraw) command()          {}
+func (VirtualGroupOptIn) command() {}
 
 // Context is everything outside the stream a decision depends on. The
 // Service supplies it; the decider reads no clock and does no I/O.
@@ -132,13 +168,16 @@ type Context struct {
 	Participant events.Participant
 	ProgramYear events.ProgramYear
 	Rules       *eligibility.Rules
-	// Eligibility is the determination that stands now; Determined is false
+	// Eligibility is the participant's standing now, reconciled from its
+	// determinations (initial or final); Eligibility.Determined() is false
 	// when there is none.
-	Eligibility events.EligibilityDetermined
-	Determined  bool
+	Eligibility eligibility.Standing
 	Now         time.Time
+	// Election is the kind of election the stream holds.
+	Election ElectionKind
 	// Window overrides the election window (virtual group elections use the
-	// virtual group window); zero means Rules.ElectionWindow.
+	// virtual group window); zero means the kind's own window
+	// (Rules.ElectionWindow, or the Partial QP election window).
 	Window eligibility.Window
 }
 
@@ -151,6 +190,12 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 			fmt.Sprintf("%s/%s confirmed at %s", s.Confirmed.Choice, s.Confirmed.Pathway, s.Confirmed.At.UTC().Format(time.RFC3339)),
 			"nothing: a confirmed election can never be undone or changed")
 	}
+	if vg, ok := c.(VirtualGroupOptIn); ok {
+		return decideVirtualGroupOptIn(s, vg.VirtualGroupID, ctx)
+	}
+	if s.Phase == PhasePending && s.Pending.VirtualGroupID != "" {
+		return decideVirtualGroupPending(s, c, ctx)
+	}
 	switch c := c.(type) {
 	case Request:
 		return decideRequest(s, c, ctx)
@@ -161,7 +206,7 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 		if s.Phase != PhasePending {
 			return nil, refuse(ErrNothingPending, p, py, "nothing to confirm", "request an election first")
 		}
-		if c.BatchID != s.Pending.BatchID {
+		if c.BatchID != s.Pending.BatchID || c.VirtualGroupID != "" {
 			return nil, refuse(ErrWrongBatch, p, py, "the pending request was made outside this batch", "confirm it from where it was requested")
 		}
 		if err := checkWindow(ctx); err != nil {
@@ -169,32 +214,71 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 		}
 		return []events.Event{events.ElectionConfirmed{
 			Participant: p, ProgramYear: py, Choice: s.Pending.Choice, Pathway: s.Pending.Pathway,
-			ConfirmedAt: ctx.Now.UTC(), RequestRevision: s.Pending.Revision,
-			BatchID: s.Pending.BatchID, VirtualGroupID: s.Pending.VirtualGroupID,
+			ConfirmedAt: ctx.Now.UTC(), RequestRevision: s.Pending.Revision, BatchID: s.Pending.BatchID,
 		}}, nil
 	case Withdraw:
 		if s.Phase != PhasePending {
 			return nil, refuse(ErrNothingPending, p, py, "nothing to withdraw", "there is nothing to cancel")
 		}
-		if c.BatchID != "" && c.BatchID != s.Pending.BatchID {
+		if c.BatchID != "" && c.BatchID != s.Pending.BatchID || c.VirtualGroupID != "" {
 			return nil, refuse(ErrWrongBatch, p, py, "the pending request is not part of this batch", "cancel it from where it was requested")
 		}
 		return []events.Event{events.ElectionRequestWithdrawn{Participant: p, ProgramYear: py,
 			WithdrawnAt: ctx.Now.UTC(), Reason: c.Reason, BatchID: s.Pending.BatchID}}, nil
 	}
-	return nil, refuse(ErrInvalidCommand, p, py, fmt.Sprintf("unknown command %T", c), "send Request, Confirm or Withdraw")
+	return nil, refuse(ErrInvalidCommand, p, py, fmt.Sprintf("unknown command %T", c), "send Request, Confirm, Withdraw or VirtualGroupOptIn")
+}
+
+// decideVirtualGroupPending decides a command against a member's pending
+// opt-in through a virtual group. Before the virtual group deadline only
+// the virtual group withdraws it; from the deadline it is final, and only
+// its confirmation, dated at the deadline, may be recorded.
+func decideVirtualGroupPending(s State, c Command, ctx Context) ([]events.Event, error) {
+	p, py, vg := ctx.Participant, ctx.ProgramYear, s.Pending.VirtualGroupID
+	deadline := ctx.Rules.VirtualGroupWindow.Close
+	final := !deadline.IsZero() && !ctx.Now.Before(deadline)
+	switch c := c.(type) {
+	case Confirm:
+		if c.VirtualGroupID == vg && c.Phrase == ConfirmPhrase && final {
+			return []events.Event{events.ElectionConfirmed{Participant: p, ProgramYear: py, Choice: s.Pending.Choice,
+				Pathway: s.Pending.Pathway, ConfirmedAt: deadline.UTC(), RequestRevision: s.Pending.Revision, VirtualGroupID: vg}}, nil
+		}
+	case Withdraw:
+		if c.VirtualGroupID == vg && !final {
+			return []events.Event{events.ElectionRequestWithdrawn{Participant: p, ProgramYear: py,
+				WithdrawnAt: ctx.Now.UTC(), Reason: c.Reason}}, nil
+		}
+	}
+	if final {
+		return nil, refuse(ErrElectionFinal, p, py,
+			fmt.Sprintf("opted in through virtual group %s, final since the virtual group deadline %s", vg, eligibility.FormatEastern(deadline)),
+			"nothing: a virtual group's election is final from its deadline")
+	}
+	return nil, refuse(ErrVirtualGroupPending, p, py,
+		fmt.Sprintf("opted in through virtual group %s, final at its deadline %s", vg, eligibility.FormatEastern(deadline)),
+		"the virtual group may revise or retract its election until then; the member cannot change it")
 }
 
 func checkWindow(ctx Context) error {
-	w := ctx.Window
-	if w.IsZero() {
-		w = ctx.Rules.ElectionWindow
+	w, what := ctx.Window, "virtual group election window"
+	switch {
+	case !w.IsZero():
+	case ctx.Election == PartialQPElection:
+		w, what = ctx.Rules.PartialQPElectionWindow(), "Partial QP election window"
+	default:
+		w, what = ctx.Rules.ElectionWindow, "election window"
 	}
-	if w.IsZero() || !w.Contains(ctx.Now) {
+	switch {
+	case w.IsZero():
+		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear, "the program year has no "+what, "elect in a program year that has one")
+	case ctx.Now.Before(w.Open):
 		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear,
-			fmt.Sprintf("now is %s; the window is [%s, %s)", ctx.Now.UTC().Format(time.RFC3339),
-				w.Open.UTC().Format(time.RFC3339), w.Close.UTC().Format(time.RFC3339)),
-			"elect while the window is open (it closes at 8 pm US Eastern on the deadline)")
+			fmt.Sprintf("the %v %s opens %s and closes %s; now is %s", ctx.ProgramYear, what, eligibility.FormatEastern(w.Open), eligibility.FormatEastern(w.Close), eligibility.FormatEastern(ctx.Now)),
+			"elect once the window opens, at "+eligibility.FormatEastern(w.Open))
+	case !w.Contains(ctx.Now):
+		return refuse(ErrOutsideWindow, ctx.Participant, ctx.ProgramYear,
+			fmt.Sprintf("the %v %s closed %s; now is %s", ctx.ProgramYear, what, eligibility.FormatEastern(w.Close), eligibility.FormatEastern(ctx.Now)),
+			"nothing: elections are taken only inside the window")
 	}
 	return nil
 }
@@ -208,8 +292,17 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		return no(ErrAlreadyPending, fmt.Sprintf("%s/%s requested at %s", s.Pending.Choice, s.Pending.Pathway, s.Pending.At.UTC().Format(time.RFC3339)),
 			"confirm or withdraw the pending request first")
 	}
+	if ctx.Election == PartialQPElection {
+		return decidePartialQPRequest(c, ctx)
+	}
+	if c.Choice == events.ChoicePartialQP {
+		return no(ErrInvalidChoice, "a Partial QP election is made in its own election (ExecutePartialQP)", "request opt-in or voluntary reporting here")
+	}
 	if !r.OptIn {
 		return no(ErrNoOptInThisYear, "", "elect in a program year that has opt-in (MIPS PY2019 on)")
+	}
+	if err := checkWindow(ctx); err != nil {
+		return nil, err
 	}
 	if c.Choice != events.ChoiceOptIn && c.Choice != events.ChoiceVoluntary {
 		return no(ErrInvalidChoice, fmt.Sprintf("choice %q", c.Choice), "request opt-in or voluntary reporting (no decision records nothing)")
@@ -218,9 +311,15 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
 	}
 	if p.Kind == events.KindAPMEntity {
-		return no(ErrNotOptInEligible, "APM Entities cannot opt in", "elect as the group or the clinician instead")
+		switch {
+		case !r.APMEntityOptIn:
+			return no(ErrAPMEntityOptIn, fmt.Sprintf("%v: APM Entities are not judged against the low-volume threshold and cannot opt in (they may opt in only in PY2019-2020)", py),
+				"elect as the group or the clinician instead")
+		case c.Choice != events.ChoiceOptIn:
+			return no(ErrInvalidChoice, "an APM Entity's election is an opt-in", "request opt-in for the entity")
+		}
 	}
-	if !ctx.Determined {
+	if !ctx.Eligibility.Determined() {
 		return no(ErrNotOptInEligible, "no eligibility determination", "wait for a determination that finds the participant opt-in eligible")
 	}
 	if st := ctx.Eligibility.Status; st != events.StatusOptInEligible {
@@ -228,9 +327,12 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 		if ctx.Eligibility.Exclusion != events.ExclusionNone {
 			detail += " (" + ctx.Eligibility.Exclusion.String() + ")"
 		}
+		detail += ", " + ctx.Eligibility.Phase.String() + ": " + ctx.Eligibility.Basis
 		remedy := map[events.EligibilityStatus]string{
-			events.StatusRequired: "none needed: a required participant participates without electing",
-			events.StatusExempt:   "none: exceeding no low-volume criterion leaves the participant exempt",
+			events.StatusRequired:    "none needed: a required participant participates without electing",
+			events.StatusExempt:      "none: an exempt participant may report voluntarily without an election, with no payment adjustment",
+			events.StatusPartialQP:   "a Partial QP joins MIPS through a Partial QP election, not an opt-in",
+			events.StatusNotAssessed: "none: the participant is not judged against the low-volume threshold this year",
 		}[st]
 		if remedy == "" {
 			remedy = "only opt-in eligible participants elect"
@@ -264,9 +366,6 @@ func decideRequest(s State, c Request, ctx Context) ([]events.Event, error) {
 			return nil, err
 		}
 	}
-	if err := checkWindow(ctx); err != nil {
-		return nil, err
-	}
 	return []events.Event{events.ElectionRequested{
 		Participant: p, ProgramYear: py, Choice: c.Choice, Pathway: c.Pathway, RequestedAt: ctx.Now.UTC(),
 		BatchID: c.BatchID, VirtualGroupID: c.VirtualGroupID,
@@ -296,4 +395,45 @@ func checkChampions(c Request, ctx Context) error {
 		return refuse(ErrChampions, p, py, "the Clinical Champion has no NPI", "give the Clinical Champion's valid NPI")
 	}
 	return nil
+}
+
+// decidePartialQPRequest decides a Partial QP election's request: made by
+// an APM Entity for its Partial QPs, or by a clinician who is a Partial QP
+// assessed individually, in the Partial QP election window.
+func decidePartialQPRequest(c Request, ctx Context) ([]events.Event, error) {
+	p, py, r := ctx.Participant, ctx.ProgramYear, ctx.Rules
+	no := func(rule error, detail, remedy string) ([]events.Event, error) {
+		return nil, refuse(rule, p, py, detail, remedy)
+	}
+	if r.PartialQPElectionDeadline.IsZero() {
+		detail := fmt.Sprintf("%v has no separate Partial QP election", py)
+		if r.PartialQPReportingElects {
+			detail += " (submitting data counts as the election)"
+		}
+		return no(ErrNoPartialQPElection, detail, "submit data instead, or elect in a year that has the election")
+	}
+	if c.Choice != events.ChoicePartialQP {
+		return no(ErrInvalidChoice, fmt.Sprintf("choice %q", c.Choice), "a Partial QP election's choice is partial-qp (participate in MIPS)")
+	}
+	if c.Pathway != events.PathwayTraditional && c.Pathway != events.PathwayAPP {
+		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
+	}
+	switch p.Kind {
+	case events.KindAPMEntity:
+		// The entity elects for all its Partial QPs.
+	case events.KindIndividual:
+		switch {
+		case !ctx.Eligibility.Determined() || ctx.Eligibility.Status != events.StatusPartialQP:
+			return no(ErrNotPartialQP, "status "+ctx.Eligibility.Status.String(), "only a Partial QP makes a Partial QP election")
+		case !ctx.Eligibility.IndividuallyAssessed:
+			return no(ErrNotPartialQP, "assessed as part of its APM Entity", "the APM Entity makes the Partial QP election for its Partial QPs")
+		}
+	default:
+		return no(ErrNotPartialQP, "a "+p.Kind.String()+" makes no Partial QP election", "the APM Entity, or an individually assessed clinician, elects")
+	}
+	if err := checkWindow(ctx); err != nil {
+		return nil, err
+	}
+	return []events.Event{events.ElectionRequested{Participant: p, ProgramYear: py, Choice: events.ChoicePartialQP,
+		Pathway: c.Pathway, RequestedAt: ctx.Now.UTC()}}, nil
 }

@@ -79,7 +79,37 @@ func TestNotOptInEligible(t *testing.T) {
 	}
 	et.Given(t, et.Context(t, doc, py24, inWindow, nil)).When(optIn).ThenRefused(election.ErrNotOptInEligible)
 	d := et.OptInEligible(apm, py24)
-	et.Given(t, et.Context(t, apm, py24, inWindow, &d)).When(optIn).ThenRefused(election.ErrNotOptInEligible)
+	r := et.Given(t, et.Context(t, apm, py24, inWindow, &d)).When(optIn).ThenRefused(election.ErrAPMEntityOptIn)
+	assert.Contains(t, r.Detail, "PY2019-2020")
+}
+
+// TestAPMEntityOptInPY2019And2020: an APM Entity group in the opt-in range
+// opts in through an election made for the entity in PY2019-2020 (two
+// steps, final); it cannot report voluntarily; other years refuse it with
+// the rule named.
+func TestAPMEntityOptInPY2019And2020(t *testing.T) {
+	apm, _ := events.NewAPMEntity("APM-19")
+	for _, year := range []int{2019, 2020} {
+		py := events.PY(events.MIPS, year)
+		r, _ := eligibility.Default().Rules(py)
+		now := r.ElectionWindow.Open.Add(24 * time.Hour)
+		d := et.OptInEligible(apm, py)
+		d.Exceeded = events.CriterionCharges
+		ctx := et.Context(t, apm, py, now, &d)
+		require.Equal(t, events.StatusOptInEligible, ctx.Eligibility.Status, "PY%d", year)
+		req := events.ElectionRequested{Participant: apm, ProgramYear: py, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: now.UTC()}
+		et.Given(t, ctx).When(optIn).Then(req)
+		et.Given(t, ctx, req).When(election.Confirm{Phrase: "CONFIRM"}).Then(events.ElectionConfirmed{Participant: apm, ProgramYear: py,
+			Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, ConfirmedAt: now.UTC()})
+		et.Given(t, ctx).When(election.Request{Choice: events.ChoiceVoluntary, Pathway: events.PathwayTraditional}).ThenRefused(election.ErrInvalidChoice)
+	}
+	for _, year := range []int{2021, 2024, 2026} {
+		py := events.PY(events.MIPS, year)
+		r, _ := eligibility.Default().Rules(py)
+		d := et.OptInEligible(apm, py)
+		ref := et.Given(t, et.Context(t, apm, py, r.ElectionWindow.Open.Add(time.Hour), &d)).When(optIn).ThenRefused(election.ErrAPMEntityOptIn)
+		assert.Contains(t, ref.Detail, "PY2019-2020", "PY%d", year)
+	}
 }
 
 // TestElectionWindow: one second before it opens and at and after the 8 pm
@@ -89,13 +119,15 @@ func TestElectionWindow(t *testing.T) {
 	d := et.OptInEligible(practice, py24)
 	at := func(now time.Time) election.Context { return et.Context(t, practice, py24, now, &d) }
 	w := r.ElectionWindow
-	et.Given(t, at(w.Open.Add(-time.Second))).When(optIn).ThenRefused(election.ErrOutsideWindow)
+	early := et.Given(t, at(w.Open.Add(-time.Second))).When(optIn).ThenRefused(election.ErrOutsideWindow)
+	assert.Contains(t, early.Detail, "opens Thu Jan 2 2025 12:00 am EST (2025-01-02T05:00:00Z)", "a request before the window names when it opens")
+	assert.Contains(t, early.Remedy, "once the window opens")
 	et.Given(t, at(w.Open)).When(optIn).Then(events.ElectionRequested{Participant: practice, ProgramYear: py24,
 		Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: w.Open.UTC()})
 	et.Given(t, at(w.Close.Add(-time.Second))).When(optIn).Then(events.ElectionRequested{Participant: practice, ProgramYear: py24,
 		Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional, RequestedAt: w.Close.Add(-time.Second).UTC()})
 	ref := et.Given(t, at(w.Close)).When(optIn).ThenRefused(election.ErrOutsideWindow)
-	assert.Contains(t, ref.Remedy, "8 pm")
+	assert.Contains(t, ref.Detail, "closed Mon Mar 31 2025 8:00 pm EDT")
 	et.Given(t, at(w.Close.Add(time.Hour))).When(optIn).ThenRefused(election.ErrOutsideWindow)
 	// A selection made in time cannot be confirmed after the close.
 	et.Given(t, at(w.Close), requested(practice, events.ChoiceOptIn, events.PathwayTraditional)).
@@ -158,12 +190,12 @@ func TestQIPS(t *testing.T) {
 	}
 	unregistered := et.Determination(practice, qips, events.StatusOptInEligible)
 	et.Given(t, et.Context(t, practice, qips, now, &unregistered)).When(good).ThenRefused(election.ErrPortalRegistration)
-	// QIPS closes Dec 31 2020 at 8 pm Eastern.
-	late := et.Context(t, practice, qips, time.Date(2021, 1, 1, 1, 0, 0, 0, time.UTC), &reg)
+	// QIPS runs through the end of Dec 31 2020, Eastern (EST: 5 am UTC).
+	late := et.Context(t, practice, qips, time.Date(2021, 1, 1, 5, 0, 0, 0, time.UTC), &reg)
 	et.Given(t, late).When(good).ThenRefused(election.ErrOutsideWindow)
-	et.Given(t, et.Context(t, practice, qips, time.Date(2021, 1, 1, 0, 59, 59, 0, time.UTC), &reg)).When(good).
+	et.Given(t, et.Context(t, practice, qips, time.Date(2021, 1, 1, 4, 59, 59, 0, time.UTC), &reg)).When(good).
 		Then(events.ElectionRequested{Participant: practice, ProgramYear: qips, Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional,
-			RequestedAt: time.Date(2021, 1, 1, 0, 59, 59, 0, time.UTC), OfficeChampion: office, ClinicalChampion: clinical})
+			RequestedAt: time.Date(2021, 1, 1, 4, 59, 59, 0, time.UTC), OfficeChampion: office, ClinicalChampion: clinical})
 }
 
 func TestConfirmation(t *testing.T) {
@@ -199,7 +231,7 @@ func TestFinal(t *testing.T) {
 		s, err = election.Evolve(s, e)
 		require.NoError(t, err)
 	}
-	_, err = election.DecideVirtualGroupOptIn(s, "VG-1", ctx)
+	_, err = election.Decide(s, election.VirtualGroupOptIn{VirtualGroupID: "VG-1"}, ctx)
 	assert.ErrorIs(t, err, election.ErrElectionFinal)
 	assert.Equal(t, election.PhaseFinal, s.Phase)
 	for _, e := range []events.Event{req, conf, events.ElectionRequestWithdrawn{}} {

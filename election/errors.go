@@ -60,6 +60,21 @@ var (
 	ErrInvalidCommand = errors.New("invalid command")
 	// ErrCommandIDReused: a command ID already used for another command.
 	ErrCommandIDReused = errors.New("command ID already used for another command")
+	// ErrNoEligibleMember: no TIN a virtual group election lists may be a
+	// member (each member's result says why).
+	ErrNoEligibleMember = errors.New("no listed TIN may be a virtual group member")
+	// ErrVirtualGroupPending: a member's opt-in through a virtual group is
+	// the virtual group's to revise or retract until its deadline.
+	ErrVirtualGroupPending = errors.New("opted in through a virtual group whose election is not yet final")
+	// ErrAPMEntityOptIn: an APM Entity may opt in only in the years that
+	// allow it (PY2019-2020).
+	ErrAPMEntityOptIn = errors.New("APM Entities cannot opt in this program year")
+	// ErrNoPartialQPElection: the program year has no separate Partial QP
+	// election.
+	ErrNoPartialQPElection = errors.New("no Partial QP election this program year")
+	// ErrNotPartialQP: only a Partial QP assessed individually, or an APM
+	// Entity for its Partial QPs, makes a Partial QP election.
+	ErrNotPartialQP = errors.New("not a Partial QP that elects for itself")
 )
 
 // Refusal is a command refused by a rule: which rule, for whom (TIN

@@ -4,101 +4,225 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 )
 
-// Reasons the submission gate refuses, besides ErrVoluntaryAPP and
-// ErrAPPUnavailable.
+// Reasons the submission gate refuses, besides ErrVoluntaryAPP,
+// ErrAPPUnavailable and ErrMVPNotForOptIn.
 var (
 	// ErrNoConfirmedElection: an opt-in eligible participant must confirm an
 	// election before submitting data.
 	ErrNoConfirmedElection = errors.New("opt-in eligible without a confirmed election")
-	// ErrExempt: an exempt participant (no low-volume criterion exceeded) has
-	// nothing to submit.
+	// ErrExempt: an exempt participant in a program without voluntary
+	// reporting has nothing to submit.
 	ErrExempt = errors.New("exempt")
-	// ErrExcluded: an excluded participant (QP, newly enrolled, ineligible
-	// clinician type, ...) does not submit MIPS data.
+	// ErrExcluded: an excluded participant that may not report voluntarily
+	// (a group with no eligible clinician; a practice outside a payer's
+	// program) does not submit MIPS data.
 	ErrExcluded = errors.New("excluded")
 	// ErrNoDetermination: no eligibility determination yet.
 	ErrNoDetermination = errors.New("no eligibility determination")
+	// ErrAfterDataDeadline: nothing is accepted from the year's data
+	// submission deadline (8 pm US Eastern) on.
+	ErrAfterDataDeadline = errors.New("after the data submission deadline")
+	// ErrMVPUnavailable: the program year has no MVPs.
+	ErrMVPUnavailable = errors.New("no MVPs this program year")
+	// ErrMVPNotForVoluntary: MVPs are not open to voluntary reporters.
+	ErrMVPNotForVoluntary = errors.New("MVPs are not available to voluntary reporters")
+	// ErrPartialQPNoElection: a Partial QP without a Partial QP election,
+	// in a year whose Partial QPs may not report voluntarily.
+	ErrPartialQPNoElection = errors.New("a Partial QP without a Partial QP election")
 )
 
-// Gate is the submission gate's answer.
+// Gate is the submission gate's answer: may this participant submit data
+// for this pathway now, and with what effect.
 type Gate struct {
 	Allowed bool
-	// Reason is the rule that refuses (nil when allowed): ErrNoConfirmedElection,
-	// ErrVoluntaryAPP, ErrAPPUnavailable, ErrExempt, ErrExcluded,
-	// ErrNoDetermination or ErrMVPNotForOptIn.
+	// Voluntary: the data is a voluntary report: an informational score
+	// and no payment adjustment (a voluntary election, or voluntary
+	// reporting without one by a participant that is not MIPS eligible).
+	Voluntary bool
+	// Phase says whether the standing the answer rests on is initial
+	// (segment 1 alone) or final (segment 2 reconciled with it).
+	Phase eligibility.Phase
+	// Status is the participant's reconciled eligibility status.
+	Status events.EligibilityStatus
+	// Reason is the rule that refuses (nil when allowed): one of the
+	// sentinels above, ErrVoluntaryAPP, ErrAPPUnavailable or
+	// ErrMVPNotForOptIn.
 	Reason error
-	// Detail explains the answer; Election is the confirmed election, if any.
+	// Detail explains the answer; Election is the confirmed election the
+	// answer rests on, if any.
 	Detail   string
 	Election Selection
 }
 
-// MaySubmit answers whether p may submit data for py on pathway now. A
-// required participant may submit (the APP if it is a MIPS APM
-// participant); an opt-in eligible one only after confirming an election:
-// opted in, on traditional MIPS or (as a MIPS APM participant) the APP;
-// voluntary, on traditional MIPS only.
-func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events.Participant, pathway events.Pathway) (Gate, error) {
+// GateInput is everything the submission gate decides from.
+type GateInput struct {
+	Rules *eligibility.Rules
+	// Standing is the participant's reconciled eligibility.
+	Standing eligibility.Standing
+	// Election is the participant's opt-in election; PartialQP its Partial
+	// QP election (its own, or its APM Entity's for its Partial QPs).
+	Election, PartialQP State
+	Pathway             events.Pathway
+	Now                 time.Time
+}
+
+// Submission is the submission gate, a pure function (docs/rules.md §4):
+//   - nothing is accepted from the data submission deadline on;
+//   - MVPs only in years that have them (for an opt-in elector only where
+//     the year allows, never for a voluntary reporter); the APP only in
+//     years that have it, for a MIPS APM participant that is required or
+//     opted in, never voluntarily;
+//   - a required participant submits, scored with a payment adjustment;
+//   - an opt-in eligible participant needs a confirmed election: opted in,
+//     scored with an adjustment; voluntary, an informational score;
+//   - a participant that is not MIPS eligible (exempt; excluded as a QP,
+//     as newly enrolled in Medicare or as an ineligible clinician type) may
+//     report voluntarily without an election, with no payment adjustment,
+//     in programs that have voluntary reporting;
+//   - a Partial QP is scored with an adjustment only after its Partial QP
+//     election (PY2017: submitting data is the election); without one it
+//     may report voluntarily only in the years whose flag allows it;
+//   - an APM Entity not assessed against the threshold (PY2021 on)
+//     reports for its clinicians.
+func Submission(in GateInput) Gate {
+	r, st := in.Rules, in.Standing
+	g := Gate{Phase: st.Phase, Status: st.Status}
+	deny := func(reason error, detail string) Gate {
+		g.Reason, g.Detail = reason, detail
+		return g
+	}
+	allow := func(voluntary bool, detail string, el Selection) Gate {
+		g.Allowed, g.Voluntary, g.Detail, g.Election = true, voluntary, detail, el
+		return g
+	}
+	if dl := r.DataSubmissionDeadline; !dl.IsZero() && !in.Now.Before(dl) {
+		return deny(ErrAfterDataDeadline, fmt.Sprintf("the %v data deadline was %s", r.ProgramYear, eligibility.FormatEastern(dl)))
+	}
+	switch in.Pathway {
+	case events.PathwayTraditional:
+	case events.PathwayAPP:
+		if !r.APP {
+			return deny(ErrAPPUnavailable, fmt.Sprintf("%v has no APP", r.ProgramYear))
+		}
+	case events.PathwayMVP:
+		if !r.MVP {
+			return deny(ErrMVPUnavailable, fmt.Sprintf("%v has no MVPs", r.ProgramYear))
+		}
+	default:
+		return deny(ErrInvalidChoice, fmt.Sprintf("pathway %q", in.Pathway))
+	}
+	scored := func(el Selection, detail string) Gate {
+		switch {
+		case in.Pathway == events.PathwayAPP && !st.MIPSAPM:
+			return deny(ErrAPPUnavailable, "not a MIPS APM participant")
+		case in.Pathway == events.PathwayMVP && el.Choice == events.ChoiceOptIn && !r.MVPForOptIn:
+			return deny(ErrMVPNotForOptIn, fmt.Sprintf("%v does not open MVPs to opt-in eligible participants", r.ProgramYear))
+		}
+		return allow(false, detail+" ("+st.Phase.String()+"): scored, with a payment adjustment", el)
+	}
+	voluntary := func(el Selection, detail string) Gate {
+		switch in.Pathway {
+		case events.PathwayAPP:
+			return deny(ErrVoluntaryAPP, "the APP cannot be reported voluntarily")
+		case events.PathwayMVP:
+			return deny(ErrMVPNotForVoluntary, "")
+		}
+		return allow(true, detail+": voluntary, no payment adjustment", el)
+	}
+	// A confirmed opt-in or voluntary election decides for an opt-in
+	// eligible participant (or one known only from an imported election).
+	if e := in.Election; e.Phase == PhaseFinal && (!st.Determined() || st.Status == events.StatusOptInEligible) {
+		if e.Confirmed.Choice == events.ChoiceVoluntary {
+			return voluntary(e.Confirmed, "election confirmed: voluntary reporting")
+		}
+		return scored(e.Confirmed, "election confirmed: opted in")
+	}
+	if !st.Determined() {
+		return deny(ErrNoDetermination, "no eligibility determination yet")
+	}
+	switch st.Status {
+	case events.StatusRequired:
+		return scored(Selection{}, "required to participate")
+	case events.StatusOptInEligible:
+		detail := "confirm an election first"
+		if in.Election.Phase == PhasePending {
+			detail = "the pending selection is not confirmed; type CONFIRM first"
+		}
+		return deny(ErrNoConfirmedElection, detail)
+	case events.StatusExempt, events.StatusExcluded:
+		notMIPSEligible := st.Status == events.StatusExempt || st.Exclusion == events.ExclusionQP ||
+			st.Exclusion == events.ExclusionNewlyEnrolled || st.Exclusion == events.ExclusionIneligibleClinicianType
+		reason, what := ErrExempt, "exempt ("+st.Basis+")"
+		if st.Status == events.StatusExcluded {
+			reason, what = ErrExcluded, "excluded ("+st.Exclusion.String()+")"
+		}
+		if !notMIPSEligible || !r.VoluntaryReporting {
+			return deny(reason, what+"; no voluntary reporting for it")
+		}
+		return voluntary(Selection{}, what+", not MIPS eligible, reporting without an election")
+	case events.StatusPartialQP:
+		switch {
+		case in.PartialQP.Phase == PhaseFinal:
+			return scored(in.PartialQP.Confirmed, "Partial QP election confirmed")
+		case r.PartialQPReportingElects:
+			return scored(Selection{}, "a Partial QP: submitting data counts as its Partial QP election this year")
+		case r.PartialQPMayReportVoluntarily:
+			return voluntary(Selection{}, "a Partial QP without a Partial QP election")
+		}
+		return deny(ErrPartialQPNoElection, fmt.Sprintf("%v: a Partial QP is not in MIPS without its election, and may not report voluntarily this year", r.ProgramYear))
+	case events.StatusNotAssessed:
+		if in.Pathway == events.PathwayMVP {
+			return deny(ErrMVPUnavailable, "an APM Entity reports traditional MIPS or the APP")
+		}
+		return allow(false, "an APM Entity reporting for its clinicians", Selection{})
+	}
+	return deny(ErrNoDetermination, "status "+st.Status.String())
+}
+
+// GateOption adjusts MaySubmit.
+type GateOption func(*gateConfig)
+
+type gateConfig struct{ entity events.Participant }
+
+// ThroughAPMEntity names the APM Entity a Partial QP is assessed with: its
+// Partial QP election is the entity's, not the clinician's own.
+func ThroughAPMEntity(entity events.Participant) GateOption {
+	return func(c *gateConfig) { c.entity = entity }
+}
+
+// MaySubmit answers whether p may submit data for py on pathway now: the
+// submission gate (Submission) over the participant's reconciled standing,
+// its opt-in election and its Partial QP election, read from the ledger.
+func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events.Participant, pathway events.Pathway, opts ...GateOption) (Gate, error) {
+	var cfg gateConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	rules, err := s.table.Lookup(py)
 	if err != nil {
 		return Gate{}, refuse(ErrInvalidCommand, p, py, err.Error(), "ask about a program year the table holds")
 	}
-	det, found, err := s.elig.Eligibility(ctx, py, p, s.now())
-	if err != nil {
+	in := GateInput{Rules: rules, Pathway: pathway, Now: s.now()}
+	if in.Standing, err = s.elig.Eligibility(ctx, rules, p, in.Now); err != nil {
 		return Gate{}, err
 	}
-	st, err := s.State(ctx, py, p)
-	if err != nil {
+	if in.Election, err = s.State(ctx, py, p); err != nil {
 		return Gate{}, err
 	}
-	deny := func(reason error, detail string) (Gate, error) {
-		return Gate{Reason: reason, Detail: detail, Election: st.Confirmed}, nil
+	pqp := p
+	if !cfg.entity.IsZero() {
+		pqp = cfg.entity
 	}
-	appOK := func() (Gate, error) {
-		switch {
-		case !rules.APP:
-			return deny(ErrAPPUnavailable, fmt.Sprintf("%v has no APP", py))
-		case !det.MIPSAPM:
-			return deny(ErrAPPUnavailable, "not a MIPS APM participant")
+	if in.Standing.Status == events.StatusPartialQP {
+		if in.PartialQP, err = s.PartialQPState(ctx, py, pqp); err != nil {
+			return Gate{}, err
 		}
-		return Gate{Allowed: true, Election: st.Confirmed}, nil
 	}
-	// An imported or ledger election that is final decides for an
-	// opt-in eligible participant.
-	if st.Phase == PhaseFinal && (!found || det.Status == events.StatusOptInEligible) {
-		c := st.Confirmed
-		switch {
-		case pathway == events.PathwayAPP && c.Choice == events.ChoiceVoluntary:
-			return deny(ErrVoluntaryAPP, "a voluntary reporter cannot submit to the APP")
-		case pathway == events.PathwayAPP:
-			return appOK()
-		case pathway == events.PathwayMVP && !rules.MVPForOptIn:
-			return deny(ErrMVPNotForOptIn, "")
-		}
-		return Gate{Allowed: true, Detail: "election confirmed: " + c.Choice.String(), Election: c}, nil
-	}
-	if !found {
-		return deny(ErrNoDetermination, "")
-	}
-	switch det.Status {
-	case events.StatusRequired:
-		if pathway == events.PathwayAPP {
-			return appOK()
-		}
-		return Gate{Allowed: true, Detail: "required to participate"}, nil
-	case events.StatusOptInEligible:
-		detail := "confirm an election first"
-		if st.Phase == PhasePending {
-			detail = "the pending selection is not confirmed; type CONFIRM first"
-		}
-		return deny(ErrNoConfirmedElection, detail)
-	case events.StatusExempt:
-		return deny(ErrExempt, "exceeds no low-volume criterion")
-	case events.StatusExcluded:
-		return deny(ErrExcluded, det.Exclusion.String())
-	}
-	return deny(ErrNoDetermination, "status "+det.Status.String())
+	return Submission(in), nil
 }

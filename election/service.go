@@ -14,11 +14,13 @@ import (
 	"github.com/google/uuid"
 )
 
-// EligibilitySource gives the determination that stands for a participant
-// at an instant. The default reads the ledger's eligibility streams; a
-// service may supply a read model instead.
+// EligibilitySource gives a participant's standing at an instant,
+// reconciled from its determinations (eligibility.Reconcile). The default
+// reads the ledger's eligibility streams; a service may supply a read model
+// instead. A participant with no determination has a Standing whose
+// Determined() is false.
 type EligibilitySource interface {
-	Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error)
+	Eligibility(ctx context.Context, rules *eligibility.Rules, p events.Participant, asOf time.Time) (eligibility.Standing, error)
 }
 
 // Config wires a Service. Store, Names and Authorizer are required.
@@ -70,10 +72,12 @@ type stateCache struct {
 	slots []loaded              // updated in place: no allocation per command
 }
 
-// electionKey names an election: a participant in a program year.
+// electionKey names an election: a participant in a program year, and
+// which of its elections.
 type electionKey struct {
-	py events.ProgramYear
-	p  events.Participant
+	py   events.ProgramYear
+	p    events.Participant
+	kind ElectionKind
 }
 
 // maxCached bounds the cache; past it the cache starts over.
@@ -136,8 +140,8 @@ func NewService(cfg Config) (*Service, error) {
 
 type storeEligibility struct{ s *Service }
 
-func (e storeEligibility) Eligibility(ctx context.Context, py events.ProgramYear, p events.Participant, asOf time.Time) (events.EligibilityDetermined, bool, error) {
-	return eligibility.Current(ctx, e.s.store, e.s.names, e.s.reg, py, p, asOf)
+func (e storeEligibility) Eligibility(ctx context.Context, rules *eligibility.Rules, p events.Participant, asOf time.Time) (eligibility.Standing, error) {
+	return eligibility.Current(ctx, e.s.store, e.s.names, e.s.reg, rules, p, asOf)
 }
 
 // Meta is what every command carries besides its content.
@@ -187,19 +191,65 @@ func (s *Service) Withdraw(ctx context.Context, m Meta, py events.ProgramYear, p
 	return s.Execute(ctx, m, py, p, Withdraw{Reason: reason})
 }
 
-// Execute runs any command: checks, authorizes, then load-decide-append
-// with bounded retries. A refused command appends nothing.
+// Execute runs a command against p's opt-in election: checks, authorizes,
+// then load-decide-append with bounded retries. A refused command appends
+// nothing. The command ID is bound to the command's content (Meta):
+// retrying it returns the original receipt; reusing it for another command
+// is refused with ErrCommandIDReused.
 func (s *Service) Execute(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, c Command) (Receipt, error) {
-	dctx, err := s.prepare(ctx, m, py, p, true)
+	return s.execute(ctx, m, OptInElection, py, p, c, true)
+}
+
+// ExecutePartialQP runs a command against p's Partial QP election (an APM
+// Entity for its Partial QPs, or an individually assessed Partial QP):
+// Request{Choice: events.ChoicePartialQP}, then Confirm with CONFIRM, by
+// the Partial QP election deadline. Once confirmed it is final.
+func (s *Service) ExecutePartialQP(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, c Command) (Receipt, error) {
+	return s.execute(ctx, m, PartialQPElection, py, p, c, true)
+}
+
+// execute is Execute for an election kind; bind says whether the command
+// ID is bound to the content here (a compound command's parts are bound
+// through their parent).
+func (s *Service) execute(ctx context.Context, m Meta, kind ElectionKind, py events.ProgramYear, p events.Participant, c Command, bind bool) (Receipt, error) {
+	window := func(r *eligibility.Rules) eligibility.Window {
+		if kind == PartialQPElection {
+			return r.PartialQPElectionWindow()
+		}
+		return r.ElectionWindow
+	}
+	dctx, err := s.prepare(ctx, m, py, p, true, window)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return s.run(ctx, m, dctx, func(st State, dctx Context) ([]events.Event, error) { return Decide(st, c, dctx) }, kindOf(c))
+	dctx.Election = kind
+	var claim *commandClaim
+	if bind {
+		claim = newClaim(m, "election."+commandName(c)+"/"+kind.String(), py, p, c)
+	}
+	return s.run(ctx, m, dctx, func(st State, dctx Context) ([]events.Event, error) { return Decide(st, c, dctx) }, kindOf(c), claim)
+}
+
+// commandName names a command's type.
+func commandName(c Command) string {
+	switch c.(type) {
+	case Request:
+		return "request"
+	case Confirm:
+		return "confirm"
+	case Withdraw:
+		return "withdraw"
+	}
+	return fmt.Sprintf("%T", c)
 }
 
 // prepare validates a command, checks attestation and authorization, and
-// builds the decision context.
-func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, authorize bool) (Context, error) {
+// builds the decision context. The Statement of Truth must have been
+// accepted no earlier than the opening of the window the command belongs to
+// (window; nil for none) and not in the future. A command on behalf of a
+// client (Meta.OnBehalfOf) needs the actor to be authorized for that client
+// too, and the participant to be the client's.
+func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant, authorize bool, window func(*eligibility.Rules) eligibility.Window) (Context, error) {
 	if m.CommandID == uuid.Nil {
 		return Context{}, refuse(ErrInvalidCommand, p, py, "no command ID", "give every command a UUID; reuse it only to retry the same command")
 	}
@@ -211,19 +261,62 @@ func (s *Service) prepare(ctx context.Context, m Meta, py events.ProgramYear, p 
 		return Context{}, refuse(ErrInvalidCommand, p, py, err.Error(), "elect in a program year the table holds")
 	}
 	now := s.now()
-	if m.Actor.AttestedAt.IsZero() || m.Actor.AttestedAt.After(now) {
-		return Context{}, refuse(ErrNotAttested, p, py, "", "accept the Statement of Truth at sign-in")
+	if err := checkAttestation(m, p, py, rules, now, window); err != nil {
+		return Context{}, err
 	}
 	if authorize {
 		if err := s.auth.Authorize(ctx, m.Actor, p); err != nil {
 			return Context{}, refuse(ErrUnauthorized, p, py, err.Error(), "act as a representative connected to the TIN, the clinician themself, or a registry authorized for the client")
 		}
+		if err := s.checkOnBehalfOf(ctx, m, p, py); err != nil {
+			return Context{}, err
+		}
 	}
-	det, found, err := s.elig.Eligibility(ctx, py, p, now)
+	standing, err := s.elig.Eligibility(ctx, rules, p, now)
 	if err != nil {
 		return Context{}, fmt.Errorf("election: eligibility of %v: %w", p, err)
 	}
-	return Context{Participant: p, ProgramYear: py, Rules: rules, Eligibility: det, Determined: found, Now: now}, nil
+	return Context{Participant: p, ProgramYear: py, Rules: rules, Eligibility: standing, Now: now}, nil
+}
+
+// checkAttestation refuses a Statement of Truth never accepted, accepted in
+// the future, or accepted before the command's window opened.
+func checkAttestation(m Meta, p events.Participant, py events.ProgramYear, rules *eligibility.Rules, now time.Time, window func(*eligibility.Rules) eligibility.Window) error {
+	at := m.Actor.AttestedAt
+	switch {
+	case at.IsZero():
+		return refuse(ErrNotAttested, p, py, "never accepted", "accept the Statement of Truth at sign-in")
+	case at.After(now):
+		return refuse(ErrNotAttested, p, py, "accepted at "+eligibility.FormatEastern(at)+", in the future", "sign in again: the attestation time cannot be later than now")
+	}
+	// Before the window opens the window's own refusal says when it does.
+	if window != nil {
+		if w := window(rules); !w.IsZero() && !now.Before(w.Open) && at.Before(w.Open) {
+			return refuse(ErrNotAttested, p, py, "accepted at "+eligibility.FormatEastern(at)+", before the window opened at "+eligibility.FormatEastern(w.Open),
+				"sign in again and accept the Statement of Truth for this window")
+		}
+	}
+	return nil
+}
+
+// checkOnBehalfOf checks a command made on behalf of a client: the client
+// is a practice or clinician the participant belongs to, and the Authorizer
+// lets the actor act for it.
+func (s *Service) checkOnBehalfOf(ctx context.Context, m Meta, p events.Participant, py events.ProgramYear) error {
+	on := m.OnBehalfOf
+	if on.IsZero() {
+		return nil
+	}
+	if err := on.Validate(); err != nil || on.Kind != events.KindGroup && on.Kind != events.KindIndividual {
+		return refuse(ErrUnauthorized, p, py, "on behalf of an invalid client", "name the client practice (TIN) or clinician (TIN/NPI)")
+	}
+	if (p.Kind == events.KindGroup || p.Kind == events.KindIndividual) && p.TIN != on.TIN {
+		return refuse(ErrUnauthorized, p, py, fmt.Sprintf("on behalf of %v, which the participant does not belong to", on), "act on behalf of the participant's own practice")
+	}
+	if err := s.auth.Authorize(ctx, m.Actor, on); err != nil {
+		return refuse(ErrUnauthorized, p, py, "on behalf of "+on.String()+": "+err.Error(), "act on behalf of a client the actor is authorized for")
+	}
+	return nil
 }
 
 // commandKind says which event type a command's last event has, to tell a
@@ -265,11 +358,19 @@ type commandRecord struct {
 	hash     events.Hash
 }
 
+// streamOf names the stream of an election.
+func (s *Service) streamOf(k electionKey) string {
+	if k.kind == PartialQPElection {
+		return s.names.PartialQPElection(k.py, k.p)
+	}
+	return s.names.Election(k.py, k.p)
+}
+
 func (s *Service) load(ctx context.Context, m Meta, dctx Context, fresh bool) (loaded, error) {
-	key := electionKey{dctx.ProgramYear, dctx.Participant}
+	key := electionKey{dctx.ProgramYear, dctx.Participant, dctx.Election}
 	l, hit := s.cache.get(key)
 	if !hit {
-		l.stream = s.names.Election(dctx.ProgramYear, dctx.Participant)
+		l.stream = s.streamOf(key)
 	}
 	stream := l.stream
 	l.cmds = slices.Clip(l.cmds) // appends below must not write into the cached slice
@@ -334,11 +435,12 @@ func (l *loaded) findCommand(m Meta, dctx Context, stream string) (*Receipt, str
 }
 
 // remember notes the command that wrote rec (the last record of a command
-// replaces its earlier ones).
+// replaces its earlier ones). The slice may be shared with the state cache:
+// it is never written in place.
 func (l *loaded) remember(rec *events.Record) {
 	c := commandRecord{id: rec.Metadata.CommandID, typ: rec.Type, revision: rec.Revision, position: rec.Position, hash: rec.Hash}
 	if n := len(l.cmds); n > 0 && l.cmds[n-1].id == c.id {
-		l.cmds[n-1] = c
+		l.cmds = append(l.cmds[:n-1:n-1], c)
 		return
 	}
 	l.cmds = append(l.cmds, c)
@@ -347,11 +449,18 @@ func (l *loaded) remember(rec *events.Record) {
 // decideFunc is a decision over a loaded state.
 type decideFunc func(State, Context) ([]events.Event, error)
 
-// run is the load-decide-append loop shared by every command.
-func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFunc, kind commandKind) (Receipt, error) {
+// run is the load-decide-append loop shared by every command. A non-nil
+// claim binds the command ID to the command's content: a claim recorded
+// for another command refuses this one before anything is appended, and
+// the claim is recorded once the command's events are. (Two commands racing
+// with the same ID and different content can both pass the check; the
+// second to record its claim is then told ErrCommandIDReused although its
+// events were appended. Reusing an ID for another command is a client's
+// error either way; sequential reuse is always refused.)
+func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFunc, kind commandKind, claim *commandClaim) (Receipt, error) {
 	md := s.metadata(m, dctx.Participant)
 	var lastErr error
-	fresh := false
+	fresh, checked := false, false
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		l, err := s.load(ctx, m, dctx, fresh)
 		if err != nil {
@@ -378,10 +487,22 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 				return Receipt{}, refuse(ErrCommandIDReused, dctx.Participant, dctx.ProgramYear,
 					fmt.Sprintf("command %s already recorded %s", m.CommandID, l.priorType), "give a new command a new ID")
 			}
+			if err := s.checkClaim(ctx, claim, dctx); err != nil {
+				return Receipt{}, err
+			}
 			return *l.prior, nil
 		}
 		if err != nil {
 			return Receipt{}, err
+		}
+		if claim != nil && !checked {
+			// A command ID first used for another command is refused before
+			// anything is appended; the claim itself is recorded after the
+			// command's own events, so a refused command records nothing.
+			if err := s.checkClaim(ctx, claim, dctx); err != nil {
+				return Receipt{}, err
+			}
+			checked = true
 		}
 		data := make([]events.EventData, len(evs))
 		for i, e := range evs {
@@ -403,6 +524,11 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 			continue
 		case err == nil:
 			s.remember(dctx, l, evs, data, res)
+			if claim != nil {
+				if err := s.bindClaim(ctx, claim, dctx); err != nil {
+					return Receipt{}, err
+				}
+			}
 			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
 				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
 		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
@@ -430,7 +556,7 @@ func (s *Service) remember(dctx Context, l loaded, evs []events.Event, data []ev
 	l.state, l.prior = st, nil
 	l.cmds = append(l.cmds, commandRecord{id: data[len(data)-1].Metadata.CommandID, typ: data[len(data)-1].Type,
 		revision: res.Revision, position: res.Position, hash: res.Hash})
-	s.cache.put(electionKey{dctx.ProgramYear, dctx.Participant}, l)
+	s.cache.put(electionKey{dctx.ProgramYear, dctx.Participant, dctx.Election}, l)
 }
 
 // eventID derives the i-th event ID of a command (UUID v5 in the command's
@@ -464,8 +590,14 @@ func (s *Service) metadata(m Meta, p events.Participant) events.Metadata {
 		CausationID: m.CommandID, CorrelationID: m.CorrelationID}
 }
 
-// State loads p's election state for py.
+// State loads p's opt-in election state for py.
 func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
 	l, err := s.load(ctx, Meta{}, Context{Participant: p, ProgramYear: py}, true)
+	return l.state, err
+}
+
+// PartialQPState loads p's Partial QP election state for py.
+func (s *Service) PartialQPState(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
+	l, err := s.load(ctx, Meta{}, Context{Participant: p, ProgramYear: py, Election: PartialQPElection}, true)
 	return l.state, err
 }

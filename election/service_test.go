@@ -11,6 +11,7 @@ import (
 
 	"github.com/electionledger/ledger/election"
 	et "github.com/electionledger/ledger/election/electiontest"
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -220,7 +221,10 @@ func TestRaceConfirmWithdraw(t *testing.T) {
 	}
 	rep, err := events.VerifyLog(bg, h.Store)
 	require.NoError(t, err)
-	assert.Equal(t, 3*participants, rep.Records)
+	// Per participant: its determination, the request and the winner, and
+	// the claims of the two commands that were recorded (a losing command
+	// records nothing, not even its claim).
+	assert.Equal(t, 5*participants, rep.Records)
 	t.Logf("%d confirmed, %d withdrawn", confirmed.Load(), withdrawn.Load())
 }
 
@@ -257,8 +261,9 @@ func TestSubmissionGate(t *testing.T) {
 		{required, events.PathwayTraditional, nil},
 		{required, events.PathwayAPP, election.ErrAPPUnavailable},
 		{reqAPM, events.PathwayAPP, nil},
-		{exempt, events.PathwayTraditional, election.ErrExempt},
-		{excluded, events.PathwayTraditional, election.ErrExcluded},
+		{exempt, events.PathwayTraditional, nil},              // voluntary, without an election
+		{excluded, events.PathwayTraditional, nil},            // a QP: voluntary, without an election
+		{exempt, events.PathwayAPP, election.ErrVoluntaryAPP}, // the APP is never voluntary
 		{none, events.PathwayTraditional, election.ErrNoDetermination},
 		{pending, events.PathwayTraditional, election.ErrNoConfirmedElection},
 		{optedIn, events.PathwayTraditional, nil},
@@ -289,17 +294,28 @@ func TestSubmissionGate(t *testing.T) {
 	assert.Equal(t, events.ChoiceOptIn, g.Election.Choice)
 }
 
+// TestVirtualGroupElection: a virtual group's election within its window:
+// per-member authorization (an unauthorized TIN is refused by name and
+// nothing is appended for it), members opted in through the virtual group
+// with requests that stay pending until the deadline, a member's own final
+// election kept, a revision that drops one member (which then has no
+// opt-in through the group and may join another), a reused command ID,
+// the 11:59 pm deadline, and after it every member's opt-in final at the
+// same instant, recorded by FinalizeVirtualGroup.
 func TestVirtualGroupElection(t *testing.T) {
 	py25 := events.PY(events.MIPS, 2025)
-	// The PY2025 virtual group window: Oct 1 - Dec 31 2024.
-	h := et.New(t, et.WithTime(time.Date(2024, 11, 15, 15, 0, 0, 0, time.UTC)))
+	rules, err := eligibility.Default().Rules(py25)
+	require.NoError(t, err)
+	deadline := rules.VirtualGroupWindow.Close // the end of 11:59 pm ET, Dec 31 2024
+	h := et.New(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, err := events.NewVirtualGroup("VG-2025-7")
 	require.NoError(t, err)
-	fresh, ownPending, ownFinal, required := et.Group(21), et.Group(22), et.Group(23), et.Group(24)
+	fresh, ownPending, ownFinal, required, stranger, newbie := et.Group(21), et.Group(22), et.Group(23), et.Group(24), et.Group(25), et.Group(26)
 	h.Determine(et.OptInEligible(fresh, py25), et.OptInEligible(ownPending, py25), et.OptInEligible(ownFinal, py25),
-		et.Determination(required, py25, events.StatusRequired))
-	// Before the VG election: one member has a pending selection, another a
-	// final voluntary election (made in the PY2025 window, later).
+		et.Determination(required, py25, events.StatusRequired), et.OptInEligible(stranger, py25), et.OptInEligible(newbie, py25))
+	// A member with a final election of its own, and one with a pending
+	// selection (made in the PY2025 opt-in window: the clock goes there and
+	// back to set the scene).
 	h.Clock.Set(time.Date(2026, 2, 2, 15, 0, 0, 0, time.UTC))
 	m := h.Rep(ownFinal.TIN)
 	_, err = h.Service.Request(bg, m, py25, ownFinal, voluntary)
@@ -307,24 +323,32 @@ func TestVirtualGroupElection(t *testing.T) {
 	m.CommandID = h.IDs.New()
 	_, err = h.Service.Confirm(bg, m, py25, ownFinal, "CONFIRM")
 	require.NoError(t, err)
-	m = h.Rep(ownPending.TIN)
-	_, err = h.Service.Request(bg, m, py25, ownPending, voluntary)
+	_, err = h.Service.Request(bg, h.Rep(ownPending.TIN), py25, ownPending, voluntary)
 	require.NoError(t, err)
 
 	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
-	vgm := h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
-	e := election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{fresh.TIN, ownPending.TIN, ownFinal.TIN, required.TIN}}
-	_, err = h.Service.ElectVirtualGroup(bg, vgm, e)
+	for _, p := range []events.Participant{fresh, ownPending, ownFinal, required, newbie} {
+		h.Auth.ConnectRepresentative("vg-rep", p.TIN) // every member but the stranger authorizes the representative
+	}
+	vgm := func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
+	e := election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25,
+		Members: []events.TIN{fresh.TIN, ownPending.TIN, ownFinal.TIN, required.TIN, stranger.TIN}}
+	_, err = h.Service.ElectVirtualGroup(bg, vgm(), e)
 	assert.ErrorIs(t, err, election.ErrOutsideWindow, "the virtual group window closed Dec 31 2024")
 
-	h.Clock.Set(time.Date(2024, 12, 31, 20, 0, 0, 0, time.UTC)) // 3 pm Eastern on the last day
-	vgm = h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
-	res, err := h.Service.ElectVirtualGroup(bg, vgm, e)
+	h.Clock.Set(time.Date(2024, 12, 20, 20, 0, 0, 0, time.UTC))
+	first := vgm()
+	res, err := h.Service.ElectVirtualGroup(bg, first, e)
 	require.NoError(t, err)
-	want := []election.MemberStatus{election.MemberOptedIn, election.MemberOptedIn, election.MemberKeptFinal, election.MemberNotOptInEligible}
+	want := []election.MemberStatus{election.MemberOptedIn, election.MemberOptedIn, election.MemberKeptFinal, election.MemberNotOptInEligible, election.MemberRefused}
 	for i, mr := range res.Members {
 		assert.Equal(t, want[i], mr.Status, "member %d", i)
 	}
+	assert.ErrorIs(t, res.Members[4].Err, election.ErrUnauthorized)
+	assert.Contains(t, res.Members[4].Err.Error(), "*****"+stranger.TIN.Last4())
+	assert.NotContains(t, res.Members[4].Err.Error(), stranger.TIN.Digits())
 	assert.Equal(t, events.ChoiceVoluntary, res.Members[2].Kept.Choice, "the final member keeps its own election, reported")
 
 	types := func(p events.Participant) []string {
@@ -334,21 +358,124 @@ func TestVirtualGroupElection(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, []string{events.TypeElectionRequested, events.TypeElectionConfirmed}, types(fresh))
-	assert.Equal(t, []string{events.TypeElectionRequested, events.TypeElectionRequestWithdrawn, events.TypeElectionRequested, events.TypeElectionConfirmed}, types(ownPending))
-	assert.Equal(t, []string{events.TypeElectionRequested, events.TypeElectionConfirmed}, types(ownFinal))
+	req, wd, conf := events.TypeElectionRequested, events.TypeElectionRequestWithdrawn, events.TypeElectionConfirmed
+	assert.Equal(t, []string{req}, types(fresh), "opted in through the virtual group: pending until the deadline")
+	assert.Equal(t, []string{req, wd, req}, types(ownPending))
+	assert.Equal(t, []string{req, conf}, types(ownFinal))
 	assert.Empty(t, types(required))
+	assert.Empty(t, types(stranger), "nothing appended for an unauthorized member")
+	for _, err := range h.Store.ReadStream(bg, h.Names.VirtualGroupMember(py25, stranger.TIN), 0) {
+		assert.ErrorIs(t, err, events.ErrStreamNotFound, "the unauthorized TIN is not admitted")
+	}
 	st, err := h.Service.State(bg, py25, fresh)
 	require.NoError(t, err)
-	assert.Equal(t, vg.ID, st.Confirmed.VirtualGroupID)
+	assert.Equal(t, election.PhasePending, st.Phase)
+	assert.Equal(t, vg.ID, st.Pending.VirtualGroupID)
+	// The member cannot confirm or withdraw the virtual group's request.
+	fm := h.Rep(fresh.TIN)
+	_, err = h.Service.Confirm(bg, fm, py25, fresh, "CONFIRM")
+	assert.ErrorIs(t, err, election.ErrVirtualGroupPending)
+	fm.CommandID = h.IDs.New()
+	_, err = h.Service.Withdraw(bg, fm, py25, fresh, "mine")
+	assert.ErrorIs(t, err, election.ErrVirtualGroupPending)
 
 	// Retrying the same election appends nothing new.
 	n := logLen(t, h)
-	res2, err := h.Service.ElectVirtualGroup(bg, vgm, e)
+	res2, err := h.Service.ElectVirtualGroup(bg, first, e)
 	require.NoError(t, err)
 	assert.Equal(t, n, logLen(t, h))
-	assert.Equal(t, res.Members[0].Receipt.Hash, res2.Members[0].Receipt.Hash)
 	assert.Equal(t, res.Membership.Hash, res2.Membership.Hash)
+
+	// A revision in the last minute before the deadline drops fresh and adds
+	// newbie.
+	h.Clock.Set(deadline.Add(-30 * time.Second))
+	revision := vgm()
+	e2 := election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{ownPending.TIN, ownFinal.TIN, required.TIN, newbie.TIN}}
+	res, err = h.Service.ElectVirtualGroup(bg, revision, e2)
+	require.NoError(t, err)
+	statuses := map[events.TIN]election.MemberStatus{}
+	for _, mr := range res.Members {
+		statuses[mr.TIN] = mr.Status
+	}
+	assert.Equal(t, election.MemberDropped, statuses[fresh.TIN])
+	assert.Equal(t, election.MemberOptedIn, statuses[newbie.TIN])
+	assert.Equal(t, []string{req, wd}, types(fresh), "the dropped member has no opt-in through the group")
+	st, _ = h.Service.State(bg, py25, fresh)
+	assert.Equal(t, election.PhaseNone, st.Phase)
+	// The same command ID with another member list is refused, appending nothing.
+	n = logLen(t, h)
+	e3 := e2
+	e3.Members = []events.TIN{ownPending.TIN}
+	_, err = h.Service.ElectVirtualGroup(bg, revision, e3)
+	assert.ErrorIs(t, err, election.ErrCommandIDReused)
+	assert.Equal(t, n, logLen(t, h))
+	// The dropped TIN may join another virtual group.
+	other, _ := events.NewVirtualGroup("VG-2025-8")
+	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", other.ID)
+	ores, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: other, ProgramYear: py25, Members: []events.TIN{fresh.TIN}})
+	require.NoError(t, err)
+	assert.Equal(t, election.MemberOptedIn, ores.Members[0].Status)
+
+	// At the deadline: no more revisions; the opt-ins are final at once.
+	h.Clock.Set(deadline)
+	_, err = h.Service.ElectVirtualGroup(bg, vgm(), e)
+	assert.ErrorIs(t, err, election.ErrOutsideWindow)
+	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
+	require.NoError(t, err, "finalizing at the deadline")
+	// Before finalizing, a member's own election is refused as final too.
+	h.Clock.Set(time.Date(2026, 2, 3, 15, 0, 0, 0, time.UTC))
+	_, err = h.Service.Request(bg, h.Rep(fresh.TIN), py25, fresh, voluntary)
+	assert.ErrorIs(t, err, election.ErrElectionFinal, "opted in through VG-2025-8, final at the deadline though not yet finalized")
+	fin, err := h.Service.FinalizeVirtualGroup(bg, vgm(), other, py25)
+	require.NoError(t, err)
+	require.Len(t, fin.Members, 1)
+	assert.Equal(t, election.MemberConfirmed, fin.Members[0].Status)
+	for _, p := range []events.Participant{ownPending, newbie, fresh} {
+		st, err := h.Service.State(bg, py25, p)
+		require.NoError(t, err)
+		require.Equal(t, election.PhaseFinal, st.Phase, "%v", p)
+		assert.Equal(t, deadline.UTC(), st.Confirmed.At, "%v: final at the deadline instant", p)
+	}
+	n = logLen(t, h)
+	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
+	require.NoError(t, err)
+	assert.Equal(t, n, logLen(t, h), "finalizing again appends nothing")
+	_, err = events.VerifyLog(bg, h.Store)
+	require.NoError(t, err)
+}
+
+// TestVirtualGroupRetraction: a retracted election releases every member
+// and withdraws their opt-ins; it confirms nothing at the deadline.
+func TestVirtualGroupRetraction(t *testing.T) {
+	py25 := events.PY(events.MIPS, 2025)
+	h := et.New(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
+	vg, _ := events.NewVirtualGroup("VG-R")
+	a, b := et.Group(31), et.Group(32)
+	h.Determine(et.OptInEligible(a, py25), et.OptInEligible(b, py25))
+	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
+	h.Auth.ConnectRepresentative("vg-rep", a.TIN)
+	h.Auth.ConnectRepresentative("vg-rep", b.TIN)
+	vgm := func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
+	_, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{a.TIN, b.TIN}})
+	require.NoError(t, err)
+	res, err := h.Service.RetractVirtualGroup(bg, vgm(), vg, py25)
+	require.NoError(t, err)
+	assert.Len(t, res.Members, 2)
+	for _, p := range []events.Participant{a, b} {
+		st, err := h.Service.State(bg, py25, p)
+		require.NoError(t, err)
+		assert.Equal(t, election.PhaseNone, st.Phase)
+	}
+	_, err = h.Service.RetractVirtualGroup(bg, vgm(), vg, py25)
+	assert.ErrorIs(t, err, election.ErrNothingPending)
+	h.Clock.Set(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC))
+	fin, err := h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
+	require.NoError(t, err)
+	assert.Empty(t, fin.Members, "a retracted election confirms nothing")
+	_, err = h.Service.FinalizeVirtualGroup(bg, h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}), vg, events.PY(events.MIPS, 2026))
+	assert.ErrorIs(t, err, election.ErrVirtualGroupPending, "PY2026's virtual group deadline has not passed")
 }
 
 // failingStore fails every append after the first ok ones.
@@ -420,12 +547,12 @@ func TestRegistryBatch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, len(refusals), len(sub.Refusals()), "the preview showed every refusal")
 	selected := sub.Count(election.EntrySelected)
-	assert.Equal(t, n+selected, logLen(t, h), "one request per selection, nothing else")
+	assert.Equal(t, n+selected+1, logLen(t, h), "one request per selection, and the upload's claim on its command ID")
 
 	conf := h.RegistryActor("QCDR-1")
 	_, err = svc.ConfirmBatch(bg, conf, b, "confirm")
 	assert.ErrorIs(t, err, election.ErrConfirmPhrase)
-	assert.Equal(t, n+selected, logLen(t, h), "a wrong phrase records nothing")
+	assert.Equal(t, n+selected+1, logLen(t, h), "a wrong phrase records nothing")
 
 	// The store fails part-way.
 	fs.ok.Store(int64(selected / 2))
@@ -446,7 +573,7 @@ func TestRegistryBatch(t *testing.T) {
 	res, err = svc.ConfirmBatch(bg, conf, b, "CONFIRM")
 	require.NoError(t, err)
 	assert.Equal(t, selected, res.Count(election.EntryConfirmed))
-	assert.Equal(t, n+2*selected, logLen(t, h), "no duplicate event")
+	assert.Equal(t, n+2*selected+2, logLen(t, h), "no duplicate event (and the two claims)")
 	replayed := 0
 	for _, e := range res.Entries {
 		if e.Receipt.Replayed {

@@ -17,6 +17,12 @@ type Clinician struct {
 	MedicareEnrolled time.Time
 	// QP: a Qualifying APM Participant this year.
 	QP bool
+	// PartialQP: a Partial QP this year (excluded from MIPS unless a Partial
+	// QP election is made for it).
+	PartialQP bool
+	// IndividuallyAssessed: assessed for QP status on its own (an Affiliated
+	// Practitioner List), so it makes its own Partial QP election.
+	IndividuallyAssessed bool
 }
 
 // Input is what one determination is made from.
@@ -35,6 +41,9 @@ type Input struct {
 	PrimaryCare bool
 	// PortalRegistered: registered on the payer's portal (QIPS).
 	PortalRegistered bool
+	// NewlyEstablished: the TIN or TIN/NPI was newly established during the
+	// segment (segment 2: it is then judged on segment 2 alone).
+	NewlyEstablished bool
 	// Source and SourceDate name the segment or snapshot; DeterminedAt is
 	// when the determination was made.
 	Source       events.Source
@@ -75,17 +84,23 @@ func (r *Rules) OtherwiseEligible(c Clinician) (bool, events.ExclusionReason) {
 	return true, events.ExclusionNone
 }
 
-// Determine judges one participant for one program year: required, opt-in
-// eligible, exempt, or excluded with its reason, and which low-volume
-// criteria it exceeded (strictly greater than the threshold).
+// Determine judges one participant for one program year from one source
+// (a segment, an APM snapshot, the virtual group assessment period):
+// required, opt-in eligible, exempt, excluded with its reason, a Partial QP,
+// or not assessed, and which low-volume criteria it exceeded (strictly
+// greater than the threshold; recorded even when it is excluded). A
+// participant's standing reconciles its determinations (Reconcile): segment
+// 1 alone is its initial status, segment 2 reconciled with it the final one.
 //
 //   - Individuals are excluded as Qualifying APM Participants, when they
 //     enrolled in Medicare during the year, or when their clinician type is
-//     not eligible that year.
+//     not eligible that year; a Partial QP has a status of its own.
 //   - Groups (and virtual groups) are excluded when no clinician billing
-//     under them is otherwise eligible.
-//   - APM Entities can never opt in: below the threshold they are exempt,
-//     with ExclusionAPMEntity saying why they are not opt-in eligible.
+//     under them is otherwise eligible; a group's determination counts its
+//     otherwise eligible clinicians.
+//   - APM Entities are judged against the threshold only in the years that
+//     do so (PY2017-2020), may be opt-in eligible only in the years that
+//     allow it (PY2019-2020), and are otherwise not assessed.
 //   - Exceeding every criterion means required; some but not all, opt-in
 //     eligible (exempt in years without opt-in); none, exempt.
 //   - Programs without a low-volume threshold (QIPS) make every
@@ -102,20 +117,24 @@ func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
 	if v.AllowedChargesCents < 0 || v.PartBPatients < 0 || v.CoveredServices < 0 {
 		return bad("volumes", "negative volume; counts and cents must be 0 or more")
 	}
-	if in.Source == events.SourceUnknown {
+	if _, err := in.Source.MarshalText(); err != nil || in.Source == events.SourceUnknown {
 		return bad("source", "name the segment, snapshot or import the volumes come from")
 	}
 	if in.DeterminedAt.IsZero() {
 		return bad("determinedAt", "say when the determination was made")
 	}
+	if in.Clinician.QP && in.Clinician.PartialQP {
+		return bad("clinician", "a clinician is a QP or a Partial QP, not both")
+	}
 	out := events.EligibilityDetermined{
 		Participant: p, ProgramYear: r.ProgramYear, Volumes: v,
 		Source: in.Source, SourceDate: in.SourceDate.UTC(), DeterminedAt: in.DeterminedAt.UTC(),
-		MIPSAPM: in.MIPSAPM, PortalRegistered: in.PortalRegistered,
+		MIPSAPM: in.MIPSAPM, PortalRegistered: in.PortalRegistered, NewlyEstablished: in.NewlyEstablished,
 	}
 	if p.Kind == events.KindIndividual {
 		out.ClinicianType = string(in.Clinician.Type)
 		out.QP = in.Clinician.QP
+		out.IndividuallyAssessed = in.Clinician.IndividuallyAssessed
 	}
 	excluded := func(reason events.ExclusionReason) (events.EligibilityDetermined, error) {
 		out.Status, out.Exclusion = events.StatusExcluded, reason
@@ -133,31 +152,36 @@ func Determine(r *Rules, in Input) (events.EligibilityDetermined, error) {
 		return out, nil
 	}
 
+	out.Exceeded = r.LVT.Exceeded(v)
 	switch p.Kind {
 	case events.KindIndividual:
 		if ok, why := r.OtherwiseEligible(in.Clinician); !ok {
 			return excluded(why)
 		}
+		if in.Clinician.PartialQP {
+			out.Status = events.StatusPartialQP
+			return out, nil
+		}
 	case events.KindGroup, events.KindVirtualGroup:
-		eligible := false
 		for _, c := range in.Clinicians {
 			if ok, _ := r.OtherwiseEligible(c); ok {
-				eligible = true
-				break
+				out.EligibleClinicians++
 			}
 		}
-		if !eligible {
+		if out.EligibleClinicians == 0 {
 			return excluded(events.ExclusionNoEligibleClinician)
 		}
+	case events.KindAPMEntity:
+		if !r.APMEntityLVT {
+			out.Status = events.StatusNotAssessed
+			return out, nil
+		}
 	}
-
-	out.Exceeded = r.LVT.Exceeded(v)
+	optIn := r.OptIn && (p.Kind != events.KindAPMEntity || r.APMEntityOptIn)
 	switch {
 	case out.Exceeded == r.LVT.Criteria:
 		out.Status = events.StatusRequired
-	case p.Kind == events.KindAPMEntity:
-		out.Status, out.Exclusion = events.StatusExempt, events.ExclusionAPMEntity
-	case out.Exceeded != 0 && r.OptIn:
+	case out.Exceeded != 0 && optIn:
 		out.Status = events.StatusOptInEligible
 	default:
 		out.Status = events.StatusExempt

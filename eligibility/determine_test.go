@@ -146,14 +146,69 @@ func TestGroups(t *testing.T) {
 	assert.Equal(t, events.StatusOptInEligible, d.Status, "one otherwise-eligible clinician suffices")
 	assert.Equal(t, events.CriterionCharges, d.Exceeded)
 
-	// APM Entities never opt in.
+	assert.Equal(t, 1, d.EligibleClinicians, "the QP and the ineligible type are not counted")
+	assert.Equal(t, 3, determine(t, r, group(physician(), physician(), social, physician())).EligibleClinicians)
+}
+
+// TestAPMEntitiesByYear: PY2017-2020 an APM Entity is judged against the
+// threshold, and may be opt-in eligible only in PY2019-2020; from PY2021 it
+// has no LVT status at all.
+func TestAPMEntitiesByYear(t *testing.T) {
 	apm, err := events.NewAPMEntity("A1234")
 	require.NoError(t, err)
-	d = determine(t, r, eligibility.Input{Participant: apm, Volumes: partial, Source: events.SourceAPMSnapshot, SourceDate: at, DeterminedAt: at})
-	assert.Equal(t, events.StatusExempt, d.Status)
-	assert.Equal(t, events.ExclusionAPMEntity, d.Exclusion)
-	d = determine(t, r, eligibility.Input{Participant: apm, Volumes: events.Volumes{AllowedChargesCents: 1e9, PartBPatients: 1e4, CoveredServices: 1e4}, Source: events.SourceAPMSnapshot, SourceDate: at, DeterminedAt: at})
-	assert.Equal(t, events.StatusRequired, d.Status)
+	some := events.Volumes{AllowedChargesCents: 200_000_00, PartBPatients: 150, CoveredServices: 150}
+	all := events.Volumes{AllowedChargesCents: 1e9, PartBPatients: 1e4, CoveredServices: 1e4}
+	cases := []struct {
+		year      int
+		v         events.Volumes
+		want      events.EligibilityStatus
+		exceeded  events.Criteria
+		rationale string
+	}{
+		{2017, events.Volumes{AllowedChargesCents: 30_000_01, PartBPatients: 100}, events.StatusExempt, events.CriterionCharges, "PY2017: at 100 beneficiaries, exempt"},
+		{2017, events.Volumes{AllowedChargesCents: 30_000_01, PartBPatients: 101}, events.StatusRequired, events.CriterionCharges | events.CriterionPatients, "PY2017: above $30,000 and 100 beneficiaries"},
+		{2018, some, events.StatusExempt, events.CriterionCharges, "no opt-in in PY2018"},
+		{2019, some, events.StatusOptInEligible, events.CriterionCharges, "an APM Entity group in the opt-in range may opt in"},
+		{2020, some, events.StatusOptInEligible, events.CriterionCharges, "an APM Entity group in the opt-in range may opt in"},
+		{2020, all, events.StatusRequired, events.CriterionCharges | events.CriterionPatients | events.CriterionServices, "above the threshold"},
+		{2020, events.Volumes{}, events.StatusExempt, 0, "below the threshold"},
+		{2021, some, events.StatusNotAssessed, events.CriterionCharges, "no LVT status from PY2021"},
+		{2021, all, events.StatusNotAssessed, events.CriterionCharges | events.CriterionPatients | events.CriterionServices, "never required by volume"},
+		{2024, events.Volumes{}, events.StatusNotAssessed, 0, "never exempt by volume"},
+		{2026, some, events.StatusNotAssessed, events.CriterionCharges, "no LVT status from PY2021"},
+	}
+	for _, c := range cases {
+		d := determine(t, rules(t, events.MIPS, c.year), eligibility.Input{Participant: apm, Volumes: c.v,
+			Source: events.SourceSegment2, SourceDate: at, DeterminedAt: at})
+		assert.Equal(t, c.want, d.Status, "PY%d: %s", c.year, c.rationale)
+		assert.Equal(t, events.ExclusionNone, d.Exclusion, "PY%d", c.year)
+		assert.Equal(t, c.exceeded, d.Exceeded, "PY%d", c.year)
+	}
+}
+
+// TestPartialQPAndRecordedFacts: a Partial QP has a status of its own; an
+// excluded clinician's exceeded criteria are still recorded; newly
+// established is recorded.
+func TestPartialQPAndRecordedFacts(t *testing.T) {
+	r := rules(t, events.MIPS, 2024)
+	above := events.Volumes{AllowedChargesCents: 1_000_000_00, PartBPatients: 1000, CoveredServices: 1000}
+	in := individualInput(above)
+	in.Clinician.PartialQP = true
+	d := determine(t, r, in)
+	assert.Equal(t, events.StatusPartialQP, d.Status)
+	assert.Equal(t, events.CriterionCharges|events.CriterionPatients|events.CriterionServices, d.Exceeded)
+
+	in.Clinician.QP = true
+	_, err := eligibility.Determine(&r, in)
+	assert.ErrorIs(t, err, eligibility.ErrInvalidInput, "QP and Partial QP at once")
+
+	in = individualInput(above)
+	in.Clinician.Type = eligibility.OtherClinicianType
+	in.NewlyEstablished = true
+	d = determine(t, r, in)
+	assert.Equal(t, events.StatusExcluded, d.Status)
+	assert.Equal(t, events.CriterionCharges|events.CriterionPatients|events.CriterionServices, d.Exceeded, "criteria are facts, recorded even when excluded")
+	assert.True(t, d.NewlyEstablished)
 }
 
 func TestQIPS(t *testing.T) {

@@ -214,7 +214,8 @@ func (s *scan) end() bool {
 }
 
 // fastEligibilityDetermined decodes the canonical form of
-// EligibilityDetermined (schema version 1).
+// EligibilityDetermined (schema version 1; the last three members, added in
+// December 2026, are optional and absent from older payloads).
 func fastEligibilityDetermined(b []byte) (Event, bool) {
 	s := scan{b: b, ok: true}
 	var d EligibilityDetermined
@@ -263,6 +264,22 @@ func fastEligibilityDetermined(b []byte) (Event, bool) {
 	if s.opt(`,"run":`) {
 		d.Run = int(s.int())
 		s.ok = s.ok && d.Run != 0
+	}
+	if s.opt(`,"newlyEstablished":`) {
+		d.NewlyEstablished = s.boolean()
+		s.ok = s.ok && d.NewlyEstablished
+	}
+	if s.opt(`,"eligibleClinicians":`) {
+		d.EligibleClinicians = int(s.int())
+		s.ok = s.ok && d.EligibleClinicians != 0
+	}
+	if s.opt(`,"individuallyAssessed":`) {
+		d.IndividuallyAssessed = s.boolean()
+		s.ok = s.ok && d.IndividuallyAssessed
+	}
+	if s.opt(`,"qpStatus":`) {
+		d.QPStatus = s.str()
+		s.ok = s.ok && d.QPStatus != ""
 	}
 	if !s.end() {
 		return nil, false

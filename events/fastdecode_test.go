@@ -69,7 +69,8 @@ func TestFastDecodeAgrees(t *testing.T) {
 				Volumes: Volumes{AllowedChargesCents: r.Int64N(1e10) - 5, PartBPatients: r.IntN(5000), CoveredServices: r.IntN(5000)},
 				Source:  Source(r.IntN(6)), SourceDate: randomTime(r), DeterminedAt: randomTime(r),
 				ClinicianType: []string{"", "physician", "nurse-practitioner", "a b/c"}[r.IntN(4)],
-				QP:            r.IntN(2) == 0, MIPSAPM: r.IntN(2) == 0, PortalRegistered: r.IntN(2) == 0, Run: r.IntN(3)},
+				QP:            r.IntN(2) == 0, MIPSAPM: r.IntN(2) == 0, PortalRegistered: r.IntN(2) == 0, Run: r.IntN(3),
+				QPStatus: []string{"", "Y", "N", "P", "Q", "R"}[r.IntN(6)]},
 			ScoreReported{Participant: randomParticipant(r), ProgramYear: PY(QIPS, 2021), Pathway: Pathway(r.IntN(4)),
 				Score: []float64{0, 100, 18.75, r.Float64() * 100, 1e-7, 75}[r.IntN(6)], ScoredCategories: r.IntN(4) - 1, ReportedAt: randomTime(r)},
 		}
@@ -99,6 +100,8 @@ func FuzzFastDecode(f *testing.F) {
 	for _, e := range []Event{
 		EligibilityDetermined{Participant: Group(TIN{v: 456789 | tinSet}), ProgramYear: PY(MIPS, 2024), Status: StatusRequired,
 			Exceeded: CriterionCharges, Source: SourceSegment2, DeterminedAt: time.Date(2024, 11, 15, 14, 0, 0, 0, time.UTC), Run: 2, QP: true},
+		EligibilityDetermined{Participant: Group(TIN{v: 456789 | tinSet}), ProgramYear: PY(MIPS, 2024), Status: StatusOptInEligible,
+			Source: SourceImport, DeterminedAt: time.Date(2024, 11, 15, 14, 0, 0, 0, time.UTC), Run: 2, QPStatus: "Q"},
 		ScoreReported{Participant: Group(TIN{v: 456789 | tinSet}), ProgramYear: PY(MIPS, 2024), Score: 81.5, ScoredCategories: 3},
 	} {
 		b, _ := json.Marshal(e, json.Deterministic(true))

@@ -9,6 +9,15 @@ import (
 	"github.com/go-json-experiment/json"
 )
 
+// fastEncode encodes e with its type's hand-written encoder, or declines.
+func fastEncode(b []byte, e Event) ([]byte, bool) {
+	c, ok := fastCodecs()[e.EventType()]
+	if !ok || c.encode == nil {
+		return b, false
+	}
+	return c.encode(b, e)
+}
+
 func randomText(r *rand.Rand) string {
 	return []string{"", "B-2025-0001", "VG-2024-000001", "changed our mind", `quote " inside`, "tab\there",
 		"<html>&", "naïve", "back\\slash", "\x7f", "ok"}[r.IntN(11)]

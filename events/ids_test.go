@@ -59,7 +59,7 @@ func TestParseNPI(t *testing.T) {
 		require.NoError(t, err, s)
 		assert.Equal(t, s, n.String())
 	}
-	assert.Equal(t, byte('3'), events.NPICheckDigit("123456789"), "RULES.md's worked example")
+	assert.Equal(t, byte('3'), events.NPICheckDigit("123456789"), "docs/rules.md's worked example")
 
 	cases := []struct {
 		in   string

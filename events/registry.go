@@ -3,6 +3,9 @@ package events
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-json-experiment/json"
@@ -65,16 +68,33 @@ type Registry struct {
 
 type registered struct {
 	version   int
+	goType    reflect.Type
 	decode    func([]byte) (Event, error)
 	upcasters map[int]Upcaster // from version → version+1
-	// fast decodes the canonical form of the current version, or declines
-	// (see fastdecode.go); nil for most types.
-	fast func([]byte) (Event, bool)
+	// fast is the type's hand-written codec (fastcodec.go), or the zero
+	// fastCodec: most types have none, and none is installed when the
+	// registry was made WithoutFastCodecs or the type's shape changed.
+	fast fastCodec
 }
+
+// RegistryOption adjusts NewRegistry.
+type RegistryOption func(*registryConfig)
+
+type registryConfig struct{ noFast bool }
+
+// WithoutFastCodecs makes a registry encode and decode every type with the
+// general JSON codec, never the hand-written fast codecs. The payloads are
+// byte for byte the same; tests run with it to hold the fast path to the
+// general one.
+func WithoutFastCodecs() RegistryOption { return func(c *registryConfig) { c.noFast = true } }
 
 // NewRegistry returns a registry holding the ledger's event types at their
 // current schema versions, with the upcasters for older versions.
-func NewRegistry() *Registry {
+func NewRegistry(opts ...RegistryOption) *Registry {
+	var cfg registryConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	r := &Registry{types: make(map[string]*registered)}
 	must := func(err error) {
 		if err != nil {
@@ -82,21 +102,57 @@ func NewRegistry() *Registry {
 		}
 	}
 	must(Register[EligibilityDetermined](r, 1))
-	r.types[TypeEligibilityDetermined].fast = fastEligibilityDetermined
 	must(Register[ElectionRequested](r, 2))
 	must(r.RegisterUpcaster(TypeElectionRequested, 1, upcastElectionRequestedV1))
 	must(Register[ElectionRequestWithdrawn](r, 1))
 	must(Register[ElectionConfirmed](r, 1))
 	must(Register[APMParticipationSnapshot](r, 1))
 	must(Register[VirtualGroupMembership](r, 1))
+	must(Register[VirtualGroupMemberAdmitted](r, 1))
+	must(Register[VirtualGroupMemberReleased](r, 1))
+	must(Register[VirtualGroupRetracted](r, 1))
+	must(Register[PublicReportingOptedOut](r, 1))
+	must(Register[UploadCancelled](r, 1))
+	must(Register[CommandRecorded](r, 1))
 	must(Register[ScoreReported](r, 1))
-	r.types[TypeScoreReported].fast = fastScoreReported
+	if !cfg.noFast {
+		r.installFast(fastCodecs())
+	}
 	return r
+}
+
+// installFast installs each hand-written codec whose type is registered
+// and still has the shape the codec was written for.
+func (r *Registry) installFast(codecs map[string]fastCodec) {
+	for name, c := range codecs {
+		if t, ok := r.types[name]; ok && shapeOf(t.goType) == c.shape {
+			t.fast = c
+		}
+	}
 }
 
 // NewEmptyRegistry returns a registry with no types, for callers who define
 // their own vocabulary.
 func NewEmptyRegistry() *Registry { return &Registry{types: make(map[string]*registered)} }
+
+// TypeInfo describes a registered event type.
+type TypeInfo struct {
+	Name    string       // the wire name
+	Version int          // the current schema version
+	GoType  reflect.Type // the Go type payloads decode into
+}
+
+// Types lists the registered types, sorted by wire name.
+func (r *Registry) Types() []TypeInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]TypeInfo, 0, len(r.types))
+	for name, t := range r.types {
+		out = append(out, TypeInfo{Name: name, Version: t.version, GoType: t.goType})
+	}
+	slices.SortFunc(out, func(a, b TypeInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
 
 // Register adds event type E (its wire name from E's EventType) at its
 // current schema version.
@@ -113,6 +169,7 @@ func Register[E Event](r *Registry, version int) error {
 	}
 	r.types[name] = &registered{
 		version: version,
+		goType:  reflect.TypeFor[E](),
 		decode: func(b []byte) (Event, error) {
 			var e E
 			if err := json.Unmarshal(b, &e); err != nil {
@@ -158,12 +215,19 @@ func (r *Registry) Version(name string) (int, bool) {
 // Encode returns the EventData for e with the given ID and metadata.
 func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error) {
 	name := e.EventType()
-	v, ok := r.Version(name)
+	r.mu.RLock()
+	t, ok := r.types[name]
+	r.mu.RUnlock()
 	if !ok {
 		return EventData{}, &DecodeError{Type: name, Kind: ErrUnknownEventType}
 	}
-	data, ok := fastEncode(make([]byte, 0, 256), e)
-	if !ok {
+	v := t.version
+	var data []byte
+	fast := false
+	if t.fast.encode != nil {
+		data, fast = t.fast.encode(make([]byte, 0, 256), e)
+	}
+	if !fast {
 		var err error
 		if data, err = json.Marshal(e, json.Deterministic(true)); err != nil {
 			return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
@@ -200,8 +264,8 @@ func (r *Registry) DecodeData(name string, version int, data []byte) (Event, err
 		return nil, &DecodeError{Type: name, SchemaVersion: version, Kind: ErrUnknownSchemaVersion,
 			Err: fmt.Errorf("this registry knows versions 1 to %d", t.version)}
 	}
-	if version == t.version && t.fast != nil {
-		if e, ok := t.fast(data); ok {
+	if version == t.version && t.fast.decode != nil {
+		if e, ok := t.fast.decode(data); ok {
 			return e, nil
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Stream categories: the prefix of every stream name the ledger writes.
@@ -23,6 +25,20 @@ const (
 	CategoryScore        = "score"
 	CategoryAPM          = "apm"
 	CategoryVirtualGroup = "vgroup"
+	// CategoryVirtualGroupMember streams, one per TIN and year, hold the
+	// TIN's admission to a virtual group.
+	CategoryVirtualGroupMember = "vgmember"
+	// CategoryPartialQPElection streams hold a participant's Partial QP
+	// election for a year (sealed by its confirmation, like an election).
+	CategoryPartialQPElection = "pqpelection"
+	// CategoryReporting streams hold a participant's public-reporting
+	// decisions for a year.
+	CategoryReporting = "reporting"
+	// CategoryUpload streams hold a registry upload's cancellation.
+	CategoryUpload = "upload"
+	// CategoryCommand streams, one per command ID, bind the ID to the
+	// content of the command that first used it.
+	CategoryCommand = "command"
 )
 
 // DevelopmentKey is a documented, public ledger key for tests, examples and
@@ -147,6 +163,37 @@ func (n *StreamNamer) APM(py ProgramYear, entity Participant) string {
 // VirtualGroup returns a virtual group's membership stream for the year.
 func (n *StreamNamer) VirtualGroup(py ProgramYear, vg Participant) string {
 	return n.Stream(CategoryVirtualGroup, py, vg)
+}
+
+// VirtualGroupMember returns the stream of a TIN's virtual group membership
+// for the year: where its admission to at most one virtual group is
+// recorded.
+func (n *StreamNamer) VirtualGroupMember(py ProgramYear, tin TIN) string {
+	return n.Stream(CategoryVirtualGroupMember, py, Group(tin))
+}
+
+// PartialQPElection returns the participant's Partial QP election stream
+// for the year.
+func (n *StreamNamer) PartialQPElection(py ProgramYear, p Participant) string {
+	return n.Stream(CategoryPartialQPElection, py, p)
+}
+
+// Reporting returns the participant's public-reporting stream for the year.
+func (n *StreamNamer) Reporting(py ProgramYear, p Participant) string {
+	return n.Stream(CategoryReporting, py, p)
+}
+
+// Upload returns the stream of a registry's upload: keyed by the registry
+// and the upload's ID under the ledger key.
+func (n *StreamNamer) Upload(py ProgramYear, organization, batchID string) string {
+	return n.Stream(CategoryUpload, py, Participant{ID: organization + "\x00" + batchID})
+}
+
+// Command returns the stream that binds a command ID to its content:
+// "command-<uuid>" (a command ID names no participant).
+func (n *StreamNamer) Command(id uuid.UUID) string {
+	var b [len(CategoryCommand) + 1 + 36]byte
+	return string(appendUUID(append(append(b[:0], CategoryCommand...), '-'), id))
 }
 
 // StreamCategory returns the category of a stream name: the part before the

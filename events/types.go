@@ -1,9 +1,13 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/google/uuid"
 )
 
 // Event is a ledger event payload. EventType returns its stable wire name,
@@ -15,13 +19,19 @@ type Event interface {
 
 // Wire names of the ledger's event types.
 const (
-	TypeEligibilityDetermined    = "eligibility.determined"
-	TypeElectionRequested        = "election.requested"
-	TypeElectionRequestWithdrawn = "election.request-withdrawn"
-	TypeElectionConfirmed        = "election.confirmed"
-	TypeAPMParticipationSnapshot = "apm.participation-snapshot"
-	TypeVirtualGroupMembership   = "virtual-group.membership"
-	TypeScoreReported            = "score.reported"
+	TypeEligibilityDetermined      = "eligibility.determined"
+	TypeElectionRequested          = "election.requested"
+	TypeElectionRequestWithdrawn   = "election.request-withdrawn"
+	TypeElectionConfirmed          = "election.confirmed"
+	TypeAPMParticipationSnapshot   = "apm.participation-snapshot"
+	TypeVirtualGroupMembership     = "virtual-group.membership"
+	TypeVirtualGroupMemberAdmitted = "virtual-group.member-admitted"
+	TypeVirtualGroupMemberReleased = "virtual-group.member-released"
+	TypeVirtualGroupRetracted      = "virtual-group.election-retracted"
+	TypePublicReportingOptedOut    = "public-reporting.opted-out"
+	TypeUploadCancelled            = "upload.cancelled"
+	TypeCommandRecorded            = "command.recorded"
+	TypeScoreReported              = "score.reported"
 )
 
 // Seals reports whether an event of this type seals its stream: after it,
@@ -73,9 +83,15 @@ const (
 	StatusOptInEligible                          // exceeds some but not all criteria: may opt in or report voluntarily
 	StatusExempt                                 // exceeds no criterion: exempt and not opt-in eligible
 	StatusExcluded                               // excluded whatever its volumes; see ExclusionReason
+	// StatusPartialQP: a Partial Qualifying APM Participant, excluded from
+	// MIPS unless a Partial QP election is made for it.
+	StatusPartialQP
+	// StatusNotAssessed: not judged against the low-volume threshold at all
+	// (APM Entities from PY2021): neither required nor exempt by volume.
+	StatusNotAssessed
 )
 
-var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded"}}
+var statusEnum = enum{"eligibility status", []string{"", "required", "opt-in-eligible", "exempt", "excluded", "partial-qp", "not-assessed"}}
 
 // String returns the stable wire name.
 func (s EligibilityStatus) String() string { return statusEnum.name(uint8(s)) }
@@ -235,9 +251,13 @@ const (
 	SourceAPMSnapshot        // an APM participation snapshot date
 	SourceImport             // imported from a QPP Eligibility API document
 	SourcePortal             // a payer portal's registration list (QIPS)
+	// SourceVirtualGroupAssessment: the period virtual group eligibility was
+	// assessed on before segment 1 took that role (PY2018: Jul 1 - Nov 30
+	// 2017).
+	SourceVirtualGroupAssessment
 )
 
-var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal"}}
+var sourceEnum = enum{"determination source", []string{"", "segment-1", "segment-2", "apm-snapshot", "import", "portal", "virtual-group-assessment"}}
 
 // String returns the stable wire name.
 func (s Source) String() string { return sourceEnum.name(uint8(s)) }
@@ -265,9 +285,13 @@ const (
 	ChoiceOptIn             // become MIPS eligible via opt-in: score and payment adjustment
 	ChoiceVoluntary         // report voluntarily: informational score, no adjustment
 	ChoiceNoDecision        // make no election (bulk uploads)
+	// ChoicePartialQP: a Partial QP election, to participate in MIPS (made
+	// by an APM Entity for its Partial QPs, or by an individually assessed
+	// clinician), in the participant's Partial QP election stream.
+	ChoicePartialQP
 )
 
-var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision"}}
+var choiceEnum = enum{"choice", []string{"", "opt-in", "voluntary", "no-decision", "partial-qp"}}
 
 // String returns the stable wire name.
 func (c Choice) String() string { return choiceEnum.name(uint8(c)) }
@@ -351,8 +375,11 @@ type Volumes struct {
 }
 
 // EligibilityDetermined records one determination of a participant's
-// eligibility for a program year. Determinations change through the year;
-// each is kept, and the latest stands.
+// eligibility for a program year, from one source (a segment, an APM
+// snapshot, an import). Determinations change through the year; each is
+// kept, and the eligibility package reconciles them into the participant's
+// standing (segment 1 is the initial status, segment 2 reconciled with it
+// the final one).
 type EligibilityDetermined struct {
 	Participant  Participant       `json:"participant"`
 	ProgramYear  ProgramYear       `json:"programYear"`
@@ -371,6 +398,22 @@ type EligibilityDetermined struct {
 	PortalRegistered bool `json:"portalRegistered,omitzero"`
 	// Run is the QPP eligibility run number of an imported determination.
 	Run int `json:"run,omitzero"`
+	// NewlyEstablished: the TIN or TIN/NPI was newly established during the
+	// segment this determination covers (segment 2: it is judged on segment
+	// 2 alone).
+	NewlyEstablished bool `json:"newlyEstablished,omitzero"`
+	// EligibleClinicians counts, for a group, the otherwise eligible
+	// clinicians billing under the TIN (a virtual group member may have at
+	// most 10); 0 when not counted.
+	EligibleClinicians int `json:"eligibleClinicians,omitzero"`
+	// IndividuallyAssessed: a clinician assessed for QP status on its own
+	// (an Affiliated Practitioner List), who makes its own Partial QP
+	// election; otherwise its APM Entity makes it.
+	IndividuallyAssessed bool `json:"individuallyAssessed,omitzero"`
+	// QPStatus is the QPP NPI lookup's qpStatus code for the clinician, as
+	// the document gave it ("Y", "N", "P", "Q" or "R"; "" when none was
+	// given): kept because the meaning of "Q" and "R" is unconfirmed.
+	QPStatus string `json:"qpStatus,omitzero"`
 }
 
 // EventType implements Event.
@@ -442,6 +485,36 @@ type APMListEntry struct {
 	List ListKind `json:"list"`
 }
 
+// APMModel names the APM an entity belongs to, where a rule depends on it
+// (who opens feedback: docs/rules.md §7).
+type APMModel uint8
+
+// APM models.
+const (
+	ModelUnspecified       APMModel = iota
+	ModelSharedSavings              // Medicare Shared Savings Program ACO
+	ModelNextGenerationACO          // Next Generation ACO Model
+	ModelOther                      // any other APM
+)
+
+var modelEnum = enum{"APM model", []string{"", "shared-savings-program", "next-generation-aco", "other"}}
+
+// String returns the stable wire name.
+func (m APMModel) String() string { return modelEnum.name(uint8(m)) }
+
+// MarshalText returns the stable wire name.
+func (m APMModel) MarshalText() ([]byte, error) { return modelEnum.marshal(uint8(m)) }
+
+// AppendText appends the stable wire name.
+func (m APMModel) AppendText(b []byte) ([]byte, error) { return modelEnum.append(b, uint8(m)) }
+
+// UnmarshalText parses the wire name.
+func (m *APMModel) UnmarshalText(b []byte) error {
+	v, err := modelEnum.unmarshal(b)
+	*m = APMModel(v)
+	return err
+}
+
 // APMParticipationSnapshot records an APM Entity's participation lists at a
 // snapshot date (e.g. Mar 31, Jun 30, Aug 31, Dec 31).
 type APMParticipationSnapshot struct {
@@ -450,6 +523,9 @@ type APMParticipationSnapshot struct {
 	SnapshotDate time.Time      `json:"snapshotDate"`
 	MIPSAPM      bool           `json:"mipsApm"`
 	Entries      []APMListEntry `json:"entries"`
+	// Model is the APM the entity belongs to, when known (added December
+	// 2026; older snapshots say nothing).
+	Model APMModel `json:"model,omitzero"`
 }
 
 // EventType implements Event.
@@ -467,6 +543,90 @@ type VirtualGroupMembership struct {
 // EventType implements Event.
 func (VirtualGroupMembership) EventType() string { return TypeVirtualGroupMembership }
 
+// VirtualGroupMemberAdmitted records that a TIN was admitted as a member of
+// a virtual group for a program year, after its membership eligibility was
+// checked. A TIN is in at most one virtual group a year: each TIN has one
+// such stream a year (StreamNamer.VirtualGroupMember), appended at its
+// expected revision, so two virtual groups cannot both admit it.
+type VirtualGroupMemberAdmitted struct {
+	Member         Participant `json:"member"` // the TIN, as a group
+	ProgramYear    ProgramYear `json:"programYear"`
+	VirtualGroupID string      `json:"virtualGroupId"`
+	AdmittedAt     time.Time   `json:"admittedAt"`
+}
+
+// EventType implements Event.
+func (VirtualGroupMemberAdmitted) EventType() string { return TypeVirtualGroupMemberAdmitted }
+
+// VirtualGroupMemberReleased records that a TIN is no longer a member of
+// the virtual group that admitted it: a revision of the virtual group's
+// election dropped it, or the election was retracted, before the virtual
+// group deadline. The TIN may then join another virtual group.
+type VirtualGroupMemberReleased struct {
+	Member         Participant `json:"member"` // the TIN, as a group
+	ProgramYear    ProgramYear `json:"programYear"`
+	VirtualGroupID string      `json:"virtualGroupId"`
+	ReleasedAt     time.Time   `json:"releasedAt"`
+	Reason         string      `json:"reason,omitzero"`
+}
+
+// EventType implements Event.
+func (VirtualGroupMemberReleased) EventType() string { return TypeVirtualGroupMemberReleased }
+
+// VirtualGroupRetracted records that a virtual group's election was
+// retracted before the virtual group deadline: it has no members and opts
+// no one in.
+type VirtualGroupRetracted struct {
+	VirtualGroup Participant `json:"virtualGroup"`
+	ProgramYear  ProgramYear `json:"programYear"`
+	RetractedAt  time.Time   `json:"retractedAt"`
+}
+
+// EventType implements Event.
+func (VirtualGroupRetracted) EventType() string { return TypeVirtualGroupRetracted }
+
+// PublicReportingOptedOut records that a voluntary reporter opted out of
+// public reporting of its data on Care Compare, during the preview period.
+type PublicReportingOptedOut struct {
+	Participant Participant `json:"participant"`
+	ProgramYear ProgramYear `json:"programYear"`
+	OptedOutAt  time.Time   `json:"optedOutAt"`
+}
+
+// EventType implements Event.
+func (PublicReportingOptedOut) EventType() string { return TypePublicReportingOptedOut }
+
+// UploadCancelled records that a registry cancelled an upload before
+// confirming it: every participant it named, those whose selections were
+// withdrawn and those already MIPS eligible alike, so that a submission
+// pipeline discards the upload's data for all of them.
+type UploadCancelled struct {
+	BatchID      string        `json:"batchId"`
+	Organization string        `json:"organization"` // the registry
+	ProgramYear  ProgramYear   `json:"programYear"`
+	Participants []Participant `json:"participants"`
+	CancelledAt  time.Time     `json:"cancelledAt"`
+}
+
+// EventType implements Event.
+func (UploadCancelled) EventType() string { return TypeUploadCancelled }
+
+// CommandRecorded binds a command ID to the content of the command that
+// first used it, in a stream of its own (StreamNamer.Command): a retry with
+// the same content is answered with the original receipt; the same ID with
+// other content is refused, on every store.
+type CommandRecorded struct {
+	CommandID   uuid.UUID   `json:"commandId"`
+	Kind        string      `json:"kind"`        // e.g. "request", "batch.submit"
+	Fingerprint Hash        `json:"fingerprint"` // SHA-256 of the command's content
+	Participant Participant `json:"participant,omitzero"`
+	ProgramYear ProgramYear `json:"programYear"`
+	RecordedAt  time.Time   `json:"recordedAt"`
+}
+
+// EventType implements Event.
+func (CommandRecorded) EventType() string { return TypeCommandRecorded }
+
 // ScoreReported records a reported MIPS score for a participant: an
 // individual, a group, a virtual group or an APM Entity, on a pathway.
 type ScoreReported struct {
@@ -482,3 +642,34 @@ type ScoreReported struct {
 
 // EventType implements Event.
 func (ScoreReported) EventType() string { return TypeScoreReported }
+
+// ErrNoScoredCategories: a score payload without its number of scored
+// performance categories. There is no default: without it, reweighting
+// cannot be told from a full score.
+var ErrNoScoredCategories = errors.New("events: a score without its number of scored categories")
+
+// scoreReportedJSON is ScoreReported as decoded, telling a missing
+// scoredCategories from a zero one.
+type scoreReportedJSON struct {
+	Participant      Participant `json:"participant"`
+	ProgramYear      ProgramYear `json:"programYear"`
+	Pathway          Pathway     `json:"pathway"`
+	Score            float64     `json:"score"`
+	ScoredCategories *int        `json:"scoredCategories"`
+	ReportedAt       time.Time   `json:"reportedAt"`
+}
+
+// UnmarshalJSON decodes a score, refusing one without its number of
+// scored categories (ErrNoScoredCategories).
+func (r *ScoreReported) UnmarshalJSON(b []byte) error {
+	var v scoreReportedJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.ScoredCategories == nil {
+		return ErrNoScoredCategories
+	}
+	*r = ScoreReported{Participant: v.Participant, ProgramYear: v.ProgramYear, Pathway: v.Pathway, Score: v.Score,
+		ScoredCategories: *v.ScoredCategories, ReportedAt: v.ReportedAt}
+	return nil
+}

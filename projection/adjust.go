@@ -27,7 +27,7 @@ func (a Adjustment) Total() float64 { return a.Base + a.Exceptional }
 var ErrInvalidFactor = errors.New("projection: invalid scaling factor")
 
 // PaymentAdjustment returns the adjustment for final score fs in a program
-// year (42 CFR 414.1405, RULES.md §5), with performance threshold PT,
+// year (42 CFR 414.1405, docs/rules.md §5), with performance threshold PT,
 // applicable percent A and budget-neutrality scaling factor sf (0 < sf <= 3):
 //
 //   - fs >= PT: +A x (fs - PT) / (100 - PT) x sf (zero at exactly PT);
@@ -36,8 +36,8 @@ var ErrInvalidFactor = errors.New("projection: invalid scaling factor")
 //
 // In years with an exceptional performance threshold, fs at or above it adds
 // 0.5% at the threshold rising linearly to 10% at 100, times exceptionalSF
-// (0 <= exceptionalSF <= 1). The 0.5% floor follows the regulation; RULES.md
-// states only "up to 10%".
+// (0 <= exceptionalSF <= 1): the 0.5% floor and the line to 10% follow the
+// regulation (docs/rules.md §5).
 func PaymentAdjustment(r *eligibility.Rules, fs, sf, exceptionalSF float64) (Adjustment, error) {
 	switch {
 	case fs < 0 || fs > 100 || fs != fs:

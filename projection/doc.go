@@ -4,11 +4,14 @@
 //
 //   - Status: per participant and program year, one of exempt, opt-in
 //     eligible (no decision), pending confirmation, MIPS eligible via opt-in
-//     (with pathway), voluntary reporter, required or excluded (with reason),
-//     and who elected, for whom, and when. AsOf(t) answers as the ledger
-//     stood at any past instant, by replaying only what was recorded by then.
+//     (with pathway), voluntary reporter, required, excluded (with reason),
+//     a Partial QP without an election, or not assessed (APM Entities from
+//     PY2021), and who elected, for whom, and when. The eligibility part is
+//     the standing reconciled from both segments (eligibility.Rules.Reconcile),
+//     initial or final. AsOf(t) answers as the ledger stood at any past
+//     instant, by replaying only what was recorded by then.
 //   - Scoring: per clinician (TIN/NPI), the candidate scores and the final
-//     score that applies under RULES.md §5 (virtual group first, else the
+//     score that applies under docs/rules.md §5 (virtual group first, else the
 //     highest of individual, group, group APP for listed clinicians and APM
 //     Entity scores; before PY2021 an APM Entity score overrides; no
 //     candidate gives 0; fewer than two scored categories gives the
@@ -28,9 +31,11 @@
 // # Memory
 //
 // The status and scoring models share a Catalog that interns each (program
-// year, participant) once and keep packed facts in dense slices (40 bytes of
-// status and 32 of scoring facts per participant). Measured with
-// go test ./projection -run '^$' -bench Footprint: 245 bytes per participant
+// year, participant) once and keep packed facts in dense slices: 120 bytes
+// of status facts per participant (the latest determination of each kind,
+// which the standing is reconciled from, the standing itself and the
+// election) and 32 of scoring facts. Measured with
+// go test ./projection -run '^$' -bench Footprint: 250 bytes per participant
 // for status and scoring together (200,000 clinicians and 40,000 groups),
-// under the 300-byte target; the catalog's map entry is most of it.
+// under the 300-byte target.
 package projection

@@ -11,8 +11,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Rebuild the read models from a log: a required clinician with a reported
-// score gets its final score and payment adjustment.
+// Rebuild the read models from a log: a clinician above the low-volume
+// threshold in both segments is required; with a reported score it gets its
+// final score and payment adjustment.
 func Example() {
 	ctx := context.Background()
 	store := memstore.New()
@@ -21,6 +22,7 @@ func Example() {
 	py := events.PY(events.MIPS, 2024)
 	doc := events.Individual(events.MustParseTIN("000456789"), events.MustParseNPI("1234567893"))
 	for _, e := range []events.Event{
+		events.EligibilityDetermined{Participant: doc, ProgramYear: py, Status: events.StatusRequired, Source: events.SourceSegment1},
 		events.EligibilityDetermined{Participant: doc, ProgramYear: py, Status: events.StatusRequired, Source: events.SourceSegment2},
 		events.ScoreReported{Participant: doc, ProgramYear: py, Pathway: events.PathwayTraditional, Score: 87.5, ScoredCategories: 3},
 	} {
@@ -36,11 +38,12 @@ func Example() {
 	models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
 	rep, err := projection.NewRunner(store, reg, models.Projections()).Rebuild(ctx)
 	fmt.Println(rep.Applied, len(rep.Violations), err)
-	fmt.Println(models.Status.Get(py, doc).Kind)
+	v := models.Status.Get(py, doc)
+	fmt.Println(v.Kind, v.Phase)
 	fs, _ := models.Scoring.Final(py, doc)
 	fmt.Printf("%.1f from the %s score, adjustment %+.2f%%\n", fs.Score, fs.Source, fs.Adjustment.Total())
 	// Output:
-	// 2 0 <nil>
-	// required
+	// 3 0 <nil>
+	// required final
 	// 87.5 from the individual score, adjustment +4.50%
 }

@@ -17,7 +17,7 @@ const (
 // String returns the FeedbackLevel in words.
 func (l FeedbackLevel) String() string { return [...]string{"none", "limited", "full"}[l] }
 
-// Feedback is what a participant receives for a program year (RULES.md §4-5).
+// Feedback is what a participant receives for a program year (docs/rules.md §4-5).
 type Feedback struct {
 	Participant events.Participant
 	ProgramYear events.ProgramYear
@@ -55,27 +55,102 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 	r := m.status.cat.lookup(py, p)
 	fb := Feedback{Participant: p, ProgramYear: py}
 	f := m.status.factsOf(r)
-	kind := kindOf(f)
+	kind := m.status.kind(r)
 	if f != nil && (f.flags&fQP != 0 || f.exclusion == events.ExclusionQP && kind == KindExcluded) {
 		fb.Reason = "Qualifying APM Participants receive no MIPS feedback"
 		return fb
 	}
 	switch kind {
-	case KindRequired, KindOptedIn:
+	case KindRequired, KindOptedIn, KindPartialQPElected:
 		fb.Level, fb.Cost, fb.ClaimsQuality, fb.InBenchmarks, fb.PublicReporting = FeedbackFull, true, true, true, true
 		fb.Reason = "full feedback, benchmarks and public reporting"
 	case KindVoluntary:
 		fb.Level, fb.PublicReporting, fb.MayOptOut = FeedbackLimited, true, true
 		fb.Reason = "voluntary reporter: limited feedback (no cost or claims-based quality measures), not in benchmarks, may opt out of public reporting during the preview"
+		if f.flags&fReportingOut != 0 {
+			fb.PublicReporting, fb.MayOptOut = false, false
+			fb.Reason = "voluntary reporter: limited feedback (no cost or claims-based quality measures), not in benchmarks; opted out of public reporting"
+		}
 	default:
 		fb.Reason = "not participating: " + kind.String()
 		return fb
 	}
-	if p.Kind == events.KindIndividual {
-		if sf := m.scoring.factsOf(r); sf != nil && sf.apm != noRef && sf.flags&sOnList != 0 {
-			_, fb.APMEntity = m.status.cat.key(sf.apm)
-			fb.Reason += "; feedback under the APM scoring standard goes to APM Entity " + fb.APMEntity.ID
-		}
+	if entity := m.standardEntity(py, r); entity != noRef {
+		_, fb.APMEntity = m.status.cat.key(entity)
+		fb.Reason += "; feedback under the APM scoring standard goes to APM Entity " + fb.APMEntity.ID
 	}
 	return fb
+}
+
+// standardEntity returns, in the years of the APM scoring standard
+// (PY2017-2020), the APM Entity of a MIPS APM whose Participation List names
+// the clinician at r: its feedback is the entity's.
+func (m *FeedbackModel) standardEntity(py events.ProgramYear, r ref) ref {
+	sf := m.scoring.factsOf(r)
+	if sf == nil || sf.std == noRef || m.scoring.table == nil {
+		return noRef
+	}
+	if rules, err := m.scoring.table.Lookup(py); err != nil || !rules.APMEntityScoreOverrides {
+		return noRef
+	}
+	return sf.std
+}
+
+// Access is the answer to "may this viewer open that participant's
+// feedback".
+type Access struct {
+	Allowed bool
+	Reason  string
+}
+
+// MayOpen answers whether viewer may open subject's feedback for py
+// (docs/rules.md §7, the 2017 feedback notice): nobody opens a Qualifying
+// APM Participant's MIPS feedback, nor the feedback of a participant that
+// receives none. Under the APM scoring standard (PY2017-2020) a clinician's
+// feedback is its APM Entity's: the entity opens it; the participant TINs of
+// a Shared Savings Program ACO open it directly; those of a Next Generation
+// ACO (or another APM) only through the entity's representative. Otherwise
+// the participant opens its own feedback, and a practice (TIN) its
+// clinicians'. The viewer is whom the person asking acts for: a practice
+// (TIN), a clinician (TIN/NPI) or an APM Entity.
+func (m *FeedbackModel) MayOpen(py events.ProgramYear, subject, viewer events.Participant) Access {
+	fb := m.Get(py, subject)
+	if fb.Level == FeedbackNone {
+		return Access{Reason: "no feedback to open: " + fb.Reason}
+	}
+	m.status.mu.RLock()
+	entity := m.standardEntity(py, m.status.cat.lookup(py, subject))
+	model := events.ModelUnspecified
+	if entity != noRef {
+		model = m.scoring.models[entity]
+	}
+	m.status.mu.RUnlock()
+	own := viewer == subject || subject.Kind == events.KindIndividual && viewer == events.Group(subject.TIN)
+	if entity == noRef {
+		if own {
+			return Access{Allowed: true, Reason: "its own feedback"}
+		}
+		return Access{Reason: "only the participant (or its practice) opens its feedback"}
+	}
+	_, e := m.status.cat.key(entity)
+	switch {
+	case viewer == e:
+		return Access{Allowed: true, Reason: "the APM Entity opens the feedback under the APM scoring standard"}
+	case own && model == events.ModelSharedSavings:
+		return Access{Allowed: true, Reason: "a participant TIN of a Shared Savings Program ACO opens it directly"}
+	case own:
+		return Access{Reason: "under the APM scoring standard the feedback is APM Entity " + e.ID + "'s; a participant of a " + modelName(model) +
+			" opens it only through the entity's representative"}
+	}
+	return Access{Reason: "only APM Entity " + e.ID + " (and, for a Shared Savings Program ACO, its participant TINs) opens this feedback"}
+}
+
+func modelName(m events.APMModel) string {
+	switch m {
+	case events.ModelNextGenerationACO:
+		return "Next Generation ACO"
+	case events.ModelSharedSavings:
+		return "Shared Savings Program ACO"
+	}
+	return "an APM"
 }

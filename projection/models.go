@@ -16,7 +16,7 @@ type Models struct {
 // NewModels returns empty models for the program years of table.
 func NewModels(table *eligibility.Table, cfg ScoringConfig) *Models {
 	cat := NewCatalog()
-	st := NewStatus(cat)
+	st := NewStatus(cat, table)
 	sc := NewScoring(st, table, cfg)
 	return &Models{Catalog: cat, Status: st, Scoring: sc, Feedback: NewFeedback(st, sc)}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/google/uuid"
@@ -120,7 +121,7 @@ func TestCatalogAlternating(t *testing.T) {
 // TestHighestReason checks the scoring model's table of "highest of"
 // reasons against formatting each one, beyond the table's range too.
 func TestHighestReason(t *testing.T) {
-	s := NewScoring(NewStatus(NewCatalog()), nil, ScoringConfig{})
+	s := NewScoring(NewStatus(NewCatalog(), eligibility.Default()), nil, ScoringConfig{})
 	for n := 1; n <= 6; n++ {
 		for src := range ScoreSource(len(sourceNames)) {
 			want := fmt.Sprintf("the highest of %d candidate score(s): the %s score", n, src)

@@ -57,6 +57,19 @@ func (l *ledger) elect(p events.Participant, py events.ProgramYear, choice event
 	}
 }
 
+// electPartialQP makes a clinician's own Partial QP election, confirmed.
+func (l *ledger) electPartialQP(p events.Participant, py events.ProgramYear) {
+	l.t.Helper()
+	id := "dr-" + p.NPI.String()
+	l.h.Auth.RegisterClinician(id, p)
+	m := l.h.Meta(election.Actor{ID: id, Role: events.RoleClinician})
+	_, err := l.h.Service.ExecutePartialQP(bg, m, py, p, election.Request{Choice: events.ChoicePartialQP, Pathway: events.PathwayTraditional})
+	require.NoError(l.t, err)
+	m.CommandID = l.h.IDs.New()
+	_, err = l.h.Service.ExecutePartialQP(bg, m, py, p, election.Confirm{Phrase: "CONFIRM"})
+	require.NoError(l.t, err)
+}
+
 func (l *ledger) rebuild(opts ...projection.RunnerOption) (*projection.Models, projection.Report) {
 	l.t.Helper()
 	m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
@@ -102,16 +115,27 @@ func TestStatusAsOf(t *testing.T) {
 	assert.Equal(t, m.Actor.ID, v.ElectedBy)
 	assert.Equal(t, events.RolePracticeRepresentative, v.ElectedAs)
 	assert.Equal(t, d3, v.ElectedAt)
-	assert.Equal(t, events.SourceSegment2, v.Source)
+	assert.Equal(t, events.SourceSegment1, v.Source)
+	assert.Equal(t, eligibility.PhaseInitial, v.Phase, "segment 1 alone: the initial status")
+	assert.Equal(t, eligibility.BasisInitial, v.Basis)
 }
 
 func TestStatusKinds(t *testing.T) {
 	l := newLedger(t)
 	ps := map[projection.Kind]events.Participant{}
 	for i, k := range projection.Kinds()[1:] {
-		ps[k] = et.Group(1000 + i)
+		if k != projection.KindExpired { // TestPendingSelectionsExpire
+			ps[k] = et.Group(1000 + i)
+		}
 	}
+	ps[projection.KindPartialQP] = et.Clinician(1000, 7)
+	ps[projection.KindNotAssessed], _ = events.NewAPMEntity("APM-NA")
+	ps[projection.KindPartialQPElected] = et.Clinician(1000, 8)
 	l.determine(
+		et.Determination(ps[projection.KindPartialQP], py24, events.StatusPartialQP),
+		et.Determination(ps[projection.KindPartialQPElected], py24, events.StatusPartialQP,
+			func(d *events.EligibilityDetermined) { d.IndividuallyAssessed = true }),
+		et.Determination(ps[projection.KindNotAssessed], py24, events.StatusExempt, func(d *events.EligibilityDetermined) { d.Exceeded = events.CriterionCharges }),
 		et.Determination(ps[projection.KindExempt], py24, events.StatusExempt),
 		et.OptInEligible(ps[projection.KindOptInEligible], py24),
 		et.OptInEligible(ps[projection.KindPending], py24),
@@ -120,6 +144,7 @@ func TestStatusKinds(t *testing.T) {
 		et.Determination(ps[projection.KindRequired], py24, events.StatusRequired),
 		et.Determination(ps[projection.KindExcluded], py24, events.StatusExcluded),
 	)
+	l.electPartialQP(ps[projection.KindPartialQPElected], py24)
 	l.elect(ps[projection.KindPending], py24, events.ChoiceOptIn, events.PathwayTraditional, false)
 	l.elect(ps[projection.KindOptedIn], py24, events.ChoiceOptIn, events.PathwayAPP, true)
 	l.elect(ps[projection.KindVoluntary], py24, events.ChoiceVoluntary, events.PathwayTraditional, true)
@@ -132,7 +157,7 @@ func TestStatusKinds(t *testing.T) {
 	assert.Equal(t, events.PathwayAPP, models.Status.Get(py24, ps[projection.KindOptedIn]).Pathway)
 	assert.Equal(t, events.ExclusionQP, models.Status.Get(py24, ps[projection.KindExcluded]).Exclusion)
 	counts := models.Status.Counts(py24)
-	for _, k := range projection.Kinds()[1:] {
+	for k := range ps {
 		assert.Equal(t, 1, counts[k], k.String())
 	}
 	// A later determination supersedes; an earlier-dated one arriving late does not.
@@ -142,6 +167,10 @@ func TestStatusKinds(t *testing.T) {
 	l.determine(later, earlier)
 	models, _ = l.rebuild()
 	assert.Equal(t, projection.KindOptInEligible, models.Status.Get(py24, p).Kind)
+	// The APM Entity: no LVT status in PY2024, whatever was recorded.
+	v := models.Status.Get(py24, ps[projection.KindNotAssessed])
+	assert.Equal(t, events.StatusNotAssessed, v.Eligibility)
+	assert.Equal(t, eligibility.BasisAPMNotAssessed, v.Basis)
 }
 
 func final(t *testing.T, m *projection.Models, py events.ProgramYear, c events.Participant) projection.FinalScore {
@@ -216,12 +245,13 @@ func TestScoringGroupAPPOnlyForListedClinicians(t *testing.T) {
 
 func TestScoringAPMEntity(t *testing.T) {
 	for _, c := range []struct {
-		year   int
-		want   float64
-		source projection.ScoreSource
+		year       int
+		want       float64
+		source     projection.ScoreSource
+		candidates int
 	}{
-		{2024, 88, projection.SourceIndividual}, // PY2021 on: the highest candidate
-		{2020, 60, projection.SourceAPMEntity},  // PY2017-2020: the APM Entity score overrides
+		{2024, 88, projection.SourceIndividual, 2}, // PY2021 on: the highest candidate
+		{2020, 60, projection.SourceAPMEntity, 1},  // PY2017-2020: scored solely on the APM Entity's score
 	} {
 		py := events.PY(events.MIPS, c.year)
 		l := newLedger(t)
@@ -236,7 +266,7 @@ func TestScoringAPMEntity(t *testing.T) {
 		fs := final(t, m, py, doc)
 		assert.Equal(t, c.want, fs.Score, "PY%d", c.year)
 		assert.Equal(t, c.source, fs.Source, "PY%d", c.year)
-		assert.Len(t, fs.Candidates, 2, "PY%d", c.year)
+		assert.Len(t, fs.Candidates, c.candidates, "PY%d", c.year)
 	}
 }
 
@@ -325,7 +355,7 @@ func TestPaymentAdjustment(t *testing.T) {
 			}
 		}
 	}
-	// RULES.md's worked step: PT 75, FS 18.75 gives -9%, 18.76 about -6.75%.
+	// docs/rules.md's worked step: PT 75, FS 18.75 gives -9%, 18.76 about -6.75%.
 	r, _ := table.Rules(events.PY(events.MIPS, 2024))
 	adj, _ := projection.PaymentAdjustment(&r, 18.75, 1, 1)
 	assert.Equal(t, -9.0, adj.Base)
@@ -368,7 +398,7 @@ func TestFeedback(t *testing.T) {
 	assert.Equal(t, projection.FeedbackFull, f.Level)
 	assert.True(t, f.Cost && f.ClaimsQuality && f.InBenchmarks && f.PublicReporting)
 	assert.False(t, f.MayOptOut)
-	assert.Equal(t, apm, f.APMEntity, "feedback under the APM scoring standard goes to the entity")
+	assert.Zero(t, f.APMEntity, "PY2024: no APM scoring standard; the clinician's feedback is its own")
 
 	f = m.Feedback.Get(py24, vol)
 	assert.Equal(t, projection.FeedbackLimited, f.Level)

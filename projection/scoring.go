@@ -18,12 +18,17 @@ type scoreFacts struct {
 	flags             uint8
 	vg                ref // groups: the virtual group the TIN belongs to
 	apm               ref // clinicians: the first APM Entity whose list names them
+	// std is, for clinicians, the first APM Entity of a MIPS APM whose
+	// Participation List names them: the APM scoring standard's entity
+	// (PY2017-2020).
+	std ref
 }
 
 const (
-	sTrad   = 1 << iota // a traditional MIPS score was reported
-	sAPP                // an APP score was reported
-	sOnList             // clinician: on a MIPS APM Participation or Affiliated Practitioner List at a snapshot
+	sTrad        = 1 << iota // a traditional MIPS score was reported
+	sAPP                     // an APP score was reported
+	sOnList                  // clinician: on a MIPS APM Participation or Affiliated Practitioner List at a snapshot
+	sParticipant             // clinician: on a MIPS APM's Participation List at a snapshot
 )
 
 // ScoringConfig sets the per-year factors of the payment adjustment.
@@ -37,7 +42,7 @@ type ScoringConfig struct {
 }
 
 // Scoring is the scoring read model: the candidate scores of each clinician
-// and the final score that applies under RULES.md §5, with the payment
+// and the final score that applies under docs/rules.md §5, with the payment
 // adjustment it implies. It reads participants' status from the Status
 // model it was built with.
 type Scoring struct {
@@ -49,6 +54,12 @@ type Scoring struct {
 	facts  []scoreFacts
 	// moreAPM holds the APM Entities of clinicians on more than one.
 	moreAPM map[ref][]ref
+	// vgMembers holds each virtual group's current members (group refs):
+	// a revision replaces them, a retraction clears them.
+	vgMembers map[ref][]ref
+	// models holds the APM each APM Entity belongs to, when a snapshot
+	// said so.
+	models map[ref]events.APMModel
 	// highest holds the reasons "the highest of n candidate score(s): the
 	// source score" for n up to 4.
 	highest [4][len(sourceNames)]string
@@ -56,7 +67,8 @@ type Scoring struct {
 
 // NewScoring returns an empty scoring model sharing status's catalog.
 func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Scoring {
-	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}}
+	s := &Scoring{cat: status.cat, mu: status.mu, status: status, table: table, cfg: cfg, moreAPM: map[ref][]ref{}, vgMembers: map[ref][]ref{},
+		models: map[ref]events.APMModel{}}
 	for n := range s.highest {
 		for src := range s.highest[n] {
 			s.highest[n][src] = formatHighest(n+1, ScoreSource(src))
@@ -66,7 +78,7 @@ func NewScoring(status *Status, table *eligibility.Table, cfg ScoringConfig) *Sc
 }
 
 func (s *Scoring) get(py events.ProgramYear, p events.Participant) *scoreFacts {
-	return factsFor(s.cat, &s.facts, scoreFacts{vg: noRef, apm: noRef}, py, p)
+	return factsFor(s.cat, &s.facts, scoreFacts{vg: noRef, apm: noRef, std: noRef}, py, p)
 }
 
 // reserve sizes the model for a log of n records before a rebuild.
@@ -102,15 +114,30 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 		}
 	case events.VirtualGroupMembership:
 		vg := s.cat.intern(e.ProgramYear, e.VirtualGroup)
+		s.leaveVirtualGroup(vg)
+		members := make([]ref, 0, len(e.Members))
 		for _, t := range e.Members {
 			s.get(e.ProgramYear, events.Group(t)).vg = vg
+			members = append(members, s.cat.lookup(e.ProgramYear, events.Group(t)))
 		}
+		s.vgMembers[vg] = members
+	case events.VirtualGroupRetracted:
+		s.leaveVirtualGroup(s.cat.intern(e.ProgramYear, e.VirtualGroup))
 	case events.APMParticipationSnapshot:
 		entity := s.cat.intern(e.ProgramYear, e.Entity)
+		if e.Model != events.ModelUnspecified {
+			s.models[entity] = e.Model
+		}
 		for _, en := range e.Entries {
 			f := s.get(e.ProgramYear, events.Individual(en.TIN, en.NPI))
 			if e.MIPSAPM && (en.List == events.ListParticipation || en.List == events.ListAffiliatedPractitioner) {
 				f.flags |= sOnList
+			}
+			if e.MIPSAPM && en.List == events.ListParticipation {
+				f.flags |= sParticipant
+				if f.std == noRef {
+					f.std = entity
+				}
 			}
 			switch {
 			case f.apm == noRef:
@@ -124,6 +151,17 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 		}
 	}
 	return nil
+}
+
+// leaveVirtualGroup takes the virtual group's current members out of it
+// (before a revision lists the new ones, or after a retraction).
+func (s *Scoring) leaveVirtualGroup(vg ref) {
+	for _, m := range s.vgMembers[vg] {
+		if f := s.factsOf(m); f != nil && f.vg == vg {
+			f.vg = noRef
+		}
+	}
+	delete(s.vgMembers, vg)
 }
 
 func containsRef(rs []ref, r ref) bool {
@@ -140,16 +178,34 @@ type ScoreSource uint8
 
 // Score sources.
 const (
-	SourceNone         ScoreSource = iota // no final score (not in MIPS)
-	SourceIndividual                      // the clinician's own score
-	SourceGroup                           // the group's traditional MIPS score
-	SourceGroupAPP                        // the group's APP score
-	SourceVirtualGroup                    // the virtual group's score
-	SourceAPMEntity                       // an APM Entity's score
-	SourceZero                            // no candidate: an eligible clinician gets 0
+	SourceNone          ScoreSource = iota // no final score (not in MIPS)
+	SourceIndividual                       // the clinician's own score
+	SourceGroup                            // the group's traditional MIPS score
+	SourceGroupAPP                         // the group's APP score
+	SourceVirtualGroup                     // the virtual group's score
+	SourceAPMEntity                        // an APM Entity's score
+	SourceZero                             // no candidate: an eligible clinician gets 0
+	SourceIndividualAPP                    // the clinician's own APP score
 )
 
-var sourceNames = [...]string{"none", "individual", "group", "group APP", "virtual group", "APM Entity", "zero"}
+var sourceNames = [...]string{"none", "individual", "group", "group APP", "virtual group", "APM Entity", "zero", "individual APP"}
+
+// Through says how a clinician is in MIPS.
+type Through uint8
+
+// Ways into MIPS.
+const (
+	ThroughNone         Through = iota // not in MIPS
+	ThroughIndividual                  // required or opted in itself (or a Partial QP that elected)
+	ThroughGroup                       // its group opted in, or is required and reported as a group
+	ThroughVirtualGroup                // its TIN is a member of a virtual group
+	ThroughAPMEntity                   // on a MIPS APM's Participation List under the APM scoring standard (PY2017-2020)
+)
+
+var throughNames = [...]string{"not in MIPS", "individually", "through its group", "through a virtual group", "through an APM Entity"}
+
+// String says how, in words.
+func (t Through) String() string { return throughNames[min(int(t), len(throughNames)-1)] }
 
 // String returns the ScoreSource in words.
 func (s ScoreSource) String() string { return sourceNames[s] }
@@ -168,18 +224,25 @@ type Candidate struct {
 type FinalScore struct {
 	Clinician   events.Participant
 	ProgramYear events.ProgramYear
-	// InMIPS: required or opted in (own, group's or virtual group's
-	// election); only then does a payment adjustment apply.
+	// InMIPS: in MIPS (see Through); only then does a payment adjustment
+	// apply.
 	InMIPS bool
+	// Through says how the clinician is in MIPS.
+	Through Through
+	// PaymentYear is the year the adjustment applies to (PY + 2 for MIPS).
+	PaymentYear int
 	// Informational: a voluntary reporter's score, with no adjustment.
 	Informational bool
-	Score         float64
-	Source        ScoreSource
-	Of            events.Participant // whose score applied
-	Hardship      bool
-	Reason        string
-	Candidates    []Candidate
-	Adjustment    Adjustment
+	// Phase says whether the eligibility standing this rests on (the
+	// clinician's own, else its group's) is initial or final.
+	Phase      eligibility.Phase
+	Score      float64
+	Source     ScoreSource
+	Of         events.Participant // whose score applied
+	Hardship   bool
+	Reason     string
+	Candidates []Candidate
+	Adjustment Adjustment
 }
 
 // Final returns a clinician's final score for py.
@@ -337,79 +400,227 @@ func (s *Scoring) final(py events.ProgramYear, c events.Participant) (FinalScore
 	return s.finalAt(rules, py, s.cat.lookup(py, c), c)
 }
 
+// scoring is what a clinician's final score is decided from.
+type scoring struct {
+	rules    *eligibility.Rules
+	c        events.Participant
+	cr, gr   ref
+	own, grp Kind // the clinician's and its group's status
+	cf, gf   *scoreFacts
+	vg       ref // the virtual group of the clinician's TIN, if it is a member under the rules
+}
+
+// pick makes a candidate of a reported score: fewer than two scored
+// categories set it to the performance threshold.
+func (in *scoring) pick(src ScoreSource, of events.Participant, score float64, cats uint8) Candidate {
+	c := Candidate{Source: src, Of: of, Score: score, Reported: score}
+	if cats < 2 {
+		c.Score, c.Hardship = in.rules.PerformanceThreshold, true
+	}
+	return c
+}
+
+// groupReported: the group submitted data as a group (a score is recorded
+// for it).
+func (in *scoring) groupReported() bool { return in.gf != nil && in.gf.flags&(sTrad|sAPP) != 0 }
+
 // finalAt is final for the clinician c, whose ref is cr (noRef when the
-// catalog does not know it), under the program year's rules.
+// catalog does not know it), under the program year's rules
+// (docs/rules.md §5).
 func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr ref, c events.Participant) (FinalScore, error) {
-	out := FinalScore{Clinician: c, ProgramYear: py}
-	gr := s.cat.lookup(py, events.Group(c.TIN))
-	own, grp := kindOf(s.status.factsOf(cr)), kindOf(s.status.factsOf(gr))
-	cf, gf := s.factsOf(cr), s.factsOf(gr)
-	vg := noRef
-	if gf != nil {
-		vg = gf.vg
+	in := scoring{rules: rules, c: c, cr: cr, gr: s.cat.lookup(py, events.Group(c.TIN)), vg: noRef}
+	in.own, in.grp = s.status.kind(in.cr), s.status.kind(in.gr)
+	in.cf, in.gf = s.factsOf(in.cr), s.factsOf(in.gr)
+	if in.gf != nil && in.gf.vg != noRef && memberUnderTheRules(in.grp) {
+		in.vg = in.gf.vg
 	}
-	vgKind := kindOf(s.status.factsOf(vg))
-
-	if own == KindExcluded {
-		out.Reason = "excluded (" + s.status.view(cr).Exclusion.String() + "): no MIPS payment adjustment"
-		return out, nil
+	out := FinalScore{Clinician: c, ProgramYear: py, PaymentYear: rules.PaymentYear}
+	if sf := s.status.factsOf(cr); sf != nil && sf.flags&fDetermined != 0 {
+		out.Phase = sf.ephase
+	} else if gsf := s.status.factsOf(in.gr); gsf != nil && gsf.flags&fDetermined != 0 {
+		out.Phase = gsf.ephase
 	}
-	out.InMIPS = own == KindRequired || own == KindOptedIn || grp == KindRequired || grp == KindOptedIn ||
-		vg != noRef && vgKind != KindVoluntary
-	pick := func(src ScoreSource, of events.Participant, score float64, cats uint8) Candidate {
-		c := Candidate{Source: src, Of: of, Score: score, Reported: score}
-		if cats < 2 {
-			c.Score, c.Hardship = rules.PerformanceThreshold, true
-		}
-		return c
+	if done, ok := s.outOfMIPS(&in, out); ok {
+		return done, nil
 	}
+	if rules.APMEntityScoreOverrides && in.cf != nil && in.cf.std != noRef {
+		return s.apmStandard(&in, out)
+	}
+	out.InMIPS, out.Through = s.inMIPS(&in)
 	if !out.InMIPS {
-		switch {
-		case own == KindVoluntary && cf != nil && cf.flags&sTrad != 0:
-			cand := pick(SourceIndividual, c, cf.trad, cf.tradCats)
-			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, c, cand.Hardship
-			out.Candidates = []Candidate{cand}
-			out.Reason = "voluntary reporter: the score is for information only, with no payment adjustment"
-		case grp == KindVoluntary && gf != nil && gf.flags&sTrad != 0:
-			g := events.Group(c.TIN)
-			cand := pick(SourceGroup, g, gf.trad, gf.tradCats)
-			out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, g, cand.Hardship
-			out.Candidates = []Candidate{cand}
-			out.Reason = "the group reports voluntarily: informational score, no payment adjustment"
-		default:
-			out.Reason = "neither required nor opted in: no payment adjustment"
-		}
-		return out, nil
+		return s.notInMIPS(&in, out), nil
 	}
-
-	if vg != noRef {
-		_, vgp := s.cat.key(vg)
-		out.Source, out.Of, out.Reason = SourceZero, vgp, "the TIN is in virtual group "+vgp.ID+", which has no score: 0"
-		if vf := s.factsOf(vg); vf != nil && vf.flags&sTrad != 0 {
-			cand := pick(SourceVirtualGroup, vgp, vf.trad, vf.tradCats)
-			out.Candidates = []Candidate{cand}
-			out.Score, out.Source, out.Hardship = cand.Score, SourceVirtualGroup, cand.Hardship
-			out.Reason = "the TIN is in virtual group " + vgp.ID + ": its score applies, always"
-		}
-		return s.adjust(out, rules)
+	if in.vg != noRef {
+		return s.virtualGroupScore(&in, out)
 	}
+	return s.bestCandidate(&in, out)
+}
 
+// memberUnderTheRules: a TIN takes its virtual group's score only while it
+// is a member under the membership rules: never an exempt or excluded TIN,
+// nor one whose own final election is voluntary reporting.
+func memberUnderTheRules(grp Kind) bool {
+	switch grp {
+	case KindExempt, KindExcluded, KindVoluntary, KindUnknown:
+		return false
+	}
+	return true
+}
+
+// outOfMIPS answers for a clinician that is out of MIPS whatever its
+// groups do: excluded, a Partial QP without an election, or (PY2017-2020)
+// exempt through its APM Entity. One reporting voluntarily gets its score
+// for information.
+func (s *Scoring) outOfMIPS(in *scoring, out FinalScore) (FinalScore, bool) {
+	switch {
+	case in.own == KindExcluded:
+		excl := s.status.view(in.cr).Exclusion
+		reason := "excluded (" + excl.String() + "): no MIPS payment adjustment"
+		if in.rules.VoluntaryReporting && (excl == events.ExclusionQP || excl == events.ExclusionNewlyEnrolled || excl == events.ExclusionIneligibleClinicianType) {
+			return s.informational(in, out, reason), true
+		}
+		out.Reason = reason
+		return out, true
+	case in.own == KindPartialQP:
+		reason := "a Partial QP without a Partial QP election: not in MIPS, no payment adjustment"
+		if in.rules.PartialQPMayReportVoluntarily {
+			return s.informational(in, out, reason), true
+		}
+		out.Reason = reason
+		return out, true
+	case s.status.exemptThroughAPM(s.status.factsOf(in.cr)):
+		_, entity := s.cat.key(s.status.factsOf(in.cr).apm)
+		out.Reason = fmt.Sprintf("%v: exempt, because its APM Entity %s is exempt: no payment adjustment", out.ProgramYear, entity.ID)
+		return out, true
+	}
+	return out, false
+}
+
+// informational gives a clinician reporting voluntarily without an
+// election its own score, for information only.
+func (s *Scoring) informational(in *scoring, out FinalScore, reason string) FinalScore {
+	if in.cf != nil && in.cf.flags&sTrad != 0 {
+		cand := in.pick(SourceIndividual, in.c, in.cf.trad, in.cf.tradCats)
+		out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, in.c, cand.Hardship
+		out.Candidates = []Candidate{cand}
+		reason += "; its voluntary report's score is for information only"
+	}
+	out.Reason = reason
+	return out
+}
+
+// inMIPS says whether, and through whom, a clinician is in MIPS: required
+// or opted in itself (or a Partial QP that elected); its TIN a member of a
+// virtual group; its group opted in (the election is its participation: 0
+// when it submitted nothing); its group required and reporting as a group.
+// A required group that did not report puts none of its individually exempt
+// clinicians in MIPS.
+func (s *Scoring) inMIPS(in *scoring) (bool, Through) {
+	switch {
+	case in.own == KindRequired || in.own == KindOptedIn || in.own == KindPartialQPElected:
+		return true, ThroughIndividual
+	case in.vg != noRef && s.status.kind(in.vg) != KindVoluntary:
+		return true, ThroughVirtualGroup
+	case in.grp == KindOptedIn:
+		return true, ThroughGroup
+	case in.grp == KindRequired && in.groupReported():
+		return true, ThroughGroup
+	}
+	return false, ThroughNone
+}
+
+// notInMIPS answers for a clinician in no way in MIPS: a voluntary
+// reporter's score (its own, or its group's) is informational.
+func (s *Scoring) notInMIPS(in *scoring, out FinalScore) FinalScore {
+	switch {
+	case in.own == KindVoluntary && in.cf != nil && in.cf.flags&sTrad != 0:
+		cand := in.pick(SourceIndividual, in.c, in.cf.trad, in.cf.tradCats)
+		out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, in.c, cand.Hardship
+		out.Candidates = []Candidate{cand}
+		out.Reason = "voluntary reporter: the score is for information only, with no payment adjustment"
+	case in.grp == KindVoluntary && in.gf != nil && in.gf.flags&sTrad != 0:
+		g := events.Group(in.c.TIN)
+		cand := in.pick(SourceGroup, g, in.gf.trad, in.gf.tradCats)
+		out.Informational, out.Score, out.Source, out.Of, out.Hardship = true, cand.Score, cand.Source, g, cand.Hardship
+		out.Candidates = []Candidate{cand}
+		out.Reason = "the group reports voluntarily: informational score, no payment adjustment"
+	case in.own == KindExempt:
+		reason := "exempt: no payment adjustment"
+		if in.grp == KindRequired {
+			reason = "exempt, and its required group did not report as a group: no payment adjustment"
+		}
+		return s.informational(in, out, reason)
+	default:
+		out.Reason = "neither required nor opted in: no payment adjustment"
+	}
+	return out
+}
+
+// virtualGroupScore: a member TIN's clinicians take the virtual group's
+// score, always (0 when it has none).
+func (s *Scoring) virtualGroupScore(in *scoring, out FinalScore) (FinalScore, error) {
+	_, vgp := s.cat.key(in.vg)
+	out.Source, out.Of, out.Reason = SourceZero, vgp, "the TIN is in virtual group "+vgp.ID+", which has no score: 0"
+	if vf := s.factsOf(in.vg); vf != nil && vf.flags&sTrad != 0 {
+		cand := in.pick(SourceVirtualGroup, vgp, vf.trad, vf.tradCats)
+		out.Candidates = []Candidate{cand}
+		out.Score, out.Source, out.Hardship = cand.Score, SourceVirtualGroup, cand.Hardship
+		out.Reason = "the TIN is in virtual group " + vgp.ID + ": its score applies, always"
+	}
+	return s.adjust(out, in.rules)
+}
+
+// apmStandard is the APM scoring standard (PY2017-2020): a clinician on the
+// Participation List of an APM Entity in a MIPS APM is scored solely on the
+// entity's score, which overrides every other score, the virtual group's
+// included (0 when the entity has none).
+func (s *Scoring) apmStandard(in *scoring, out FinalScore) (FinalScore, error) {
+	_, ep := s.cat.key(in.cf.std)
+	out.InMIPS, out.Through, out.Of, out.Source = true, ThroughAPMEntity, ep, SourceZero
+	out.Reason = fmt.Sprintf("%v, the APM scoring standard: APM Entity %s has no score: 0", out.ProgramYear, ep.ID)
+	ef := s.factsOf(in.cf.std)
+	var cand Candidate
+	switch {
+	case ef != nil && ef.flags&sAPP != 0:
+		cand = in.pick(SourceAPMEntity, ep, ef.app, ef.appCats)
+	case ef != nil && ef.flags&sTrad != 0:
+		cand = in.pick(SourceAPMEntity, ep, ef.trad, ef.tradCats)
+	default:
+		return s.adjust(out, in.rules)
+	}
+	out.Candidates = []Candidate{cand}
+	out.Score, out.Source, out.Hardship = cand.Score, SourceAPMEntity, cand.Hardship
+	out.Reason = fmt.Sprintf("%v, the APM scoring standard: APM Entity %s's score overrides every other", out.ProgramYear, ep.ID)
+	return s.adjust(out, in.rules)
+}
+
+// bestCandidate picks the highest candidate (PY2021 on, or a clinician outside
+// the APM scoring standard): its own score, traditional or APP, if it
+// reported and is required or opted in; its group's traditional score, if
+// the group reported and is required or opted in; the group's APP score
+// only if the clinician was on a MIPS APM list at a snapshot; each APM
+// Entity's score. No candidate: 0.
+func (s *Scoring) bestCandidate(in *scoring, out FinalScore) (FinalScore, error) {
 	var cands []Candidate
-	if cf != nil && cf.flags&sTrad != 0 && (own == KindRequired || own == KindOptedIn) {
-		cands = append(cands, pick(SourceIndividual, c, cf.trad, cf.tradCats))
-	}
-	if gf != nil && (grp == KindRequired || grp == KindOptedIn) {
-		g := events.Group(c.TIN)
-		if gf.flags&sTrad != 0 {
-			cands = append(cands, pick(SourceGroup, g, gf.trad, gf.tradCats))
+	if in.cf != nil && (in.own == KindRequired || in.own == KindOptedIn || in.own == KindPartialQPElected) {
+		if in.cf.flags&sTrad != 0 {
+			cands = append(cands, in.pick(SourceIndividual, in.c, in.cf.trad, in.cf.tradCats))
 		}
-		if gf.flags&sAPP != 0 && cf != nil && cf.flags&sOnList != 0 {
-			cands = append(cands, pick(SourceGroupAPP, g, gf.app, gf.appCats))
+		if in.cf.flags&sAPP != 0 {
+			cands = append(cands, in.pick(SourceIndividualAPP, in.c, in.cf.app, in.cf.appCats))
 		}
 	}
-	var apm []Candidate
-	if cf != nil && cf.apm != noRef {
-		for _, e := range append([]ref{cf.apm}, s.moreAPM[cr]...) {
+	if in.gf != nil && (in.grp == KindRequired || in.grp == KindOptedIn) {
+		g := events.Group(in.c.TIN)
+		if in.gf.flags&sTrad != 0 {
+			cands = append(cands, in.pick(SourceGroup, g, in.gf.trad, in.gf.tradCats))
+		}
+		if in.gf.flags&sAPP != 0 && in.cf != nil && in.cf.flags&sOnList != 0 {
+			cands = append(cands, in.pick(SourceGroupAPP, g, in.gf.app, in.gf.appCats))
+		}
+	}
+	if in.cf != nil && in.cf.apm != noRef {
+		for _, e := range append([]ref{in.cf.apm}, s.moreAPM[in.cr]...) {
 			ef := s.factsOf(e)
 			if ef == nil {
 				continue
@@ -417,20 +628,16 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 			_, ep := s.cat.key(e)
 			switch {
 			case ef.flags&sAPP != 0:
-				apm = append(apm, pick(SourceAPMEntity, ep, ef.app, ef.appCats))
+				cands = append(cands, in.pick(SourceAPMEntity, ep, ef.app, ef.appCats))
 			case ef.flags&sTrad != 0:
-				apm = append(apm, pick(SourceAPMEntity, ep, ef.trad, ef.tradCats))
+				cands = append(cands, in.pick(SourceAPMEntity, ep, ef.trad, ef.tradCats))
 			}
 		}
 	}
-	cands = append(cands, apm...)
 	out.Candidates = cands
-	if rules.APMEntityScoreOverrides && len(apm) > 0 {
-		cands = apm // PY2017-2020: an APM Entity score overrides the others
-	}
 	if len(cands) == 0 {
-		out.Source, out.Reason = SourceZero, "eligible clinician with no score: final score 0"
-		return s.adjust(out, rules)
+		out.Source, out.Reason = SourceZero, "in MIPS with no score: final score 0"
+		return s.adjust(out, in.rules)
 	}
 	best := cands[0]
 	for _, x := range cands[1:] {
@@ -440,13 +647,10 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 	}
 	out.Score, out.Source, out.Of, out.Hardship = best.Score, best.Source, best.Of, best.Hardship
 	out.Reason = s.highestReason(len(cands), best.Source)
-	if rules.APMEntityScoreOverrides && len(apm) > 0 {
-		out.Reason = fmt.Sprintf("%v: the APM Entity score overrides the others", py)
-	}
 	if best.Hardship {
 		out.Reason += " (fewer than two scored categories: set to the performance threshold)"
 	}
-	return s.adjust(out, rules)
+	return s.adjust(out, in.rules)
 }
 
 func (s *Scoring) adjust(out FinalScore, rules *eligibility.Rules) (FinalScore, error) {

@@ -100,11 +100,27 @@ func At(t time.Time) DeterminationOption {
 	return func(d *events.EligibilityDetermined) { d.DeterminedAt = t.UTC() }
 }
 
-// Determination builds a determination of p for py with status st (and
-// exclusion reason, for StatusExcluded).
+// Segment2 makes a determination segment 2's (the final one), made on Dec 1
+// of the performance year; reconciled with a segment 1 determination of the
+// same status it gives that status, final.
+func Segment2() DeterminationOption {
+	return func(d *events.EligibilityDetermined) {
+		d.Source, d.DeterminedAt = events.SourceSegment2, time.Date(d.ProgramYear.Year, 12, 1, 0, 0, 0, 0, time.UTC)
+	}
+}
+
+// Determination builds a segment 1 determination of p for py with status st
+// (and exclusion reason, for StatusExcluded), made on Dec 1 of the year
+// before the performance year: alone, it is p's initial standing, with that
+// status. A group's determination counts one eligible clinician (a solo
+// practice), so the group may join a virtual group. Add a Segment2 one for
+// a final standing.
 func Determination(p events.Participant, py events.ProgramYear, st events.EligibilityStatus, opts ...DeterminationOption) events.EligibilityDetermined {
-	d := events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: st, Source: events.SourceSegment2,
+	d := events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: st, Source: events.SourceSegment1,
 		DeterminedAt: time.Date(py.Year-1, 12, 1, 0, 0, 0, 0, time.UTC)}
+	if p.Kind == events.KindGroup && st != events.StatusExcluded {
+		d.EligibleClinicians = 1
+	}
 	switch st {
 	case events.StatusOptInEligible:
 		d.Exceeded = events.CriterionCharges
@@ -134,7 +150,7 @@ func Context(tb testing.TB, p events.Participant, py events.ProgramYear, now tim
 	}
 	c := election.Context{Participant: p, ProgramYear: py, Rules: &r, Now: now}
 	if d != nil {
-		c.Eligibility, c.Determined = *d, true
+		c.Eligibility = eligibility.Reconcile(&r, p, []events.EligibilityDetermined{*d}, time.Time{})
 	}
 	return c
 }
@@ -212,6 +228,7 @@ type Harness struct {
 	Registry *events.Registry
 	Clock    *Clock
 	IDs      *IDs
+	Table    *eligibility.Table
 	Auth     *election.MemoryAuthorizer
 	Service  *election.Service
 }
@@ -238,7 +255,8 @@ func New(tb testing.TB, opts ...HarnessOption) *Harness {
 	for _, o := range opts {
 		o(&c)
 	}
-	h := &Harness{TB: tb, Clock: NewClock(c.now), IDs: NewIDs(tb.Name()), Auth: election.NewMemoryAuthorizer(), Registry: events.NewRegistry()}
+	h := &Harness{TB: tb, Clock: NewClock(c.now), IDs: NewIDs(tb.Name()), Auth: election.NewMemoryAuthorizer(),
+		Registry: events.NewRegistry(), Table: eligibility.Default()}
 	if c.store == nil {
 		c.store = memstore.New(memstore.WithClock(h.Clock.Now))
 	}
@@ -249,7 +267,7 @@ func New(tb testing.TB, opts ...HarnessOption) *Harness {
 		tb.Fatal(err)
 	}
 	h.Service, err = election.NewService(election.Config{Store: h.Store, Names: h.Names, Authorizer: h.Auth,
-		Registry: h.Registry, Clock: h.Clock.Now})
+		Registry: h.Registry, Table: h.Table, Clock: h.Clock.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -260,7 +278,7 @@ func New(tb testing.TB, opts ...HarnessOption) *Harness {
 func (h *Harness) Determine(ds ...events.EligibilityDetermined) {
 	h.TB.Helper()
 	for _, d := range ds {
-		if _, err := eligibility.Record(context.Background(), h.Store, h.Names, h.Registry, d,
+		if _, err := eligibility.Record(context.Background(), h.Store, h.Names, h.Registry, h.Table, d,
 			events.Metadata{Actor: "electiontest", ActorRole: events.RoleSystem}); err != nil {
 			h.TB.Fatal(err)
 		}

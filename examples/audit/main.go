@@ -201,8 +201,8 @@ func writeDemo(ctx context.Context, path string, p events.Participant) error {
 	reg := events.NewRegistry()
 	py := events.PY(events.MIPS, 2024)
 	d := events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: events.StatusOptInEligible,
-		Exceeded: events.CriterionCharges, Source: events.SourceSegment2, DeterminedAt: now}
-	if _, err := eligibility.Record(ctx, s, names, reg, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+		Exceeded: events.CriterionCharges, Source: events.SourceSegment1, DeterminedAt: now}
+	if _, err := eligibility.Record(ctx, s, names, reg, eligibility.Default(), d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
 		return err
 	}
 	auth := election.NewMemoryAuthorizer()

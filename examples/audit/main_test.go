@@ -20,7 +20,7 @@ func TestAudit(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		"verified 3 records in 2 streams: every hash chain intact",
+		"verified 5 records in 4 streams: every hash chain intact", // the determination, the request and the confirmation, and the two commands' claims
 		"as of 2024-12-01: group *****6789 is opt-in eligible (no decision)",
 		"as of 2025-02-04: group *****6789 is pending confirmation",
 		"as of 2025-03-15: group *****6789 is MIPS eligible via opt-in",
@@ -53,7 +53,7 @@ func TestAuditServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, _ := events.NewRegistry().Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: events.PY(events.MIPS, 2024),
-		Status: events.StatusOptInEligible, Source: events.SourceSegment2}, events.Metadata{})
+		Status: events.StatusOptInEligible, Source: events.SourceSegment1}, events.Metadata{})
 	if _, err := o.Append(ctx, "eligibility-demo", events.Any, d); err != nil {
 		t.Fatal(err)
 	}

@@ -55,24 +55,36 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 	practice := events.Group(events.MustParseTIN("000456789"))
 	ada := events.Individual(practice.TIN, events.MustParseNPI("1234567893"))
 
-	// Eligibility from the second segment: both opt-in eligible.
-	segEnd := time.Date(2024, 9, 30, 0, 0, 0, 0, time.UTC)
-	detAt := time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)
-	for _, in := range []eligibility.Input{
-		{Participant: ada, Volumes: events.Volumes{AllowedChargesCents: 95_000_00, PartBPatients: 180, CoveredServices: 150},
-			Clinician: eligibility.Clinician{Type: eligibility.Physician}},
-		{Participant: practice, Volumes: events.Volumes{AllowedChargesCents: 350_000_00, PartBPatients: 190, CoveredServices: 420},
-			Clinicians: []eligibility.Clinician{{Type: eligibility.Physician}}},
+	// Eligibility from both segments: segment 1 (Oct 2022 - Sep 2023) is the
+	// initial status, segment 2 (Oct 2023 - Sep 2024) reconciled with it the
+	// final one. Both are in the opt-in range in both segments.
+	table := eligibility.Default()
+	for seg, when := range []struct{ end, at time.Time }{
+		{time.Date(2023, 9, 30, 0, 0, 0, 0, time.UTC), time.Date(2023, 11, 20, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2024, 9, 30, 0, 0, 0, 0, time.UTC), time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)},
 	} {
-		in.Source, in.SourceDate, in.DeterminedAt = events.SourceSegment2, segEnd, detAt
-		d, err := eligibility.Determine(&rules, in)
+		for _, in := range []eligibility.Input{
+			{Participant: ada, Volumes: events.Volumes{AllowedChargesCents: 95_000_00 - int64(seg)*1000_00, PartBPatients: 180, CoveredServices: 150},
+				Clinician: eligibility.Clinician{Type: eligibility.Physician}},
+			{Participant: practice, Volumes: events.Volumes{AllowedChargesCents: 350_000_00, PartBPatients: 190, CoveredServices: 420 - seg*10},
+				Clinicians: []eligibility.Clinician{{Type: eligibility.Physician}}},
+		} {
+			in.Source, in.SourceDate, in.DeterminedAt = []events.Source{events.SourceSegment1, events.SourceSegment2}[seg], when.end, when.at
+			d, err := eligibility.Determine(&rules, in)
+			if err != nil {
+				return err
+			}
+			if _, err := eligibility.Record(ctx, store, names, reg, table, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range []events.Participant{ada, practice} {
+		s, err := eligibility.Current(ctx, store, names, reg, &rules, p, now)
 		if err != nil {
 			return err
 		}
-		if _, err := eligibility.Record(ctx, store, names, reg, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%v: %s (exceeds %v)\n", d.Participant, d.Status, d.Exceeded)
+		fmt.Fprintf(out, "%v (exceeds %v, then %v)\n", s, s.Exceeded[0], s.Exceeded[1])
 	}
 
 	// The practice representative opts the group in: select, then CONFIRM.

@@ -74,11 +74,18 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 		}
 	}
 	batch := election.Batch{ID: "acme-2025-03-10", ProgramYear: py}
+	table := eligibility.Default()
 	for _, l := range lines {
-		d := events.EligibilityDetermined{Participant: l.p, ProgramYear: py, Status: l.status, Source: events.SourceSegment2,
-			DeterminedAt: time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)}
-		if _, err := eligibility.Record(ctx, store, names, reg, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
-			return err
+		// The same status in both segments: segment 1 the initial one,
+		// segment 2 reconciled with it the final one.
+		for _, seg := range []struct {
+			src events.Source
+			at  time.Time
+		}{{events.SourceSegment1, time.Date(2023, 11, 20, 0, 0, 0, 0, time.UTC)}, {events.SourceSegment2, time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)}} {
+			d := events.EligibilityDetermined{Participant: l.p, ProgramYear: py, Status: l.status, Source: seg.src, DeterminedAt: seg.at}
+			if _, err := eligibility.Record(ctx, store, names, reg, table, d, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+				return err
+			}
 		}
 		batch.Entries = append(batch.Entries, election.BatchEntry{Participant: l.p, Choice: l.choice})
 	}

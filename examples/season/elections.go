@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,9 @@ type plan struct {
 	// unattested: the first try comes from a session that never accepted
 	// the Statement of Truth.
 	unattested bool
+	// changeMind: after confirming, asks to change the election (refused:
+	// a confirmed election is final).
+	changeMind bool
 }
 
 func (s *sim) drawPlans() []plan {
@@ -51,9 +56,9 @@ func (s *sim) drawPlans() []plan {
 		}
 		pl := plan{p: g.p, meta: func() election.Meta { return s.repOf(i) }}
 		switch {
-		case g.status[1] == events.StatusRequired && r.Float64() < 0.03:
+		case g.final == events.StatusRequired && r.Float64() < 0.03:
 			pl.invalid = append(pl.invalid, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional})
-		case g.status[1] != events.StatusOptInEligible:
+		case g.final != events.StatusOptInEligible:
 		default:
 			pl.act = drawAction(r, g.mipsAPM)
 			if g.mipsAPM && r.Float64() < 0.2 {
@@ -67,6 +72,7 @@ func (s *sim) drawPlans() []plan {
 			}
 			pl.unauth = r.Float64() < 0.01
 		}
+		pl.changeMind = (pl.act == actOptIn || pl.act == actVoluntary) && r.Float64() < 0.25
 		if pl.act != actNone || len(pl.invalid) > 0 {
 			plans = append(plans, pl)
 		}
@@ -94,6 +100,7 @@ func (s *sim) drawPlans() []plan {
 			pl.act = actOptIn
 		}
 		pl.unauth = c.status == events.StatusOptInEligible && r.Float64() < 0.01
+		pl.changeMind = (pl.act == actOptIn || pl.act == actVoluntary) && r.Float64() < 0.25
 		if pl.act != actNone || len(pl.invalid) > 0 {
 			plans = append(plans, pl)
 		}
@@ -133,7 +140,7 @@ func (s *sim) elections(ctx context.Context) error {
 	return s.parallel(ctx, len(plans), func(i int) error { return s.runPlan(ctx, &plans[i]) })
 }
 
-func (s *sim) runPlan(ctx context.Context, pl *plan) error {
+func (s *sim) runPlan(ctx context.Context, pl *plan) (err error) {
 	py := s.py
 	if pl.unauth {
 		m := s.meta(election.Actor{ID: "rep-elsewhere", Role: events.RolePracticeRepresentative})
@@ -160,6 +167,15 @@ func (s *sim) runPlan(ctx context.Context, pl *plan) error {
 	}
 	request := func(c events.Choice, pw events.Pathway) error {
 		return s.record("requests")(s.req(ctx, pl.meta(), pl.p, c, pw))
+	}
+	if pl.changeMind {
+		// After confirming, the participant asks to change its mind: refused,
+		// a confirmed election is final.
+		defer func() {
+			if err == nil {
+				err = s.record("")(s.req(ctx, pl.meta(), pl.p, events.ChoiceVoluntary, events.PathwayTraditional))
+			}
+		}()
 	}
 	switch pl.act {
 	case actNone:
@@ -188,7 +204,13 @@ func (s *sim) runPlan(ctx context.Context, pl *plan) error {
 		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
 			return err
 		}
-		return confirm(election.ConfirmPhrase)
+		rc, err := s.svc.Confirm(ctx, pl.meta(), py, pl.p, election.ConfirmPhrase)
+		if err == nil {
+			s.mu.Lock()
+			s.volunteers = append(s.volunteers, pl.p)
+			s.mu.Unlock()
+		}
+		return s.record("confirmations")(rc, err)
 	case actWithdrawThenOptIn:
 		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
 			return err
@@ -326,7 +348,7 @@ func (s *sim) late(ctx context.Context) error {
 	var late []attempt
 	for i := range s.groups {
 		g := &s.groups[i]
-		if g.registry < 0 && g.vg < 0 && g.status[1] == events.StatusOptInEligible && i%40 == 3 {
+		if g.registry < 0 && g.vg < 0 && g.final == events.StatusOptInEligible && i%40 == 3 {
 			late = append(late, attempt{g.p, func() election.Meta { return s.repOf(i) }})
 		}
 	}
@@ -343,7 +365,136 @@ func (s *sim) late(ctx context.Context) error {
 	})
 }
 
-// scores reports final performance data after the submission deadline.
+// partialQPElections has Partial QPs elect to participate in MIPS, in the
+// Partial QP election window: individually assessed ones for themselves,
+// APM Entities for the Partial QPs assessed with them.
+func (s *sim) partialQPElections(ctx context.Context) error {
+	w := s.rules.PartialQPElectionWindow()
+	if w.IsZero() {
+		return nil
+	}
+	s.clock.Set(w.Close.Add(-20 * 24 * time.Hour))
+	type pqp struct {
+		p     events.Participant
+		actor election.Actor
+	}
+	var elections []pqp
+	entities := map[int]bool{}
+	for i := range s.clinicians {
+		c := &s.clinicians[i]
+		if !c.partial {
+			continue
+		}
+		if !c.affiliated {
+			if a := s.groups[c.group].apm; a >= 0 && a%5 != 4 { // four entities in five elect for their Partial QPs
+				entities[a] = true
+			}
+			continue
+		}
+		if i%10 < 7 { // seven in ten individually assessed Partial QPs elect
+			id := fmt.Sprintf("pqp-dr-%d", i)
+			s.auth.RegisterClinician(id, c.p)
+			elections = append(elections, pqp{c.p, election.Actor{ID: id, Role: events.RoleClinician}})
+		}
+	}
+	for a := range entities {
+		id := fmt.Sprintf("apm-rep-%d", a)
+		s.auth.ConnectAPMEntityRepresentative(id, s.apms[a].p.ID)
+		elections = append(elections, pqp{s.apms[a].p, election.Actor{ID: id, Role: events.RolePracticeRepresentative}})
+	}
+	slices.SortFunc(elections, func(a, b pqp) int { return strings.Compare(a.actor.ID, b.actor.ID) })
+	return s.parallel(ctx, len(elections), func(i int) error {
+		e := elections[i]
+		_, err := s.svc.ExecutePartialQP(ctx, s.meta(e.actor), s.py, e.p, election.Request{Choice: events.ChoicePartialQP, Pathway: events.PathwayTraditional})
+		if err != nil {
+			return s.record("")(election.Receipt{}, err)
+		}
+		rc, err := s.svc.ExecutePartialQP(ctx, s.meta(e.actor), s.py, e.p, election.Confirm{Phrase: election.ConfirmPhrase})
+		what := "Partial QP elections confirmed by clinicians"
+		if e.p.Kind == events.KindAPMEntity {
+			what = "Partial QP elections confirmed by APM Entities"
+		}
+		return s.record(what)(rc, err)
+	})
+}
+
+// volunteeredWithout counts the clinicians reporting voluntarily with no
+// election (not MIPS eligible: exempt, an ineligible type, a QP).
+const volunteeredWithout = "voluntary without an election"
+
+// submission is one participant's data submission on a pathway.
+type submission struct {
+	p      events.Participant
+	pw     events.Pathway
+	entity events.Participant // the APM Entity whose Partial QP election covers it, if any
+}
+
+// submissions has practices and clinicians submit data through the
+// submission gate, three weeks before the data deadline (or, late, an hour
+// after it): required and opted-in participants are scored, exempt ones
+// report voluntarily without an election, opt-in eligible ones without an
+// election and late ones are refused.
+func (s *sim) submissions(ctx context.Context, late bool) error {
+	deadline := s.rules.DataSubmissionDeadline
+	s.clock.Set(deadline.Add(-21 * 24 * time.Hour))
+	if late {
+		s.clock.Set(deadline.Add(time.Hour))
+	}
+	r := rand.New(rand.NewPCG(s.cfg.seed, 77))
+	var subs []submission
+	add := func(p events.Participant, pw events.Pathway, prob float64, entity events.Participant) {
+		if r.Float64() < prob && (r.Float64() < 0.03) == late {
+			subs = append(subs, submission{p, pw, entity})
+		}
+	}
+	for i := range s.groups {
+		g := &s.groups[i]
+		add(g.p, events.PathwayTraditional, 0.85, events.Participant{})
+		if g.mipsAPM {
+			add(g.p, events.PathwayAPP, 0.9, events.Participant{})
+		}
+	}
+	for i := range s.clinicians {
+		c := &s.clinicians[i]
+		var entity events.Participant
+		if a := s.groups[c.group].apm; c.partial && !c.affiliated && a >= 0 {
+			entity = s.apms[a].p
+		}
+		add(c.p, events.PathwayTraditional, 0.4, entity)
+	}
+	outcome := make([]election.Gate, len(subs))
+	err := s.parallel(ctx, len(subs), func(i int) error {
+		var opts []election.GateOption
+		if !subs[i].entity.IsZero() {
+			opts = append(opts, election.ThroughAPMEntity(subs[i].entity))
+		}
+		g, err := s.svc.MaySubmit(ctx, s.py, subs[i].p, subs[i].pw, opts...)
+		outcome[i] = g
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i, g := range outcome {
+		switch {
+		case g.Allowed && g.Voluntary:
+			s.gate.add("accepted: voluntary, no payment adjustment", 1)
+			if subs[i].p.Kind == events.KindIndividual && g.Election.Choice == events.ChoiceNone {
+				s.gate.add(volunteeredWithout, 1)
+			}
+		case g.Allowed:
+			s.gate.add("accepted: scored, with a payment adjustment", 1)
+		default:
+			s.gate.add("refused: "+g.Reason.Error(), 1)
+			continue
+		}
+		s.accepted = append(s.accepted, subs[i])
+	}
+	return nil
+}
+
+// scores reports final performance data after the submission deadline for
+// the submissions the gate accepted, each virtual group and APM Entity.
 func (s *sim) scores(ctx context.Context) error {
 	s.clock.Set(eligibility.Eastern(s.cfg.year+1, time.June, 15, 9, 0))
 	r := s.rng
@@ -364,27 +515,20 @@ func (s *sim) scores(ctx context.Context) error {
 		}
 	}
 	var reps []rep
-	add := func(p events.Participant, pw events.Pathway, prob float64) {
-		if r.Float64() < prob {
-			sc, ct := draw()
-			reps = append(reps, rep{p, pw, math.Round(sc*100) / 100, ct})
-		}
+	add := func(p events.Participant, pw events.Pathway) {
+		sc, ct := draw()
+		reps = append(reps, rep{p, pw, math.Round(sc*100) / 100, ct})
 	}
-	for i := range s.groups {
-		g := &s.groups[i]
-		add(g.p, events.PathwayTraditional, 0.85)
-		if g.mipsAPM {
-			add(g.p, events.PathwayAPP, 0.9)
-		}
-	}
-	for i := range s.clinicians {
-		add(s.clinicians[i].p, events.PathwayTraditional, 0.4)
+	for _, sub := range s.accepted {
+		add(sub.p, sub.pw)
 	}
 	for i := range s.vgs {
-		add(s.vgs[i].p, events.PathwayTraditional, 1)
+		if len(s.vgs[i].members) > 0 {
+			add(s.vgs[i].p, events.PathwayTraditional)
+		}
 	}
 	for i := range s.apms {
-		add(s.apms[i].p, events.PathwayAPP, 1)
+		add(s.apms[i].p, events.PathwayAPP)
 	}
 	return s.parallel(ctx, len(reps), func(i int) error {
 		x := reps[i]
@@ -392,3 +536,30 @@ func (s *sim) scores(ctx context.Context) error {
 			Pathway: x.pw, Score: x.sc, ScoredCategories: x.ct, ReportedAt: s.clock.Now()}, s.newID())
 	})
 }
+
+// optOuts has a third of the voluntary reporters opt out of public
+// reporting during the preview period.
+func (s *sim) optOuts(ctx context.Context) error {
+	w := s.rules.PublicReportingPreview
+	if w.IsZero() {
+		return nil
+	}
+	s.clock.Set(w.Open.Add(72 * time.Hour))
+	all := slices.Clone(s.volunteers)
+	slices.SortFunc(all, func(a, b events.Participant) int { return strings.Compare(a.String(), b.String()) })
+	var who []events.Participant
+	for i, p := range all {
+		if i%3 == 0 {
+			who = append(who, p)
+		}
+	}
+	return s.parallel(ctx, len(who), func(i int) error {
+		p := who[i]
+		actor := election.Actor{ID: fmt.Sprintf("rep-%d", s.groupOf(p)), Role: events.RolePracticeRepresentative}
+		rc, err := s.svc.OptOutOfPublicReporting(ctx, s.meta(actor), s.py, p)
+		return s.record("voluntary reporters opting out of public reporting")(rc, err)
+	})
+}
+
+// groupOf returns the index of a participant's practice (tinOf's inverse).
+func (s *sim) groupOf(p events.Participant) int { return (int(p.TIN.Number()) - 100_000_000) / 7 }

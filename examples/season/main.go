@@ -36,7 +36,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.clinicians, "clinicians", 20_000, "number of clinicians (TIN/NPIs)")
 	fs.IntVar(&c.groups, "groups", 0, "number of practices (TINs); default clinicians/5")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed gives the same summary")
-	fs.IntVar(&c.year, "year", 2024, "MIPS performance year to simulate (2019-2025)")
+	fs.IntVar(&c.year, "year", 2024, "MIPS performance year to simulate (2019-2026)")
 	fs.StringVar(&c.store, "store", "", `"memory", a ledger file path, or an EventStoreDB URL (esdb://host:2113?tls=false); default: a temporary file`)
 	fs.IntVar(&c.workers, "workers", 64, "concurrent commands (appends share fsyncs on the file store)")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr")
@@ -51,8 +51,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-clinicians %d: simulate at least 10", c.clinicians)
 	case c.groups < 1 || c.groups > c.clinicians:
 		return c, fmt.Errorf("-groups %d: want 1 to the number of clinicians (%d)", c.groups, c.clinicians)
-	case c.year < 2019 || c.year > 2025:
-		return c, fmt.Errorf("-year %d: opt-in exists from PY2019 to PY2025 in the default table", c.year)
+	case c.year < 2019 || c.year > 2026:
+		return c, fmt.Errorf("-year %d: opt-in exists from PY2019 to PY2026 in the default table", c.year)
 	case c.workers < 1:
 		return c, fmt.Errorf("-workers %d: want at least 1", c.workers)
 	}

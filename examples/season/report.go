@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/projection"
 )
@@ -43,6 +45,10 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	p("")
 	p("Population: %s clinicians in %s practices; %d virtual groups; %d APM Entities; %d registries",
 		num(len(s.clinicians)), num(len(s.groups)), len(s.vgs), len(s.apms), s.registries)
+
+	if err := s.reportEligibility(ctx, p, models); err != nil {
+		return err
+	}
 
 	// Eligibility and election status, clinicians and practices apart.
 	counts := map[events.ParticipantKind]map[projection.Kind]int{}
@@ -77,13 +83,13 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		}
 	}
 	p("")
-	p("Status at the end of the year              clinicians   practices")
+	p("Status at the end of the year              clinicians   practices  APM Entities")
 	for _, k := range projection.Kinds() {
-		c, g := counts[events.KindIndividual][k], counts[events.KindGroup][k]
-		if c+g == 0 {
+		c, g, a := counts[events.KindIndividual][k], counts[events.KindGroup][k], counts[events.KindAPMEntity][k]
+		if c+g+a == 0 {
 			continue
 		}
-		p("  %-40s %10s  %10s", k, num(c), num(g))
+		p("  %-40s %10s  %10s  %12s", k, num(c), num(g), num(a))
 		if k == projection.KindExcluded {
 			for _, r := range []events.ExclusionReason{events.ExclusionQP, events.ExclusionNewlyEnrolled,
 				events.ExclusionIneligibleClinicianType, events.ExclusionNoEligibleClinician} {
@@ -94,13 +100,14 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		}
 	}
 	p("")
-	p("Confirmed elections (final)")
+	p("Confirmed elections (final), by choice")
 	for _, k := range []elKey{{projection.KindOptedIn, events.PathwayTraditional}, {projection.KindOptedIn, events.PathwayAPP},
 		{projection.KindVoluntary, events.PathwayTraditional}} {
 		p("  %-40s %10s", fmt.Sprintf("%s, %s", map[projection.Kind]string{projection.KindOptedIn: "opt-in", projection.KindVoluntary: "voluntary"}[k.kind], k.pathway), num(elections[k]))
 	}
+	p("Confirmed elections (final), by who made them")
 	for _, c := range []string{"by a practice representative", "by the clinician", "by a registry's bulk upload", "by a virtual group's election"} {
-		p("    %-38s %10s", c, num(channels[c]))
+		p("  %-40s %10s", c, num(channels[c]))
 	}
 	p("")
 	p("Activity")
@@ -115,9 +122,23 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		total += s.refusals.get(k)
 	}
 	p("  %-56s %8s", "total", num(total))
+	p("")
+	p("Data submissions through the submission gate")
+	for _, k := range s.gate.sorted() {
+		if strings.HasPrefix(k, "accepted") {
+			p("  %-64s %8s", k, num(s.gate.get(k)))
+		}
+	}
+	p("    %-62s %8s", "of which clinicians not MIPS eligible, without an election", num(s.gate.get(volunteeredWithout)))
+	for _, k := range s.gate.sorted() {
+		if strings.HasPrefix(k, "refused") {
+			p("  %-64s %8s", k, num(s.gate.get(k)))
+		}
+	}
 
 	// Final scores and payment adjustments of clinicians.
 	var inMIPS, informational, zero, hardship int
+	through := map[projection.Through]int{}
 	scoreBuckets := make([]int, 5)
 	adjBuckets := map[string]int{}
 	var sumAdj float64
@@ -133,6 +154,7 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 			continue
 		}
 		inMIPS++
+		through[fs.Through]++
 		if fs.Source == projection.SourceZero {
 			zero++
 		}
@@ -144,7 +166,13 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 		adjBuckets[adjBucket(fs.Adjustment, s.rules.ApplicablePercent)]++
 	}
 	p("")
-	p("Final scores of clinicians in MIPS (required or opted in): %s", num(inMIPS))
+	p("Clinicians in MIPS: %s", num(inMIPS))
+	for _, th := range []projection.Through{projection.ThroughIndividual, projection.ThroughGroup, projection.ThroughVirtualGroup, projection.ThroughAPMEntity} {
+		p("  %-40s %10s", th, num(through[th]))
+	}
+	p("  (individually: required, opted in, or a Partial QP that elected; through a group: its group opted in, or is required and reported as a group)")
+	p("")
+	p("Final scores of clinicians in MIPS: %s", num(inMIPS))
 	for i, n := range scoreBuckets {
 		hi := fmt.Sprintf("%d)", (i+1)*20)
 		if i == 4 {
@@ -154,7 +182,7 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	}
 	p("  no score (final score 0): %s; hardship (score set to the threshold %v): %s; informational (voluntary): %s",
 		num(zero), s.rules.PerformanceThreshold, num(hardship), num(informational))
-	p("Payment adjustments (applicable percent %v%%, scaling factor 1)", s.rules.ApplicablePercent)
+	p("Payment adjustments in %d (applicable percent %v%%; assuming a budget-neutrality scaling factor of 1, which CMS sets after the year)", s.rules.PaymentYear, s.rules.ApplicablePercent)
 	for _, b := range adjOrder(s.rules.ApplicablePercent) {
 		p("  %-22s %s %8s", b, bar(adjBuckets[b], inMIPS), num(adjBuckets[b]))
 	}
@@ -182,6 +210,106 @@ func (s *sim) report(ctx context.Context, out io.Writer) error {
 	p("  total %v; peak memory %s", time.Since(s.startedAt).Round(time.Millisecond), peakMemory())
 	if auditErr != nil || len(rep.Violations) > 0 {
 		return fmt.Errorf("the audit failed")
+	}
+	return nil
+}
+
+// basisLabels shortens the ways a final standing is reached
+// (eligibility.Standing.Basis) for the summary.
+var basisLabels = map[string]string{
+	eligibility.BasisBothAbove:        "above the threshold in both segments: required",
+	eligibility.BasisBothOptIn:        "in the opt-in range in both: opt-in eligible",
+	eligibility.BasisBothBelow:        "below the threshold in both: exempt",
+	eligibility.BasisDisagreeOptIn:    "segments disagree, not above in both: opt-in eligible",
+	eligibility.BasisDisagreeExempt:   "segments disagree, not above in both: exempt",
+	eligibility.BasisNoOptInThisYear:  "not above in both, no opt-in this year: exempt",
+	eligibility.BasisNewlyEstablished: "newly established in segment 2: judged on it alone",
+	eligibility.BasisNoSegment1:       "no segment 1 determination: billed nothing then",
+	eligibility.BasisSegmentExcluded:  "the latest segment finds it not otherwise eligible",
+	eligibility.BasisReported:         "as a later import or snapshot reported it",
+	eligibility.BasisAPMNotAssessed:   "APM Entity, not judged against the threshold",
+	eligibility.BasisAPMNoOptIn:       "APM Entity that may not opt in this year: exempt",
+	eligibility.BasisQP:               "a Qualifying APM Participant (latest snapshot)",
+	eligibility.BasisPartialQP:        "a Partial QP (latest snapshot)",
+	eligibility.BasisInitial:          "segment 1 alone (initial)",
+}
+
+// reportEligibility prints each participant kind's eligibility status as of
+// just before segment 2 was determined (the initial status, from segment 1
+// alone) and at the end of the year (the final one, both segments
+// reconciled), and how the final standings were reached.
+func (s *sim) reportEligibility(ctx context.Context, p func(string, ...any), final *projection.Models) error {
+	initial := projection.NewModels(s.table, projection.ScoringConfig{})
+	if _, err := projection.NewRunner(s.opened.Store, s.reg, initial.Projections(), projection.AsOf(s.seg2At.Add(-time.Second))).Rebuild(ctx); err != nil {
+		return fmt.Errorf("rebuild as of segment 1: %w", err)
+	}
+	type key struct {
+		kind events.ParticipantKind
+		st   events.EligibilityStatus
+	}
+	count := func(m *projection.Models, phase eligibility.Phase) map[key]int {
+		out := map[key]int{}
+		for v := range m.Status.All(s.py) {
+			if v.Phase == phase {
+				out[key{v.Participant.Kind, v.Eligibility}]++
+			}
+		}
+		return out
+	}
+	ini, fin := count(initial, eligibility.PhaseInitial), count(final, eligibility.PhaseFinal)
+	kinds := []events.ParticipantKind{events.KindIndividual, events.KindGroup, events.KindAPMEntity}
+	p("")
+	p("Eligibility: initial (segment 1 alone) and final (both segments reconciled)")
+	p("  %-28s %19s  %19s  %19s", "", "clinicians", "practices", "APM Entities")
+	p("  %-28s %10s %8s  %10s %8s  %10s %8s", "", "initial", "final", "initial", "final", "initial", "final")
+	for _, st := range []events.EligibilityStatus{events.StatusRequired, events.StatusOptInEligible, events.StatusExempt,
+		events.StatusExcluded, events.StatusPartialQP, events.StatusNotAssessed} {
+		row := fmt.Sprintf("  %-28s", st)
+		for _, k := range kinds {
+			row += fmt.Sprintf(" %10s %8s ", num(ini[key{k, st}]), num(fin[key{k, st}]))
+		}
+		p("%s", strings.TrimRight(row, " "))
+	}
+	tot := func(m map[key]int, k events.ParticipantKind) (n int) {
+		for kk, c := range m {
+			if kk.kind == k {
+				n += c
+			}
+		}
+		return n
+	}
+	row := fmt.Sprintf("  %-28s", "determined")
+	for _, k := range kinds {
+		row += fmt.Sprintf(" %10s %8s ", num(tot(ini, k)), num(tot(fin, k)))
+	}
+	p("%s", strings.TrimRight(row, " "))
+
+	bases := map[string][2]int{}
+	for v := range final.Status.All(s.py) {
+		if v.Phase != eligibility.PhaseFinal || v.Participant.Kind == events.KindAPMEntity {
+			continue
+		}
+		label := basisLabels[v.Basis]
+		if label == "" {
+			label = v.Basis
+		}
+		c := bases[label]
+		if v.Participant.Kind == events.KindIndividual {
+			c[0]++
+		} else {
+			c[1]++
+		}
+		bases[label] = c
+	}
+	p("  How the final standings were reached                         clinicians   practices")
+	p("  (when the segments disagree: %s)", s.rules.SegmentPolicy)
+	labels := make([]string, 0, len(bases))
+	for l := range bases {
+		labels = append(labels, l)
+	}
+	slices.Sort(labels)
+	for _, l := range labels {
+		p("    %-58s %10s  %10s", l, num(bases[l][0]), num(bases[l][1]))
 	}
 	return nil
 }

@@ -21,13 +21,18 @@ import (
 )
 
 type clinician struct {
-	p      events.Participant
-	group  int
-	typ    eligibility.ClinicianType
-	qp     bool
-	newly  bool
-	seg    [2]events.Volumes
-	status events.EligibilityStatus // standing after segment 2
+	p       events.Participant
+	group   int
+	typ     eligibility.ClinicianType
+	qp      bool
+	partial bool // a Partial QP
+	// affiliated: on its APM Entity's Affiliated Practitioner List, so
+	// assessed for QP status on its own (it makes its own Partial QP
+	// election).
+	affiliated bool
+	newly      bool // first enrolled in Medicare during the year
+	seg        [2]events.Volumes
+	status     events.EligibilityStatus // the final standing, both segments reconciled
 }
 
 type group struct {
@@ -37,7 +42,11 @@ type group struct {
 	apm      int // APM Entity index or -1
 	vg       int // virtual group index or -1
 	registry int // registry index or -1
-	status   [2]events.EligibilityStatus
+	// established: the TIN was newly established during segment 2 (no
+	// segment 1 determination; judged on segment 2 alone).
+	established bool
+	status      [2]events.EligibilityStatus // each segment's determination
+	final       events.EligibilityStatus    // the final standing
 }
 
 type vgroup struct {
@@ -111,11 +120,22 @@ type sim struct {
 	apms       []apmEntity
 	registries int
 
-	refusals  tally // by rule
-	outcomes  tally // by what happened
-	appended  atomic.Int64
-	phases    []phase
-	startedAt time.Time
+	refusals tally // by rule
+	outcomes tally // by what happened
+	gate     tally // data submissions by the gate's answer
+	// accepted are the data submissions the gate let through, to be
+	// scored; volunteers the participants whose voluntary election was
+	// confirmed.
+	mu         sync.Mutex
+	accepted   []submission
+	volunteers []events.Participant
+	appended   atomic.Int64
+	phases     []phase
+	startedAt  time.Time
+	// seg1 holds the segment 1 determinations, by participant, to
+	// reconcile segment 2 with; seg2At is when segment 2 was determined.
+	seg1   map[events.Participant]events.EligibilityDetermined
+	seg2At time.Time
 }
 
 func newSim(cfg config, log io.Writer) (*sim, error) {
@@ -201,14 +221,18 @@ func (s *sim) simulate(ctx context.Context) error {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"segment 1 determinations", func(ctx context.Context) error { return s.determine(ctx, 0) }},
+		{"segment 1 determinations (initial)", func(ctx context.Context) error { return s.determine(ctx, 0) }},
 		{"virtual group elections", s.virtualGroups},
 		{"APM snapshots and QP determinations", s.apmSnapshots},
-		{"segment 2 determinations", func(ctx context.Context) error { return s.determine(ctx, 1) }},
+		{"segment 2 determinations (final)", func(ctx context.Context) error { return s.determine(ctx, 1) }},
 		{"practice and clinician elections", s.elections},
 		{"registry bulk elections", s.registryBatches},
+		{"Partial QP elections", s.partialQPElections},
+		{"data submissions (the gate)", func(ctx context.Context) error { return s.submissions(ctx, false) }},
 		{"late elections", s.late},
+		{"late data submissions", func(ctx context.Context) error { return s.submissions(ctx, true) }},
 		{"scores", s.scores},
+		{"public-reporting opt-outs", s.optOuts},
 	}
 	for _, st := range steps {
 		if err := s.timed(st.name, func() error { return st.fn(ctx) }); err != nil {
@@ -224,7 +248,8 @@ func (s *sim) populate() {
 	r := s.rng
 	s.groups = make([]group, s.cfg.groups)
 	for i := range s.groups {
-		s.groups[i] = group{p: events.Group(tinOf(i)), apm: -1, vg: -1, registry: -1, mipsAPM: r.Float64() < 0.10}
+		s.groups[i] = group{p: events.Group(tinOf(i)), apm: -1, vg: -1, registry: -1, mipsAPM: r.Float64() < 0.10,
+			established: r.Float64() < 0.03}
 	}
 	s.clinicians = make([]clinician, s.cfg.clinicians)
 	for i := range s.clinicians {
@@ -238,7 +263,14 @@ func (s *sim) populate() {
 		c.p = events.Individual(s.groups[g].p.TIN, npiOf(i))
 		c.typ = drawType(r)
 		c.newly = r.Float64() < 0.02
-		c.qp = s.groups[g].mipsAPM && r.Float64() < 0.25
+		switch x := r.Float64(); {
+		case !s.groups[g].mipsAPM:
+		case x < 0.25:
+			c.qp = true
+		case x < 0.35:
+			c.partial = true // a Partial QP: out of MIPS unless it elects
+		}
+		c.affiliated = i%7 == 0 // the snapshots list every seventh clinician as an affiliated practitioner
 		// Per-clinician volumes are log-normal around 40% of each
 		// threshold: solo clinicians mostly fall below some criterion, and
 		// practices of a few straddle the threshold.
@@ -249,6 +281,9 @@ func (s *sim) populate() {
 			CoveredServices:     int(200 * size * (0.5 + 1.5*r.Float64())),
 		}
 		f := 0.9 + 0.2*r.Float64()
+		if r.Float64() < 0.08 {
+			f = 0.3 + 2.5*r.Float64() // the practice grew or shrank: the segments may disagree
+		}
 		c.seg[1] = events.Volumes{AllowedChargesCents: int64(float64(c.seg[0].AllowedChargesCents) * f),
 			PartBPatients: int(float64(c.seg[0].PartBPatients) * f), CoveredServices: int(float64(c.seg[0].CoveredServices) * (f + 0.05))}
 		s.groups[g].members = append(s.groups[g].members, i)
@@ -266,12 +301,19 @@ func (s *sim) populate() {
 		g.apm = len(s.apms) - 1
 		s.apms[g.apm].groups = append(s.apms[g.apm].groups, i)
 	}
-	// Virtual groups of four small practices; registries' clients.
+	// Virtual groups of four small practices, most of them above the
+	// threshold or in the opt-in range in segment 1 (one in ten is below
+	// and is refused as a member); registries' clients.
 	var small []int
 	for i := range s.groups {
 		g := &s.groups[i]
+		var v events.Volumes
+		for _, m := range g.members {
+			v = sum(v, s.clinicians[m].seg[0])
+		}
+		candidate := !g.mipsAPM && !g.established && len(g.members) <= 10 && (s.rules.LVT.Exceeded(v) != 0 || r.Float64() < 0.1)
 		switch {
-		case !g.mipsAPM && len(g.members) <= 2 && r.Float64() < 0.04:
+		case candidate && r.Float64() < 0.15:
 			small = append(small, i)
 		case r.Float64() < 0.25:
 			g.registry = r.IntN(s.registries)
@@ -317,55 +359,104 @@ func (s *sim) system() events.Metadata {
 	return events.Metadata{Actor: "cms-eligibility", ActorRole: events.RoleSystem}
 }
 
-// determine records one segment's determinations for every clinician and
-// practice.
+// determine records one segment's determinations for every clinician,
+// practice and APM Entity. A TIN newly established during segment 2 (and
+// its clinicians) has none in segment 1 and is marked so in segment 2.
+// After segment 2 each participant's final standing is reconciled from both.
 func (s *sim) determine(ctx context.Context, seg int) error {
 	end := time.Date(s.cfg.year-1+seg, time.September, 30, 0, 0, 0, 0, time.UTC)
 	at := eligibility.Eastern(s.cfg.year-1+seg, time.November, 15, 9, 0)
 	s.clock.Set(at)
+	if seg == 1 {
+		s.seg2At = at
+	} else {
+		s.seg1 = map[events.Participant]events.EligibilityDetermined{}
+	}
 	src := []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]
 	facts := func(c *clinician) eligibility.Clinician {
-		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp}
+		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated}
 		if c.newly {
 			e.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
 		}
 		return e
 	}
-	n := len(s.clinicians) + len(s.groups)
-	dets := make([]events.EligibilityDetermined, n)
+	var dets []events.EligibilityDetermined
+	// final reconciles a segment 2 determination with its segment 1 one.
+	final := func(d events.EligibilityDetermined) events.EligibilityStatus {
+		h := []events.EligibilityDetermined{d}
+		if d1, ok := s.seg1[d.Participant]; ok {
+			h = append(h, d1)
+		}
+		return eligibility.Reconcile(&s.rules, d.Participant, h, time.Time{}).Status
+	}
+	keep := func(d events.EligibilityDetermined) {
+		dets = append(dets, d)
+		if seg == 0 {
+			s.seg1[d.Participant] = d
+		}
+	}
 	for i := range s.clinicians {
 		c := &s.clinicians[i]
+		established := s.groups[c.group].established
+		if seg == 0 && established {
+			continue
+		}
 		d, err := eligibility.Determine(&s.rules, eligibility.Input{Participant: c.p, Volumes: c.seg[seg], Clinician: facts(c),
-			MIPSAPM: s.groups[c.group].mipsAPM, Source: src, SourceDate: end, DeterminedAt: at})
+			MIPSAPM: s.groups[c.group].mipsAPM, NewlyEstablished: established, Source: src, SourceDate: end, DeterminedAt: at})
 		if err != nil {
 			return err
 		}
-		dets[i] = d
+		keep(d)
 		if seg == 1 {
-			c.status = d.Status
+			c.status = final(d)
 		}
 	}
 	for i := range s.groups {
 		g := &s.groups[i]
-		in := eligibility.Input{Participant: g.p, MIPSAPM: g.mipsAPM, Source: src, SourceDate: end, DeterminedAt: at}
+		if seg == 0 && g.established {
+			continue
+		}
+		in := eligibility.Input{Participant: g.p, MIPSAPM: g.mipsAPM, NewlyEstablished: g.established, Source: src, SourceDate: end, DeterminedAt: at}
 		for _, m := range g.members {
 			c := &s.clinicians[m]
-			in.Volumes.AllowedChargesCents += c.seg[seg].AllowedChargesCents
-			in.Volumes.PartBPatients += c.seg[seg].PartBPatients
-			in.Volumes.CoveredServices += c.seg[seg].CoveredServices
+			in.Volumes = sum(in.Volumes, c.seg[seg])
 			in.Clinicians = append(in.Clinicians, facts(c))
 		}
 		d, err := eligibility.Determine(&s.rules, in)
 		if err != nil {
 			return err
 		}
-		dets[len(s.clinicians)+i] = d
+		keep(d)
 		g.status[seg] = d.Status
+		if seg == 1 {
+			g.final = final(d)
+		}
 	}
-	return s.parallel(ctx, n, func(i int) error {
-		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+	// APM Entities: judged against the threshold on their groups' volumes
+	// only in the years that do so (PY2017-2020); not assessed after.
+	for i := range s.apms {
+		a := &s.apms[i]
+		in := eligibility.Input{Participant: a.p, Source: src, SourceDate: end, DeterminedAt: at}
+		for _, gi := range a.groups {
+			for _, m := range s.groups[gi].members {
+				in.Volumes = sum(in.Volumes, s.clinicians[m].seg[seg])
+			}
+		}
+		d, err := eligibility.Determine(&s.rules, in)
+		if err != nil {
+			return err
+		}
+		keep(d)
+	}
+	return s.parallel(ctx, len(dets), func(i int) error {
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, dets[i], s.system())
 		return err
 	})
+}
+
+func sum(a, b events.Volumes) events.Volumes {
+	return events.Volumes{AllowedChargesCents: a.AllowedChargesCents + b.AllowedChargesCents,
+		PartBPatients: a.PartBPatients + b.PartBPatients, CoveredServices: a.CoveredServices + b.CoveredServices}
 }
 
 // apmSnapshots records each APM Entity's participation lists on the four
@@ -395,7 +486,7 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 						continue
 					}
 					list := events.ListParticipation
-					if m%7 == 0 {
+					if s.clinicians[m].affiliated {
 						list = events.ListAffiliatedPractitioner
 					}
 					c := s.clinicians[m].p
@@ -421,7 +512,7 @@ func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) er
 			for _, m := range s.groups[g].members {
 				c := &s.clinicians[m]
 				in := eligibility.Input{Participant: c.p, Volumes: c.seg[0], MIPSAPM: true,
-					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp},
+					Clinician: eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated},
 					Source:    events.SourceAPMSnapshot, SourceDate: snapshot, DeterminedAt: s.clock.Now()}
 				if c.newly {
 					in.Clinician.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
@@ -435,7 +526,7 @@ func (s *sim) snapshotDeterminations(ctx context.Context, snapshot time.Time) er
 		}
 	}
 	return s.parallel(ctx, len(dets), func(i int) error {
-		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, dets[i], s.system())
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, dets[i], s.system())
 		return err
 	})
 }
@@ -507,21 +598,73 @@ func (s *sim) virtualGroups(ctx context.Context) error {
 			s.auth.AuthorizeRegistry(registryName(g.registry), g.p.TIN)
 		}
 	}
-	return s.parallel(ctx, len(s.vgs), func(i int) error {
+	elect := func(i int, members []int) error {
 		v := &s.vgs[i]
 		rep := fmt.Sprintf("vg-rep-%d", i)
-		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
 		e := election.VirtualGroupElection{VirtualGroup: v.p, ProgramYear: s.py}
-		for _, m := range v.members {
+		for _, m := range members {
 			e.Members = append(e.Members, s.groups[m].p.TIN)
 		}
 		res, err := s.svc.ElectVirtualGroup(ctx, s.meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}), e)
+		for _, mr := range res.Members {
+			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+		}
 		if err != nil {
 			return s.record("")(election.Receipt{}, err)
 		}
-		s.outcomes.add("virtual group elections", 1)
+		s.outcomes.add("virtual group elections (and revisions)", 1)
+		return nil
+	}
+	// Each member TIN authorizes the virtual group's representative, but
+	// one TIN of every fifth virtual group does not: it is refused by name.
+	for i := range s.vgs {
+		v := &s.vgs[i]
+		rep := fmt.Sprintf("vg-rep-%d", i)
+		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
+		for k, m := range v.members {
+			if i%5 != 4 || k != 0 {
+				s.auth.ConnectRepresentative(rep, s.groups[m].p.TIN)
+			}
+		}
+	}
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error { return elect(i, s.vgs[i].members) }); err != nil {
+		return err
+	}
+	// Before the deadline (11:59 pm ET, Dec 31) every third virtual group
+	// revises its election, dropping its last member, and every seventh
+	// retracts it.
+	s.clock.Set(eligibility.Eastern(s.cfg.year-1, time.December, 31, 23, 30))
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error {
+		v := &s.vgs[i]
+		switch {
+		case i%7 == 6:
+			res, err := s.svc.RetractVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), v.p, s.py)
+			if err != nil {
+				return s.record("")(election.Receipt{}, err)
+			}
+			s.outcomes.add("virtual group elections retracted before the deadline", 1)
+			s.outcomes.add("virtual group members released by a retraction", len(res.Members))
+			v.members = nil
+		case i%3 == 0 && len(v.members) > 1:
+			v.members = v.members[:len(v.members)-1]
+			return elect(i, v.members)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// After the deadline every member's opt-in is final at once: the
+	// confirmations are recorded, dated at the deadline.
+	s.clock.Set(eligibility.Eastern(s.cfg.year, time.January, 2, 9, 0))
+	return s.parallel(ctx, len(s.vgs), func(i int) error {
+		res, err := s.svc.FinalizeVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), s.vgs[i].p, s.py)
+		if err != nil {
+			return s.record("")(election.Receipt{}, err)
+		}
 		for _, mr := range res.Members {
-			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+			if mr.Status == election.MemberConfirmed {
+				s.outcomes.add("virtual group opt-ins final at the deadline", 1)
+			}
 		}
 		return nil
 	})

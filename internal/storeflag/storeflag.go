@@ -57,7 +57,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 	case isPostgresURL(spec):
 		return openPostgres(spec, now, fresh)
 	case IsServerURL(spec):
-		return openESDB(spec)
+		return openESDB(spec, now)
 	}
 	temp := spec == ""
 	path := spec

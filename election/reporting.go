@@ -1,0 +1,91 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+)
+
+// Refusals of a public-reporting opt-out.
+var (
+	// ErrNotVoluntaryReporter: only a participant whose confirmed election
+	// is voluntary reporting may opt out of public reporting.
+	ErrNotVoluntaryReporter = errors.New("not a voluntary reporter")
+	// ErrAlreadyOptedOut: the participant opted out of public reporting
+	// for the year already.
+	ErrAlreadyOptedOut = errors.New("already opted out of public reporting")
+)
+
+// previewWindow is the public-reporting preview period of a year's rules.
+func previewWindow(r *eligibility.Rules) eligibility.Window { return r.PublicReportingPreview }
+
+// OptOutOfPublicReporting records that a voluntary reporter opts out of
+// public reporting of its data on Care Compare (docs/rules.md §4). It is
+// taken only inside the year's preview period
+// (eligibility.Rules.PublicReportingPreview, dates unconfirmed) and only
+// from a participant whose confirmed election is voluntary reporting; it is
+// recorded once, in the participant's reporting stream. A retry with the
+// same command ID returns the original receipt.
+func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant) (Receipt, error) {
+	dctx, err := s.prepare(ctx, m, py, p, true, previewWindow)
+	if err != nil {
+		return Receipt{}, err
+	}
+	claim := newClaim(m, "public-reporting.opt-out", py, p, nil)
+	if err := s.checkClaim(ctx, claim, dctx); err != nil {
+		return Receipt{}, err
+	}
+	stream := s.names.Reporting(py, p)
+	if res, err := s.findByCommand(ctx, stream, m); err == nil && res != (events.AppendResult{}) {
+		return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
+			Revision: res.Revision, Position: res.Position, Hash: res.Hash, Replayed: true}, nil
+	} else if err != nil && !errors.Is(err, events.ErrStreamNotFound) {
+		return Receipt{}, err
+	}
+	w := dctx.Rules.PublicReportingPreview
+	if w.IsZero() || !w.Contains(dctx.Now) {
+		return Receipt{}, refuse(ErrOutsideWindow, p, py,
+			fmt.Sprintf("the public-reporting preview period is [%s, %s); now is %s", eligibility.FormatEastern(w.Open),
+				eligibility.FormatEastern(w.Close), eligibility.FormatEastern(dctx.Now)),
+			"opt out during the preview period")
+	}
+	st, err := s.State(ctx, py, p)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if st.Phase != PhaseFinal || st.Confirmed.Choice != events.ChoiceVoluntary {
+		return Receipt{}, refuse(ErrNotVoluntaryReporter, p, py, "its election is "+describe(st),
+			"only a participant whose confirmed election is voluntary reporting may opt out")
+	}
+	data, err := s.reg.Encode(eventID(m.CommandID, 0), events.PublicReportingOptedOut{Participant: p, ProgramYear: py,
+		OptedOutAt: dctx.Now.UTC()}, s.metadata(m, p))
+	if err != nil {
+		return Receipt{}, err
+	}
+	res, err := s.store.Append(ctx, stream, events.NoStream, data)
+	switch {
+	case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent):
+		return Receipt{}, refuse(ErrAlreadyOptedOut, p, py, "", "nothing: the opt-out is recorded")
+	case err != nil:
+		return Receipt{}, err
+	}
+	if err := s.bindClaim(ctx, claim, dctx); err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
+		Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
+}
+
+// describe says where an election stands, for refusals.
+func describe(st State) string {
+	switch st.Phase {
+	case PhaseFinal:
+		return "confirmed: " + st.Confirmed.Choice.String()
+	case PhasePending:
+		return "pending: " + st.Pending.Choice.String()
+	}
+	return "none"
+}
