@@ -118,6 +118,8 @@ func BenchmarkFullYear(b *testing.B) {
 			switch kind {
 			case "memory":
 				s = memstore.New()
+			case "postgres": // FULLYEAR_STORE=postgres: see bench/pgstore_test.go
+				s = openPostgres(b, true)
 			default:
 				fs, err := boltstore.Open(path, boltstore.WithNoSync())
 				if err != nil {

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"SealedStream", testSealed},
 		{"InvalidAppend", testInvalid},
 		{"HostileStreamNames", testHostileStreamNames},
+		{"HostilePayloads", testHostilePayloads},
 		{"EveryEventTypeRoundTrips", testEveryEventTypeRoundTrips},
 		{"ConcurrentExpectedRevision", testConcurrentExact},
 		{"ConcurrentNoStream", testConcurrentNoStream},

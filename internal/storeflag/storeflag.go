@@ -16,7 +16,7 @@ import (
 // Opened is an open store and what it is.
 type Opened struct {
 	Store events.Store
-	Kind  string // "memory", "file" or "eventstoredb"
+	Kind  string // "memory", "file", "eventstoredb" or "postgres"
 	Where string // the file path or connection string
 	// Verify audits the whole store: boltstore's index walk for files, the
 	// log walk otherwise.
@@ -26,8 +26,11 @@ type Opened struct {
 }
 
 // IsServerURL reports whether spec is an EventStoreDB/KurrentDB connection
-// string rather than a file path.
+// string or a PostgreSQL URL rather than a file path.
 func IsServerURL(spec string) bool {
+	if isPostgresURL(spec) {
+		return true
+	}
 	scheme, _, ok := strings.Cut(spec, "://")
 	if !ok {
 		return false
@@ -51,6 +54,8 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 		s := memstore.New(memstore.WithClock(now))
 		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
 			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
+	case isPostgresURL(spec):
+		return openPostgres(spec, now, fresh)
 	case IsServerURL(spec):
 		return openESDB(spec, now)
 	}
