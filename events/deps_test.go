@@ -40,6 +40,7 @@ func TestModulePins(t *testing.T) {
 	backends := map[string]struct{ dir, module, version string }{
 		"bbolt": {"boltstore", "go.etcd.io/bbolt", ""},
 		"esdb":  {"esdbstore", "github.com/EventStore/EventStore-Client-Go/v4", "v4.2.0"},
+		"pg":    {"pgstore", "github.com/jackc/pgx/v5", "v5.12.0"},
 	}
 	for name, b := range backends {
 		if _, err := os.Stat(b.dir); err != nil {
@@ -63,7 +64,7 @@ func TestDependencyDirection(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{"go.etcd.io/bbolt", "github.com/EventStore", "google.golang.org/grpc", "github.com/stretchr/testify"} {
+		for _, banned := range []string{"go.etcd.io/bbolt", "github.com/EventStore", "google.golang.org/grpc", "github.com/jackc/pgx", "github.com/stretchr/testify"} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("events, memstore or storetest depends on %s", dep)
 			}

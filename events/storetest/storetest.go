@@ -361,6 +361,9 @@ func testReadAllFrom(t *testing.T, s events.Store) {
 		mustAppend(t, s, name, events.Any, ev(i))
 	}
 	all := readAll(t, s, 0)
+	if len(all) != 20 {
+		t.Fatalf("read all: %d records after appending 20 to a fresh stream, want 20", len(all))
+	}
 	mid := all[7].Position
 	rest := readAll(t, s, mid)
 	if len(rest) != 13 || rest[0].ID != all[7].ID {

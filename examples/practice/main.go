@@ -17,7 +17,7 @@ import (
 )
 
 func main() {
-	store := flag.String("store", "memory", `"memory", a new ledger file path, or an EventStoreDB URL (esdb://host:2113?tls=false)`)
+	store := flag.String("store", "memory", storeflag.Usage)
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *store); err != nil {
 		fmt.Fprintln(os.Stderr, "practice:", err)

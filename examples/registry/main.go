@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	store := flag.String("store", "memory", `"memory", a new ledger file path, or an EventStoreDB URL (esdb://host:2113?tls=false)`)
+	store := flag.String("store", "memory", storeflag.Usage)
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *store); err != nil {
 		fmt.Fprintln(os.Stderr, "registry:", err)

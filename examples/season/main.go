@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/electionledger/ledger/internal/storeflag"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	switch err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); {
+	case errors.Is(err, flag.ErrHelp):
+		// -h printed the usage: asking for help is not a failure.
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "season:", err)
 		os.Exit(1)
 	}
@@ -37,7 +43,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.groups, "groups", 0, "number of practices (TINs); default clinicians/5")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed gives the same summary")
 	fs.IntVar(&c.year, "year", 2024, "MIPS performance year to simulate (2019-2026)")
-	fs.StringVar(&c.store, "store", "", `"memory", a ledger file path, or an EventStoreDB URL (esdb://host:2113?tls=false); default: a temporary file`)
+	fs.StringVar(&c.store, "store", "", storeflag.Usage+"; default: a temporary file")
 	fs.IntVar(&c.workers, "workers", 64, "concurrent commands (appends share fsyncs on the file store)")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -241,5 +243,20 @@ func checkInMIPSReconciles(t *testing.T, out string) {
 	individual := status["required"] + status["MIPS eligible via opt-in"] + status["Partial QP, elected to participate"]
 	if through["individually"] != individual {
 		t.Fatalf("in MIPS individually: %d, the status table's required, opted-in and elected Partial QP clinicians: %d (%v)", through["individually"], individual, status)
+	}
+}
+
+// TestHelp: -h prints the flags, the -store values every store takes
+// included, and ends in flag.ErrHelp, which main treats as success.
+func TestHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, &out, &errOut)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("run -h: %v, want flag.ErrHelp", err)
+	}
+	for _, want := range []string{"-clinicians", "-store", "postgres://", "esdb://"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, errOut.String())
+		}
 	}
 }
