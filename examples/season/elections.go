@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -140,8 +141,27 @@ func (s *sim) elections(ctx context.Context) error {
 	return s.parallel(ctx, len(plans), func(i int) error { return s.runPlan(ctx, &plans[i]) })
 }
 
-func (s *sim) runPlan(ctx context.Context, pl *plan) (err error) {
-	py := s.py
+// runPlan runs one participant's plan: the attempts the service refuses,
+// then the plan's act, then (if the plan says so) an attempt to change a
+// confirmed election.
+func (s *sim) runPlan(ctx context.Context, pl *plan) error {
+	if err := s.refusedAttempts(ctx, pl); err != nil {
+		return err
+	}
+	if err := s.act(ctx, pl); err != nil {
+		return err
+	}
+	if pl.changeMind {
+		// After confirming, the participant asks to change its mind: refused,
+		// a confirmed election is final.
+		return s.record("")(s.req(ctx, pl.meta(), pl.p, events.ChoiceVoluntary, events.PathwayTraditional))
+	}
+	return nil
+}
+
+// refusedAttempts makes the requests the plan expects to be refused: by
+// someone not authorized, without an attestation, malformed.
+func (s *sim) refusedAttempts(ctx context.Context, pl *plan) error {
 	if pl.unauth {
 		m := s.meta(election.Actor{ID: "rep-elsewhere", Role: events.RolePracticeRepresentative})
 		if err := s.record("")(s.req(ctx, m, pl.p, events.ChoiceOptIn, events.PathwayTraditional)); err != nil {
@@ -156,106 +176,96 @@ func (s *sim) runPlan(ctx context.Context, pl *plan) (err error) {
 		}
 	}
 	for _, r := range pl.invalid {
-		rc, err := s.svc.Request(ctx, pl.meta(), py, pl.p, r)
+		rc, err := s.svc.Request(ctx, pl.meta(), s.py, pl.p, r)
 		if err := s.record("")(rc, err); err != nil {
 			return err
 		}
 	}
-	confirm := func(phrase string) error {
-		rc, err := s.svc.Confirm(ctx, pl.meta(), py, pl.p, phrase)
-		return s.record("confirmations")(rc, err)
+	return nil
+}
+
+// act runs the plan's act: the requests, confirmations and withdrawals it
+// names, in order, stopping at the first error.
+func (s *sim) act(ctx context.Context, pl *plan) error {
+	request := func(c events.Choice, pw events.Pathway) func() error {
+		return func() error { return s.record("requests")(s.req(ctx, pl.meta(), pl.p, c, pw)) }
 	}
-	request := func(c events.Choice, pw events.Pathway) error {
-		return s.record("requests")(s.req(ctx, pl.meta(), pl.p, c, pw))
+	confirm := func(phrase string) func() error {
+		return func() error { return s.record("confirmations")(s.svc.Confirm(ctx, pl.meta(), s.py, pl.p, phrase)) }
 	}
-	if pl.changeMind {
-		// After confirming, the participant asks to change its mind: refused,
-		// a confirmed election is final.
-		defer func() {
-			if err == nil {
-				err = s.record("")(s.req(ctx, pl.meta(), pl.p, events.ChoiceVoluntary, events.PathwayTraditional))
-			}
+	optIn, confirmed := request(events.ChoiceOptIn, events.PathwayTraditional), confirm(election.ConfirmPhrase)
+	voluntary := request(events.ChoiceVoluntary, events.PathwayTraditional)
+	var steps []func() error
+	switch pl.act {
+	case actOptIn:
+		steps = []func() error{optIn, confirmed}
+	case actRetry:
+		steps = []func() error{optIn, func() error { return s.confirmTwice(ctx, pl) }}
+	case actOptInAPP:
+		steps = []func() error{request(events.ChoiceOptIn, events.PathwayAPP), confirmed}
+	case actVoluntary:
+		steps = []func() error{voluntary, func() error { return s.confirmVoluntary(ctx, pl) }}
+	case actWithdrawThenOptIn:
+		withdraw := func() error { return s.record("withdrawals")(s.svc.Withdraw(ctx, pl.meta(), s.py, pl.p, "went back")) }
+		steps = []func() error{voluntary, withdraw, optIn, confirmed}
+	case actPending:
+		steps = []func() error{optIn}
+	case actWrongPhrase:
+		steps = []func() error{optIn, confirm("confirm"), confirmed}
+	case actRace:
+		steps = []func() error{optIn, func() error { return s.confirmRace(ctx, pl) }}
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// confirmVoluntary confirms a voluntary election and remembers the
+// volunteer.
+func (s *sim) confirmVoluntary(ctx context.Context, pl *plan) error {
+	rc, err := s.svc.Confirm(ctx, pl.meta(), s.py, pl.p, election.ConfirmPhrase)
+	if err == nil {
+		s.mu.Lock()
+		s.volunteers = append(s.volunteers, pl.p)
+		s.mu.Unlock()
+	}
+	return s.record("confirmations")(rc, err)
+}
+
+// confirmTwice sends the same confirmation command twice: the second is
+// answered from the ledger.
+func (s *sim) confirmTwice(ctx context.Context, pl *plan) error {
+	m := pl.meta()
+	for range 2 {
+		rc, err := s.svc.Confirm(ctx, m, s.py, pl.p, election.ConfirmPhrase)
+		if err := s.record("confirmations")(rc, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// confirmRace sends eight confirmations at once: one wins.
+func (s *sim) confirmRace(ctx context.Context, pl *plan) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for k := range errs {
+		m := pl.meta()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rc, err := s.svc.Confirm(ctx, m, s.py, pl.p, election.ConfirmPhrase)
+			errs[k] = s.record("confirmations")(rc, err)
 		}()
 	}
-	switch pl.act {
-	case actNone:
-		return nil
-	case actOptIn, actRetry:
-		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
-			return err
-		}
-		if pl.act == actRetry {
-			m := pl.meta()
-			for range 2 { // the same command twice: the second is answered from the ledger
-				rc, err := s.svc.Confirm(ctx, m, py, pl.p, election.ConfirmPhrase)
-				if err := s.record("confirmations")(rc, err); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		return confirm(election.ConfirmPhrase)
-	case actOptInAPP:
-		if err := request(events.ChoiceOptIn, events.PathwayAPP); err != nil {
-			return err
-		}
-		return confirm(election.ConfirmPhrase)
-	case actVoluntary:
-		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
-			return err
-		}
-		rc, err := s.svc.Confirm(ctx, pl.meta(), py, pl.p, election.ConfirmPhrase)
-		if err == nil {
-			s.mu.Lock()
-			s.volunteers = append(s.volunteers, pl.p)
-			s.mu.Unlock()
-		}
-		return s.record("confirmations")(rc, err)
-	case actWithdrawThenOptIn:
-		if err := request(events.ChoiceVoluntary, events.PathwayTraditional); err != nil {
-			return err
-		}
-		rc, err := s.svc.Withdraw(ctx, pl.meta(), py, pl.p, "went back")
-		if err := s.record("withdrawals")(rc, err); err != nil {
-			return err
-		}
-		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
-			return err
-		}
-		return confirm(election.ConfirmPhrase)
-	case actPending:
-		return request(events.ChoiceOptIn, events.PathwayTraditional)
-	case actWrongPhrase:
-		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
-			return err
-		}
-		if err := confirm("confirm"); err != nil {
-			return err
-		}
-		return confirm(election.ConfirmPhrase)
-	case actRace:
-		if err := request(events.ChoiceOptIn, events.PathwayTraditional); err != nil {
-			return err
-		}
-		var wg sync.WaitGroup
-		errs := make([]error, 8)
-		for k := range errs {
-			m := pl.meta()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rc, err := s.svc.Confirm(ctx, m, py, pl.p, election.ConfirmPhrase)
-				errs[k] = s.record("confirmations")(rc, err)
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return err
-			}
-		}
-		s.outcomes.add("concurrent confirmation races (one of eight wins)", 1)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
+	s.outcomes.add("concurrent confirmation races (one of eight wins)", 1)
 	return nil
 }
 

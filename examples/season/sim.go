@@ -253,42 +253,54 @@ func (s *sim) populate() {
 	}
 	s.clinicians = make([]clinician, s.cfg.clinicians)
 	for i := range s.clinicians {
-		g := i
-		if i >= len(s.groups) {
-			// Skewed practice sizes: a few large practices, many small ones.
-			g = int(math.Pow(r.Float64(), 3) * float64(len(s.groups)))
-		}
-		c := &s.clinicians[i]
-		c.group = g
-		c.p = events.Individual(s.groups[g].p.TIN, npiOf(i))
-		c.typ = drawType(r)
-		c.newly = r.Float64() < 0.02
-		switch x := r.Float64(); {
-		case !s.groups[g].mipsAPM:
-		case x < 0.25:
-			c.qp = true
-		case x < 0.35:
-			c.partial = true // a Partial QP: out of MIPS unless it elects
-		}
-		c.affiliated = i%7 == 0 // the snapshots list every seventh clinician as an affiliated practitioner
-		// Per-clinician volumes are log-normal around 40% of each
-		// threshold: solo clinicians mostly fall below some criterion, and
-		// practices of a few straddle the threshold.
-		size := 0.4 * math.Exp(r.NormFloat64()*0.9)
-		c.seg[0] = events.Volumes{
-			AllowedChargesCents: int64(90_000_00 * size * (0.7 + 0.6*r.Float64())),
-			PartBPatients:       int(200 * size * (0.6 + 0.8*r.Float64())),
-			CoveredServices:     int(200 * size * (0.5 + 1.5*r.Float64())),
-		}
-		f := 0.9 + 0.2*r.Float64()
-		if r.Float64() < 0.08 {
-			f = 0.3 + 2.5*r.Float64() // the practice grew or shrank: the segments may disagree
-		}
-		c.seg[1] = events.Volumes{AllowedChargesCents: int64(float64(c.seg[0].AllowedChargesCents) * f),
-			PartBPatients: int(float64(c.seg[0].PartBPatients) * f), CoveredServices: int(float64(c.seg[0].CoveredServices) * (f + 0.05))}
-		s.groups[g].members = append(s.groups[g].members, i)
+		s.drawClinician(i)
 	}
-	// APM Entities of about five MIPS APM practices each.
+	s.formAPMEntities()
+	s.formVirtualGroups()
+}
+
+// drawClinician draws clinician i: its practice, type, QP standing and the
+// volumes of both segments.
+func (s *sim) drawClinician(i int) {
+	r := s.rng
+	g := i
+	if i >= len(s.groups) {
+		// Skewed practice sizes: a few large practices, many small ones.
+		g = int(math.Pow(r.Float64(), 3) * float64(len(s.groups)))
+	}
+	c := &s.clinicians[i]
+	c.group = g
+	c.p = events.Individual(s.groups[g].p.TIN, npiOf(i))
+	c.typ = drawType(r)
+	c.newly = r.Float64() < 0.02
+	switch x := r.Float64(); {
+	case !s.groups[g].mipsAPM:
+	case x < 0.25:
+		c.qp = true
+	case x < 0.35:
+		c.partial = true // a Partial QP: out of MIPS unless it elects
+	}
+	c.affiliated = i%7 == 0 // the snapshots list every seventh clinician as an affiliated practitioner
+	// Per-clinician volumes are log-normal around 40% of each
+	// threshold: solo clinicians mostly fall below some criterion, and
+	// practices of a few straddle the threshold.
+	size := 0.4 * math.Exp(r.NormFloat64()*0.9)
+	c.seg[0] = events.Volumes{
+		AllowedChargesCents: int64(90_000_00 * size * (0.7 + 0.6*r.Float64())),
+		PartBPatients:       int(200 * size * (0.6 + 0.8*r.Float64())),
+		CoveredServices:     int(200 * size * (0.5 + 1.5*r.Float64())),
+	}
+	f := 0.9 + 0.2*r.Float64()
+	if r.Float64() < 0.08 {
+		f = 0.3 + 2.5*r.Float64() // the practice grew or shrank: the segments may disagree
+	}
+	c.seg[1] = events.Volumes{AllowedChargesCents: int64(float64(c.seg[0].AllowedChargesCents) * f),
+		PartBPatients: int(float64(c.seg[0].PartBPatients) * f), CoveredServices: int(float64(c.seg[0].CoveredServices) * (f + 0.05))}
+	s.groups[g].members = append(s.groups[g].members, i)
+}
+
+// formAPMEntities forms APM Entities of about five MIPS APM practices each.
+func (s *sim) formAPMEntities() {
 	for i := range s.groups {
 		g := &s.groups[i]
 		if !g.mipsAPM {
@@ -301,9 +313,13 @@ func (s *sim) populate() {
 		g.apm = len(s.apms) - 1
 		s.apms[g.apm].groups = append(s.apms[g.apm].groups, i)
 	}
-	// Virtual groups of four small practices, most of them above the
-	// threshold or in the opt-in range in segment 1 (one in ten is below
-	// and is refused as a member); registries' clients.
+}
+
+// formVirtualGroups forms virtual groups of four small practices, most of
+// them above the threshold or in the opt-in range in segment 1 (one in ten
+// is below and is refused as a member), and draws registries' clients.
+func (s *sim) formVirtualGroups() {
+	r := s.rng
 	var small []int
 	for i := range s.groups {
 		g := &s.groups[i]
@@ -364,7 +380,6 @@ func (s *sim) system() events.Metadata {
 // its clinicians) has none in segment 1 and is marked so in segment 2.
 // After segment 2 each participant's final standing is reconciled from both.
 func (s *sim) determine(ctx context.Context, seg int) error {
-	end := time.Date(s.cfg.year-1+seg, time.September, 30, 0, 0, 0, 0, time.UTC)
 	at := eligibility.Eastern(s.cfg.year-1+seg, time.November, 15, 9, 0)
 	s.clock.Set(at)
 	if seg == 1 {
@@ -372,86 +387,129 @@ func (s *sim) determine(ctx context.Context, seg int) error {
 	} else {
 		s.seg1 = map[events.Participant]events.EligibilityDetermined{}
 	}
-	src := []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]
-	facts := func(c *clinician) eligibility.Clinician {
-		e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated}
-		if c.newly {
-			e.MedicareEnrolled = time.Date(s.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
-		}
-		return e
+	d := &segmentRun{sim: s, seg: seg, at: at,
+		end: time.Date(s.cfg.year-1+seg, time.September, 30, 0, 0, 0, 0, time.UTC),
+		src: []events.Source{events.SourceSegment1, events.SourceSegment2}[seg]}
+	if err := d.determineClinicians(); err != nil {
+		return err
 	}
-	var dets []events.EligibilityDetermined
-	// final reconciles a segment 2 determination with its segment 1 one.
-	final := func(d events.EligibilityDetermined) events.EligibilityStatus {
-		h := []events.EligibilityDetermined{d}
-		if d1, ok := s.seg1[d.Participant]; ok {
-			h = append(h, d1)
-		}
-		return eligibility.Reconcile(&s.rules, d.Participant, h, time.Time{}).Status
+	if err := d.determineGroups(); err != nil {
+		return err
 	}
-	keep := func(d events.EligibilityDetermined) {
-		dets = append(dets, d)
-		if seg == 0 {
-			s.seg1[d.Participant] = d
-		}
+	if err := d.determineAPMEntities(); err != nil {
+		return err
 	}
-	for i := range s.clinicians {
-		c := &s.clinicians[i]
-		established := s.groups[c.group].established
-		if seg == 0 && established {
-			continue
-		}
-		d, err := eligibility.Determine(&s.rules, eligibility.Input{Participant: c.p, Volumes: c.seg[seg], Clinician: facts(c),
-			MIPSAPM: s.groups[c.group].mipsAPM, NewlyEstablished: established, Source: src, SourceDate: end, DeterminedAt: at})
-		if err != nil {
-			return err
-		}
-		keep(d)
-		if seg == 1 {
-			c.status = final(d)
-		}
-	}
-	for i := range s.groups {
-		g := &s.groups[i]
-		if seg == 0 && g.established {
-			continue
-		}
-		in := eligibility.Input{Participant: g.p, MIPSAPM: g.mipsAPM, NewlyEstablished: g.established, Source: src, SourceDate: end, DeterminedAt: at}
-		for _, m := range g.members {
-			c := &s.clinicians[m]
-			in.Volumes = sum(in.Volumes, c.seg[seg])
-			in.Clinicians = append(in.Clinicians, facts(c))
-		}
-		d, err := eligibility.Determine(&s.rules, in)
-		if err != nil {
-			return err
-		}
-		keep(d)
-		g.status[seg] = d.Status
-		if seg == 1 {
-			g.final = final(d)
-		}
-	}
-	// APM Entities: judged against the threshold on their groups' volumes
-	// only in the years that do so (PY2017-2020); not assessed after.
-	for i := range s.apms {
-		a := &s.apms[i]
-		in := eligibility.Input{Participant: a.p, Source: src, SourceDate: end, DeterminedAt: at}
-		for _, gi := range a.groups {
-			for _, m := range s.groups[gi].members {
-				in.Volumes = sum(in.Volumes, s.clinicians[m].seg[seg])
-			}
-		}
-		d, err := eligibility.Determine(&s.rules, in)
-		if err != nil {
-			return err
-		}
-		keep(d)
-	}
-	return s.parallel(ctx, len(dets), func(i int) error {
-		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, dets[i], s.system())
+	return s.parallel(ctx, len(d.dets), func(i int) error {
+		_, err := eligibility.Record(ctx, s.store, s.names, s.reg, s.table, d.dets[i], s.system())
 		return err
 	})
+}
+
+// segmentRun draws one segment's determinations.
+type segmentRun struct {
+	*sim
+	seg     int           // 0 for segment 1, 1 for segment 2
+	end, at time.Time     // the segment's end; when it is determined
+	src     events.Source // the segment, as determinations name it
+	dets    []events.EligibilityDetermined
+}
+
+// facts are a clinician's facts for Determine.
+func (d *segmentRun) facts(c *clinician) eligibility.Clinician {
+	e := eligibility.Clinician{NPI: c.p.NPI, Type: c.typ, QP: c.qp, PartialQP: c.partial, IndividuallyAssessed: c.affiliated}
+	if c.newly {
+		e.MedicareEnrolled = time.Date(d.cfg.year, time.March, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return e
+}
+
+// final reconciles a segment 2 determination with its segment 1 one.
+func (d *segmentRun) final(det events.EligibilityDetermined) events.EligibilityStatus {
+	h := []events.EligibilityDetermined{det}
+	if d1, ok := d.seg1[det.Participant]; ok {
+		h = append(h, d1)
+	}
+	return eligibility.Reconcile(&d.rules, det.Participant, h, time.Time{}).Status
+}
+
+// determine determines in and keeps the determination (and, in segment 1,
+// remembers it for reconciling segment 2).
+func (d *segmentRun) determine(in eligibility.Input) (events.EligibilityDetermined, error) {
+	in.Source, in.SourceDate, in.DeterminedAt = d.src, d.end, d.at
+	det, err := eligibility.Determine(&d.rules, in)
+	if err != nil {
+		return det, err
+	}
+	d.dets = append(d.dets, det)
+	if d.seg == 0 {
+		d.seg1[det.Participant] = det
+	}
+	return det, nil
+}
+
+// determineClinicians determines every clinician; a TIN newly established during
+// segment 2 has none in segment 1 and is marked so in segment 2.
+func (d *segmentRun) determineClinicians() error {
+	for i := range d.sim.clinicians {
+		c := &d.sim.clinicians[i]
+		established := d.sim.groups[c.group].established
+		if d.seg == 0 && established {
+			continue
+		}
+		det, err := d.determine(eligibility.Input{Participant: c.p, Volumes: c.seg[d.seg], Clinician: d.facts(c),
+			MIPSAPM: d.sim.groups[c.group].mipsAPM, NewlyEstablished: established})
+		if err != nil {
+			return err
+		}
+		if d.seg == 1 {
+			c.status = d.final(det)
+		}
+	}
+	return nil
+}
+
+// determineGroups determines every practice on its clinicians' summed volumes.
+func (d *segmentRun) determineGroups() error {
+	for i := range d.sim.groups {
+		g := &d.sim.groups[i]
+		if d.seg == 0 && g.established {
+			continue
+		}
+		in := eligibility.Input{Participant: g.p, MIPSAPM: g.mipsAPM, NewlyEstablished: g.established}
+		for _, m := range g.members {
+			c := &d.sim.clinicians[m]
+			in.Volumes = sum(in.Volumes, c.seg[d.seg])
+			in.Clinicians = append(in.Clinicians, d.facts(c))
+		}
+		det, err := d.determine(in)
+		if err != nil {
+			return err
+		}
+		g.status[d.seg] = det.Status
+		if d.seg == 1 {
+			g.final = d.final(det)
+		}
+	}
+	return nil
+}
+
+// determineAPMEntities determines every APM Entity on its groups' volumes: judged
+// against the threshold only in the years that do so (PY2017-2020); not
+// assessed after.
+func (d *segmentRun) determineAPMEntities() error {
+	for i := range d.apms {
+		a := &d.apms[i]
+		in := eligibility.Input{Participant: a.p}
+		for _, gi := range a.groups {
+			for _, m := range d.sim.groups[gi].members {
+				in.Volumes = sum(in.Volumes, d.sim.clinicians[m].seg[d.seg])
+			}
+		}
+		if _, err := d.determine(in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sum(a, b events.Volumes) events.Volumes {
@@ -587,77 +645,27 @@ func (s *sim) count(what string, rc election.Receipt, err error) error {
 	return err
 }
 
+// virtualGroups forms the virtual groups before the performance year: the
+// elections in December, revisions and retractions just before the
+// deadline, and the opt-ins final at the deadline.
 func (s *sim) virtualGroups(ctx context.Context) error {
 	s.clock.Set(eligibility.Eastern(s.cfg.year-1, time.December, 10, 11, 0))
-	for i := range s.groups {
-		g := &s.groups[i]
-		for _, m := range g.members {
-			s.auth.ConnectRepresentative(fmt.Sprintf("rep-%d", i), s.clinicians[m].p.TIN)
-		}
-		if g.registry >= 0 {
-			s.auth.AuthorizeRegistry(registryName(g.registry), g.p.TIN)
-		}
-	}
-	elect := func(i int, members []int) error {
-		v := &s.vgs[i]
-		rep := fmt.Sprintf("vg-rep-%d", i)
-		e := election.VirtualGroupElection{VirtualGroup: v.p, ProgramYear: s.py}
-		for _, m := range members {
-			e.Members = append(e.Members, s.groups[m].p.TIN)
-		}
-		res, err := s.svc.ElectVirtualGroup(ctx, s.meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}), e)
-		for _, mr := range res.Members {
-			s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
-		}
-		if err != nil {
-			return s.record("")(election.Receipt{}, err)
-		}
-		s.outcomes.add("virtual group elections (and revisions)", 1)
-		return nil
-	}
-	// Each member TIN authorizes the virtual group's representative, but
-	// one TIN of every fifth virtual group does not: it is refused by name.
-	for i := range s.vgs {
-		v := &s.vgs[i]
-		rep := fmt.Sprintf("vg-rep-%d", i)
-		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
-		for k, m := range v.members {
-			if i%5 != 4 || k != 0 {
-				s.auth.ConnectRepresentative(rep, s.groups[m].p.TIN)
-			}
-		}
-	}
-	if err := s.parallel(ctx, len(s.vgs), func(i int) error { return elect(i, s.vgs[i].members) }); err != nil {
+	s.connectRepresentatives()
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error { return s.electVirtualGroup(ctx, i, s.vgs[i].members) }); err != nil {
 		return err
 	}
 	// Before the deadline (11:59 pm ET, Dec 31) every third virtual group
 	// revises its election, dropping its last member, and every seventh
 	// retracts it.
 	s.clock.Set(eligibility.Eastern(s.cfg.year-1, time.December, 31, 23, 30))
-	if err := s.parallel(ctx, len(s.vgs), func(i int) error {
-		v := &s.vgs[i]
-		switch {
-		case i%7 == 6:
-			res, err := s.svc.RetractVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), v.p, s.py)
-			if err != nil {
-				return s.record("")(election.Receipt{}, err)
-			}
-			s.outcomes.add("virtual group elections retracted before the deadline", 1)
-			s.outcomes.add("virtual group members released by a retraction", len(res.Members))
-			v.members = nil
-		case i%3 == 0 && len(v.members) > 1:
-			v.members = v.members[:len(v.members)-1]
-			return elect(i, v.members)
-		}
-		return nil
-	}); err != nil {
+	if err := s.parallel(ctx, len(s.vgs), func(i int) error { return s.reviseVirtualGroup(ctx, i) }); err != nil {
 		return err
 	}
 	// After the deadline every member's opt-in is final at once: the
 	// confirmations are recorded, dated at the deadline.
 	s.clock.Set(eligibility.Eastern(s.cfg.year, time.January, 2, 9, 0))
 	return s.parallel(ctx, len(s.vgs), func(i int) error {
-		res, err := s.svc.FinalizeVirtualGroup(ctx, s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative}), s.vgs[i].p, s.py)
+		res, err := s.svc.FinalizeVirtualGroup(ctx, s.vgMeta(i), s.vgs[i].p, s.py)
 		if err != nil {
 			return s.record("")(election.Receipt{}, err)
 		}
@@ -668,6 +676,75 @@ func (s *sim) virtualGroups(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// vgMeta is the metadata of virtual group i's representative.
+func (s *sim) vgMeta(i int) election.Meta {
+	return s.meta(election.Actor{ID: fmt.Sprintf("vg-rep-%d", i), Role: events.RolePracticeRepresentative})
+}
+
+// connectRepresentatives connects each practice's representative and
+// registry, and each virtual group's representative to the virtual group
+// and to its members' TINs; but one TIN of every fifth virtual group does
+// not authorize it, and is refused by name.
+func (s *sim) connectRepresentatives() {
+	for i := range s.groups {
+		g := &s.groups[i]
+		for _, m := range g.members {
+			s.auth.ConnectRepresentative(fmt.Sprintf("rep-%d", i), s.clinicians[m].p.TIN)
+		}
+		if g.registry >= 0 {
+			s.auth.AuthorizeRegistry(registryName(g.registry), g.p.TIN)
+		}
+	}
+	for i := range s.vgs {
+		v := &s.vgs[i]
+		rep := fmt.Sprintf("vg-rep-%d", i)
+		s.auth.ConnectVirtualGroupRepresentative(rep, v.p.ID)
+		for k, m := range v.members {
+			if i%5 != 4 || k != 0 {
+				s.auth.ConnectRepresentative(rep, s.groups[m].p.TIN)
+			}
+		}
+	}
+}
+
+// electVirtualGroup elects (or revises) virtual group i with the given
+// member practices, counting each member's outcome.
+func (s *sim) electVirtualGroup(ctx context.Context, i int, members []int) error {
+	e := election.VirtualGroupElection{VirtualGroup: s.vgs[i].p, ProgramYear: s.py}
+	for _, m := range members {
+		e.Members = append(e.Members, s.groups[m].p.TIN)
+	}
+	res, err := s.svc.ElectVirtualGroup(ctx, s.vgMeta(i), e)
+	for _, mr := range res.Members {
+		s.outcomes.add("virtual group members: "+mr.Status.String(), 1)
+	}
+	if err != nil {
+		return s.record("")(election.Receipt{}, err)
+	}
+	s.outcomes.add("virtual group elections (and revisions)", 1)
+	return nil
+}
+
+// reviseVirtualGroup retracts every seventh virtual group's election and
+// revises every third one's, dropping its last member.
+func (s *sim) reviseVirtualGroup(ctx context.Context, i int) error {
+	v := &s.vgs[i]
+	switch {
+	case i%7 == 6:
+		res, err := s.svc.RetractVirtualGroup(ctx, s.vgMeta(i), v.p, s.py)
+		if err != nil {
+			return s.record("")(election.Receipt{}, err)
+		}
+		s.outcomes.add("virtual group elections retracted before the deadline", 1)
+		s.outcomes.add("virtual group members released by a retraction", len(res.Members))
+		v.members = nil
+	case i%3 == 0 && len(v.members) > 1:
+		v.members = v.members[:len(v.members)-1]
+		return s.electVirtualGroup(ctx, i, v.members)
+	}
+	return nil
 }
 
 func registryName(i int) string { return fmt.Sprintf("QCDR-%d", i+1) }
