@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,38 +45,9 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 		return err
 	}
 	py := events.PY(events.MIPS, 2024)
-
-	// Eight client practices, some clinicians; the registry is authorized
-	// for all but the last practice.
-	type line struct {
-		p      events.Participant
-		status events.EligibilityStatus
-		choice events.Choice
-	}
-	var lines []line
-	for i := range 8 {
-		tin := events.MustParseTIN(fmt.Sprintf("%09d", 300_000_100+i*11))
-		st := events.StatusOptInEligible
-		switch i {
-		case 3:
-			st = events.StatusExempt
-		case 5:
-			st = events.StatusRequired
-		}
-		choice := []events.Choice{events.ChoiceOptIn, events.ChoiceVoluntary, events.ChoiceNoDecision}[i%3]
-		lines = append(lines, line{events.Group(tin), st, choice})
-		if i%2 == 0 {
-			base := fmt.Sprintf("1%08d", 4000+i)
-			npi := events.MustParseNPI(base + string(events.NPICheckDigit(base)))
-			lines = append(lines, line{events.Individual(tin, npi), events.StatusOptInEligible, events.ChoiceOptIn})
-		}
-		if i != 7 {
-			auth.AuthorizeRegistry("QCDR-ACME", tin)
-		}
-	}
 	batch := election.Batch{ID: "acme-2025-03-10", ProgramYear: py}
 	table := eligibility.Default()
-	for _, l := range lines {
+	for _, l := range clients(auth) {
 		// The same status in both segments: segment 1 the initial one,
 		// segment 2 reconciled with it the final one.
 		for _, seg := range []struct {
@@ -89,10 +61,49 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 		}
 		batch.Entries = append(batch.Entries, election.BatchEntry{Participant: l.p, Choice: l.choice})
 	}
-
 	staff := election.Actor{ID: "sam@acme-registry", Role: events.RoleRegistry, Organization: "QCDR-ACME", AttestedAt: now.Add(-time.Hour)}
-	meta := func() election.Meta { return election.Meta{CommandID: uuid.New(), Actor: staff} }
+	return upload(ctx, out, svc, staff, batch)
+}
 
+// client is one line of the registry's upload: a participant, its status
+// and the choice the registry uploads for it.
+type client struct {
+	p      events.Participant
+	status events.EligibilityStatus
+	choice events.Choice
+}
+
+// clients returns the registry's eight client practices and some of their
+// clinicians, and authorizes the registry for all but the last practice.
+func clients(auth *election.MemoryAuthorizer) []client {
+	var lines []client
+	for i := range 8 {
+		tin := events.MustParseTIN(fmt.Sprintf("%09d", 300_000_100+i*11))
+		st := events.StatusOptInEligible
+		switch i {
+		case 3:
+			st = events.StatusExempt
+		case 5:
+			st = events.StatusRequired
+		}
+		choice := []events.Choice{events.ChoiceOptIn, events.ChoiceVoluntary, events.ChoiceNoDecision}[i%3]
+		lines = append(lines, client{events.Group(tin), st, choice})
+		if i%2 == 0 {
+			base := fmt.Sprintf("1%08d", 4000+i)
+			npi := events.MustParseNPI(base + string(events.NPICheckDigit(base)))
+			lines = append(lines, client{events.Individual(tin, npi), events.StatusOptInEligible, events.ChoiceOptIn})
+		}
+		if i != 7 {
+			auth.AuthorizeRegistry("QCDR-ACME", tin)
+		}
+	}
+	return lines
+}
+
+// upload previews the batch, then confirms it as a set, printing what the
+// registry's staff would see.
+func upload(ctx context.Context, out io.Writer, svc *election.Service, staff election.Actor, batch election.Batch) error {
+	meta := func() election.Meta { return election.Meta{CommandID: uuid.New(), Actor: staff} }
 	preview, err := svc.SubmitBatch(ctx, meta(), batch)
 	if err != nil {
 		return err
@@ -103,7 +114,6 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 	for _, r := range preview.Refusals() {
 		fmt.Fprintf(out, "    #%d %v: %v\n", r.Index, r.Participant, ruleOf(r.Err))
 	}
-
 	fmt.Fprintln(out, "typing CONFIRM for the set")
 	res, err := svc.ConfirmBatch(ctx, meta(), batch, election.ConfirmPhrase)
 	if err != nil {
@@ -126,7 +136,7 @@ func run(ctx context.Context, out io.Writer, storeSpec string) error {
 
 // ruleOf names the rule of a refusal.
 func ruleOf(err error) string {
-	if r, ok := err.(*election.Refusal); ok {
+	if r, ok := errors.AsType[*election.Refusal](err); ok {
 		return r.Rule.Error()
 	}
 	return err.Error()
