@@ -3,7 +3,9 @@ package events
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -157,13 +159,7 @@ const (
 )
 
 // Count returns how many criteria the set holds.
-func (c Criteria) Count() int {
-	n := 0
-	for v := c; v != 0; v &= v - 1 {
-		n++
-	}
-	return n
-}
+func (c Criteria) Count() int { return bits.OnesCount8(uint8(c)) }
 
 // Has reports whether every criterion of o is in c.
 func (c Criteria) Has(o Criteria) bool { return c&o == o }
@@ -216,7 +212,7 @@ func (c *Criteria) UnmarshalText(b []byte) error {
 	}
 	for s != "" {
 		var part string
-		part, s = cut(s, '+')
+		part, s, _ = strings.Cut(s, "+")
 		found := false
 		for i, n := range criteriaNames {
 			if part == n {
@@ -229,15 +225,6 @@ func (c *Criteria) UnmarshalText(b []byte) error {
 		}
 	}
 	return nil
-}
-
-func cut(s string, sep byte) (string, string) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:]
-		}
-	}
-	return s, ""
 }
 
 // Source says what produced an eligibility determination.

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/electionledger/ledger/events"
@@ -192,23 +193,10 @@ func (c *Catalog) actor(md *events.Metadata) uint32 {
 	return c.actors.id(actor{md.Actor, md.ActorRole, md.Organization})
 }
 
-// grow extends s so that index r is valid.
-func grow[T any](s []T, r ref) []T {
-	if int(r) < len(s) {
-		return s
-	}
-	if int(r) < cap(s) {
-		return s[:r+1]
-	}
-	n := make([]T, r+1, max(2*cap(s), int(r)+1, 64))
-	copy(n, s)
-	return n
-}
-
 // reserveFacts gives facts room for n participants.
 func reserveFacts[T any](facts *[]T, n int) {
-	if cap(*facts) < n {
-		*facts = append(make([]T, 0, n), *facts...)
+	if n > len(*facts) {
+		*facts = slices.Grow(*facts, n-len(*facts))
 	}
 }
 
@@ -218,7 +206,7 @@ func factsFor[T any](c *Catalog, facts *[]T, zero T, py events.ProgramYear, p ev
 	r := c.intern(py, p)
 	if int(r) >= len(*facts) {
 		n := len(*facts)
-		*facts = grow(*facts, r)
+		*facts = slices.Grow(*facts, int(r)+1-n)[:r+1]
 		for i := n; i < len(*facts); i++ {
 			(*facts)[i] = zero
 		}

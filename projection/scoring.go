@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -144,7 +145,7 @@ func (s *Scoring) Apply(_ *events.Record, e events.Event) error {
 				f.apm = entity
 			case f.apm != entity:
 				r := s.cat.lookup(e.ProgramYear, events.Individual(en.TIN, en.NPI))
-				if !containsRef(s.moreAPM[r], entity) {
+				if !slices.Contains(s.moreAPM[r], entity) {
 					s.moreAPM[r] = append(s.moreAPM[r], entity)
 				}
 			}
@@ -162,15 +163,6 @@ func (s *Scoring) leaveVirtualGroup(vg ref) {
 		}
 	}
 	delete(s.vgMembers, vg)
-}
-
-func containsRef(rs []ref, r ref) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // ScoreSource says whose score is a clinician's final score.
