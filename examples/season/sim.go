@@ -18,6 +18,7 @@ import (
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 )
 
 type clinician struct {
@@ -175,31 +176,19 @@ func (s *sim) newID() uuid.UUID {
 
 func (s *sim) progress(format string, a ...any) { fmt.Fprintf(s.log, format+"\n", a...) }
 
-// parallel runs fn(0..n-1) on the configured number of workers.
+// parallel runs fn(0..n-1) on the configured number of workers; the first
+// error stops it from starting more.
 func (s *sim) parallel(ctx context.Context, n int, fn func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	for range min(s.cfg.workers, max(n, 1)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				if err := fn(i); err != nil {
-					once.Do(func() { first = err })
-					return
-				}
-			}
-		}()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.workers)
+	for i := range n {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return fn(i) })
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
@@ -534,30 +523,34 @@ func (s *sim) apmSnapshots(ctx context.Context) error {
 			}
 		}
 		err := s.parallel(ctx, len(s.apms), func(i int) error {
-			a := &s.apms[i]
-			snap := events.APMParticipationSnapshot{Entity: a.p, ProgramYear: s.py, SnapshotDate: d, MIPSAPM: true}
-			for _, gi := range a.groups {
-				for j, m := range s.groups[gi].members {
-					// Clinician j of a practice appears from snapshot j%4 on;
-					// every seventh is an affiliated practitioner.
-					if j%4 > k {
-						continue
-					}
-					list := events.ListParticipation
-					if s.clinicians[m].affiliated {
-						list = events.ListAffiliatedPractitioner
-					}
-					c := s.clinicians[m].p
-					snap.Entries = append(snap.Entries, events.APMListEntry{TIN: c.TIN, NPI: c.NPI, List: list})
-				}
-			}
-			return s.appendEvent(ctx, s.names.APM(s.py, a.p), snap, s.newID())
+			return s.appendEvent(ctx, s.names.APM(s.py, s.apms[i].p), s.snapshot(&s.apms[i], k, d), s.newID())
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// snapshot is APM Entity a's participation list on snapshot k (dated d):
+// clinician j of a practice appears from snapshot j%4 on; every seventh is
+// an affiliated practitioner.
+func (s *sim) snapshot(a *apmEntity, k int, d time.Time) events.APMParticipationSnapshot {
+	snap := events.APMParticipationSnapshot{Entity: a.p, ProgramYear: s.py, SnapshotDate: d, MIPSAPM: true}
+	for _, gi := range a.groups {
+		for j, m := range s.groups[gi].members {
+			if j%4 > k {
+				continue
+			}
+			list := events.ListParticipation
+			if s.clinicians[m].affiliated {
+				list = events.ListAffiliatedPractitioner
+			}
+			c := s.clinicians[m].p
+			snap.Entries = append(snap.Entries, events.APMListEntry{TIN: c.TIN, NPI: c.NPI, List: list})
+		}
+	}
+	return snap
 }
 
 // snapshotDeterminations records, for every clinician of an APM Entity, a
