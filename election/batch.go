@@ -206,12 +206,13 @@ func (s *Service) PreviewBatch(ctx context.Context, m Meta, b Batch) (BatchResul
 		if err != nil {
 			return entryOutcome(Receipt{}, err, EntrySelected)
 		}
-		l, err := s.load(ctx, sub, dctx, true)
+		c := &command{s: s, meta: sub, dctx: dctx, key: electionKey{b.ProgramYear, e.Participant, OptInElection}}
+		l, err := s.states.load(ctx, c.key, true)
 		if err != nil {
 			return entryOutcome(Receipt{}, err, EntrySelected)
 		}
-		if l.prior != nil {
-			return EntryResult{Status: EntrySelected, Receipt: *l.prior}
+		if prior, ok := l.command(sub.CommandID); ok {
+			return EntryResult{Status: EntrySelected, Receipt: c.receipt(l.stream, prior.typ, prior.revision, prior.position, prior.hash, true)}
 		}
 		_, err = Decide(l.state, batchRequest(&b, e), dctx)
 		return entryOutcome(Receipt{}, err, EntrySelected)

@@ -24,7 +24,7 @@ func TestRememberNeverWritesInPlace(t *testing.T) {
 		}
 	})
 	l := loaded{cmds: cached}
-	l.remember(&events.Record{Metadata: events.Metadata{CommandID: cmd}, Type: events.TypeElectionRequested, Revision: 1})
+	l.remember(commandRecord{id: cmd, typ: events.TypeElectionRequested, revision: 1})
 	wg.Wait()
 	if cached[0].typ != events.TypeElectionRequestWithdrawn || cached[0].revision != 0 {
 		t.Fatalf("the cached entry changed under its readers: %+v", cached[0])

@@ -5,12 +5,11 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/internal/fastpath"
 	"github.com/google/uuid"
 )
 
@@ -42,6 +41,11 @@ type Config struct {
 	// BatchWorkers is how many participants of a batch are processed at
 	// once (default 64): on a file store, concurrent appends share fsyncs.
 	BatchWorkers int
+	// NoStateCache turns the state cache off: every command reads its
+	// election stream from the start. The answers are the same either way
+	// (the test suite runs both); the cache saves the read. Setting
+	// ELECTIONLEDGER_FAST_PATHS=off turns it off too.
+	NoStateCache bool
 }
 
 // Service takes election commands against any events.Store: it loads the
@@ -58,56 +62,7 @@ type Service struct {
 	now      func() time.Time
 	attempts int
 	workers  int
-	cache    stateCache
-}
-
-// stateCache keeps, per participant and program year, the election
-// stream's name, its folded state and the commands it holds, so a command
-// needs one lookup, and reads only the events appended since (usually none)
-// instead of decoding the whole stream. An entry is never trusted beyond
-// its revision: loading always reads on from there.
-type stateCache struct {
-	mu    sync.Mutex
-	idx   map[electionKey]int32 // where each election's entry is in slots
-	slots []loaded              // updated in place: no allocation per command
-}
-
-// electionKey names an election: a participant in a program year, and
-// which of its elections.
-type electionKey struct {
-	py   events.ProgramYear
-	p    events.Participant
-	kind ElectionKind
-}
-
-// maxCached bounds the cache; past it the cache starts over.
-const maxCached = 200_000
-
-func (c *stateCache) get(k electionKey) (loaded, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	i, ok := c.idx[k]
-	if !ok {
-		return loaded{}, false
-	}
-	return c.slots[i], true
-}
-
-func (c *stateCache) put(k electionKey, l loaded) {
-	l.prior, l.priorType, l.cached = nil, "", false
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.idx == nil || len(c.slots) >= maxCached {
-		c.idx, c.slots = make(map[electionKey]int32), nil
-	}
-	if i, ok := c.idx[k]; ok {
-		if l.state.Next > c.slots[i].state.Next {
-			c.slots[i] = l
-		}
-		return
-	}
-	c.idx[k] = int32(len(c.slots))
-	c.slots = append(c.slots, l)
+	states   stateSource // the cache in front of the store, or the store alone
 }
 
 // NewService checks cfg and returns a Service.
@@ -134,6 +89,10 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	if s.workers <= 0 {
 		s.workers = 64
+	}
+	s.states = storeStates{s}
+	if !cfg.NoStateCache && !fastpath.Off() {
+		s.states = &cachedStates{store: storeStates{s}}
 	}
 	return s, nil
 }
@@ -319,246 +278,6 @@ func (s *Service) checkOnBehalfOf(ctx context.Context, m Meta, p events.Particip
 	return nil
 }
 
-// commandKind says which event type a command's last event has, to tell a
-// retried command from a reused ID.
-type commandKind string
-
-func kindOf(c Command) commandKind {
-	switch c.(type) {
-	case Request:
-		return events.TypeElectionRequested
-	case Confirm:
-		return events.TypeElectionConfirmed
-	case Withdraw:
-		return events.TypeElectionRequestWithdrawn
-	}
-	return ""
-}
-
-// loaded is a folded election stream.
-type loaded struct {
-	stream string // the election stream's name
-	state  State
-	// cmds are the commands the stream holds: the last record of each.
-	cmds []commandRecord
-	// prior is the receipt of this command if the stream already holds it.
-	prior *Receipt
-	// priorType is the type of the last event the command recorded.
-	priorType string
-	// cached says the state came from the cache without reading the
-	// stream: it may be behind.
-	cached bool
-}
-
-type commandRecord struct {
-	id       uuid.UUID
-	typ      string
-	revision uint64
-	position events.Position
-	hash     events.Hash
-}
-
-// streamOf names the stream of an election.
-func (s *Service) streamOf(k electionKey) string {
-	if k.kind == PartialQPElection {
-		return s.names.PartialQPElection(k.py, k.p)
-	}
-	return s.names.Election(k.py, k.p)
-}
-
-func (s *Service) load(ctx context.Context, m Meta, dctx Context, fresh bool) (loaded, error) {
-	key := electionKey{dctx.ProgramYear, dctx.Participant, dctx.Election}
-	l, hit := s.cache.get(key)
-	if !hit {
-		l.stream = s.streamOf(key)
-	}
-	stream := l.stream
-	l.cmds = slices.Clip(l.cmds) // appends below must not write into the cached slice
-	l.cached = hit && !fresh && l.state.Next > 0
-	if l.cached {
-		// Decide on the cached state without reading: the append expects
-		// exactly its revision, so it fails if the stream moved on, and a
-		// refusal is decided again on a fresh read (see run).
-		l.prior, l.priorType = l.findCommand(m, dctx, stream)
-		return l, nil
-	}
-	l, err := s.read(ctx, stream, l)
-	if err != nil {
-		return loaded{}, err
-	}
-	if l.state.Next > 0 {
-		s.cache.put(key, l)
-	}
-	l.prior, l.priorType = l.findCommand(m, dctx, stream)
-	return l, nil
-}
-
-// read folds the stream's records after l's state into it. (It is apart
-// from load so that only a read, not a decision on the cached state, pays
-// for the state escaping into the read's loop.)
-func (s *Service) read(ctx context.Context, stream string, l loaded) (loaded, error) {
-	for rec, err := range s.store.ReadStream(ctx, stream, l.state.Next) {
-		if errors.Is(err, events.ErrStreamNotFound) {
-			break
-		}
-		if err != nil {
-			return loaded{}, err
-		}
-		e, err := s.reg.Decode(&rec)
-		if err != nil {
-			return loaded{}, fmt.Errorf("election: %s@%d: %w", rec.Stream, rec.Revision, err)
-		}
-		if l.state, err = Evolve(l.state, e); err != nil {
-			var v *ViolationError
-			if errors.As(err, &v) {
-				v.Stream, v.Revision = rec.Stream, rec.Revision
-			}
-			return loaded{}, err
-		}
-		l.remember(&rec)
-	}
-	return l, nil
-}
-
-// findCommand returns the receipt of m's command if the stream holds it.
-func (l *loaded) findCommand(m Meta, dctx Context, stream string) (*Receipt, string) {
-	if m.CommandID == uuid.Nil {
-		return nil, ""
-	}
-	for i := len(l.cmds) - 1; i >= 0; i-- {
-		if c := l.cmds[i]; c.id == m.CommandID {
-			return &Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
-				Type: c.typ, Revision: c.revision, Position: c.position, Hash: c.hash, Replayed: true}, c.typ
-		}
-	}
-	return nil, ""
-}
-
-// remember notes the command that wrote rec (the last record of a command
-// replaces its earlier ones). The slice may be shared with the state cache:
-// it is never written in place.
-func (l *loaded) remember(rec *events.Record) {
-	c := commandRecord{id: rec.Metadata.CommandID, typ: rec.Type, revision: rec.Revision, position: rec.Position, hash: rec.Hash}
-	if n := len(l.cmds); n > 0 && l.cmds[n-1].id == c.id {
-		l.cmds = append(l.cmds[:n-1:n-1], c)
-		return
-	}
-	l.cmds = append(l.cmds, c)
-}
-
-// decideFunc is a decision over a loaded state.
-type decideFunc func(State, Context) ([]events.Event, error)
-
-// run is the load-decide-append loop shared by every command. A non-nil
-// claim binds the command ID to the command's content: a claim recorded
-// for another command refuses this one before anything is appended, and
-// the claim is recorded once the command's events are. (Two commands racing
-// with the same ID and different content can both pass the check; the
-// second to record its claim is then told ErrCommandIDReused although its
-// events were appended. Reusing an ID for another command is a client's
-// error either way; sequential reuse is always refused.)
-func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFunc, kind commandKind, claim *commandClaim) (Receipt, error) {
-	md := s.metadata(m, dctx.Participant)
-	var lastErr error
-	fresh, checked := false, false
-	for attempt := 0; attempt < s.attempts; attempt++ {
-		l, err := s.load(ctx, m, dctx, fresh)
-		if err != nil {
-			return Receipt{}, err
-		}
-		stream := l.stream
-		fresh = true // a retry reads what the conflict appended
-		var evs []events.Event
-		if l.prior == nil {
-			evs, err = decide(l.state, dctx)
-		}
-		if l.cached && (l.prior != nil || err != nil) {
-			// Refuse, or answer from a prior command, only on a fresh read:
-			// the cached state may be behind.
-			if l, err = s.load(ctx, m, dctx, true); err != nil {
-				return Receipt{}, err
-			}
-			if l.prior == nil {
-				evs, err = decide(l.state, dctx)
-			}
-		}
-		if l.prior != nil {
-			if kind != "" && string(kind) != l.priorType {
-				return Receipt{}, refuse(ErrCommandIDReused, dctx.Participant, dctx.ProgramYear,
-					fmt.Sprintf("command %s already recorded %s", m.CommandID, l.priorType), "give a new command a new ID")
-			}
-			if err := s.checkClaim(ctx, claim, dctx); err != nil {
-				return Receipt{}, err
-			}
-			return *l.prior, nil
-		}
-		if err != nil {
-			return Receipt{}, err
-		}
-		if claim != nil && !checked {
-			// A command ID first used for another command is refused before
-			// anything is appended; the claim itself is recorded after the
-			// command's own events, so a refused command records nothing.
-			if err := s.checkClaim(ctx, claim, dctx); err != nil {
-				return Receipt{}, err
-			}
-			checked = true
-		}
-		data := make([]events.EventData, len(evs))
-		for i, e := range evs {
-			if data[i], err = s.reg.Encode(eventID(m.CommandID, i), e, md); err != nil {
-				return Receipt{}, err
-			}
-		}
-		expected := events.NoStream
-		if l.state.Next > 0 {
-			expected = events.Exact(l.state.Next - 1)
-		}
-		res, err := s.store.Append(ctx, stream, expected, data...)
-		switch {
-		case err == nil && l.cached && res.Revision != l.state.Next+uint64(len(data))-1:
-			// The store took the events as a retry of an earlier append of
-			// this command, which the cache had not seen: answer from a read.
-			lastErr = nil
-			attempt--
-			continue
-		case err == nil:
-			s.remember(dctx, l, evs, data, res)
-			if claim != nil {
-				if err := s.bindClaim(ctx, claim, dctx); err != nil {
-					return Receipt{}, err
-				}
-			}
-			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
-				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
-		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
-			// Someone else appended first (maybe this very command, retried
-			// concurrently): reload and decide again.
-			lastErr = err
-			dctx.Now = s.now()
-			continue
-		default:
-			return Receipt{}, err
-		}
-	}
-	return Receipt{}, fmt.Errorf("election: %v: gave up after %d conflicting attempts: %w", dctx.Participant, s.attempts, lastErr)
-}
-
-// remember folds a successful append into the state cache.
-func (s *Service) remember(dctx Context, l loaded, evs []events.Event, data []events.EventData, res events.AppendResult) {
-	st := l.state
-	for _, e := range evs {
-		var err error
-		if st, err = Evolve(st, e); err != nil {
-			return // cannot happen for decided events; leave the cache as it was
-		}
-	}
-	l.state, l.prior = st, nil
-	l.cmds = append(l.cmds, commandRecord{id: data[len(data)-1].Metadata.CommandID, typ: data[len(data)-1].Type,
-		revision: res.Revision, position: res.Position, hash: res.Hash})
-	s.cache.put(electionKey{dctx.ProgramYear, dctx.Participant, dctx.Election}, l)
-}
-
 // eventID derives the i-th event ID of a command (UUID v5 in the command's
 // namespace): a retried command produces the same IDs.
 func eventID(cmd uuid.UUID, i int) uuid.UUID {
@@ -592,12 +311,12 @@ func (s *Service) metadata(m Meta, p events.Participant) events.Metadata {
 
 // State loads p's opt-in election state for py.
 func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
-	l, err := s.load(ctx, Meta{}, Context{Participant: p, ProgramYear: py}, true)
+	l, err := s.states.load(ctx, electionKey{py, p, OptInElection}, true)
 	return l.state, err
 }
 
 // PartialQPState loads p's Partial QP election state for py.
 func (s *Service) PartialQPState(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
-	l, err := s.load(ctx, Meta{}, Context{Participant: p, ProgramYear: py, Election: PartialQPElection}, true)
+	l, err := s.states.load(ctx, electionKey{py, p, PartialQPElection}, true)
 	return l.state, err
 }
