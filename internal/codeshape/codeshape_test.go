@@ -18,11 +18,6 @@ import (
 var pending = map[string]bool{
 	"election/service.go Service.run":                        true,
 	"events/boltstore/read.go Store.ReadStream":              true,
-	"events/esdbstore/append.go Store.appendOnce":            true,
-	"events/esdbstore/esdbfake/append.go Server.Append":      true,
-	"events/esdbstore/esdbfake/log.go parseMetadata":         true,
-	"events/esdbstore/subscribe.go Store.Subscribe":          true,
-	"events/esdbstore/subscribe.go Store.subscribeOnce":      true,
 	"events/pgstore/append.go Store.appendOnce":              true,
 	"events/pgstore/read.go Store.ReadStream":                true,
 	"events/storetest/names.go testHostileStreamNames":       true,
