@@ -18,8 +18,6 @@ import (
 var pending = map[string]bool{
 	"election/service.go Service.run":                        true,
 	"events/boltstore/read.go Store.ReadStream":              true,
-	"events/pgstore/append.go Store.appendOnce":              true,
-	"events/pgstore/read.go Store.ReadStream":                true,
 	"events/storetest/names.go testHostileStreamNames":       true,
 	"events/storetest/payloads.go testHostilePayloads":       true,
 	"events/storetest/positions.go testPositions":            true,
