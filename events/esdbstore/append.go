@@ -225,89 +225,135 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 		}
 		return res, err, false
 	}
-	if how := truncation(l.meta.raw); how != "" {
-		return events.AppendResult{}, &StreamDeletedError{Stream: stream, How: how}, false
-	}
-	if l.complete && l.exists && l.raw[0].EventNumber != 0 {
-		// The read reached the start of what the server lets be read, and
-		// that is not revision 0: a $tb or $maxCount hides the rest.
-		return events.AppendResult{}, &StreamDeletedError{Stream: stream,
-			How: fmt.Sprintf("truncated (its first readable event is revision %d)", l.raw[0].EventNumber)}, false
-	}
-	var last uint64
-	var prev events.Hash
-	if l.exists {
-		head, err := l.record(len(l.raw) - 1)
-		if err != nil {
-			return events.AppendResult{}, err, false // the ledger cannot chain after an event it did not write
-		}
-		last, prev = head.Revision, head.Hash
-	}
-	for i, e := range l.raw {
-		if events.Seals(e.EventType) {
-			if _, err := l.record(i); err != nil {
-				return events.AppendResult{}, err, false
-			}
-			// A seal, at the head or before it (another client appended
-			// after it).
-			return events.AppendResult{}, &events.StreamSealedError{Stream: stream, SealedAt: e.EventNumber}, false
-		}
+	last, prev, err := writableHead(l)
+	if err != nil {
+		return events.AppendResult{}, err, false
 	}
 	if err := expected.Require(stream, last, l.exists); err != nil {
 		return events.AppendResult{}, err, false
 	}
-	now := s.opts.now()
 	first := uint64(0)
 	if l.exists {
 		first = last + 1
 	}
+	data, err := chainedEvents(stream, first, s.opts.now(), prev, evs)
+	if err != nil {
+		return events.AppendResult{}, err, false
+	}
+	if retry, err := s.writeAfterHead(ctx, l, last, expected, data); err != nil {
+		return events.AppendResult{}, err, retry
+	}
+	res, err := s.readBackAndSeal(ctx, l, first, evs, prev, sealing)
+	return res, err, false
+}
+
+// writableHead refuses a stream the append may not write to: deleted,
+// truncated, sealed (a seal anywhere in what was read, not only at its
+// head), or with a head the ledger did not write. Otherwise it returns the
+// head's revision and hash, which the append chains after (zero for a
+// stream with no events).
+func writableHead(l *loaded) (last uint64, prev events.Hash, err error) {
+	if how := truncation(l.meta.raw); how != "" {
+		return 0, events.Hash{}, &StreamDeletedError{Stream: l.stream, How: how}
+	}
+	if l.complete && l.exists && l.raw[0].EventNumber != 0 {
+		// The read reached the start of what the server lets be read, and
+		// that is not revision 0: a $tb or $maxCount hides the rest.
+		return 0, events.Hash{}, &StreamDeletedError{Stream: l.stream,
+			How: fmt.Sprintf("truncated (its first readable event is revision %d)", l.raw[0].EventNumber)}
+	}
+	if l.exists {
+		head, err := l.record(len(l.raw) - 1)
+		if err != nil {
+			return 0, events.Hash{}, err // the ledger cannot chain after an event it did not write
+		}
+		last, prev = head.Revision, head.Hash
+	}
+	if err := refuseSealed(l); err != nil {
+		return 0, events.Hash{}, err
+	}
+	return last, prev, nil
+}
+
+// refuseSealed returns a *events.StreamSealedError for the first seal
+// among the events read, at the head or before it (another client appended
+// after it), once the seal decodes as a ledger record.
+func refuseSealed(l *loaded) error {
+	for i, e := range l.raw {
+		if !events.Seals(e.EventType) {
+			continue
+		}
+		if _, err := l.record(i); err != nil {
+			return err
+		}
+		return &events.StreamSealedError{Stream: l.stream, SealedAt: e.EventNumber}
+	}
+	return nil
+}
+
+// chainedEvents stamps evs as records at revisions first.., recorded at
+// now and chained after prev, and encodes them for the server.
+func chainedEvents(stream string, first uint64, now time.Time, prev events.Hash, evs []events.EventData) ([]esdb.EventData, error) {
 	data := make([]esdb.EventData, len(evs))
-	recs := make([]events.Record, len(evs))
 	for i := range evs {
-		recs[i] = events.NewRecord(stream, first+uint64(i), now, prev, evs[i])
-		prev = recs[i].Hash
-		if data[i], err = toESDB(&recs[i]); err != nil {
-			return events.AppendResult{}, err, false
+		rec := events.NewRecord(stream, first+uint64(i), now, prev, evs[i])
+		prev = rec.Hash
+		var err error
+		if data[i], err = toESDB(&rec); err != nil {
+			return nil, err
 		}
 	}
-	var exp esdb.ExpectedRevision = esdb.NoStream{}
+	return data, nil
+}
+
+// writeAfterHead appends data expecting exactly the head the attempt read
+// (no stream, when it read none). retry says whether the error leaves the
+// outcome to the next attempt's read: a lost race or a transient failure.
+func (s *Store) writeAfterHead(ctx context.Context, l *loaded, last uint64, expected events.ExpectedRevision, data []esdb.EventData) (retry bool, err error) {
+	var atHead esdb.ExpectedRevision = esdb.NoStream{}
 	if l.exists {
-		exp = esdb.Revision(last)
+		atHead = esdb.Revision(last)
 	}
 	err = s.do(ctx, func(ctx context.Context, c *esdb.Client) error {
-		_, err := c.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: exp, Deadline: s.deadline()}, data...)
+		_, err := c.AppendToStream(ctx, l.stream, esdb.AppendToStreamOptions{ExpectedRevision: atHead, Deadline: s.deadline()}, data...)
 		return err
 	})
 	switch {
 	case err == nil:
+		return false, nil
 	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
-		return events.AppendResult{}, &events.WrongExpectedRevisionError{Stream: stream, Expected: expected}, true
+		return true, &events.WrongExpectedRevisionError{Stream: l.stream, Expected: expected}
 	case hasCode(err, esdb.ErrorCodeStreamDeleted):
-		return events.AppendResult{}, &StreamDeletedError{Stream: stream, How: "tombstoned (hard-deleted)"}, false
+		return false, &StreamDeletedError{Stream: l.stream, How: "tombstoned (hard-deleted)"}
 	case errors.Is(err, events.ErrClosed), ctx.Err() != nil:
-		return events.AppendResult{}, s.ctxErr(ctx), false
+		return false, s.ctxErr(ctx)
 	case transient(err):
-		return events.AppendResult{}, err, true
+		return true, err
 	default:
-		return events.AppendResult{}, fmt.Errorf("esdbstore: append to %s: %w", stream, err), false
+		return false, fmt.Errorf("esdbstore: append to %s: %w", l.stream, err)
 	}
-	// Written: answer from the stored records, and record a seal alongside.
+}
+
+// readBackAndSeal answers a written append from the stored records (see
+// readBack) and, for a sealing append, records the seal in the stream's
+// metadata alongside.
+func (s *Store) readBackAndSeal(ctx context.Context, l *loaded, first uint64, evs []events.EventData, prev events.Hash, sealing bool) (events.AppendResult, error) {
 	var sealErr error
 	sealDone := make(chan struct{})
 	if sealing {
 		go func() {
 			defer close(sealDone)
-			sealErr = s.seal(ctx, stream, first+uint64(len(evs))-1, l.meta)
+			sealErr = s.seal(ctx, l.stream, first+uint64(len(evs))-1, l.meta)
 		}()
 	} else {
 		close(sealDone)
 	}
-	res, err := s.readBack(ctx, stream, first, evs, recs[0].PrevHash)
+	res, err := s.readBack(ctx, l.stream, first, evs, prev)
 	<-sealDone
 	if err == nil {
 		err = sealErr
 	}
-	return res, err, false
+	return res, err
 }
 
 // readBack reads the records an acknowledged append left at revisions

@@ -36,28 +36,9 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Fi
 		stop := context.AfterFunc(s.life, cancel)
 		defer stop()
 		seen := map[string]bool{}
-		st := startAt(from)
-		if !st.zero && !st.after {
-			// From a record's own position: read it, then go on after it.
-			p, err := s.readAllPage(ctx, st, seen, 1)
-			if err != nil {
-				yield(events.Record{}, s.endErr(ctx, err))
-				return
-			}
-			for _, it := range p.items {
-				if it.err != nil {
-					yield(it.rec, it.err)
-					return
-				}
-				if f.Accepts(it.rec.Stream) && !yield(it.rec, nil) {
-					return
-				}
-			}
-			if p.read > 0 {
-				st = start{pos: esdb.Position{Commit: p.last, Prepare: p.last}, at: p.last, after: true}
-			} else {
-				st.after = true // at the end of the log: what comes after
-			}
+		st, done := s.deliverStartRecord(ctx, startAt(from), f, seen, yield)
+		if done {
+			return
 		}
 		failures := 0
 		var lastErr error
@@ -104,6 +85,38 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Fi
 	}
 }
 
+// deliverStartRecord, for a subscription from a record's own position,
+// reads that record and yields it (if f accepts it), and returns where the
+// server subscription starts: after the record, or after the position when
+// it is the end of the log. Any other start is returned as it is. done
+// says the iterator has ended (the caller broke the loop, or an error was
+// yielded).
+func (s *Store) deliverStartRecord(ctx context.Context, st start, f events.Filter, seen map[string]bool,
+	yield func(events.Record, error) bool) (next start, done bool) {
+	if st.zero || st.after {
+		return st, false
+	}
+	p, err := s.readAllPage(ctx, st, seen, 1)
+	if err != nil {
+		yield(events.Record{}, s.endErr(ctx, err))
+		return st, true
+	}
+	for _, it := range p.items {
+		if it.err != nil {
+			yield(it.rec, it.err)
+			return st, true
+		}
+		if f.Accepts(it.rec.Stream) && !yield(it.rec, nil) {
+			return st, true
+		}
+	}
+	if p.read > 0 {
+		return start{pos: esdb.Position{Commit: p.last, Prepare: p.last}, at: p.last, after: true}, false
+	}
+	st.after = true // at the end of the log: what comes after
+	return st, false
+}
+
 // endErr is the error that ends an iterator: ErrClosed once the store
 // closed, ctx's once it ended, else err.
 func (s *Store) endErr(ctx context.Context, err error) error {
@@ -131,75 +144,21 @@ type subMsg struct {
 // the caller breaks the loop or an error is yielded (done).
 func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, seen map[string]bool,
 	yield func(events.Record, error) bool) (last lastDelivered, err error, done bool) {
-	opts := esdb.SubscribeToAllOptions{From: st.pos, Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: "^[^$]"}}
-	if len(f.StreamPrefixes) > 0 {
-		opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: f.StreamPrefixes}
-	}
-	msgs := make(chan subMsg, 64)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	started := make(chan error, 1)
-	finished := make(chan struct{})
-	var endErr error
-	go func() {
-		defer close(finished)
-		_, endErr = callOn(s, sctx, false, func(ctx context.Context, c *esdb.Client) (struct{}, error) {
-			sub, err := c.SubscribeToAll(ctx, opts)
-			started <- err
-			if err != nil {
-				return struct{}{}, err
-			}
-			defer sub.Close()
-			for {
-				m := sub.Recv()
-				var out subMsg
-				switch {
-				case m.SubscriptionDropped != nil:
-					out.err = m.SubscriptionDropped.Error
-					if out.err == nil {
-						out.err = errors.New("subscription dropped")
-					}
-				case m.EventAppeared != nil:
-					out.ev = m.EventAppeared
-				default:
-					continue // caught up, checkpoints
-				}
-				select {
-				case msgs <- out:
-				case <-ctx.Done():
-					return struct{}{}, ctx.Err()
-				}
-				if out.err != nil {
-					return struct{}{}, out.err
-				}
-			}
-		})
-	}()
+	sub := s.startServerSub(sctx, subscribeOptions(st, f))
 	select {
-	case err := <-started:
+	case err := <-sub.started:
 		if err != nil {
-			<-finished
+			<-sub.finished
 			return last, err, false
 		}
 		last.confirmed = true
-	case <-finished:
-		return last, endErr, false
-	}
-	next := func() (subMsg, bool) {
-		select {
-		case m := <-msgs:
-			return m, true
-		case <-finished:
-			select { // what was sent before the end
-			case m := <-msgs:
-				return m, true
-			default:
-				return subMsg{err: endErr}, endErr != nil
-			}
-		}
+	case <-sub.finished:
+		return last, sub.endErr, false
 	}
 	for {
-		m, ok := next()
+		m, ok := sub.next()
 		if !ok {
 			return last, ctx.Err(), false
 		}
@@ -227,6 +186,99 @@ func (s *Store) subscribeOnce(ctx context.Context, st start, f events.Filter, se
 		}
 		if !yield(r, nil) {
 			return last, nil, true
+		}
+	}
+}
+
+// subscribeOptions subscribes to $all from st, filtered by the server on
+// f's stream prefixes, or, with none, on stream names not starting with
+// "$", so system streams stay out.
+func subscribeOptions(st start, f events.Filter) esdb.SubscribeToAllOptions {
+	opts := esdb.SubscribeToAllOptions{From: st.pos, Filter: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: "^[^$]"}}
+	if len(f.StreamPrefixes) > 0 {
+		opts.Filter = &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: f.StreamPrefixes}
+	}
+	return opts
+}
+
+// serverSub is one server subscription, received in a goroutine of its
+// own and passed on message by message.
+type serverSub struct {
+	msgs     chan subMsg   // events and the drop, in the order received
+	started  chan error    // the answer to the subscribe call, sent once
+	finished chan struct{} // closed when the goroutine ends
+	endErr   error         // why it ended; written before finished closes
+}
+
+// startServerSub subscribes on a connection of the store's and receives
+// in a goroutine until the subscription drops or ctx ends.
+func (s *Store) startServerSub(ctx context.Context, opts esdb.SubscribeToAllOptions) *serverSub {
+	sub := &serverSub{msgs: make(chan subMsg, 64), started: make(chan error, 1), finished: make(chan struct{})}
+	go func() {
+		defer close(sub.finished)
+		_, sub.endErr = callOn(s, ctx, false, func(ctx context.Context, c *esdb.Client) (struct{}, error) {
+			return struct{}{}, sub.receive(ctx, c, opts)
+		})
+	}()
+	return sub
+}
+
+// receive subscribes on c, reports the answer on started, and passes on
+// the events and the drop the server sends until the drop or ctx's end,
+// whose cause it returns.
+func (sub *serverSub) receive(ctx context.Context, c *esdb.Client, opts esdb.SubscribeToAllOptions) error {
+	es, err := c.SubscribeToAll(ctx, opts)
+	sub.started <- err
+	if err != nil {
+		return err
+	}
+	defer es.Close()
+	for {
+		out, ok := toSubMsg(es.Recv())
+		if !ok {
+			continue // caught up, checkpoints
+		}
+		select {
+		case sub.msgs <- out:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if out.err != nil {
+			return out.err
+		}
+	}
+}
+
+// toSubMsg turns what the server sent into a message to pass on: an event
+// or a drop (with a cause, always); ok is false for anything else.
+func toSubMsg(m *esdb.SubscriptionEvent) (out subMsg, ok bool) {
+	switch {
+	case m.SubscriptionDropped != nil:
+		out.err = m.SubscriptionDropped.Error
+		if out.err == nil {
+			out.err = errors.New("subscription dropped")
+		}
+		return out, true
+	case m.EventAppeared != nil:
+		out.ev = m.EventAppeared
+		return out, true
+	}
+	return out, false
+}
+
+// next returns the next message, and after the goroutine's end what it
+// sent before it, then its end as a message; false once it ended without
+// an error.
+func (sub *serverSub) next() (subMsg, bool) {
+	select {
+	case m := <-sub.msgs:
+		return m, true
+	case <-sub.finished:
+		select { // what was sent before the end
+		case m := <-sub.msgs:
+			return m, true
+		default:
+			return subMsg{err: sub.endErr}, sub.endErr != nil
 		}
 	}
 }

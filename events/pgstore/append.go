@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Append implements events.Store.
@@ -160,29 +161,8 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 			cancel()
 		}
 	}()
-
-	// The lock first, in a statement of its own: each later statement
-	// reads with a snapshot taken after the lock was granted, so it sees
-	// what the previous holder committed. The lock also assigns no
-	// transaction ID: the first insert does, after the previous holder
-	// committed, so this append's positions come after its predecessor's.
-	// READ COMMITTED whatever the server's default: a snapshot per
-	// statement is what makes the reads see past the lock.
-	ids := make([]pgtype.UUID, len(evs)) // not uuid.UUID: pgx would send its text form
-	for i := range evs {
-		ids[i] = pgtype.UUID{Bytes: evs[i].ID, Valid: true}
-	}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue(s.sql.lock, stream, s.lockSeed)
-	b.Queue(s.sql.head, stream)
-	b.Queue(s.sql.ids, ids)
-	inTx = true
-	br := conn.SendBatch(ctx, b)
-	h, found, err := readDecisionInputs(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	inTx = true // BEGIN is the first statement lockAndRead sends
+	h, found, err := s.lockAndRead(ctx, conn, stream, evs)
 	if err != nil {
 		return events.AppendResult{}, err
 	}
@@ -197,42 +177,87 @@ func (s *Store) appendOnce(ctx context.Context, stream string, expected events.E
 			return events.AppendResult{}, err
 		}
 	}
-
 	recs := s.chain(stream, h, evs)
-	b = &pgx.Batch{}
-	for i := range recs {
-		b.Queue(s.sql.insert, insertArgs(nil, &recs[i], metas[i])...)
-	}
-	hook := s.opts.beforeCommit
-	if hook == nil {
-		b.Queue("COMMIT")
-	}
-	br = conn.SendBatch(ctx, b)
-	var pos int64
-	for range evs {
-		if err = br.QueryRow().Scan(&pos); err != nil {
-			break
-		}
-	}
-	if err == nil && hook == nil {
-		err = committed(br.Exec())
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	pos, err := s.insertAndCommit(ctx, conn, recs, metas)
 	if err != nil {
 		return events.AppendResult{}, s.insertError(stream, expected, err)
 	}
-	if hook != nil {
-		hook(ctx)
-		if err = committed(conn.Exec(ctx, "COMMIT")); err != nil {
-			return events.AppendResult{}, err
-		}
+	if err := s.commitAfterHook(ctx, conn); err != nil {
+		return events.AppendResult{}, err
 	}
 	inTx = false
 	last := &recs[len(recs)-1]
 	s.remember(last)
 	return events.AppendResult{Revision: last.Revision, Position: events.Position(pos), Hash: last.Hash}, nil
+}
+
+// lockAndRead opens the append's transaction, takes the stream's lock and
+// reads the stream's head and the earlier records with evs' IDs, in one
+// pipeline.
+//
+// The lock first, in a statement of its own: each later statement reads
+// with a snapshot taken after the lock was granted, so it sees what the
+// previous holder committed. The lock also assigns no transaction ID: the
+// first insert does, after the previous holder committed, so this append's
+// positions come after its predecessor's. READ COMMITTED whatever the
+// server's default: a snapshot per statement is what makes the reads see
+// past the lock.
+func (s *Store) lockAndRead(ctx context.Context, conn *pgxpool.Conn, stream string, evs []events.EventData) (head, map[uuid.UUID]stored, error) {
+	ids := make([]pgtype.UUID, len(evs)) // not uuid.UUID: pgx would send its text form
+	for i := range evs {
+		ids[i] = pgtype.UUID{Bytes: evs[i].ID, Valid: true}
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue(s.sql.lock, stream, s.lockSeed)
+	b.Queue(s.sql.head, stream)
+	b.Queue(s.sql.ids, ids)
+	br := conn.SendBatch(ctx, b)
+	h, found, err := readDecisionInputs(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return h, found, err
+}
+
+// insertAndCommit inserts recs, with their encoded metadata, in one
+// pipeline that ends with COMMIT unless a beforeCommit hook is set (then
+// commitAfterHook commits). It returns the last row's position.
+func (s *Store) insertAndCommit(ctx context.Context, conn *pgxpool.Conn, recs []events.Record, metas [][]byte) (int64, error) {
+	b := &pgx.Batch{}
+	for i := range recs {
+		b.Queue(s.sql.insert, insertArgs(nil, &recs[i], metas[i])...)
+	}
+	if s.opts.beforeCommit == nil {
+		b.Queue("COMMIT")
+	}
+	br := conn.SendBatch(ctx, b)
+	var pos int64
+	var err error
+	for range recs {
+		if err = br.QueryRow().Scan(&pos); err != nil {
+			break
+		}
+	}
+	if err == nil && s.opts.beforeCommit == nil {
+		err = committed(br.Exec())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return pos, err
+}
+
+// commitAfterHook, when a beforeCommit hook is set, runs it between the
+// inserts and the COMMIT, and then commits; without one, insertAndCommit
+// has committed and it does nothing.
+func (s *Store) commitAfterHook(ctx context.Context, conn *pgxpool.Conn) error {
+	hook := s.opts.beforeCommit
+	if hook == nil {
+		return nil
+	}
+	hook(ctx)
+	return committed(conn.Exec(ctx, "COMMIT"))
 }
 
 // chain computes the records evs become after the stream's head h, stamped

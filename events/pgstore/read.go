@@ -134,14 +134,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 				return
 			}
 			if len(buf) == 0 {
-				if first && from == 0 { // every stream has a revision 0
-					yield(events.Record{}, &events.StreamNotFoundError{Stream: stream})
-				} else if first {
-					if exists, err := s.streamExists(ctx, stream); err != nil {
-						yield(events.Record{}, err)
-					} else if !exists {
-						yield(events.Record{}, &events.StreamNotFoundError{Stream: stream})
-					}
+				if err := s.emptyReadErr(ctx, stream, from, first); err != nil {
+					yield(events.Record{}, err)
 				}
 				return
 			}
@@ -161,6 +155,29 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 	}
 }
 
+// emptyReadErr is what ReadStream yields when a query of stream returns
+// no record: nothing after the first query (the stream ended); on the
+// first, a *events.StreamNotFoundError when the stream holds no record at
+// all (every stream has a revision 0, so a read from 0 needs no second
+// query), nothing when it holds records only before from.
+func (s *Store) emptyReadErr(ctx context.Context, stream string, from uint64, first bool) error {
+	if !first {
+		return nil
+	}
+	if from == 0 {
+		return &events.StreamNotFoundError{Stream: stream}
+	}
+	exists, err := s.streamExists(ctx, stream)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return &events.StreamNotFoundError{Stream: stream}
+	}
+	return nil
+}
+
+// streamExists reports whether the stream holds any record.
 func (s *Store) streamExists(ctx context.Context, stream string) (bool, error) {
 	var exists bool
 	err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {

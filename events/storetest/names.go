@@ -19,7 +19,16 @@ import (
 // character.
 func testHostileStreamNames(t *testing.T, s events.Store) {
 	base := stream(s, "names")
-	refused := map[string]string{
+	refused := refusedStreamNames(base)
+	good := goodStreamNames(base)
+	raceHostileStreamNames(t, s, refused, good)
+	checkGoodStreamNamesReadBack(t, s, good)
+}
+
+// refusedStreamNames are names every Store refuses, by what is wrong with
+// them, each starting with base (but the empty one).
+func refusedStreamNames(base string) map[string]string {
+	return map[string]string{
 		"too long":         base + strings.Repeat("x", events.MaxStreamNameLen),
 		"32 KiB":           base + strings.Repeat("y", 32<<10),
 		"NUL":              base + "\x00hidden",
@@ -31,7 +40,12 @@ func testHostileStreamNames(t *testing.T, s events.Store) {
 		"truncated UTF-8":  base + "\xe2\x82",
 		"empty after trim": "",
 	}
-	good := []string{
+}
+
+// goodStreamNames are names every Store takes although they hold
+// what breaks careless storage, each starting with base.
+func goodStreamNames(base string) []string {
+	return []string{
 		base + `-'quote'`,
 		base + `-"double"`,
 		base + `-back\slash`,
@@ -43,23 +57,21 @@ func testHostileStreamNames(t *testing.T, s events.Store) {
 		base + "-\uFFFD",
 		base + `-'quote'-2`, // differs from the first only after the quote
 	}
+}
 
-	// Every refused name races the good appends, so a store that batches
-	// commits (boltstore's group commit) must refuse it without failing
-	// the batch it would have joined.
+// raceHostileStreamNames appends under every refused name and every good
+// one at once, and fails t unless each refused name is refused alone with
+// an *events.InvalidStreamNameError that does not quote it, and each good
+// one is taken. A store that batches commits (boltstore's group commit)
+// must refuse a name without failing the batch it would have joined.
+func raceHostileStreamNames(t *testing.T, s events.Store, refused map[string]string, good []string) {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(refused)+len(good))
 	for what, name := range refused {
 		wg.Go(func() {
 			_, err := s.Append(ctxFor(t), name, events.Any, ev(0))
-			var ie *events.InvalidStreamNameError
-			switch {
-			case !errors.Is(err, events.ErrInvalidStreamName) || !errors.Is(err, events.ErrInvalidEvent):
-				errs <- errors.New(what + ": want ErrInvalidStreamName (and ErrInvalidEvent), got " + errString(err))
-			case !errors.As(err, &ie):
-				errs <- errors.New(what + ": want an *events.InvalidStreamNameError, got " + errString(err))
-			case len(name) > 0 && strings.Contains(err.Error(), name):
-				errs <- errors.New(what + ": the error quotes the name it refuses")
+			if err := refusedNameError(what, name, err); err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -75,7 +87,28 @@ func testHostileStreamNames(t *testing.T, s events.Store) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
 
+// refusedNameError says what is wrong with err, the error an append under
+// a refused name returned (what says why the name is refused), or returns
+// nil if nothing is.
+func refusedNameError(what, name string, err error) error {
+	var ie *events.InvalidStreamNameError
+	switch {
+	case !errors.Is(err, events.ErrInvalidStreamName) || !errors.Is(err, events.ErrInvalidEvent):
+		return errors.New(what + ": want ErrInvalidStreamName (and ErrInvalidEvent), got " + errString(err))
+	case !errors.As(err, &ie):
+		return errors.New(what + ": want an *events.InvalidStreamNameError, got " + errString(err))
+	case len(name) > 0 && strings.Contains(err.Error(), name):
+		return errors.New(what + ": the error quotes the name it refuses")
+	}
+	return nil
+}
+
+// checkGoodStreamNamesReadBack fails t unless every good stream reads back
+// the two records appended to it, under its exact name, and the log holds
+// those records and nothing under a name a Store refuses.
+func checkGoodStreamNamesReadBack(t *testing.T, s events.Store, good []string) {
 	for i, name := range good {
 		recs, err := readStream(t, s, name, 0)
 		if err != nil {

@@ -16,6 +16,25 @@ import (
 // ErrInvalidEvent, writing nothing: a store may keep types as text that
 // cannot hold NUL (pgstore does).
 func testHostilePayloads(t *testing.T, s events.Store) {
+	name := stream(s, "payloads")
+	sent := hostileEvents()
+	mustAppend(t, s, name, events.NoStream, sent...)
+	recs, err := readStream(t, s, name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReadBackAsSent(t, "ReadStream", recs, sent)
+	checkReadBackAsSent(t, "ReadAll", readAll(t, s, 0), sent)
+	if n, err := events.VerifyStream(name, s.ReadStream(ctxFor(t), name, 0)); err != nil || n != len(sent) {
+		t.Fatalf("verify: %d records, %v", n, err)
+	}
+	testControlByteTypes(t, s)
+}
+
+// hostileEvents returns one event per hostile payload, each with hostile
+// metadata strings, and last an event whose type holds quotes and a
+// backslash.
+func hostileEvents() []events.EventData {
 	payloads := map[string][]byte{
 		"quotes":        []byte(`{"s":"it's \"quoted\""} ' " '' ""`),
 		"backslashes":   []byte(`\ \\ \x00 \u0000 \' E'\\'`),
@@ -26,61 +45,59 @@ func testHostilePayloads(t *testing.T, s events.Store) {
 		"JSON breakers": []byte(`"}]}, {"injected": true`),
 		"empty":         {},
 		"nil":           nil,
-		"every byte": func() []byte {
-			b := make([]byte, 256)
-			for i := range b {
-				b[i] = byte(i)
-			}
-			return b
-		}(),
+		"every byte":    everyByte(),
 	}
-	strs := []string{
+	metaStrings := []string{
 		`O'Brien "the" \\ tester`,
 		"nul\x00in the middle",
 		"line\nbreak\tand\x1b[31m escape \x7f and \u0085",
 		`'); DROP TABLE events; --`,
 		"ünïcödé 名前 \U0001F5F3",
 	}
-	name := stream(s, "payloads")
 	var sent []events.EventData
 	i := 0
 	for what, data := range payloads {
 		e := ev(i)
 		e.Data = data
 		m := &e.Metadata
-		m.Actor = strs[i%len(strs)] + " (" + what + ")"
-		m.Organization = strs[(i+1)%len(strs)]
-		m.OnBehalfOf = events.Participant{Kind: events.KindVirtualGroup, ID: strs[(i+2)%len(strs)]}
+		m.Actor = metaStrings[i%len(metaStrings)] + " (" + what + ")"
+		m.Organization = metaStrings[(i+1)%len(metaStrings)]
+		m.OnBehalfOf = events.Participant{Kind: events.KindVirtualGroup, ID: metaStrings[(i+2)%len(metaStrings)]}
 		sent = append(sent, e)
 		i++
 	}
 	quoted := ev(i)
 	quoted.Type = `test.'quoted'."type"\`
-	sent = append(sent, quoted)
-	mustAppend(t, s, name, events.NoStream, sent...)
+	return append(sent, quoted)
+}
 
-	check := func(how string, recs []events.Record) {
-		t.Helper()
-		if len(recs) != len(sent) {
-			t.Fatalf("%s: %d records, want %d", how, len(recs), len(sent))
-		}
-		for i, r := range recs {
-			if r.ID != sent[i].ID || r.Type != sent[i].Type || string(r.Data) != string(sent[i].Data) || !r.SameContent(&sent[i]) {
-				t.Fatalf("%s: record %d does not read back as appended: data %q, metadata %+v", how, i, r.Data, r.Metadata)
-			}
-		}
+// everyByte returns the 256 byte values in order.
+func everyByte() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
 	}
-	recs, err := readStream(t, s, name, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check("ReadStream", recs)
-	check("ReadAll", readAll(t, s, 0))
-	if n, err := events.VerifyStream(name, s.ReadStream(ctxFor(t), name, 0)); err != nil || n != len(sent) {
-		t.Fatalf("verify: %d records, %v", n, err)
-	}
+	return b
+}
 
-	// Types with control bytes: stored exactly, or refused and nothing written.
+// checkReadBackAsSent fails t unless recs, read by how, are the events
+// sent, in order, exactly as appended.
+func checkReadBackAsSent(t *testing.T, how string, recs []events.Record, sent []events.EventData) {
+	t.Helper()
+	if len(recs) != len(sent) {
+		t.Fatalf("%s: %d records, want %d", how, len(recs), len(sent))
+	}
+	for i, r := range recs {
+		if r.ID != sent[i].ID || r.Type != sent[i].Type || string(r.Data) != string(sent[i].Data) || !r.SameContent(&sent[i]) {
+			t.Fatalf("%s: record %d does not read back as appended: data %q, metadata %+v", how, i, r.Data, r.Metadata)
+		}
+	}
+}
+
+// testControlByteTypes appends events whose types hold control bytes:
+// each is stored exactly, or refused with ErrInvalidEvent and nothing
+// written.
+func testControlByteTypes(t *testing.T, s events.Store) {
 	for _, typ := range []string{"test.nul\x00type", "test.\ttab\ntype\x1b"} {
 		other := stream(s, "types")
 		e := ev(0)

@@ -35,36 +35,12 @@ func testPositions(t *testing.T, s events.Store) {
 		page = 256
 	}
 	n := max(positionsRecords, 3*page+1)
-	const streams, writers = 40, 4
+	const streams = 40
 	names := make([]string, streams)
 	for i := range names {
 		names[i] = stream(s, fmt.Sprintf("pos%02d", i))
 	}
-	var wg sync.WaitGroup
-	for w := range writers {
-		quota := n / writers // each writer its share, in its own ten streams
-		if w == 0 {
-			quota += n % writers
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; quota > 0; k++ {
-				size := min(1+(k+w)%7, quota)
-				quota -= size
-				batch := make([]events.EventData, size)
-				for i := range batch {
-					batch[i] = ev(k*8 + i)
-				}
-				name := names[w+writers*(k%(streams/writers))]
-				if _, err := s.Append(ctxFor(t), name, events.Any, batch...); err != nil {
-					t.Errorf("append to %s: %v", name, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	writePositionsLog(t, s, names, n)
 	if t.Failed() {
 		return
 	}
@@ -72,6 +48,55 @@ func testPositions(t *testing.T, s events.Store) {
 	if len(recs) != n {
 		t.Fatalf("the log holds %d of the %d records written", len(recs), n)
 	}
+	checkLogOrder(t, recs, streams)
+	checkReadResumingAtPages(t, s, recs, page)
+	checkSubscribeResumingAtPages(t, s, recs, page)
+	checkFromEachPageBoundary(t, s, recs, page)
+	checkFollowFromEnd(t, s, recs[len(recs)-1].Position+1, names[0])
+}
+
+// positionsWriters is how many writers the positions test runs at once.
+const positionsWriters = 4
+
+// writePositionsLog appends n records across names from
+// positionsWriters concurrent writers, each in its own share of the
+// streams, in appends of one to seven events.
+func writePositionsLog(t *testing.T, s events.Store, names []string, n int) {
+	var wg sync.WaitGroup
+	for w := range positionsWriters {
+		quota := n / positionsWriters // each writer its share, in its own streams
+		if w == 0 {
+			quota += n % positionsWriters
+		}
+		wg.Go(func() { writeShare(t, s, names, w, quota) })
+	}
+	wg.Wait()
+}
+
+// writeShare is writer w's part of writePositionsLog: quota records, in
+// appends of one to seven events, round the streams names[w],
+// names[w+positionsWriters], ... It fails t and stops at the first failed
+// append.
+func writeShare(t *testing.T, s events.Store, names []string, w, quota int) {
+	for k := 0; quota > 0; k++ {
+		size := min(1+(k+w)%7, quota)
+		quota -= size
+		batch := make([]events.EventData, size)
+		for i := range batch {
+			batch[i] = ev(k*8 + i)
+		}
+		name := names[w+positionsWriters*(k%(len(names)/positionsWriters))]
+		if _, err := s.Append(ctxFor(t), name, events.Any, batch...); err != nil {
+			t.Errorf("append to %s: %v", name, err)
+			return
+		}
+	}
+}
+
+// checkLogOrder fails t unless positions increase along recs, each
+// stream's revisions run 0, 1, 2, ... in log order, and recs hold the
+// given number of streams.
+func checkLogOrder(t *testing.T, recs []events.Record, streams int) {
 	next := map[string]uint64{}
 	for i, r := range recs {
 		if i > 0 && r.Position <= recs[i-1].Position {
@@ -85,31 +110,28 @@ func testPositions(t *testing.T, s events.Store) {
 	if len(next) != streams {
 		t.Fatalf("the log holds %d streams, want %d", len(next), streams)
 	}
+}
 
-	// A reader that stops at every page boundary and resumes from its
-	// checkpoint sees the whole log, once.
+// checkReadResumingAtPages: a reader that stops at every page boundary
+// and resumes from its checkpoint sees the whole log, recs, once.
+func checkReadResumingAtPages(t *testing.T, s events.Store, recs []events.Record, page int) {
+	n := len(recs)
 	var chained []events.Record
 	for from := events.Position(0); len(chained) < n; {
 		before := len(chained)
-		for r, err := range s.ReadAll(ctxFor(t), from) {
-			if err != nil {
-				t.Fatalf("read all from checkpoint %d (after %d records): %v", from, len(chained), err)
-			}
-			if mine(s).Accepts(r.Stream) {
-				chained = append(chained, r)
-				if len(chained)%page == 0 {
-					break
-				}
-			}
-		}
+		chained = append(chained, readN(t, s, from, page)...)
 		if len(chained) == before {
 			t.Fatalf("read all from checkpoint %d yields nothing after %d of %d records", from, before, n)
 		}
 		from = chained[len(chained)-1].Position + 1
 	}
 	same(t, "a reader resuming at every page boundary", chained, recs)
+}
 
-	// The same, following with subscriptions.
+// checkSubscribeResumingAtPages: a subscriber that stops at every page
+// boundary and resumes from its checkpoint sees the whole log, recs, once.
+func checkSubscribeResumingAtPages(t *testing.T, s events.Store, recs []events.Record, page int) {
+	n := len(recs)
 	var followed []events.Record
 	for from := events.Position(0); len(followed) < n; {
 		want := min(page, n-len(followed))
@@ -118,9 +140,13 @@ func testPositions(t *testing.T, s events.Store) {
 		from = got[len(got)-1].Position + 1
 	}
 	same(t, "a subscriber resuming at every page boundary", followed, recs)
+}
 
-	// From each page boundary, by checkpoint and by exact position, reading
-	// on across the store's next page boundaries.
+// checkFromEachPageBoundary reads and subscribes from each page boundary
+// of recs, by checkpoint and by exact position, reading on across the
+// store's next page boundaries.
+func checkFromEachPageBoundary(t *testing.T, s events.Store, recs []events.Record, page int) {
+	n := len(recs)
 	for b := page; b < n; b += page {
 		span := min(2*page+1, n-b)
 		checkpoint := recs[b-1].Position + 1
@@ -132,10 +158,12 @@ func testPositions(t *testing.T, s events.Store) {
 		same(t, fmt.Sprintf("subscribe from record %d's position", b),
 			collect(t, s.Subscribe(ctxFor(t), recs[b].Position, mine(s)), 1), recs[b:b+1])
 	}
+}
 
-	// After the last record: nothing to read, and a follower sees the next
-	// append, then nothing more.
-	end := recs[n-1].Position + 1
+// checkFollowFromEnd: from end, just after the last record, there is
+// nothing to read, and a follower sees the next append (to stream), then
+// nothing more.
+func checkFollowFromEnd(t *testing.T, s events.Store, end events.Position, stream string) {
 	if rest := readAll(t, s, end); len(rest) != 0 {
 		t.Fatalf("read all from after the last record: %d records, want none", len(rest))
 	}
@@ -152,11 +180,11 @@ func testPositions(t *testing.T, s events.Store) {
 		}
 	}()
 	extra := ev(-2)
-	res := mustAppend(t, s, names[0], events.Any, extra)
+	res := mustAppend(t, s, stream, events.Any, extra)
 	select {
 	case r := <-got:
 		if r.ID != extra.ID || r.Position != res.Position {
-			t.Fatalf("the subscription from after the last record delivered %s@%d, want the new record %s@%d", r.Stream, r.Revision, names[0], res.Revision)
+			t.Fatalf("the subscription from after the last record delivered %s@%d, want the new record %s@%d", r.Stream, r.Revision, stream, res.Revision)
 		}
 	case <-ctx.Done():
 		t.Fatal("the subscription from after the last record did not deliver the next append")

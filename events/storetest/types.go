@@ -26,47 +26,70 @@ func testEveryEventTypeRoundTrips(t *testing.T, s events.Store) {
 	for _, style := range eventfill.Styles() {
 		for codecs, reg := range regs {
 			for _, ti := range reg.Types() {
-				v := reflect.New(ti.GoType)
-				if err := eventfill.Fill(v.Interface(), style); err != nil {
-					t.Fatal(err)
-				}
-				e := v.Elem().Interface().(events.Event)
-				var md events.Metadata
-				if err := eventfill.Fill(&md, style); err != nil {
-					t.Fatal(err)
-				}
+				where := ti.Name + " (" + codecs + ", " + style.String() + ")"
+				e, md := filledEvent(t, ti, style)
 				data, err := reg.Encode(uuid.New(), e, md)
 				if err != nil {
 					t.Fatalf("%s, %s: encode: %v", ti.Name, codecs, err)
 				}
-				name := stream(s, "types")
-				mustAppend(t, s, name, events.NoStream, data)
-				recs, err := readStream(t, s, name, 0)
-				if err != nil || len(recs) != 1 {
-					t.Fatalf("%s: read back %d records: %v", ti.Name, len(recs), err)
-				}
-				rec := recs[0]
-				where := ti.Name + " (" + codecs + ", " + style.String() + ")"
+				rec := appendAndReadBack(t, s, ti.Name, data)
 				if string(rec.Data) != string(data.Data) {
 					t.Errorf("%s: stored payload\n%s\nwant\n%s", where, rec.Data, data.Data)
 				}
 				if !reflect.DeepEqual(rec.Metadata, md) {
 					t.Errorf("%s: metadata came back as\n%+v\nwant\n%+v", where, rec.Metadata, md)
 				}
-				for other, r := range regs {
-					fromBytes, err := r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)
-					if err != nil {
-						t.Fatalf("%s: decode with %s: %v", where, other, err)
-					}
-					if !reflect.DeepEqual(fromBytes, e) {
-						t.Errorf("%s: the stored bytes decode (%s) to\n%#v\nwant\n%#v", where, other, fromBytes, e)
-					}
-					handed, err := r.Decode(&rec)
-					if err != nil || !reflect.DeepEqual(handed, e) {
-						t.Errorf("%s: the record decodes (%s) to\n%#v (%v)\nwant\n%#v", where, other, handed, err, e)
-					}
-				}
+				checkDecodesWithEvery(t, where, regs, &rec, e)
 			}
+		}
+	}
+}
+
+// filledEvent returns an event of the registered type ti and metadata,
+// every exported field filled in style.
+func filledEvent(t *testing.T, ti events.TypeInfo, style eventfill.Style) (events.Event, events.Metadata) {
+	t.Helper()
+	v := reflect.New(ti.GoType)
+	if err := eventfill.Fill(v.Interface(), style); err != nil {
+		t.Fatal(err)
+	}
+	var md events.Metadata
+	if err := eventfill.Fill(&md, style); err != nil {
+		t.Fatal(err)
+	}
+	return v.Elem().Interface().(events.Event), md
+}
+
+// appendAndReadBack appends data alone to a new stream and returns the
+// one record the stream reads back; typ names the event type in a
+// failure.
+func appendAndReadBack(t *testing.T, s events.Store, typ string, data events.EventData) events.Record {
+	t.Helper()
+	name := stream(s, "types")
+	mustAppend(t, s, name, events.NoStream, data)
+	recs, err := readStream(t, s, name, 0)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("%s: read back %d records: %v", typ, len(recs), err)
+	}
+	return recs[0]
+}
+
+// checkDecodesWithEvery fails t unless rec decodes to e with every
+// registry of regs, both from its stored bytes and as the store handed it
+// over.
+func checkDecodesWithEvery(t *testing.T, where string, regs map[string]*events.Registry, rec *events.Record, e events.Event) {
+	t.Helper()
+	for other, r := range regs {
+		fromBytes, err := r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)
+		if err != nil {
+			t.Fatalf("%s: decode with %s: %v", where, other, err)
+		}
+		if !reflect.DeepEqual(fromBytes, e) {
+			t.Errorf("%s: the stored bytes decode (%s) to\n%#v\nwant\n%#v", where, other, fromBytes, e)
+		}
+		handed, err := r.Decode(rec)
+		if err != nil || !reflect.DeepEqual(handed, e) {
+			t.Errorf("%s: the record decodes (%s) to\n%#v (%v)\nwant\n%#v", where, other, handed, err, e)
 		}
 	}
 }

@@ -48,45 +48,12 @@ type proposed struct {
 // (KurrentDB.Core/Services/Transport/Grpc/Streams.Append.cs).
 func (s *Server) Append(srv api.Streams_AppendServer) error {
 	s.calls.append.Add(1)
-	first, err := srv.Recv()
+	opts, evs, err := receiveAppend(srv)
 	if err != nil {
 		return err
 	}
-	opts := first.GetOptions()
-	if opts == nil {
-		return status.Error(codes.InvalidArgument, "the first message must carry the options")
-	}
 	name := string(opts.GetStreamIdentifier().GetStreamName())
-	var evs []proposed
-	for {
-		m, err := srv.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		p := m.GetProposedMessage()
-		if p == nil {
-			continue
-		}
-		id, err := toUUID(p.GetId())
-		if err != nil {
-			return status.Error(codes.InvalidArgument, "bad event id")
-		}
-		evs = append(evs, proposed{id: id, typ: p.GetMetadata()["type"], json: p.GetMetadata()["content-type"] == "application/json",
-			data: append([]byte(nil), p.GetData()...), custom: append([]byte(nil), p.GetCustomMetadata()...)})
-	}
-	expected := int64(expectAny)
-	switch r := opts.GetExpectedStreamRevision().(type) {
-	case *api.AppendReq_Options_NoStream:
-		expected = expectNoStream
-	case *api.AppendReq_Options_StreamExists:
-		expected = expectStreamExists
-	case *api.AppendReq_Options_Revision:
-		expected = int64(r.Revision)
-	}
-
+	expected := expectedVersion(opts)
 	id, err := s.who(srv.Context())
 	if err != nil {
 		return err
@@ -123,9 +90,67 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 		return s.timeout(srv.Context())
 	}
 	if len(evs) == 0 {
+		end := d.committedEnd()
 		s.mu.Unlock()
-		return srv.SendAndClose(success(uint64(max(cur, 0)), d.committedEnd()))
+		return srv.SendAndClose(success(uint64(max(cur, 0)), end))
 	}
+	last := s.writeLocked(name, cur, evs)
+	s.mu.Unlock()
+	return s.acknowledge(srv, last)
+}
+
+// receiveAppend reads an append's messages: the options first, then the
+// proposed events until the client closes its side.
+func receiveAppend(srv api.Streams_AppendServer) (*api.AppendReq_Options, []proposed, error) {
+	first, err := srv.Recv()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := first.GetOptions()
+	if opts == nil {
+		return nil, nil, status.Error(codes.InvalidArgument, "the first message must carry the options")
+	}
+	var evs []proposed
+	for {
+		m, err := srv.Recv()
+		if errors.Is(err, io.EOF) {
+			return opts, evs, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		p := m.GetProposedMessage()
+		if p == nil {
+			continue
+		}
+		id, err := toUUID(p.GetId())
+		if err != nil {
+			return nil, nil, status.Error(codes.InvalidArgument, "bad event id")
+		}
+		evs = append(evs, proposed{id: id, typ: p.GetMetadata()["type"], json: p.GetMetadata()["content-type"] == "application/json",
+			data: append([]byte(nil), p.GetData()...), custom: append([]byte(nil), p.GetCustomMetadata()...)})
+	}
+}
+
+// expectedVersion is the append's expected revision as the server numbers
+// it: expectAny unless the options name another.
+func expectedVersion(opts *api.AppendReq_Options) int64 {
+	switch r := opts.GetExpectedStreamRevision().(type) {
+	case *api.AppendReq_Options_NoStream:
+		return expectNoStream
+	case *api.AppendReq_Options_StreamExists:
+		return expectStreamExists
+	case *api.AppendReq_Options_Revision:
+		return int64(r.Revision)
+	}
+	return expectAny
+}
+
+// writeLocked writes evs to the stream after event number cur, undeletes
+// the stream if it was soft-deleted, commits what the log holds (unless
+// commits are stalled) and returns the last record written. s.mu is held.
+func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
+	d := s.db
 	undelete := d.softDeleted(name) && !isMeta(name)
 	now := ticks(time.Now())
 	var last *record
@@ -138,21 +163,31 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 		d.ids.put(e.id, eventInfo{stream: name, number: last.number})
 	}
 	if undelete {
-		// Writing to a soft-deleted stream undeletes it: its metadata gets
-		// $tb = the first new event number, the rest kept
-		// (StorageWriterService.cs, SoftUndeleteStream / ModifyMetadata).
-		m := d.meta(name, false)
-		raw := map[string]json.RawMessage{}
-		for k, v := range m.raw {
-			raw[k] = v
-		}
-		raw["$tb"] = json.RawMessage(strconv.FormatInt(cur+1, 10))
-		b, _ := json.Marshal(raw)
-		ms := d.stream("$$" + name)
-		d.write(&record{id: newID(), stream: ms.name, number: ms.last() + 1, typ: "$metadata", json: true, created: now, data: b})
+		d.undelete(name, cur+1, now)
 	}
 	s.commitLocked()
-	s.mu.Unlock()
+	return last
+}
+
+// undelete is what writing to a soft-deleted stream does: its metadata
+// gets $tb = firstNew, the first new event number, the rest kept
+// (StorageWriterService.cs, SoftUndeleteStream / ModifyMetadata).
+func (d *db) undelete(name string, firstNew, now int64) {
+	m := d.meta(name, false)
+	raw := map[string]json.RawMessage{}
+	for k, v := range m.raw {
+		raw[k] = v
+	}
+	raw["$tb"] = json.RawMessage(strconv.FormatInt(firstNew, 10))
+	b, _ := json.Marshal(raw)
+	ms := d.stream("$$" + name)
+	d.write(&record{id: newID(), stream: ms.name, number: ms.last() + 1, typ: "$metadata", json: true, created: now, data: b})
+}
+
+// acknowledge answers a written append once last is committed: a timeout
+// if the commit does not come in time, a dropped connection if the test
+// asked for one, else the success reply.
+func (s *Server) acknowledge(srv api.Streams_AppendServer, last *record) error {
 	if !s.awaitCommit(srv.Context(), last) {
 		return s.timeout(srv.Context())
 	}

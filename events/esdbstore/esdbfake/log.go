@@ -79,47 +79,59 @@ type acl struct {
 	read, write, delete, metaRead, metaWrite []string
 }
 
+// parseMetadata reads the parts of a stream's metadata the double acts
+// on; metadata that is not a JSON object has none of them.
 func parseMetadata(b []byte) streamMeta {
 	m := streamMeta{truncateBefore: -1, maxCount: -1}
 	if len(b) == 0 || json.Unmarshal(b, &m.raw) != nil {
 		return m
 	}
-	num := func(k string) int64 {
-		var n json.Number
-		if v, ok := m.raw[k]; ok && json.Unmarshal(v, &n) == nil {
-			if i, err := n.Int64(); err == nil {
-				return i
-			}
-			return deletedStream // a value past int64, as a soft delete's
-		}
-		return -1
-	}
-	m.truncateBefore, m.maxCount = num("$tb"), num("$maxCount")
+	m.truncateBefore, m.maxCount = metadataNumber(m.raw, "$tb"), metadataNumber(m.raw, "$maxCount")
 	if v, ok := m.raw["$acl"]; ok {
-		var a map[string]json.RawMessage
-		if json.Unmarshal(v, &a) == nil {
-			roles := func(k string) []string {
-				raw, ok := a[k]
-				if !ok {
-					return nil
-				}
-				var one string
-				if json.Unmarshal(raw, &one) == nil {
-					return []string{one}
-				}
-				var many []string
-				if json.Unmarshal(raw, &many) == nil {
-					if many == nil {
-						many = []string{}
-					}
-					return many
-				}
-				return nil
-			}
-			m.acl = acl{read: roles("$r"), write: roles("$w"), delete: roles("$d"), metaRead: roles("$mr"), metaWrite: roles("$mw")}
+		var byKey map[string]json.RawMessage
+		if json.Unmarshal(v, &byKey) == nil {
+			m.acl = acl{read: aclRoles(byKey, "$r"), write: aclRoles(byKey, "$w"), delete: aclRoles(byKey, "$d"),
+				metaRead: aclRoles(byKey, "$mr"), metaWrite: aclRoles(byKey, "$mw")}
 		}
 	}
 	return m
+}
+
+// metadataNumber returns the number the metadata holds under key: -1 when
+// it holds none (or not a number), deletedStream for a value past int64,
+// as a soft delete's.
+func metadataNumber(raw map[string]json.RawMessage, key string) int64 {
+	var n json.Number
+	v, ok := raw[key]
+	if !ok || json.Unmarshal(v, &n) != nil {
+		return -1
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	return deletedStream
+}
+
+// aclRoles returns the roles an ACL names under key, given as one string
+// or a list of them; nil when the key is absent or holds neither (the
+// default applies), an empty list for an explicit null list.
+func aclRoles(byKey map[string]json.RawMessage, key string) []string {
+	raw, ok := byKey[key]
+	if !ok {
+		return nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil {
+		return nil
+	}
+	if many == nil {
+		many = []string{}
+	}
+	return many
 }
 
 // isMeta reports whether name is a metadata stream ("$$" + the stream's
