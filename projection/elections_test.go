@@ -9,6 +9,7 @@ import (
 	et "github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/projection"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,4 +203,36 @@ func TestStatusUsesTheDecidersStateMachine(t *testing.T) {
 	assert.Equal(t, stream, rep.Violations[0].Stream)
 	assert.Contains(t, rep.Violations[0].Problem, "confirms revision 5")
 	assert.Equal(t, projection.KindPending, m.Status.Get(py24, p).Kind, "the bad confirmation is not applied")
+}
+
+// TestAsOfUsesTheServiceClock: the store stamps records with the wall clock
+// (years after the simulated election), the Service with its own clock; an
+// "as of" rebuild answers by the Service's clock, so the election recorded
+// at T shows from T on and not before. (It used the store's stamps, and
+// showed nothing at any instant of the election year.)
+func TestAsOfUsesTheServiceClock(t *testing.T) {
+	l := newLedger(t, et.WithStore(memstore.New()))
+	p := et.Group(4401)
+	l.determine(et.OptInEligible(p, py24))
+	m := l.h.Rep(p.TIN)
+	_, err := l.h.Service.Request(bg, m, py24, p, election.Request{Choice: events.ChoiceOptIn, Pathway: events.PathwayTraditional})
+	require.NoError(t, err)
+	requested := l.h.Clock.Now()
+	l.h.Clock.Advance(time.Hour)
+	m.CommandID = l.h.IDs.New()
+	_, err = l.h.Service.Confirm(bg, m, py24, p, election.ConfirmPhrase)
+	require.NoError(t, err)
+	confirmed := l.h.Clock.Now()
+	require.True(t, time.Since(confirmed) > 24*time.Hour, "the test needs the Service's clock well behind the store's")
+	for at, want := range map[time.Time]projection.Kind{
+		requested.Add(-time.Second): projection.KindOptInEligible,
+		requested:                   projection.KindPending,
+		confirmed.Add(-time.Second): projection.KindPending,
+		confirmed:                   projection.KindOptedIn,
+		confirmed.AddDate(1, 0, 0):  projection.KindOptedIn,
+	} {
+		md, rep := l.rebuild(projection.AsOf(at))
+		require.Empty(t, rep.Violations)
+		assert.Equal(t, want, md.Status.Get(py24, p).Kind, "as of %s", at)
+	}
 }

@@ -215,9 +215,27 @@ func WithViolations(fn func(*Violation)) RunnerOption { return func(r *Runner) {
 // enforced by the models).
 func WithoutChainVerification() RunnerOption { return func(r *Runner) { r.verify = false } }
 
-// AsOf applies only records recorded at or before t: the models then answer
-// as the ledger stood at t.
+// AsOf applies only what took effect at or before t: the models then answer
+// as the ledger stood at t. A record takes effect at the time its event
+// names (an election's RequestedAt, ConfirmedAt or WithdrawnAt, a
+// determination's DeterminedAt, a score's ReportedAt, ...), which the
+// Service stamps with its own clock, so an election the Service recorded at
+// T shows at every instant from T on, whatever clock the store stamps
+// RecordedAt with; an event that names no time (an APM snapshot) takes
+// effect when the store recorded it.
 func AsOf(t time.Time) RunnerOption { return func(r *Runner) { r.asOf = t } }
+
+// later reports whether rec (decoded as e) took effect after the AsOf time.
+func (r *Runner) later(rec *events.Record, e events.Event) bool {
+	if r.asOf.IsZero() {
+		return false
+	}
+	at := eventTime(e)
+	if at.IsZero() {
+		at = rec.RecordedAt
+	}
+	return at.After(r.asOf)
+}
 
 // NewRunner returns a runner feeding projections from store.
 func NewRunner(store events.Store, reg *events.Registry, projections []Projection, opts ...RunnerOption) *Runner {
@@ -238,6 +256,9 @@ func (r *Runner) apply(rec *events.Record, verified bool) *Violation {
 		}
 	}
 	e, err := r.reg.Decode(rec)
+	if r.later(rec, e) {
+		return nil
+	}
 	return r.applyDecoded(rec, e, err)
 }
 
@@ -323,7 +344,7 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 		for i := range b.recs {
 			rec := &b.recs[i]
 			rep.Next = rec.Position + 1
-			if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
+			if r.later(rec, b.evs[i]) {
 				continue
 			}
 			if err := b.errs[i]; err != nil {
@@ -592,9 +613,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 			}
 			return err
 		}
-		if r.asOf.IsZero() || !rec.RecordedAt.After(r.asOf) {
-			r.apply(&rec, false) // violations are reported through WithViolations
-		}
+		r.apply(&rec, false) // violations are reported through WithViolations
 		next = rec.Position + 1
 		applied++
 		if applied%r.every == 0 {

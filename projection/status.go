@@ -275,6 +275,16 @@ func eventTime(e events.Event) time.Time {
 		return e.EffectiveAt
 	case events.PublicReportingOptedOut:
 		return e.OptedOutAt
+	case events.VirtualGroupMemberAdmitted:
+		return e.AdmittedAt
+	case events.VirtualGroupMemberReleased:
+		return e.ReleasedAt
+	case events.VirtualGroupRetracted:
+		return e.RetractedAt
+	case events.UploadCancelled:
+		return e.CancelledAt
+	case events.CommandRecorded:
+		return e.RecordedAt
 	}
 	return time.Time{}
 }
