@@ -172,6 +172,8 @@ type Runner struct {
 	onViolation func(*Violation)
 	verify      bool
 	asOf        time.Time
+	durable     bool            // the projections keep their state with the checkpoint
+	fed         events.Position // the models hold every record before it (this process's Rebuild and Follow)
 
 	chain   events.ChainVerifier   // Follow's
 	chains  []events.ChainVerifier // Rebuild's, one per worker
@@ -354,6 +356,7 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			r.applyCounted(rec, b.evs[i], b.decErrs[i], &rep, start, end)
 		}
 	}
+	r.fed = rep.Next
 	return r.finish(rep, start, end), nil
 }
 
@@ -563,14 +566,66 @@ func (r *Runner) logEnd(ctx context.Context) events.Position {
 	return 0
 }
 
+// WithDurableModels says the projections keep their own state, saved in
+// step with the runner's checkpoint (a database table written in the same
+// transaction as the checkpoint, say): Follow then resumes at the
+// checkpoint without replaying what came before it. Without it the models
+// are taken to live in this process, and Follow first replays into them
+// every record before the checkpoint that this runner has not fed them, so
+// fresh in-memory models resume complete, never silently empty.
+func WithDurableModels() RunnerOption { return func(r *Runner) { r.durable = true } }
+
+// ErrCheckpoint is the rule a saved checkpoint breaks when Follow cannot
+// resume from it (CheckpointError says how).
+var ErrCheckpoint = errors.New("projection: the saved checkpoint names no place in the log")
+
+// CheckpointError is a saved checkpoint Follow cannot resume from: past the
+// end of the log (a checkpoint of another ledger, or of records since
+// deleted), or not just after a record.
+type CheckpointError struct {
+	Name       string          // the runner's name (WithCheckpoints)
+	Checkpoint events.Position // the position saved
+	Problem    string          // what is wrong, and what would fix it
+}
+
+func (e *CheckpointError) Error() string {
+	return fmt.Sprintf("projection: checkpoint %q at position %d: %s", e.Name, e.Checkpoint, e.Problem)
+}
+
+// Unwrap returns ErrCheckpoint.
+func (e *CheckpointError) Unwrap() error { return ErrCheckpoint }
+
+// checkCheckpoint checks that a saved checkpoint is zero or just after a
+// record of the log: a follower resuming past the end would wait forever
+// for records it already claims to have, and skip the ones that come.
+func (r *Runner) checkCheckpoint(ctx context.Context, next events.Position) error {
+	if next == 0 {
+		return nil
+	}
+	bad := func(problem string) error {
+		return &CheckpointError{Name: r.name, Checkpoint: next, Problem: problem}
+	}
+	for rec, err := range r.store.ReadAll(ctx, next-1) {
+		if err != nil {
+			return fmt.Errorf("projection: checking checkpoint %q at position %d: %w", r.name, next, err)
+		}
+		if rec.Position != next-1 {
+			return bad(fmt.Sprintf("no record ends just before it (the next is at %d); delete the checkpoint to rebuild from the start", rec.Position))
+		}
+		return nil
+	}
+	return bad("the log ends before it: it was saved for another ledger, or records it covered are gone; verify the ledger, or delete the checkpoint to rebuild from the start")
+}
+
 // Follow resumes from the saved checkpoint (or zero), catches up, then
 // applies new records as they are appended, until ctx ends. It saves the
 // checkpoint every N records (WithCheckpointEvery) and on return, so a
 // restart resumes exactly after the last applied record: none twice, none
-// skipped. (A process that dies without returning resumes from the last
-// periodic save; a projection that persists itself should store the
-// position it applied and skip records below it.) It returns ctx's error
-// when stopped.
+// skipped. A checkpoint past the end of the log, or not just after a
+// record, is refused with a CheckpointError. Models that live in this
+// process are first brought up to the checkpoint (see WithDurableModels).
+// (A process that dies without returning resumes from the last periodic
+// save.) It returns ctx's error when stopped.
 func (r *Runner) Follow(ctx context.Context) error {
 	if r.checkpoints == nil || r.name == "" {
 		return errors.New("projection: Follow needs WithCheckpoints")
@@ -579,19 +634,11 @@ func (r *Runner) Follow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.chain = events.ChainVerifier{}
-	if next > 0 && r.verify {
-		// Rebuild the chain tips up to the checkpoint so verification can
-		// continue where it left off.
-		for rec, err := range r.store.ReadAll(ctx, 0) {
-			if err != nil {
-				return err
-			}
-			if rec.Position >= next {
-				break
-			}
-			_ = r.chain.Check(&rec)
-		}
+	if err := r.checkCheckpoint(ctx, next); err != nil {
+		return err
+	}
+	if next, err = r.catchUpTo(ctx, next); err != nil {
+		return err
 	}
 	saved := next
 	save := func() error {
@@ -615,6 +662,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 		}
 		r.apply(&rec, false) // violations are reported through WithViolations
 		next = rec.Position + 1
+		r.fed = next
 		applied++
 		if applied%r.every == 0 {
 			if err := save(); err != nil {
@@ -626,4 +674,42 @@ func (r *Runner) Follow(ctx context.Context) error {
 		}
 	}
 	return save()
+}
+
+// catchUpTo reads the log before a follower resumes at checkpoint: it
+// rebuilds the chain tips (so verification continues where it left off)
+// and, unless the models are durable, feeds them the records they lack. It
+// returns where to resume: the checkpoint, or further if this runner's
+// models already hold more (a Rebuild that ran past it).
+func (r *Runner) catchUpTo(ctx context.Context, checkpoint events.Position) (events.Position, error) {
+	r.chain = events.ChainVerifier{}
+	resume := checkpoint
+	if !r.durable {
+		resume = max(checkpoint, r.fed)
+	}
+	feed := !r.durable && r.fed < checkpoint
+	if resume == 0 || (!r.verify && !feed) {
+		return resume, nil
+	}
+	from := events.Position(0)
+	if !r.verify {
+		from = r.fed
+	}
+	for rec, err := range r.store.ReadAll(ctx, from) {
+		if err != nil {
+			return 0, err
+		}
+		if rec.Position >= resume {
+			break
+		}
+		if feed && rec.Position >= r.fed && rec.Position < checkpoint {
+			r.apply(&rec, false) // violations are reported through WithViolations
+			continue
+		}
+		if r.verify {
+			_ = r.chain.Check(&rec)
+		}
+	}
+	r.fed = max(r.fed, resume)
+	return resume, nil
 }

@@ -41,7 +41,9 @@ func scoreEvent(reg *events.Registry, i int) events.EventData {
 
 // TestFollowRestartExactlyOnce stops a follower at random points while
 // appends go on, restarts it from its checkpoint each time, and checks that
-// every record was applied exactly once.
+// every record was applied exactly once. The counter outlives each runner,
+// as a projection kept in a database would: the runners say so
+// (WithDurableModels).
 func TestFollowRestartExactlyOnce(t *testing.T) {
 	for name, cps := range map[string]projection.Checkpoints{
 		"memory": projection.NewMemoryCheckpoints(),
@@ -55,7 +57,7 @@ func TestFollowRestartExactlyOnce(t *testing.T) {
 			for round := range 6 {
 				ctx, cancel := context.WithCancel(bg)
 				done := make(chan error, 1)
-				r := projection.NewRunner(store, reg, []projection.Projection{c}, projection.WithCheckpoints("follower", cps), projection.WithCheckpointEvery(7))
+				r := projection.NewRunner(store, reg, []projection.Projection{c}, projection.WithCheckpoints("follower", cps), projection.WithCheckpointEvery(7), projection.WithDurableModels())
 				go func() { done <- r.Follow(ctx) }()
 				for i := range 50 + round*13 {
 					_, err := store.Append(bg, fmt.Sprintf("score-mips-2024-%d", i%5), events.Any, scoreEvent(reg, i))
@@ -68,7 +70,7 @@ func TestFollowRestartExactlyOnce(t *testing.T) {
 			}
 			// A last run with nothing cancelled mid-way catches up the rest.
 			ctx, cancel := context.WithCancel(bg)
-			r := projection.NewRunner(store, reg, []projection.Projection{c}, projection.WithCheckpoints("follower", cps))
+			r := projection.NewRunner(store, reg, []projection.Projection{c}, projection.WithCheckpoints("follower", cps), projection.WithDurableModels())
 			done := make(chan error, 1)
 			go func() { done <- r.Follow(ctx) }()
 			require.Eventually(t, func() bool {
