@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/electionledger/ledger/internal/fastpath"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
@@ -85,13 +86,14 @@ type registryConfig struct{ noFast bool }
 // WithoutFastCodecs makes a registry encode and decode every type with the
 // general JSON codec, never the hand-written fast codecs. The payloads are
 // byte for byte the same; tests run with it to hold the fast path to the
-// general one.
+// general one. Setting ELECTIONLEDGER_FAST_PATHS=off does the same for
+// every registry.
 func WithoutFastCodecs() RegistryOption { return func(c *registryConfig) { c.noFast = true } }
 
 // NewRegistry returns a registry holding the ledger's event types at their
 // current schema versions, with the upcasters for older versions.
 func NewRegistry(opts ...RegistryOption) *Registry {
-	var cfg registryConfig
+	cfg := registryConfig{noFast: fastpath.Off()}
 	for _, o := range opts {
 		o(&cfg)
 	}
