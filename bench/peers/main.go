@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "peers:", err)
 		return 1
 	}
+	if res.rounds < cfg.rounds {
+		fmt.Fprintf(stderr, "peers: interrupted: the table has the %d complete rounds\n", res.rounds)
+	}
 	printTable(stdout, cfg, res)
 	return 0
 }
@@ -141,9 +144,12 @@ func runRounds(ctx context.Context, cfg config, progress io.Writer) (*results, e
 			for k := range w.sides {
 				s := w.sides[(k+r)%len(w.sides)]
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return res.interrupted(r, start, err)
 				}
 				m, err := measure(ctx, cfg, w, s)
+				if err != nil && ctx.Err() != nil {
+					return res.interrupted(r, start, ctx.Err())
+				}
 				if err != nil {
 					return nil, fmt.Errorf("%s on %s: %w", w.name, s.name, err)
 				}
@@ -152,9 +158,26 @@ func runRounds(ctx context.Context, cfg config, progress io.Writer) (*results, e
 			}
 		}
 	}
+	res.rounds = cfg.rounds
 	res.elapsed = time.Since(start)
 	res.loadAfter = loadAverage()
 	return res, nil
+}
+
+// interrupted returns the results of the rounds before round r when at
+// least one is complete (an interrupt then still prints their table), and
+// err otherwise.
+func (r *results) interrupted(round int, start time.Time, err error) (*results, error) {
+	if round == 0 {
+		return nil, err
+	}
+	for i := range r.samples {
+		for name, ms := range r.samples[i] {
+			r.samples[i][name] = ms[:min(len(ms), round)]
+		}
+	}
+	r.rounds, r.elapsed, r.loadAfter = round, time.Since(start), loadAverage()
+	return r, nil
 }
 
 // measure runs one side of one workload once: its setup, then the timed

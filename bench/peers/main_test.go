@@ -170,3 +170,25 @@ func Example() {
 	//   -size string
 	//     	workload size: full (the sizes), small (a tenth) or tiny (a few hundred operations, for CI) (default "full")
 }
+
+// TestInterruptedKeepsCompleteRounds checks that an interrupt after a
+// complete round keeps that round's samples only.
+func TestInterruptedKeepsCompleteRounds(t *testing.T) {
+	w := workload{name: "w", sides: []side{{name: "a", ours: true}, {name: "b"}}}
+	r := newResults([]workload{w})
+	for round := range 2 {
+		r.add(w, "a", round, measurement{perOp: time.Duration(round + 1)})
+	}
+	r.add(w, "b", 0, measurement{perOp: 3})
+	if _, err := r.interrupted(0, time.Now(), context.Canceled); err == nil {
+		t.Error("an interrupt in the first round returned results")
+	}
+	got, err := r.interrupted(1, time.Now(), context.Canceled)
+	if err != nil || got.rounds != 1 || len(got.samples[0]["a"]) != 1 || len(got.samples[0]["b"]) != 1 {
+		t.Fatalf("interrupted(1) = %+v, %v", got, err)
+	}
+	rows := got.rows()
+	if len(rows) != 1 || rows[0].ratio != 3 {
+		t.Errorf("rows = %+v, want one row with ratio 3", rows)
+	}
+}

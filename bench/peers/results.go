@@ -32,6 +32,7 @@ type results struct {
 	loadBefore string
 	loadAfter  string
 	elapsed    time.Duration
+	rounds     int // complete rounds
 }
 
 func newResults(ws []workload) *results {
@@ -211,7 +212,7 @@ func (r *results) rows() []row {
 // it.
 func printTable(w io.Writer, cfg config, r *results) {
 	fmt.Fprintf(w, "Size %s, %d interleaved rounds in %s; load average (1, 5, 15 min) %s before, %s after.\n\n",
-		cfg.size.name, cfg.rounds, r.elapsed.Round(time.Second), r.loadBefore, r.loadAfter)
+		cfg.size.name, r.rounds, r.elapsed.Round(time.Second), r.loadBefore, r.loadAfter)
 	fmt.Fprintln(w, "| workload | ours | best peer | best peer ÷ ours | other peers | notes |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
 	var notes []string
@@ -242,7 +243,7 @@ func printTable(w io.Writer, cfg config, r *results) {
 			if rw.bestSum.partial {
 				ratio = "**≥ " + ratio[2:]
 			}
-			if cfg.rounds > 1 {
+			if r.rounds > 1 {
 				ratio += fmt.Sprintf(" (rounds %.2f–%.2f)", rw.ratioLo, rw.ratioHi)
 			}
 		}
