@@ -123,6 +123,28 @@ func (f *electionFacts) confirmedBy(*events.ElectionConfirmed) {
 	f.version++
 }
 
+// apply folds an event's data as a peer hands it over: a pointer to our
+// event type (hallgren, eventhorizon) or the value itself (goes).
+func (f *electionFacts) apply(data any) error {
+	switch d := data.(type) {
+	case *events.ElectionRequested:
+		f.requested(d)
+	case events.ElectionRequested:
+		f.requested(&d)
+	case *events.ElectionRequestWithdrawn:
+		f.withdrawn(d)
+	case events.ElectionRequestWithdrawn:
+		f.withdrawn(&d)
+	case *events.ElectionConfirmed:
+		f.confirmedBy(d)
+	case events.ElectionConfirmed:
+		f.confirmedBy(&d)
+	default:
+		return fmt.Errorf("election: unexpected event %T", data)
+	}
+	return nil
+}
+
 // The peers' refusals.
 var (
 	errFinal      = errors.New("election is final")
@@ -151,7 +173,8 @@ func decideConfirm(f *electionFacts, status events.EligibilityStatus, p events.P
 // statusView is the peers' read model: where each participant's election
 // stands, the core of our status model.
 type statusView struct {
-	m map[events.Participant]standing
+	m       map[events.Participant]standing
+	applied int // events applied
 }
 
 type standing struct {
@@ -176,6 +199,21 @@ func (v *statusView) confirmedBy(e *events.ElectionConfirmed) {
 	s := v.m[e.Participant]
 	s.confirmed, s.confirmedAt = true, e.ConfirmedAt
 	v.m[e.Participant] = s
+}
+
+// apply folds a decoded event, as the peers hand it over (a pointer to our
+// event type).
+func (v *statusView) apply(data any) error {
+	switch d := data.(type) {
+	case *events.ElectionRequested:
+		v.requested(d)
+	case *events.ElectionConfirmed:
+		v.confirmedBy(d)
+	default:
+		return fmt.Errorf("unexpected event %T", data)
+	}
+	v.applied++
+	return nil
 }
 
 // check says whether the view holds n confirmed opt-ins.

@@ -52,17 +52,7 @@ func (a *ehElection) HandleCommand(ctx context.Context, cmd eh.Command) error {
 
 // ApplyEvent folds an event.
 func (a *ehElection) ApplyEvent(ctx context.Context, e eh.Event) error {
-	switch d := e.Data().(type) {
-	case *events.ElectionRequested:
-		a.facts.requested(d)
-	case *events.ElectionRequestWithdrawn:
-		a.facts.withdrawn(d)
-	case *events.ElectionConfirmed:
-		a.facts.confirmedBy(d)
-	default:
-		return fmt.Errorf("election: unexpected event %s", e.EventType())
-	}
-	return nil
+	return a.facts.apply(e.Data())
 }
 
 // ehEligibility is a participant's eligibility, an aggregate of its own.
@@ -335,31 +325,19 @@ func (r *ehReplay) side() side {
 			return &trial{want: 2 * r.n,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
 					view = newStatusView(r.n)
-					applied := 0
-					handler := eh.EventHandlerFunc(func(ctx context.Context, e eh.Event) error {
-						switch d := e.Data().(type) {
-						case *events.ElectionRequested:
-							view.requested(d)
-						case *events.ElectionConfirmed:
-							view.confirmedBy(d)
-						default:
-							return fmt.Errorf("unexpected event %s", e.EventType())
-						}
-						applied++
-						return nil
-					})
+					handler := eh.EventHandlerFunc(func(ctx context.Context, e eh.Event) error { return view.apply(e.Data()) })
 					for i := range r.n {
 						evs, err := es.Load(ctx, r.h.fx.ids[i])
 						if err != nil {
-							return applied, err
+							return view.applied, err
 						}
 						for _, e := range evs {
 							if err := handler.HandleEvent(ctx, e); err != nil {
-								return applied, err
+								return view.applied, err
 							}
 						}
 					}
-					return applied, nil
+					return view.applied, nil
 				},
 				check: func(ctx context.Context, done int) error { return view.check(r.n) }}, nil
 		}}

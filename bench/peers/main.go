@@ -211,7 +211,8 @@ func measure(ctx context.Context, cfg config, w workload, s side) (measurement, 
 			return measurement{}, fmt.Errorf("check after %d operations: %w", done, err)
 		}
 	}
-	return measurement{perOp: elapsed / time.Duration(done), ops: done, want: t.want, partial: done < t.want, procs: procs}, nil
+	partial := done < t.want
+	return measurement{perOp: elapsed / time.Duration(done), ops: done, want: t.want, partial: partial, bound: partial && s.grows, procs: procs}, nil
 }
 
 // loadAverage returns the 1, 5 and 15 minute load averages, or "unknown".

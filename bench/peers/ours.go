@@ -35,14 +35,7 @@ func (o *ours) appendNew(n int) side {
 			store, reg, fx := memstore.New(), events.NewRegistry(), o.fx
 			return &trial{want: n,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
-					return loop(deadline, n, func(i int) error {
-						data, err := reg.Encode(fx.eventIDs[i], requested(fx.participants[i]), ourMetadata(fx.eventIDs[i]))
-						if err != nil {
-							return err
-						}
-						_, err = store.Append(ctx, fx.streams[i], events.NoStream, data)
-						return err
-					})
+					return loop(deadline, n, func(i int) error { return fx.appendRequest(ctx, store, reg, i) })
 				},
 				check: func(ctx context.Context, done int) error {
 					if store.Len() != done {
@@ -71,6 +64,17 @@ func (o *ours) service(ctx context.Context, store events.Store, n int) (*electio
 		}
 	}
 	return svc, reg, nil
+}
+
+// appendRequest encodes participant i's election request and appends it
+// to its new stream: the operation of the append workloads.
+func (fx *fixture) appendRequest(ctx context.Context, store events.Store, reg *events.Registry, i int) error {
+	data, err := reg.Encode(fx.eventIDs[i], requested(fx.participants[i]), ourMetadata(fx.eventIDs[i]))
+	if err != nil {
+		return err
+	}
+	_, err = store.Append(ctx, fx.streams[i], events.NoStream, data)
+	return err
 }
 
 func meta(id uuid.UUID) election.Meta { return election.Meta{CommandID: id, Actor: actor()} }
@@ -255,14 +259,7 @@ func (o *ours) durable(dir string, n, writers int) side {
 			reg, fx := events.NewRegistry(), o.fx
 			return &trial{want: n,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
-					return writeConcurrently(ctx, deadline, n, writers, func(i int) error {
-						data, err := reg.Encode(fx.eventIDs[i], requested(fx.participants[i]), ourMetadata(fx.eventIDs[i]))
-						if err != nil {
-							return err
-						}
-						_, err = store.Append(ctx, fx.streams[i], events.NoStream, data)
-						return err
-					})
+					return writeConcurrently(ctx, deadline, n, writers, func(i int) error { return fx.appendRequest(ctx, store, reg, i) })
 				},
 				check: func(ctx context.Context, done int) error {
 					if store.Len() != done {

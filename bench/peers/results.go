@@ -14,6 +14,7 @@ type measurement struct {
 	ops     int
 	want    int
 	partial bool // stopped by the budget before want operations
+	bound   bool // partial, and the cost grows with the store: a lower bound
 	procs   int
 }
 
@@ -56,7 +57,7 @@ func (r *results) add(w workload, side string, round int, m measurement) {
 type summary struct {
 	median   time.Duration
 	min, max time.Duration
-	partial  bool // some round hit the budget: the median is a lower bound
+	partial  bool // some round gave a lower bound: so is the median
 	rounds   []time.Duration
 }
 
@@ -64,7 +65,7 @@ func summarize(ms []measurement) summary {
 	var s summary
 	for _, m := range ms {
 		s.rounds = append(s.rounds, m.perOp)
-		s.partial = s.partial || m.partial
+		s.partial = s.partial || m.bound
 	}
 	s.median = median(s.rounds)
 	s.min, s.max = slices.Min(s.rounds), slices.Max(s.rounds)
@@ -78,19 +79,6 @@ func median(ds []time.Duration) time.Duration {
 		return 0
 	}
 	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// medianFloat is median for ratios.
-func medianFloat(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
@@ -264,8 +252,9 @@ func printTable(w io.Writer, cfg config, r *results) {
 		}
 	}
 	fmt.Fprintln(w, "\nTimes are per operation (for replay: per event), medians of the rounds; in brackets the spread of"+
-		" the rounds around the median and the lowest and highest per-round ratio. ≥: the side ran out of its budget"+
-		" (-budget) in some round, so its figure is a lower bound.")
+		" the rounds around the median and the lowest and highest per-round ratio. A side that ran out of its budget (-budget) in a round"+
+		" is timed over the operations it did; ≥ marks a side whose operations cost more as its store grows, which"+
+		" then gives a lower bound.")
 }
 
 func upperFirst(s string) string {

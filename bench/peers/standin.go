@@ -102,6 +102,22 @@ func (s *standin) save(aggType, id, reason string, version uint64, at time.Time,
 	})
 }
 
+// saveRequest encodes participant i's election request and its metadata
+// with encoding/json (hallgren's encoder) and saves it as the first event
+// of a new aggregate.
+func (s *standin) saveRequest(fx *fixture, i int) error {
+	r := requested(fx.participants[i])
+	data, err := json.Marshal(&r)
+	if err != nil {
+		return err
+	}
+	md, err := json.Marshal(metadata(fx.eventIDs[i]))
+	if err != nil {
+		return err
+	}
+	return s.save("Election", fx.streams[i], "ElectionRequested", 1, now, data, md)
+}
+
 // count returns how many records the global order holds.
 func (s *standin) count() (int, error) {
 	n := 0
@@ -131,18 +147,7 @@ func standinDurable(fx *fixture, dir string, n, writers int) side {
 			}
 			return &trial{want: n,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
-					return writeConcurrently(ctx, deadline, n, writers, func(i int) error {
-						r := requested(fx.participants[i])
-						data, err := json.Marshal(&r)
-						if err != nil {
-							return err
-						}
-						md, err := json.Marshal(metadata(fx.eventIDs[i]))
-						if err != nil {
-							return err
-						}
-						return s.save("Election", fx.streams[i], "ElectionRequested", 1, now, data, md)
-					})
+					return writeConcurrently(ctx, deadline, n, writers, func(i int) error { return s.saveRequest(fx, i) })
 				},
 				check: func(ctx context.Context, done int) error {
 					got, err := s.count()

@@ -21,7 +21,10 @@ type side struct {
 	name string
 	ours bool // a row of the table compares the peers with each side marked ours
 	// note says what this side does differently, if anything.
-	note  string
+	note string
+	// grows: an operation costs more as the store grows, so a run stopped
+	// by the budget gives a lower bound.
+	grows bool
 	setup func(ctx context.Context) (*trial, error)
 }
 
