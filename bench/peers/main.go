@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -30,6 +31,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "peers:", err)
 		return 2
 	}
+	if cfg.cpu != "" {
+		f, err := os.Create(cfg.cpu)
+		if err != nil {
+			fmt.Fprintln(stderr, "peers:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "peers:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := runRounds(ctx, cfg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "peers:", err)
@@ -49,6 +63,7 @@ type config struct {
 	budget time.Duration // per side, workload and round
 	dir    string        // where the durable workload writes its files
 	only   string        // run only workloads whose name contains this
+	cpu    string        // write a CPU profile of the whole run here
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -56,8 +71,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	sizeName := fs.String("size", "full", "workload size: full (the issue's sizes), small (a tenth) or tiny (a few hundred operations, for CI)")
 	rounds := fs.Int("rounds", 0, "interleaved rounds; the table gives their medians (default 6, 1 for -size tiny)")
-	budget := fs.Duration("budget", 10*time.Second, "time a side may spend on one workload in one round; a side that runs out reports a lower bound (≥)")
+	budget := fs.Duration("budget", 10*time.Second, "time a side may spend on one workload in one round; a side that runs out is timed over the operations it did")
 	dir := fs.String("dir", "", "directory for the durable workload's files: it must be on a real disk, fsync is what it measures (default: a new directory under the system's temporary directory)")
+	cpu := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof -top -focus 'election' FILE)")
 	only := fs.String("only", "", "run only the workloads whose name contains this text (e.g. durable, replay)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: peers [flags]\n\n"+
@@ -77,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if !ok {
 		return config{}, fmt.Errorf("-size %q: want full, small or tiny", *sizeName)
 	}
-	cfg := config{size: sz, rounds: *rounds, budget: *budget, dir: *dir, only: *only}
+	cfg := config{size: sz, rounds: *rounds, budget: *budget, dir: *dir, only: *only, cpu: *cpu}
 	if cfg.rounds == 0 {
 		cfg.rounds = 6
 		if sz.name == "tiny" {

@@ -14,7 +14,7 @@ func TestHelpExitsZero(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, &out, &errs); code != 0 {
 		t.Fatalf("-h exited %d", code)
 	}
-	for _, flag := range []string{"-size", "-rounds", "-budget", "-dir", "-only"} {
+	for _, flag := range []string{"-size", "-rounds", "-budget", "-dir", "-only", "-cpuprofile"} {
 		if !strings.Contains(errs.String(), flag) {
 			t.Errorf("usage does not mention %s:\n%s", flag, errs.String())
 		}
@@ -160,7 +160,9 @@ func Example() {
 	//
 	// flags:
 	//   -budget duration
-	//     	time a side may spend on one workload in one round; a side that runs out reports a lower bound (≥) (default 10s)
+	//     	time a side may spend on one workload in one round; a side that runs out is timed over the operations it did (default 10s)
+	//   -cpuprofile string
+	//     	write a CPU profile of the run to this file (go tool pprof -top -focus 'election' FILE)
 	//   -dir string
 	//     	directory for the durable workload's files: it must be on a real disk, fsync is what it measures (default: a new directory under the system's temporary directory)
 	//   -only string
