@@ -325,20 +325,27 @@ func (r *ehReplay) side() side {
 			return &trial{want: 2 * r.n,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
 					view = newStatusView(r.n)
-					handler := eh.EventHandlerFunc(func(ctx context.Context, e eh.Event) error { return view.apply(e.Data()) })
-					for i := range r.n {
-						evs, err := es.Load(ctx, r.h.fx.ids[i])
-						if err != nil {
-							return view.applied, err
-						}
-						for _, e := range evs {
-							if err := handler.HandleEvent(ctx, e); err != nil {
-								return view.applied, err
-							}
-						}
-					}
-					return view.applied, nil
+					err := r.replayInto(ctx, es, view)
+					return view.applied, err
 				},
 				check: func(ctx context.Context, done int) error { return view.check(r.n) }}, nil
 		}}
+}
+
+// replayInto loads every aggregate's events from the store, one aggregate
+// after another, and hands them to an event handler keeping view.
+func (r *ehReplay) replayInto(ctx context.Context, es *ehEncoding, view *statusView) error {
+	handler := eh.EventHandlerFunc(func(ctx context.Context, e eh.Event) error { return view.apply(e.Data()) })
+	for i := range r.n {
+		evs, err := es.Load(ctx, r.h.fx.ids[i])
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if err := handler.HandleEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

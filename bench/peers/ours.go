@@ -141,18 +141,9 @@ func (o *ours) rehydrate(n, folds int) side {
 			return &trial{want: folds,
 				run: func(ctx context.Context, deadline time.Time) (int, error) {
 					return loop(deadline, folds, func(int) error {
-						var st election.State
-						for rec, err := range store.ReadStream(ctx, stream, 0) {
-							if err != nil {
-								return err
-							}
-							e, err := reg.Decode(&rec)
-							if err != nil {
-								return err
-							}
-							if st, err = election.Evolve(st, e); err != nil {
-								return err
-							}
+						st, err := foldStream(ctx, store, reg, stream)
+						if err != nil {
+							return err
 						}
 						if st.Next != uint64(n) {
 							return fmt.Errorf("folded %d events, want %d", st.Next, n)
@@ -321,4 +312,23 @@ func writeConcurrently(ctx context.Context, deadline time.Time, n, writers int, 
 		firstEr = ctx.Err()
 	}
 	return done, firstEr
+}
+
+// foldStream reads an election stream from revision 0, decodes each record
+// and folds it into the election state.
+func foldStream(ctx context.Context, store events.Store, reg *events.Registry, stream string) (election.State, error) {
+	var st election.State
+	for rec, err := range store.ReadStream(ctx, stream, 0) {
+		if err != nil {
+			return st, err
+		}
+		e, err := reg.Decode(&rec)
+		if err != nil {
+			return st, err
+		}
+		if st, err = election.Evolve(st, e); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
