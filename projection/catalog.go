@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/internal/hashtab"
 )
 
 // ref is a dense index of a (program year, participant) pair in a Catalog.
@@ -35,8 +36,8 @@ type Catalog struct {
 	// for writing, queries for reading.
 	mu     sync.RWMutex
 	years  interner[events.ProgramYear]
-	nums   numTable     // groups and individuals: program year, kind, TIN, NPI
-	named  map[pkey]ref // virtual groups and APM Entities
+	nums   hashtab.Table // groups and individuals, by numHash: their refs
+	named  map[pkey]ref  // virtual groups and APM Entities
 	keys   []pkey
 	actors interner[actor]
 
@@ -45,8 +46,7 @@ type Catalog struct {
 	lastKey pkey
 	lastRef ref
 	hasRef  bool
-	warmed  uint64   // what warm read (kept, so the reads stay)
-	homes   []uint64 // warm's scratch: the slots to read
+	hashes  []uint64 // warm's scratch: the hashes to prefetch
 }
 
 // NewCatalog returns an empty catalog.
@@ -74,6 +74,30 @@ func numKey(p events.Participant) uint64 {
 	return k
 }
 
+// numHash is the catalog's hash of a numbered participant in a program
+// year: its packed number and the year index, mixed by multiplying with
+// 2^64/φ (Fibonacci hashing), so the top bits the table starts at depend
+// on every bit of the key.
+func numHash(yi uint16, p events.Participant) uint64 {
+	return (numKey(p) ^ uint64(yi)<<47) * 0x9E3779B97F4A7C15
+}
+
+// numHashOf is the hash of the participant at ref at, for the table's
+// growth.
+func (c *Catalog) numHashOf(at uint32) uint64 { k := c.keys[at]; return numHash(k.py, k.p) }
+
+// findNum returns a numbered participant's ref, or false with the cursor
+// stopped where it would go.
+func (c *Catalog) findNum(yi uint16, p events.Participant) (ref, hashtab.Cursor, bool) {
+	cur := c.nums.Probe(numHash(yi, p))
+	for at, ok := cur.Next(); ok; at, ok = cur.Next() {
+		if k := &c.keys[at]; k.py == yi && k.p == p {
+			return ref(at), cur, true
+		}
+	}
+	return noRef, cur, false
+}
+
 func numbered(p events.Participant) bool {
 	return p.ID == "" && (p.Kind == events.KindGroup || p.Kind == events.KindIndividual)
 }
@@ -91,13 +115,12 @@ func (c *Catalog) intern(py events.ProgramYear, p events.Participant) ref {
 
 func (c *Catalog) internSlow(yi uint16, p events.Participant) ref {
 	if numbered(p) {
-		nk := numKey(p)
-		r, empty := c.nums.find(yi, nk)
-		if empty == nil {
+		r, cur, ok := c.findNum(yi, p)
+		if ok {
 			return r
 		}
 		r = c.add(pkey{yi, p})
-		c.nums.fill(empty, yi, nk, r)
+		c.nums.Insert(&cur, uint32(r), c.numHashOf)
 		return r
 	}
 	k := pkey{yi, p}
@@ -118,7 +141,7 @@ func (c *Catalog) add(k pkey) ref {
 // warm reads the table slots that interning each event's participant will
 // touch (see warmer).
 func (c *Catalog) warm(evs []events.Event) {
-	c.homes = c.homes[:0]
+	c.hashes = c.hashes[:0]
 	for _, e := range evs {
 		var py events.ProgramYear
 		var p events.Participant
@@ -136,22 +159,29 @@ func (c *Catalog) warm(evs []events.Event) {
 		default:
 			continue
 		}
-		if !numbered(p) || len(c.nums.slots) == 0 {
+		if !numbered(p) {
 			continue
 		}
-		yi, ok := c.yearOf(py)
-		if !ok {
-			continue
+		if yi, ok := c.yearOf(py); ok {
+			c.hashes = append(c.hashes, numHash(yi, p))
 		}
-		c.homes = append(c.homes, c.nums.home(yi, numKey(p)))
 	}
-	// The slots in a loop of their own, so that many of their cache
-	// misses are in flight at once.
-	var sink uint64
-	for _, i := range c.homes {
-		sink += c.nums.slots[i].k
+	c.nums.Prefetch(c.hashes)
+}
+
+// prefetchGroups prefetches the table slots of the groups of the
+// individuals among refs [lo, hi) of program year yi, which scoring them
+// will look up; hs is scratch (returned for reuse). It only reads, so
+// several goroutines may call it at once.
+func (c *Catalog) prefetchGroups(yi uint16, lo, hi int, hs []uint64) []uint64 {
+	hs = hs[:0]
+	for r := lo; r < hi; r++ {
+		if k := &c.keys[r]; k.py == yi && k.p.Kind == events.KindIndividual {
+			hs = append(hs, numHash(yi, events.Group(k.p.TIN)))
+		}
 	}
-	c.warmed += sink
+	c.nums.Prefetch(hs)
+	return hs
 }
 
 // lookup returns the participant's ref or noRef.
@@ -162,7 +192,7 @@ func (c *Catalog) lookup(py events.ProgramYear, p events.Participant) ref {
 	}
 	var r ref
 	if numbered(p) {
-		r, ok = c.nums.get(i, numKey(p))
+		r, _, ok = c.findNum(i, p)
 	} else {
 		r, ok = c.named[pkey{i, p}]
 	}
@@ -180,7 +210,7 @@ func (c *Catalog) key(r ref) (events.ProgramYear, events.Participant) {
 // reserve sizes the catalog for about n participants, so that a rebuild
 // does not keep regrowing (and copying) its tables.
 func (c *Catalog) reserve(n int) {
-	c.nums.reserve(n)
+	c.nums.Reserve(n, c.numHashOf)
 	if cap(c.keys) < n {
 		c.keys = append(make([]pkey, 0, n), c.keys...)
 	}

@@ -257,53 +257,66 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 			return
 		}
 		rules, err := s.table.Lookup(py)
-		// score appends the final scores of refs [from, to) to out.
-		score := func(from, to int, out []scored) []scored {
-			for lo := from; lo < to; lo += warmBlock {
-				hi := min(lo+warmBlock, to)
-				// First read the groups' slots in the participant table,
-				// in a loop of their own, so that their cache misses are
-				// in flight at once.
-				if t := &s.cat.nums; len(t.slots) > 0 {
-					var sink uint64
-					for r := lo; r < hi; r++ {
-						if k := &s.cat.keys[r]; k.py == yi && k.p.Kind == events.KindIndividual {
-							sink += t.slots[t.home(yi, numKey(events.Group(k.p.TIN)))].k
-						}
-					}
-					runtime.KeepAlive(sink)
-				}
-				for r := lo; r < hi; r++ {
-					k := s.cat.keys[r]
-					if k.py != yi || k.p.Kind != events.KindIndividual {
-						continue
-					}
-					if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
-						continue
-					}
-					if err != nil {
-						return append(out, scored{FinalScore{Clinician: k.p, ProgramYear: py}, err})
-					}
-					f, ferr := s.finalAt(rules, py, ref(r), k.p)
-					out = append(out, scored{f, ferr})
-				}
-			}
-			return out
-		}
+		w := &allScores{s: s, py: py, yi: yi, rules: rules, err: err}
 		// each yields one score; a missing rules table ends the walk.
 		each := func(x scored) bool { return yield(x.FinalScore, x.err) && (x.err == nil || err == nil) }
 		n := len(s.cat.keys)
 		workers := min(runtime.GOMAXPROCS(0), 8)
 		if workers < 2 || n < 4*scoreChunk {
-			for _, x := range score(0, n, nil) {
+			for _, x := range w.score(0, n, nil) {
 				if !each(x) {
 					return
 				}
 			}
 			return
 		}
-		parallelChunks(n, workers, score, each)
+		parallelChunks(n, workers, w.score, each)
 	}
+}
+
+// allScores is one walk of All: the final scores of one program year's
+// clinicians.
+type allScores struct {
+	s     *Scoring
+	py    events.ProgramYear
+	yi    uint16
+	rules *eligibility.Rules
+	err   error // the rules table's, given for the first clinician
+}
+
+// score appends the final scores of refs [from, to) to out, a block at a
+// time: first the groups' slots in the participant table are prefetched,
+// so that their cache misses are in flight at once, then the block is
+// scored. Several goroutines may run it at once (under the read lock).
+func (w *allScores) score(from, to int, out []scored) []scored {
+	var hashes []uint64
+	for lo := from; lo < to; lo += warmBlock {
+		hi := min(lo+warmBlock, to)
+		hashes = w.s.cat.prefetchGroups(w.yi, lo, hi, hashes)
+		out = w.scoreBlock(lo, hi, out)
+	}
+	return out
+}
+
+// scoreBlock appends the final scores of the clinicians among refs
+// [lo, hi) that the models know something of.
+func (w *allScores) scoreBlock(lo, hi int, out []scored) []scored {
+	s := w.s
+	for r := lo; r < hi; r++ {
+		k := s.cat.keys[r]
+		if k.py != w.yi || k.p.Kind != events.KindIndividual {
+			continue
+		}
+		if sf := s.status.factsOf(ref(r)); (sf == nil || sf.flags&fDetermined == 0) && s.factsOf(ref(r)) == nil {
+			continue
+		}
+		if w.err != nil {
+			return append(out, scored{FinalScore{Clinician: k.p, ProgramYear: w.py}, w.err})
+		}
+		f, ferr := s.finalAt(w.rules, w.py, ref(r), k.p)
+		out = append(out, scored{f, ferr})
+	}
+	return out
 }
 
 // scored is a final score and its error, as All yields them.

@@ -20,7 +20,6 @@ var pending = map[string]bool{
 	"events/storetest/storetest.go testSubscribeConcurrent": true,
 	"examples/audit/main.go run":                            true,
 	"projection/runner.go Runner.hashed":                    true,
-	"projection/scoring.go Scoring.All":                     true,
 }
 
 // TestModuleShape holds every function of the module to the limits.

@@ -3,7 +3,6 @@ package projection
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/electionledger/ledger/eligibility"
@@ -11,71 +10,6 @@ import (
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/google/uuid"
 )
-
-// TestNumTableMatchesMap checks the open-addressing table against a Go map
-// over random and clustered keys in three program years, through several
-// growths, with and without a reservation up front.
-func TestNumTableMatchesMap(t *testing.T) {
-	type yk struct {
-		yi uint16
-		k  uint64
-	}
-	for _, reserved := range []int{0, 40_000} {
-		rng := rand.New(rand.NewPCG(1, 2))
-		var tab numTable
-		tab.reserve(reserved)
-		size := len(tab.slots)
-		want := map[yk]ref{}
-		key := func(i int) yk {
-			if i%3 == 0 { // clustered: consecutive TINs of groups, the same numbers in each year
-				return yk{uint16(i / 3 % 3), numKey(events.Group(events.MustParseTIN("100000000"))) + uint64(i/9)<<32}
-			}
-			return yk{uint16(i % 3), 1<<63 | rng.Uint64()>>1}
-		}
-		for i := range 50_000 {
-			k := key(i)
-			if _, dup := want[k]; dup {
-				continue
-			}
-			if _, ok := tab.get(k.yi, k.k); ok {
-				t.Fatalf("key %v found before it was added", k)
-			}
-			if i%2 == 0 {
-				tab.put(k.yi, k.k, ref(i))
-			} else { // the catalog's way: find the empty slot, then fill it
-				if _, empty := tab.find(k.yi, k.k); empty == nil {
-					t.Fatalf("find(%v) gave no empty slot for a key never added", k)
-				} else {
-					tab.fill(empty, k.yi, k.k, ref(i))
-				}
-			}
-			if got, empty := tab.find(k.yi, k.k); empty != nil || got != ref(i) {
-				t.Fatalf("find(%v) after adding = %d, %v", k, got, empty)
-			}
-			want[k] = ref(i)
-		}
-		if tab.n != len(want) {
-			t.Fatalf("table holds %d keys, want %d", tab.n, len(want))
-		}
-		if reserved >= len(want) && len(tab.slots) != size {
-			t.Fatalf("a table reserved for %d keys regrew from %d to %d slots holding %d", reserved, size, len(tab.slots), len(want))
-		}
-		for k, v := range want {
-			if got, ok := tab.get(k.yi, k.k); !ok || got != v {
-				t.Fatalf("get(%v) = %d, %v; want %d", k, got, ok, v)
-			}
-		}
-		for range 10_000 {
-			k := yk{uint16(rng.IntN(4)), 1<<63 | rng.Uint64()>>1}
-			if _, in := want[k]; in {
-				continue
-			}
-			if _, ok := tab.get(k.yi, k.k); ok {
-				t.Fatalf("get(%v) found a key never added", k)
-			}
-		}
-	}
-}
 
 // TestCatalogAlternating interns participants in an order that defeats the
 // catalog's one-entry caches: each must keep its own ref, per program year.
@@ -139,7 +73,7 @@ func TestReserve(t *testing.T) {
 	m := NewModels(nil, ScoringConfig{})
 	m.Status.reserve(n)
 	m.Scoring.reserve(n)
-	slots, keys, st, sc := len(m.Catalog.nums.slots), cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts)
+	slots, keys, st, sc := m.Catalog.nums.Cap(), cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts)
 	py := events.PY(events.MIPS, 2024)
 	for i := range n {
 		p := events.Group(events.MustParseTIN(fmt.Sprintf("%09d", 300_000_000+i)))
@@ -149,8 +83,8 @@ func TestReserve(t *testing.T) {
 	if m.Catalog.Len() != n {
 		t.Fatalf("%d participants, want %d", m.Catalog.Len(), n)
 	}
-	if len(m.Catalog.nums.slots) != slots || cap(m.Catalog.keys) != keys || cap(m.Status.facts) != st || cap(m.Scoring.facts) != sc {
-		t.Fatalf("regrew: table %d→%d slots, keys %d→%d, status %d→%d, scoring %d→%d", slots, len(m.Catalog.nums.slots),
+	if m.Catalog.nums.Cap() != slots || cap(m.Catalog.keys) != keys || cap(m.Status.facts) != st || cap(m.Scoring.facts) != sc {
+		t.Fatalf("regrew: table %d→%d slots, keys %d→%d, status %d→%d, scoring %d→%d", slots, m.Catalog.nums.Cap(),
 			keys, cap(m.Catalog.keys), st, cap(m.Status.facts), sc, cap(m.Scoring.facts))
 	}
 
@@ -170,8 +104,8 @@ func TestReserve(t *testing.T) {
 	if _, err := NewRunner(s, reg, m.Projections()).Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if cap(m.Catalog.keys) < n || cap(m.Status.facts) < n || cap(m.Scoring.facts) < n || len(m.Catalog.nums.slots) < 2*n {
+	if cap(m.Catalog.keys) < n || cap(m.Status.facts) < n || cap(m.Scoring.facts) < n || m.Catalog.nums.Cap() < n {
 		t.Fatalf("a rebuild of %d records reserved keys %d, status %d, scoring %d, table %d", n,
-			cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts), len(m.Catalog.nums.slots))
+			cap(m.Catalog.keys), cap(m.Status.facts), cap(m.Scoring.facts), m.Catalog.nums.Cap())
 	}
 }
