@@ -10,6 +10,7 @@ import (
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/internal/ordered"
 )
 
 // scoreFacts is what scoring keeps per participant (32 bytes).
@@ -262,7 +263,7 @@ func (s *Scoring) All(py events.ProgramYear) iter.Seq2[FinalScore, error] {
 		each := func(x scored) bool { return yield(x.FinalScore, x.err) && (x.err == nil || err == nil) }
 		n := len(s.cat.keys)
 		workers := min(runtime.GOMAXPROCS(0), 8)
-		if workers < 2 || n < 4*scoreChunk {
+		if workers < 2 || n < 4*scoreChunkSize {
 			for _, x := range w.score(0, n, nil) {
 				if !each(x) {
 					return
@@ -325,71 +326,45 @@ type scored struct {
 	err error
 }
 
-// scoreChunk is how many refs a scoring goroutine takes at a time, and
+// scoreChunkSize is how many refs a scoring goroutine takes at a time, and
 // warmBlock how many of them it warms before scoring them (few enough that
 // what it read is still in the cache when it gets there).
 const (
-	scoreChunk = 4096
-	warmBlock  = 256
+	scoreChunkSize = 4096
+	warmBlock      = 256
 )
 
-// parallelChunks splits [0, n) into chunks, runs score on each chunk on
-// workers goroutines, at most 2*workers chunks ahead of the consumer (their
-// buffers are reused), and passes the results to each in order until each
-// returns false. It returns only when the workers have stopped.
+// scoreChunk is a run of refs scored together, and their scores.
+type scoreChunk struct {
+	from, to int
+	out      []scored
+}
+
+// parallelChunks scores [0, n) in chunks on workers goroutines and passes
+// the scores to each, in order, until each returns false.
 func parallelChunks(n, workers int, score func(from, to int, out []scored) []scored, each func(scored) bool) {
-	type chunk struct {
-		from, to int
-		out      []scored
-		done     chan struct{}
-	}
-	ahead := 2 * workers
-	free := make(chan *chunk, ahead)
-	for range ahead {
-		free <- &chunk{out: make([]scored, 0, scoreChunk)}
-	}
-	jobs := make(chan *chunk, ahead)
-	pending := make(chan *chunk, ahead) // the same chunks, in order, for the consumer
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for c := range jobs {
-				select {
-				case <-stop:
-				default:
-					c.out = score(c.from, c.to, c.out[:0])
-				}
-				close(c.done)
-			}
-		})
-	}
-	wg.Go(func() { // the dispatcher
-		defer close(jobs)
-		defer close(pending)
-		for from := 0; from < n; from += scoreChunk {
-			var c *chunk
-			select {
-			case c = <-free:
-			case <-stop:
+	cfg := ordered.Config[scoreChunk]{Workers: workers,
+		New:  func() *scoreChunk { return &scoreChunk{out: make([]scored, 0, scoreChunkSize)} },
+		Work: func(c *scoreChunk, _ int) { c.out = score(c.from, c.to, c.out[:0]) }}
+	chunks := func(take ordered.Take[scoreChunk], send ordered.Send[scoreChunk]) {
+		for from := 0; from < n; from += scoreChunkSize {
+			c, ok := take()
+			if !ok {
 				return
 			}
-			c.from, c.to, c.done = from, min(from+scoreChunk, n), make(chan struct{})
-			pending <- c // neither blocks: only the pool's chunks circulate
-			jobs <- c
+			c.from, c.to = from, min(from+scoreChunkSize, n)
+			if !send(c) {
+				return
+			}
 		}
-	})
-	defer wg.Wait()
-	defer close(stop)
-	for c := range pending {
-		<-c.done
+	}
+	for c := range ordered.Run(cfg, chunks) {
 		for _, x := range c.out {
 			if !each(x) {
 				return
 			}
 		}
 		clear(c.out) // drop the scores' references before reuse
-		free <- c
 	}
 }
 
