@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -441,4 +442,71 @@ func TestRedReceiptsLoggedWholeHideTheTIN(t *testing.T) {
 	// StatusView).
 	_, err = stdjson.Marshal(res)
 	assert.NoError(t, err, "a batch's result marshals")
+}
+
+// TestRedTwoVirtualGroupsRaceForOneTIN: two virtual groups list one TIN at
+// the same instant, their admissions held until both reach the store, on
+// every store: exactly one admits it (the other is refused with
+// ErrMemberOfAnother and records nothing), and the TIN's election holds
+// one opt-in, through the winner (promise held).
+func TestRedTwoVirtualGroupsRaceForOneTIN(t *testing.T) {
+	py25 := events.PY(events.MIPS, 2025)
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			clock := et.NewClock(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC))
+			var inner events.Store = memstore.New(memstore.WithClock(clock.Now))
+			if open != nil {
+				inner = open(t)
+			}
+			hs := &hookStore{Store: inner}
+			h := et.New(t, et.WithStore(hs), et.WithTime(clock.Now()))
+			x := et.Group(281)
+			h.Determine(et.OptInEligible(x, py25))
+			vgs := make([]events.Participant, 2)
+			for i := range vgs {
+				vgs[i], _ = events.NewVirtualGroup("VG-RACE-" + string(rune('A'+i)))
+				h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vgs[i].ID)
+			}
+			h.Auth.ConnectRepresentative("vg-rep", x.TIN)
+			member := h.Names.VirtualGroupMember(py25, x.TIN)
+			var arrived sync.WaitGroup
+			arrived.Add(2)
+			var held atomic.Int32
+			hs.hook = func(_ context.Context, stream string) error {
+				if stream == member && held.Add(1) <= 2 {
+					arrived.Done()
+					arrived.Wait()
+				}
+				return nil
+			}
+			results := make([]election.VirtualGroupResult, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i := range vgs {
+				m := h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+				wg.Go(func() {
+					results[i], errs[i] = h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vgs[i], ProgramYear: py25, Members: []events.TIN{x.TIN}})
+				})
+			}
+			wg.Wait()
+			winners := 0
+			for i := range vgs {
+				if errs[i] == nil {
+					winners++
+					assert.Equal(t, election.MemberOptedIn, results[i].Members[0].Status)
+					st, err := h.Service.State(bg, py25, x)
+					require.NoError(t, err)
+					assert.Equal(t, vgs[i].ID, st.Pending.VirtualGroupID)
+				} else {
+					assert.ErrorIs(t, errs[i], election.ErrNoEligibleMember)
+					assert.ErrorIs(t, results[i].Members[0].Err, eligibility.ErrMemberOfAnother)
+					for _, err := range h.Store.ReadStream(bg, h.Names.VirtualGroup(py25, vgs[i]), 0) {
+						assert.ErrorIs(t, err, events.ErrStreamNotFound, "the loser records no membership")
+					}
+				}
+			}
+			assert.Equal(t, 1, winners)
+			assert.Len(t, h.Stream(py25, x), 1, "one opt-in, through the winner")
+		})
+	}
 }

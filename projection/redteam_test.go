@@ -16,6 +16,7 @@ import (
 	et "github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/projection"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -351,4 +352,27 @@ func TestRedIndividuallyAssessedPartialQPElectsForItself(t *testing.T) {
 	fs := final(t, md, py24, doc)
 	assert.False(t, fs.InMIPS, "%s", fs.Reason)
 	assert.False(t, fs.Adjustment.Applies, "no adjustment without its own Partial QP election (got %+v)", fs.Adjustment)
+}
+
+// TestRedAsOfTakesASnapshotAtItsDate: AsOf takes each record at the time
+// its event names (issue 15.8, projection.AsOf), and an APM participation
+// snapshot names one: its snapshot date. The runner reads none from it and
+// takes the store's RecordedAt, so on a store stamped by the wall clock (a
+// ledger loaded after the fact, as the season example and QPP imports do)
+// an "as of" answer for PY2020 leaves out every snapshot: a clinician on an
+// exempt APM Entity's Participation List shows as required, not exempt.
+func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
+	t.Skip("red-team: AsOf takes an APM snapshot at the store's RecordedAt, not its SnapshotDate: historical as-of answers leave snapshots out")
+	py20 := events.PY(events.MIPS, 2020)
+	l := newLedger(t, et.WithStore(memstore.New())) // the wall clock stamps records
+	doc := et.Clinician(9801, 1)
+	apm, _ := events.NewAPMEntity("APM-EX20")
+	l.determine(et.Determination(doc, py20, events.StatusRequired), et.Determination(apm, py20, events.StatusExempt))
+	l.append(l.h.Names.APM(py20, apm), events.APMParticipationSnapshot{Entity: apm, ProgramYear: py20, MIPSAPM: true,
+		SnapshotDate: time.Date(2020, 3, 31, 0, 0, 0, 0, time.UTC),
+		Entries:      []events.APMListEntry{{TIN: doc.TIN, NPI: doc.NPI, List: events.ListParticipation}}})
+	now, _ := l.rebuild()
+	require.Equal(t, projection.KindExempt, now.Status.Get(py20, doc).Kind, "an exempt APM Entity exempts its clinicians in PY2020")
+	then, _ := l.rebuild(projection.AsOf(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindExempt, then.Status.Get(py20, doc).Kind, "as of Jun 2021 the Mar 31 2020 snapshot had been taken")
 }
