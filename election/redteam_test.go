@@ -510,3 +510,95 @@ func TestRedTwoVirtualGroupsRaceForOneTIN(t *testing.T) {
 		})
 	}
 }
+
+// TestRedConfirmWithdrawRaceOnEveryStore: a confirmation and a withdrawal
+// of one pending request race through two Services over one store (two
+// processes), on every store: exactly one lands, the loser is refused by a
+// rule (final, or nothing pending) and appends nothing, and the stream
+// holds the request and the winner (promise held).
+func TestRedConfirmWithdrawRaceOnEveryStore(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			var opts []et.HarnessOption
+			if open != nil {
+				opts = append(opts, et.WithStore(open(t)))
+			}
+			h := et.New(t, opts...)
+			other, err := election.NewService(election.Config{Store: h.Store, Names: h.Names, Authorizer: h.Auth,
+				Registry: h.Registry, Table: h.Table, Clock: h.Clock.Now})
+			require.NoError(t, err)
+			for i := range 10 {
+				p := et.Group(300 + i)
+				h.Determine(et.OptInEligible(p, py24))
+				_, err := h.Service.Request(bg, h.Rep(p.TIN), py24, p, optIn)
+				require.NoError(t, err)
+				// Warm both caches, so each races from a cached state.
+				_, _ = h.Service.State(bg, py24, p)
+				_, _ = other.State(bg, py24, p)
+				c, w := h.Rep(p.TIN), h.Rep(p.TIN)
+				start := make(chan struct{})
+				var cerr, werr error
+				var wg sync.WaitGroup
+				wg.Go(func() { <-start; _, cerr = h.Service.Confirm(bg, c, py24, p, "CONFIRM") })
+				wg.Go(func() { <-start; _, werr = other.Withdraw(bg, w, py24, p, "race") })
+				close(start)
+				wg.Wait()
+				assert.True(t, (cerr == nil) != (werr == nil), "%v: exactly one wins (confirm %v, withdraw %v)", p, cerr, werr)
+				for _, err := range []error{cerr, werr} {
+					if err != nil {
+						assert.True(t, errors.Is(err, election.ErrElectionFinal) || errors.Is(err, election.ErrNothingPending), "%v: %v", p, err)
+					}
+				}
+				assert.Len(t, h.Stream(py24, p), 2, "%v", p)
+			}
+			_, err = events.VerifyLog(bg, h.Store)
+			require.NoError(t, err)
+		})
+	}
+}
+
+// TestRedGateForAVirtualGroup: a virtual group's election is final at its
+// deadline with every member's opt-in (rules §4); virtual groups report
+// traditional MIPS, neither the APP nor MVPs (§4). At the submission gate
+// (issue 14.4): the virtual group itself is refused every pathway for want
+// of an eligibility determination, with no rule for the APP or MVPs; and a
+// member TIN, after the deadline, is told "the pending selection is not
+// confirmed; type CONFIRM first", which the decider refuses as final, until
+// a scheduler runs FinalizeVirtualGroup, after which the same question gets
+// another answer.
+func TestRedGateForAVirtualGroup(t *testing.T) {
+	t.Skip("red-team: the submission gate refuses a virtual group every pathway (no determination), and answers a member differently before and after FinalizeVirtualGroup")
+	py25 := events.PY(events.MIPS, 2025)
+	h := et.New(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
+	vg, _ := events.NewVirtualGroup("VG-G")
+	a := et.Group(291)
+	h.Determine(et.OptInEligible(a, py25))
+	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
+	h.Auth.ConnectRepresentative("vg-rep", a.TIN)
+	vgm := func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
+	_, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{a.TIN}})
+	require.NoError(t, err)
+	h.Clock.Set(time.Date(2026, 2, 10, 15, 0, 0, 0, time.UTC))
+
+	before, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)
+	require.NoError(t, err)
+	assert.NotContains(t, before.Detail, "type CONFIRM", "the member cannot confirm: its opt-in is final since the deadline")
+	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
+	require.NoError(t, err)
+	after, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)
+	require.NoError(t, err)
+	assert.Equal(t, after.Allowed, before.Allowed, "the same answer before and after FinalizeVirtualGroup")
+	assert.Equal(t, after.Voluntary, before.Voluntary)
+
+	g, err := h.Service.MaySubmit(bg, py25, vg, events.PathwayTraditional)
+	require.NoError(t, err)
+	assert.True(t, g.Allowed, "a virtual group with a final election reports traditional MIPS: %v %s", g.Reason, g.Detail)
+	for _, pw := range []events.Pathway{events.PathwayAPP, events.PathwayMVP} {
+		g, err := h.Service.MaySubmit(bg, py25, vg, pw)
+		require.NoError(t, err)
+		assert.False(t, g.Allowed)
+		assert.NotErrorIs(t, g.Reason, election.ErrNoDetermination, "%v: refused by the rule that virtual groups report neither the APP nor MVPs", pw)
+	}
+}

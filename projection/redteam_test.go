@@ -376,3 +376,28 @@ func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
 	then, _ := l.rebuild(projection.AsOf(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)))
 	assert.Equal(t, projection.KindExempt, then.Status.Get(py20, doc).Kind, "as of Jun 2021 the Mar 31 2020 snapshot had been taken")
 }
+
+// TestRedPY2017ReportingPartialQPIsInMIPS: rules §3: in PY2017 submitting
+// data counted as the Partial QP election: a reporting Partial QP was MIPS
+// eligible (Rules.PartialQPReportingElects). The submission gate says so
+// (scored, with a payment adjustment); the scoring model leaves the
+// reporting PY2017 Partial QP out of MIPS, with no score and no
+// adjustment (here a positive one: PT 3, score 50).
+func TestRedPY2017ReportingPartialQPIsInMIPS(t *testing.T) {
+	t.Skip("red-team: PY2017, a Partial QP that reported (submitting was the election) is left out of MIPS by the scoring model, though the gate scores it")
+	py17 := events.PY(events.MIPS, 2017)
+	l := newLedger(t, et.WithTime(time.Date(2018, 2, 1, 15, 0, 0, 0, time.UTC)))
+	doc := et.Clinician(9901, 1)
+	l.determine(et.Determination(doc, py17, events.StatusPartialQP))
+	g, err := l.h.Service.MaySubmit(bg, py17, doc, events.PathwayTraditional)
+	require.NoError(t, err)
+	require.True(t, g.Allowed && !g.Voluntary, "the gate: PY2017, submitting data is the election, scored with an adjustment")
+	l.score(doc, py17, events.PathwayTraditional, 50, 3)
+	m, rep := l.rebuild()
+	require.Empty(t, rep.Violations)
+	fs := final(t, m, py17, doc)
+	assert.True(t, fs.InMIPS, "%s", fs.Reason)
+	assert.Equal(t, 50.0, fs.Score)
+	assert.True(t, fs.Adjustment.Applies)
+	assert.Greater(t, fs.Adjustment.Base, 0.0)
+}
