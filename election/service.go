@@ -171,6 +171,9 @@ func (s *Service) ExecutePartialQP(ctx context.Context, m Meta, py events.Progra
 // ID is bound to the content here (a compound command's parts are bound
 // through their parent).
 func (s *Service) execute(ctx context.Context, m Meta, kind ElectionKind, py events.ProgramYear, p events.Participant, c Command, bind bool) (Receipt, error) {
+	if err := checkOwnCommand(c, p, py); err != nil {
+		return Receipt{}, err
+	}
 	window := func(r *eligibility.Rules) eligibility.Window {
 		if kind == PartialQPElection {
 			return r.PartialQPElectionWindow()
@@ -187,6 +190,35 @@ func (s *Service) execute(ctx context.Context, m Meta, kind ElectionKind, py eve
 		claim = newClaim(m, "election."+commandName(c)+"/"+kind.String(), py, p, c)
 	}
 	return s.run(ctx, m, dctx, func(st State, dctx Context) ([]events.Event, error) { return Decide(st, c, dctx) }, kindOf(c), claim)
+}
+
+// checkOwnCommand refuses, on the public path, the commands that are a
+// virtual group's own: its opt-in of a member, and a request, confirmation
+// or withdrawal naming it. Only ElectVirtualGroup, RetractVirtualGroup and
+// FinalizeVirtualGroup make them (each checking the virtual group's
+// representative and every member's authorization); a member naming the
+// virtual group would otherwise opt itself in with no CONFIRM, or withdraw
+// what only the virtual group may.
+func checkOwnCommand(c Command, p events.Participant, py events.ProgramYear) error {
+	vg := ""
+	switch c := c.(type) {
+	case VirtualGroupOptIn:
+		vg = c.VirtualGroupID
+		if vg == "" {
+			vg = "(none named)"
+		}
+	case Request:
+		vg = c.VirtualGroupID
+	case Confirm:
+		vg = c.VirtualGroupID
+	case Withdraw:
+		vg = c.VirtualGroupID
+	}
+	if vg == "" {
+		return nil
+	}
+	return refuse(ErrInvalidCommand, p, py, "the command names virtual group "+vg+": a virtual group's commands are its own",
+		"elect, revise, retract or finalize a virtual group through ElectVirtualGroup, RetractVirtualGroup or FinalizeVirtualGroup, as its representative")
 }
 
 // commandName names a command's type.
