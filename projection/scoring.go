@@ -448,13 +448,18 @@ func memberUnderTheRules(grp Kind) bool {
 }
 
 // outOfMIPS answers for a clinician that is out of MIPS whatever its
-// groups do: excluded, a Partial QP without an election, or (PY2017-2020)
-// exempt through its APM Entity. One reporting voluntarily gets its score
+// groups do and whatever it elected: excluded (its reconciled standing), a
+// Partial QP without an election, or (PY2017-2020) exempt through its APM
+// Entity. One reporting voluntarily gets its score
 // for information.
 func (s *Scoring) outOfMIPS(in *scoring, out FinalScore) (FinalScore, bool) {
+	sf := s.status.factsOf(in.cr)
 	switch {
-	case in.own == KindExcluded:
-		excl := s.status.view(in.cr).Exclusion
+	case sf != nil && sf.flags&fDetermined != 0 && sf.status == events.StatusExcluded:
+		// The standing, not the status kind: an exclusion found after a
+		// confirmed election (a QP at a later snapshot) still takes the
+		// clinician out of MIPS, as the submission gate says.
+		excl := sf.exclusion
 		reason := "excluded (" + excl.String() + "): no MIPS payment adjustment"
 		if in.rules.VoluntaryReporting && (excl == events.ExclusionQP || excl == events.ExclusionNewlyEnrolled || excl == events.ExclusionIneligibleClinicianType) {
 			return s.informational(in, out, reason), true
