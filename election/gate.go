@@ -230,7 +230,9 @@ type GateOption func(*gateConfig)
 type gateConfig struct{ entity events.Participant }
 
 // ThroughAPMEntity names the APM Entity a Partial QP is assessed with: its
-// Partial QP election is the entity's, not the clinician's own.
+// Partial QP election is the entity's, not the clinician's own (unless its
+// standing says it is assessed individually: then its own election counts,
+// 42 CFR 414.1310(b)(1)(ii)).
 func ThroughAPMEntity(entity events.Participant) GateOption {
 	return func(c *gateConfig) { c.entity = entity }
 }
@@ -255,8 +257,8 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 		return Gate{}, err
 	}
 	pqp := p
-	if !cfg.entity.IsZero() {
-		pqp = cfg.entity
+	if !cfg.entity.IsZero() && !in.Standing.IndividuallyAssessed {
+		pqp = cfg.entity // one assessed individually makes its own election
 	}
 	if in.Standing.Status == events.StatusPartialQP {
 		if in.PartialQP, err = s.PartialQPState(ctx, py, pqp); err != nil {

@@ -330,7 +330,6 @@ func TestRedFollowPastTheEndAndFreshModels(t *testing.T) {
 // individually assessed ones included: such a clinician, which never
 // elected, is put in MIPS with a final score of 0 and -9%.
 func TestRedIndividuallyAssessedPartialQPElectsForItself(t *testing.T) {
-	t.Skip("red-team: an APM Entity's Partial QP election covers an individually assessed Partial QP that never elected: in MIPS, 0, -9%")
 	l := newLedger(t)
 	doc := et.Clinician(9701, 1)
 	apm, _ := events.NewAPMEntity("APM-AP")

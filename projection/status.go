@@ -68,6 +68,7 @@ const (
 	fImported
 	fPQPElected   // its own Partial QP election is confirmed
 	fReportingOut // opted out of public reporting
+	fIndividually // assessed individually (the standing says): it makes its own Partial QP election
 )
 
 // slotFacts is the latest determination of one kind (an eligibility.Slot,
@@ -398,7 +399,10 @@ func (s *Status) determined(e *events.EligibilityDetermined) {
 	f.flags |= fDetermined
 	st := s.standing(s.rulesFor(e.ProgramYear), e.Participant, f)
 	f.status, f.exclusion, f.source, f.ephase = st.Status, st.Exclusion, st.Source, st.Phase
-	f.flags &^= fMIPSAPM | fQP
+	f.flags &^= fMIPSAPM | fQP | fIndividually
+	if st.IndividuallyAssessed {
+		f.flags |= fIndividually
+	}
 	if st.MIPSAPM {
 		f.flags |= fMIPSAPM
 	}
@@ -445,10 +449,14 @@ func (s *Status) snapshot(e *events.APMParticipationSnapshot) {
 
 // partialQPElected reports whether a Partial QP is in MIPS through a
 // confirmed Partial QP election: its own, or (assessed with its APM
-// Entity) the entity's.
+// Entity) the entity's. One assessed individually makes its own election
+// (42 CFR 414.1310(b)(1)(ii)): its entity's does not cover it.
 func (s *Status) partialQPElected(f *statusFacts) bool {
 	if f.flags&fPQPElected != 0 {
 		return true
+	}
+	if f.flags&fIndividually != 0 {
+		return false
 	}
 	ef := s.factsOf(f.entity)
 	return ef != nil && ef.flags&fPQPElected != 0
