@@ -80,13 +80,14 @@ type slotFacts struct {
 	exclusion events.ExclusionReason
 	exceeded  events.Criteria
 	source    events.Source
-	flags     uint8 // sfPresent, sfNewly, sfMIPSAPM
+	flags     uint8 // sfPresent, sfNewly, sfMIPSAPM, sfIndividually
 }
 
 const (
 	sfPresent = 1 << iota
 	sfNewly
 	sfMIPSAPM
+	sfIndividually // the determination assesses the clinician individually
 )
 
 // The slots of statusFacts: eligibility's three, and the QP one.
@@ -382,6 +383,9 @@ func (s *Status) determined(e *events.EligibilityDetermined) {
 		if e.MIPSAPM {
 			sl.flags |= sfMIPSAPM
 		}
+		if e.IndividuallyAssessed {
+			sl.flags |= sfIndividually
+		}
 	}
 	if slot != eligibility.SlotNone {
 		file(int(slot))
@@ -429,6 +433,9 @@ func (s *Status) standing(rules *eligibility.Rules, p events.Participant, f *sta
 	st := rules.Reconcile(p, eligibility.Findings{Segment1: ptr[eligibility.SlotSegment1], Segment2: ptr[eligibility.SlotSegment2],
 		Reported: ptr[eligibility.SlotReported], QP: ptr[slotQP]})
 	st.MIPSAPM = mipsAPM
+	if qp := &f.slots[slotQP]; st.Determined() && qp.flags&sfPresent != 0 {
+		st.IndividuallyAssessed = qp.flags&sfIndividually != 0 // as eligibility.Current has it
+	}
 	return st
 }
 
