@@ -304,12 +304,33 @@ func (s *Service) ConfirmBatch(ctx context.Context, m Meta, b Batch, phrase stri
 	}), bind)
 }
 
+// checkNoneConfirmed refuses to cancel an upload any of whose selections
+// the upload has confirmed: an upload is cancelled before its
+// confirmation, and discarding the data of a final opt-in would leave it
+// scored 0.
+func (s *Service) checkNoneConfirmed(ctx context.Context, b *Batch) error {
+	for _, e := range b.Entries {
+		l, err := s.states.load(ctx, electionKey{b.ProgramYear, e.Participant, OptInElection}, true)
+		if err != nil {
+			return err
+		}
+		if st := l.state; st.Phase == PhaseFinal && st.Confirmed.BatchID == b.ID {
+			return refuse(ErrElectionFinal, e.Participant, b.ProgramYear,
+				fmt.Sprintf("upload %s confirmed its %s/%s at %s", b.ID, st.Confirmed.Choice, st.Confirmed.Pathway, eligibility.FormatEastern(st.Confirmed.At)),
+				"nothing: an upload is cancelled before its confirmation, and a confirmed election is final")
+		}
+	}
+	return nil
+}
+
 // CancelBatch cancels the upload before confirmation. It records one
 // events.UploadCancelled in the upload's stream naming every participant of
 // the upload (those whose selections it withdraws and those already MIPS
 // eligible alike), so a submission pipeline discards the upload's data for
 // all of them, then withdraws every selection of the batch still pending.
-// The actor must be authorized for every participant named.
+// The actor must be authorized for every participant named. An upload any
+// of whose selections it has confirmed is refused (ErrElectionFinal) and
+// nothing is recorded.
 func (s *Service) CancelBatch(ctx context.Context, m Meta, b Batch) (BatchResult, error) {
 	if err := checkBatch(&b); err != nil {
 		return BatchResult{}, err
@@ -329,6 +350,9 @@ func (s *Service) CancelBatch(ctx context.Context, m Meta, b Batch) (BatchResult
 		}
 	}
 	if _, err := s.prepare(ctx, m, b.ProgramYear, b.Entries[0].Participant, false, electionWindow); err != nil {
+		return BatchResult{}, err
+	}
+	if err := s.checkNoneConfirmed(ctx, &b); err != nil {
 		return BatchResult{}, err
 	}
 	bind, err := s.batchClaim(ctx, m, "cancel", &b)

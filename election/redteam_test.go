@@ -237,7 +237,6 @@ func TestRedConfirmBatchReportsTheEntryNotTheSelection(t *testing.T) {
 // data of participants whose opt-in is final (scored 0 without it), and
 // reports success.
 func TestRedCancelAfterConfirmation(t *testing.T) {
-	t.Skip("red-team: CancelBatch after ConfirmBatch records UploadCancelled (discard the data) for final elections, and does not fail")
 	h := et.New(t)
 	a := et.Group(231)
 	h.Determine(et.OptInEligible(a, py24))
