@@ -231,28 +231,16 @@ func batchRequest(b *Batch, e BatchEntry) Request {
 // electionWindow is the opt-in election window of a year's rules.
 func electionWindow(r *eligibility.Rules) eligibility.Window { return r.ElectionWindow }
 
-// batchClaim checks the batch command's ID against the whole upload (its
-// ID, year and every entry) and the operation: a reused ID with other
-// entries is refused before anything is recorded. The returned function
-// records the claim once the batch has run.
-func (s *Service) batchClaim(ctx context.Context, m Meta, op string, b *Batch) (func() error, error) {
+// batchClaim claims the batch command's ID for the whole upload (its ID,
+// year and every entry) and the operation, before any entry runs: a reused
+// ID with other entries is refused before anything is recorded, even when
+// an earlier run with the ID was interrupted part-way.
+func (s *Service) batchClaim(ctx context.Context, m Meta, op string, b *Batch) error {
 	if m.CommandID == uuid.Nil {
-		return nil, refuse(ErrInvalidCommand, events.Participant{}, b.ProgramYear, "no command ID", "give every command a UUID; reuse it only to retry the same command")
+		return refuse(ErrInvalidCommand, events.Participant{}, b.ProgramYear, "no command ID", "give every command a UUID; reuse it only to retry the same command")
 	}
 	c, dctx := newClaim(m, "batch."+op, b.ProgramYear, events.Participant{}, b), Context{ProgramYear: b.ProgramYear, Now: s.now()}
-	if err := s.checkClaim(ctx, c, dctx); err != nil {
-		return nil, err
-	}
-	return func() error { return s.bindClaim(ctx, c, dctx) }, nil
-}
-
-// finishBatch reports a batch the store failed part-way, or records the
-// claim of a batch that ran through.
-func finishBatch(res BatchResult, bind func() error) (BatchResult, error) {
-	if res, err := finish(res); err != nil {
-		return res, err
-	}
-	return res, bind()
+	return s.bindClaim(ctx, c, dctx)
 }
 
 // SubmitBatch records the selection of every entry that chose Opt-In or
@@ -265,17 +253,16 @@ func (s *Service) SubmitBatch(ctx context.Context, m Meta, b Batch) (BatchResult
 	if err := checkBatch(&b); err != nil {
 		return BatchResult{}, err
 	}
-	bind, err := s.batchClaim(ctx, m, "submit", &b)
-	if err != nil {
+	if err := s.batchClaim(ctx, m, "submit", &b); err != nil {
 		return BatchResult{}, err
 	}
-	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
 		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, batchRequest(&b, e), false)
 		return entryOutcome(rc, err, EntrySelected)
-	}), bind)
+	}))
 }
 
 // ConfirmBatch confirms, with one CONFIRM, every selection of the batch:
@@ -291,17 +278,16 @@ func (s *Service) ConfirmBatch(ctx context.Context, m Meta, b Batch, phrase stri
 	if phrase != ConfirmPhrase {
 		return BatchResult{}, refuse(ErrConfirmPhrase, events.Participant{}, b.ProgramYear, fmt.Sprintf("got %d characters for batch %s", len(phrase), b.ID), "type exactly CONFIRM to confirm the whole set")
 	}
-	bind, err := s.batchClaim(ctx, m, "confirm", &b)
-	if err != nil {
+	if err := s.batchClaim(ctx, m, "confirm", &b); err != nil {
 		return BatchResult{}, err
 	}
-	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
 		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Confirm{Phrase: phrase, BatchID: b.ID}, false)
 		return entryOutcome(rc, err, EntryConfirmed)
-	}), bind)
+	}))
 }
 
 // checkNoneConfirmed refuses to cancel an upload any of whose selections
@@ -355,8 +341,7 @@ func (s *Service) CancelBatch(ctx context.Context, m Meta, b Batch) (BatchResult
 	if err := s.checkNoneConfirmed(ctx, &b); err != nil {
 		return BatchResult{}, err
 	}
-	bind, err := s.batchClaim(ctx, m, "cancel", &b)
-	if err != nil {
+	if err := s.batchClaim(ctx, m, "cancel", &b); err != nil {
 		return BatchResult{}, err
 	}
 	data, err := s.reg.Encode(eventID(m.CommandID, 0), events.UploadCancelled{BatchID: b.ID, Organization: m.Actor.Organization,
@@ -368,11 +353,11 @@ func (s *Service) CancelBatch(ctx context.Context, m Meta, b Batch) (BatchResult
 	if _, err := s.store.Append(ctx, stream, events.Any, data); err != nil && !errors.Is(err, events.ErrDuplicateEvent) {
 		return BatchResult{}, fmt.Errorf("election: record the cancellation of upload %s: %w", b.ID, err)
 	}
-	return finishBatch(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
+	return finish(s.each(ctx, &b, func(i int, e BatchEntry) EntryResult {
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
 		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Withdraw{Reason: "batch cancelled", BatchID: b.ID}, false)
 		return entryOutcome(rc, err, EntryWithdrawn)
-	}), bind)
+	}))
 }

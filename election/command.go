@@ -36,9 +36,8 @@ type command struct {
 	key  electionKey
 	kind commandKind // "" when any earlier record of the ID answers it
 	// claim, when not nil, binds the command ID to the command's content
-	// (claim.go); claimChecked says an attempt has checked it.
-	claim        *commandClaim
-	claimChecked bool
+	// (claim.go).
+	claim *commandClaim
 }
 
 // run takes a command, retrying it when another writer appended to the
@@ -95,7 +94,8 @@ func (c *command) handle(ctx context.Context, decide decideFunc, fresh bool) (Re
 		return Receipt{}, err
 	}
 	// 4. A command ID first used for another command is refused before
-	//    anything is appended.
+	//    anything is appended (checked on every attempt: a command racing
+	//    with this one may have recorded its claim meanwhile).
 	if err := c.checkClaim(ctx); err != nil {
 		return Receipt{}, err
 	}
@@ -105,6 +105,12 @@ func (c *command) handle(ctx context.Context, decide decideFunc, fresh bool) (Re
 		return Receipt{}, err
 	}
 	res, err := c.s.store.Append(ctx, l.stream, l.expected(), data...)
+	if errors.Is(err, events.ErrDuplicateEvent) {
+		// The command's event IDs are recorded: in this stream (this very
+		// command, retried at the same time) or in another (the ID used
+		// for another command).
+		return c.replayOrReused(ctx, err)
+	}
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -167,16 +173,36 @@ func (c *command) replayFromStore(ctx context.Context) (Receipt, error) {
 	return c.replay(ctx, l)
 }
 
-// checkClaim checks the command ID's claim once per command.
+// checkClaim refuses the command if its ID's claim was recorded for
+// another command.
 func (c *command) checkClaim(ctx context.Context) error {
-	if c.claim == nil || c.claimChecked {
+	if c.claim == nil {
 		return nil
 	}
-	if err := c.s.checkClaim(ctx, c.claim, c.dctx); err != nil {
-		return err
+	return c.s.checkClaim(ctx, c.claim, c.dctx)
+}
+
+// replayOrReused answers an append the store refused because the
+// command's event IDs are recorded already: from the stream, if it holds
+// this command (a concurrent retry of it); otherwise the ID was used for
+// another command's events, in another stream. (A store that checks event
+// IDs per stream only, as EventStoreDB does, never says so across streams:
+// there two commands racing with one ID may both be recorded, and the
+// second is told ErrCommandIDReused when it binds its claim.)
+func (c *command) replayOrReused(ctx context.Context, dup error) (Receipt, error) {
+	l, err := c.s.states.load(ctx, c.key, true)
+	if err != nil {
+		return Receipt{}, err
 	}
-	c.claimChecked = true
-	return nil
+	if _, ok := l.command(c.meta.CommandID); ok {
+		return c.replay(ctx, l)
+	}
+	if err := c.checkClaim(ctx); err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{}, refuse(ErrCommandIDReused, c.dctx.Participant, c.dctx.ProgramYear,
+		fmt.Sprintf("command %s recorded events for another command (%v)", c.meta.CommandID, dup),
+		"give a new command a new ID; reuse an ID only to retry the same command")
 }
 
 // encode encodes the decided events, each with an ID derived from the

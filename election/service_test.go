@@ -554,8 +554,9 @@ func TestRegistryBatch(t *testing.T) {
 	assert.ErrorIs(t, err, election.ErrConfirmPhrase)
 	assert.Equal(t, n+selected+1, logLen(t, h), "a wrong phrase records nothing")
 
-	// The store fails part-way.
-	fs.ok.Store(int64(selected / 2))
+	// The store fails part-way: after the upload's claim (recorded first)
+	// and half the entries.
+	fs.ok.Store(int64(selected/2) + 1)
 	fs.fails.Store(true)
 	res, err := svc.ConfirmBatch(bg, conf, b, "CONFIRM")
 	assert.ErrorIs(t, err, election.ErrBatchIncomplete)
