@@ -285,7 +285,11 @@ func (s *Service) ConfirmBatch(ctx context.Context, m Meta, b Batch, phrase stri
 		if e.Choice == events.ChoiceNoDecision {
 			return EntryResult{Status: EntryNoDecision}
 		}
-		rc, err := s.execute(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Confirm{Phrase: phrase, BatchID: b.ID}, false)
+		guard, err := s.batchSelection(ctx, m, &b, e)
+		if err != nil {
+			return entryOutcome(Receipt{}, err, EntryConfirmed)
+		}
+		rc, err := s.executeGuarded(ctx, entryCommand(m, i, e.Participant), OptInElection, b.ProgramYear, e.Participant, Confirm{Phrase: phrase, BatchID: b.ID}, false, guard)
 		return entryOutcome(rc, err, EntryConfirmed)
 	}))
 }
@@ -307,6 +311,48 @@ func (s *Service) checkNoneConfirmed(ctx context.Context, b *Batch) error {
 		}
 	}
 	return nil
+}
+
+// batchSelection returns the check a batch confirmation makes of an
+// entry's pending selection: the registry confirming is the one that
+// selected it (upload IDs are each registry's own, so two registries may
+// both have an "upload-1"), and the entry's choice and pathway are the
+// ones selected (counts never show a choice that was not recorded). The
+// registry is read from the pending request's record; the returned guard
+// checks the rest on the state the confirmation decides on.
+func (s *Service) batchSelection(ctx context.Context, m Meta, b *Batch, e BatchEntry) (func(State, Context) error, error) {
+	l, err := s.states.load(ctx, electionKey{b.ProgramYear, e.Participant, OptInElection}, true)
+	if err != nil || l.state.Phase != PhasePending || l.state.Pending.BatchID != b.ID {
+		return nil, err // the decider answers: nothing pending, or another batch's
+	}
+	rev := l.state.Pending.Revision
+	var org string
+	for rec, err := range s.store.ReadStream(ctx, l.stream, rev) {
+		if err != nil {
+			return nil, err
+		}
+		org = rec.Metadata.Organization
+		break
+	}
+	wrong := func(detail string) error {
+		return refuse(ErrWrongBatch, e.Participant, b.ProgramYear, detail, "confirm the selections the registry's own upload made, as uploaded")
+	}
+	if org != m.Actor.Organization {
+		return nil, wrong(fmt.Sprintf("upload %s of another registry selected it", b.ID))
+	}
+	pathway := batchRequest(b, e).Pathway
+	return func(st State, _ Context) error {
+		p := st.Pending
+		switch {
+		case st.Phase != PhasePending:
+			return nil // the decider answers
+		case p.Revision != rev:
+			return wrong("the selection changed since it was read; preview the upload again")
+		case p.Choice != e.Choice || p.Pathway != pathway:
+			return wrong(fmt.Sprintf("the upload selected %s/%s; the entry says %s/%s", p.Choice, p.Pathway, e.Choice, pathway))
+		}
+		return nil
+	}, nil
 }
 
 // CancelBatch cancels the upload before confirmation. It records one

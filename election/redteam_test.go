@@ -221,7 +221,6 @@ func TestRedBatchReusedAfterAnInterruptedRun(t *testing.T) {
 // shown before confirming; issue 14: batch counts must not show choices
 // never recorded.
 func TestRedConfirmBatchReportsTheEntryNotTheSelection(t *testing.T) {
-	t.Skip("red-team: ConfirmBatch confirms the pending selection whatever choice the entry names, and reports the entry's choice")
 	h := et.New(t)
 	a := et.Group(221)
 	h.Determine(et.OptInEligible(a, py24))
@@ -363,7 +362,6 @@ func TestRedSameCommandRacing(t *testing.T) {
 // confirms the first registry's selection (here voluntary reporting, while
 // the second registry's own entry said opt-in).
 func TestRedTwoRegistriesSameBatchID(t *testing.T) {
-	t.Skip("red-team: ConfirmBatch of one registry confirms another registry's pending selection when their upload IDs coincide")
 	h := et.New(t)
 	x := et.Group(251)
 	h.Determine(et.OptInEligible(x, py24))

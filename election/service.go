@@ -171,6 +171,12 @@ func (s *Service) ExecutePartialQP(ctx context.Context, m Meta, py events.Progra
 // ID is bound to the content here (a compound command's parts are bound
 // through their parent).
 func (s *Service) execute(ctx context.Context, m Meta, kind ElectionKind, py events.ProgramYear, p events.Participant, c Command, bind bool) (Receipt, error) {
+	return s.executeGuarded(ctx, m, kind, py, p, c, bind, nil)
+}
+
+// executeGuarded is execute with guard, when not nil, checked on the
+// loaded state before the decider: its refusal is the command's.
+func (s *Service) executeGuarded(ctx context.Context, m Meta, kind ElectionKind, py events.ProgramYear, p events.Participant, c Command, bind bool, guard func(State, Context) error) (Receipt, error) {
 	if err := checkOwnCommand(c, p, py); err != nil {
 		return Receipt{}, err
 	}
@@ -189,7 +195,15 @@ func (s *Service) execute(ctx context.Context, m Meta, kind ElectionKind, py eve
 	if bind {
 		claim = newClaim(m, "election."+commandName(c)+"/"+kind.String(), py, p, c)
 	}
-	return s.run(ctx, m, dctx, func(st State, dctx Context) ([]events.Event, error) { return Decide(st, c, dctx) }, kindOf(c), claim)
+	decide := func(st State, dctx Context) ([]events.Event, error) {
+		if guard != nil {
+			if err := guard(st, dctx); err != nil {
+				return nil, err
+			}
+		}
+		return Decide(st, c, dctx)
+	}
+	return s.run(ctx, m, dctx, decide, kindOf(c), claim)
 }
 
 // checkOwnCommand refuses, on the public path, the commands that are a
