@@ -1,12 +1,13 @@
 module github.com/electionledger/ledger
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
 	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3
 	github.com/google/uuid v1.6.0
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/mod v0.43.0
 	google.golang.org/grpc v1.67.1
 )
 

@@ -3,6 +3,8 @@ package events
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"reflect"
 	"sync"
 
 	"github.com/go-json-experiment/json"
@@ -32,13 +34,15 @@ type DecodeError struct {
 	Err           error // the underlying cause, if any
 }
 
-// Error implements error.
+// Error implements error. The cause is shown with RedactDigits applied: a
+// decoder's error may quote the payload it refused (a time, an enum value),
+// which may hold a TIN.
 func (e *DecodeError) Error() string {
 	s := fmt.Sprintf("%v: %s/v%d", e.Kind, e.Type, e.SchemaVersion)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	return RedactDigits(s)
 }
 
 // Unwrap matches the sentinel and the cause.
@@ -61,6 +65,7 @@ type Upcaster func(data []byte) ([]byte, error)
 type Registry struct {
 	mu    sync.RWMutex
 	types map[string]*registered
+	seed  maphash.Seed // keys the hash that ties a kept event to its bytes
 }
 
 type registered struct {
@@ -70,12 +75,15 @@ type registered struct {
 	// fast decodes the canonical form of the current version, or declines
 	// (see fastdecode.go); nil for most types.
 	fast func([]byte) (Event, bool)
+	// keep copies an event for a store to keep beside its bytes (see
+	// keptEvent); nil: the type's events are always decoded from Data.
+	keep keepFunc
 }
 
 // NewRegistry returns a registry holding the ledger's event types at their
 // current schema versions, with the upcasters for older versions.
 func NewRegistry() *Registry {
-	r := &Registry{types: make(map[string]*registered)}
+	r := NewEmptyRegistry()
 	must := func(err error) {
 		if err != nil {
 			panic(err) // the built-in table is static; a failure is a programming error
@@ -91,12 +99,17 @@ func NewRegistry() *Registry {
 	must(Register[VirtualGroupMembership](r, 1))
 	must(Register[ScoreReported](r, 1))
 	r.types[TypeScoreReported].fast = fastScoreReported
+	r.types[TypeElectionRequested].keep = keepRequested
+	r.types[TypeAPMParticipationSnapshot].keep = keepSnapshot
+	r.types[TypeVirtualGroupMembership].keep = keepMembership
 	return r
 }
 
 // NewEmptyRegistry returns a registry with no types, for callers who define
 // their own vocabulary.
-func NewEmptyRegistry() *Registry { return &Registry{types: make(map[string]*registered)} }
+func NewEmptyRegistry() *Registry {
+	return &Registry{types: make(map[string]*registered), seed: maphash.MakeSeed()}
+}
 
 // Register adds event type E (its wire name from E's EventType) at its
 // current schema version.
@@ -121,6 +134,7 @@ func Register[E Event](r *Registry, version int) error {
 			return e, nil
 		},
 		upcasters: make(map[int]Upcaster),
+		keep:      keeperFor(reflect.TypeFor[E]()),
 	}
 	return nil
 }
@@ -155,13 +169,18 @@ func (r *Registry) Version(name string) (int, bool) {
 	return t.version, true
 }
 
-// Encode returns the EventData for e with the given ID and metadata.
+// Encode returns the EventData for e with the given ID and metadata. It
+// also hands a store that keeps decoded payloads its own copy of e, tied to
+// the encoded bytes (a caller may reuse e afterwards).
 func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error) {
 	name := e.EventType()
-	v, ok := r.Version(name)
+	r.mu.RLock()
+	t, ok := r.types[name]
+	r.mu.RUnlock()
 	if !ok {
 		return EventData{}, &DecodeError{Type: name, Kind: ErrUnknownEventType}
 	}
+	v := t.version
 	data, ok := fastEncode(make([]byte, 0, 256), e)
 	if !ok {
 		var err error
@@ -169,20 +188,25 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 			return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
 		}
 	}
-	return EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}, nil
+	ed := EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}
+	if t.keep != nil {
+		ed.kept = keptEvent{event: t.keep(e), seed: r.seed, sum: maphash.Bytes(r.seed, data)}
+	}
+	return ed, nil
 }
 
 // Decode returns the record's payload as its registered Go type, upcasting
-// an older schema version first. A record that carries its decoded Event
-// (kept by an in-memory store) at the current schema version is returned
-// as is. It never panics on bad input.
+// an older schema version first. When the store kept the decoded event
+// (memstore does, checked against Data when it was appended) at the
+// current schema version, Decode returns it, copied where the type holds
+// slices, instead of decoding Data. It never panics on bad input.
 func (r *Registry) Decode(rec *Record) (Event, error) {
-	if rec.Event != nil && rec.Event.EventType() == rec.Type {
+	if rec.kept && rec.Event != nil && rec.Event.EventType() == rec.Type {
 		r.mu.RLock()
 		t, ok := r.types[rec.Type]
 		r.mu.RUnlock()
-		if ok && t.version == rec.SchemaVersion {
-			return rec.Event, nil
+		if ok && t.version == rec.SchemaVersion && t.keep != nil {
+			return t.keep(rec.Event), nil
 		}
 	}
 	return r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)

@@ -2,11 +2,14 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // chunkBits sizes the log's chunks: records live in fixed chunks of 4096, so
@@ -14,6 +17,12 @@ import (
 const (
 	chunkBits = 12
 	chunkSize = 1 << chunkBits
+)
+
+// treeBits sizes the chunks the tree's stored hashes live in (256 KiB each).
+const (
+	treeBits  = 13
+	treeChunk = 1 << treeBits
 )
 
 // readBatch is how many records a reader copies per lock hold.
@@ -34,6 +43,7 @@ type Store struct {
 	streams streamIndex
 	ids     idIndex
 	arena   []byte        // where payloads are copied to, in log order (see keep)
+	tree    [][]chain.Hash // the Merkle tree's stored hashes, in tlog's layout, in chunks of treeChunk
 	notify  chan struct{} // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
@@ -142,6 +152,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 			s.chunks = append(s.chunks, make([]events.Record, chunkSize))
 		}
 		*s.at(rec.Position) = rec
+		s.grow(rec.Position, rec.Hash)
 		s.size++
 		st.add(rec.Position)
 		s.ids.put(e.ID, rec.Position)
@@ -156,6 +167,61 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	}
 	return res, nil
 }
+
+// grow adds the record at position p, whose hash is h, to the Merkle tree:
+// its leaf and the roots of the subtrees it completes, about two hashes per
+// record. s.mu is held for writing.
+func (s *Store) grow(p events.Position, h events.Hash) {
+	var buf [64]chain.Hash
+	hs, _ := chain.AppendStored(buf[:0], int64(p), chain.LeafHash(h), func(i int64) (chain.Hash, error) {
+		return s.tree[i>>treeBits][i&(treeChunk-1)], nil
+	})
+	next := tlog.StoredHashIndex(0, int64(p))
+	for _, x := range hs {
+		if next&(treeChunk-1) == 0 && next>>treeBits == int64(len(s.tree)) {
+			s.tree = append(s.tree, make([]chain.Hash, treeChunk))
+		}
+		s.tree[next>>treeBits][next&(treeChunk-1)] = x
+		next++
+	}
+}
+
+// TreeSize implements chain.TreeStore: the tree always covers the whole
+// log.
+func (s *Store) TreeSize(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, events.ErrClosed
+	}
+	return int64(s.size), nil
+}
+
+// ReadTreeHashes implements chain.TreeStore.
+func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]chain.Hash, len(indexes))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, events.ErrClosed
+	}
+	count := tlog.StoredHashCount(int64(s.size))
+	for k, i := range indexes {
+		if i < 0 || i >= count {
+			return nil, fmt.Errorf("memstore: stored hash %d of a tree of %d records: %w", i, s.size, chain.ErrTruncated)
+		}
+		out[k] = s.tree[i>>treeBits][i&(treeChunk-1)]
+	}
+	return out, nil
+}
+
+var _ chain.TreeStore = (*Store)(nil)
 
 // arenaBlock is the size of the blocks payloads are copied into; a payload
 // above a quarter of it gets an allocation of its own.

@@ -1,0 +1,113 @@
+package events
+
+import (
+	"errors"
+	"strconv"
+)
+
+// ErrUnbound matches a record whose payload does not belong to its stream:
+// the participant and program year it is about (and its type's category)
+// do not derive to the stream's name. Replay and verification refuse such
+// a record as a violation: otherwise a correctly hashed event for one
+// participant, appended to another's stream, would be applied as the
+// first participant's.
+var ErrUnbound = errors.New("events: event does not belong to its stream")
+
+// BindingError reports a record whose payload does not belong to its
+// stream, at the stream and revision where it sits. It never quotes the
+// payload's participant.
+type BindingError struct {
+	Stream   string
+	Revision uint64
+	Problem  string
+}
+
+// Error implements error.
+func (e *BindingError) Error() string {
+	return "events: record at " + e.Stream + "@" + strconv.FormatUint(e.Revision, 10) + " does not belong to its stream: " + e.Problem
+}
+
+// Is matches ErrUnbound.
+func (e *BindingError) Is(target error) bool { return target == ErrUnbound }
+
+// Subject returns what a ledger event is about: the category of the
+// stream it belongs in, its program year and its participant (the APM
+// Entity of a snapshot, the virtual group of a membership). ok is false for
+// event types that are not the ledger's own (a caller's types), which are
+// bound to no stream.
+func Subject(e Event) (category string, py ProgramYear, p Participant, ok bool) {
+	switch e := e.(type) {
+	case EligibilityDetermined:
+		return CategoryEligibility, e.ProgramYear, e.Participant, true
+	case ElectionRequested:
+		return CategoryElection, e.ProgramYear, e.Participant, true
+	case ElectionRequestWithdrawn:
+		return CategoryElection, e.ProgramYear, e.Participant, true
+	case ElectionConfirmed:
+		return CategoryElection, e.ProgramYear, e.Participant, true
+	case ScoreReported:
+		return CategoryScore, e.ProgramYear, e.Participant, true
+	case APMParticipationSnapshot:
+		return CategoryAPM, e.ProgramYear, e.Entity, true
+	case VirtualGroupMembership:
+		return CategoryVirtualGroup, e.ProgramYear, e.VirtualGroup, true
+	}
+	return "", ProgramYear{}, Participant{}, false
+}
+
+// CheckStreamShape is the binding check that needs no ledger key: a ledger
+// event (see Subject) must sit in a stream of its type's category, program
+// and year ("<category>-<program>-<year>-..."). It cannot tell one
+// participant's stream from another's; StreamNamer.Bind can.
+func CheckStreamShape(rec *Record, e Event) error {
+	category, py, _, ok := Subject(e)
+	if !ok {
+		return nil
+	}
+	var buf [64]byte
+	prefix := appendNamePrefix(buf[:0], category, py)
+	if len(rec.Stream) < len(prefix) || rec.Stream[:len(prefix)] != string(prefix) {
+		return &BindingError{Stream: rec.Stream, Revision: rec.Revision,
+			Problem: "a " + rec.Type + " for " + py.String() + " belongs in a stream named " + string(prefix) + "<participant key>"}
+	}
+	return nil
+}
+
+// Bind checks that a record's decoded payload e belongs to its stream: the
+// name this namer derives from e's category, program year and participant
+// is the record's stream. e must be what the record's stored bytes decode
+// to (Registry.DecodeData), never a value kept beside them. Event types
+// that are not the ledger's own are bound to no stream and pass.
+func (n *StreamNamer) Bind(rec *Record, e Event) error {
+	category, py, p, ok := Subject(e)
+	if !ok {
+		return nil
+	}
+	var buf [128]byte
+	name := appendNamePrefix(buf[:0], category, py)
+	if len(rec.Stream) < len(name) || rec.Stream[:len(name)] != string(name) {
+		return CheckStreamShape(rec, e)
+	}
+	name = n.appendKey(name, p) // the pooled HMAC, no cache: a verifier meets each participant about once
+	if rec.Stream != string(name) {
+		return &BindingError{Stream: rec.Stream, Revision: rec.Revision,
+			Problem: "its " + rec.Type + " is about a participant whose " + category + " stream is another (a record moved or forged into this stream)"}
+	}
+	return nil
+}
+
+// appendNamePrefix appends "<category>-<program in lower case>-<year>-".
+func appendNamePrefix(b []byte, category string, py ProgramYear) []byte {
+	b = append(b, category...)
+	b = append(b, '-')
+	for i := 0; i < len(py.Program); i++ {
+		c := py.Program[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(py.Year), 10)
+	return append(b, '-')
+}
