@@ -42,7 +42,9 @@ func (e EventData) String() string {
 }
 
 // Format prints String under every verb, so no verb shows the payload.
-func (e EventData) Format(f fmt.State, verb rune) { formatMasked(f, verb, "events.EventData", e.String()) }
+func (e EventData) Format(f fmt.State, verb rune) {
+	formatMasked(f, verb, "events.EventData", e.String())
+}
 
 // LogValue logs the event data's type, ID and size, never the payload.
 func (e EventData) LogValue() slog.Value {

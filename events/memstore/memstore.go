@@ -42,9 +42,9 @@ type Store struct {
 	size    int
 	streams streamIndex
 	ids     idIndex
-	arena   []byte        // where payloads are copied to, in log order (see keep)
+	arena   []byte         // where payloads are copied to, in log order (see keep)
 	tree    [][]chain.Hash // the Merkle tree's stored hashes, in tlog's layout, in chunks of treeChunk
-	notify  chan struct{} // closed when records arrive, if anyone waits on it
+	notify  chan struct{}  // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
 }
