@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"SealedStream", testSealed},
 		{"InvalidAppend", testInvalid},
 		{"HostileStreamNames", testHostileStreamNames},
+		{"CallerBuffers", testCallerBuffers},
 		{"ConcurrentExpectedRevision", testConcurrentExact},
 		{"ConcurrentNoStream", testConcurrentNoStream},
 		{"SubscribeCatchUpThenLive", testSubscribeCatchUpLive},
