@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 )
 
 // ErrViolation matches every ledger violation the Runner reports.
@@ -152,14 +154,28 @@ type Report struct {
 	Violations []*Violation
 	Next       events.Position // where a follower would resume
 	Elapsed    time.Duration
+	// Size and Root are the Merkle tree over the records read, when the
+	// rebuild verified (up to the trusted checkpoint's size when it
+	// trusted one: see TrustCheckpoint).
+	Size int64
+	Root chain.Hash
+	// Trusted counts the records a trusted checkpoint covered, applied
+	// without verifying their chains again.
+	Trusted int64
 }
 
 // Runner feeds projections from a store: Rebuild replays the whole log;
-// Follow catches up from a checkpoint and then follows live appends. Each
-// record's hash chain is verified before it is applied; a violation is
-// reported and the record is not applied. Projections are always applied
-// from one goroutine, in log order; a rebuild verifies and decodes on one
-// goroutine per processor beside it.
+// Follow catches up from a checkpoint and then follows live appends.
+// Unless told otherwise (WithoutChainVerification) it verifies each record
+// before applying it: its hash chain, and that its payload belongs to its
+// stream (with the ledger key, WithStreamNames: the payload's participant
+// and program year derive to the stream's name; without it, the category,
+// program and year in the name). A violation is reported and the record is
+// not applied. A verifying rebuild also computes the Merkle tree over the
+// log and checks it against the store's stored tree and any checkpoint
+// given (VerifyCheckpoint, TrustCheckpoint). Projections are always applied
+// from one goroutine, in log order; a rebuild verifies, decodes and hashes
+// the tree on one goroutine per processor beside it.
 type Runner struct {
 	store       events.Store
 	reg         *events.Registry
@@ -172,6 +188,10 @@ type Runner struct {
 	onViolation func(*Violation)
 	verify      bool
 	asOf        time.Time
+	names       *events.StreamNamer // binds payloads to streams (WithStreamNames)
+	checks      []chain.Checkpoint  // the log must match each (VerifyCheckpoint)
+	trust       *trust              // a checkpoint whose prefix is not verified again (TrustCheckpoint)
+	tree        treeState           // Rebuild's tree over the log
 
 	chain   events.ChainVerifier   // Follow's
 	chains  []events.ChainVerifier // Rebuild's, one per worker
@@ -238,6 +258,11 @@ func (r *Runner) apply(rec *events.Record, verified bool) *Violation {
 		}
 	}
 	e, err := r.reg.Decode(rec)
+	if err == nil && r.verify && !verified {
+		if err := r.bind(rec, e); err != nil {
+			return r.violation(rec, "stream binding", err)
+		}
+	}
 	return r.applyDecoded(rec, e, err)
 }
 
@@ -279,6 +304,10 @@ func (r *Runner) violation(rec *events.Record, problem string, err error) *Viola
 func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
+	if err := r.startTree(ctx); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
+	}
 	end := r.logEnd(ctx)
 	// Each rebuild verifies from scratch, on as many goroutines as there
 	// are processors (the applier runs beside them); they decode too.
@@ -304,6 +333,10 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 		}
 	}
 	for b := range r.hashed(ctx) {
+		if err := r.joinTree(b); err != nil {
+			rep.Elapsed = time.Since(start)
+			return rep, err
+		}
 		for _, w := range warmers {
 			w.warm(b.evs)
 		}
@@ -327,11 +360,19 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 				continue
 			}
 			if err := b.errs[i]; err != nil {
-				rep.Violations = append(rep.Violations, r.violation(rec, "hash chain", err))
+				problem := "hash chain"
+				if errors.Is(err, events.ErrUnbound) {
+					problem = "stream binding"
+				}
+				rep.Violations = append(rep.Violations, r.violation(rec, problem, err))
 				continue
 			}
 			r.applyCounted(rec, b.evs[i], b.decErrs[i], &rep, start, end)
 		}
+	}
+	if err := r.endTree(ctx, &rep); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
 	}
 	return r.finish(rep, start, end), nil
 }
@@ -368,6 +409,12 @@ type batch struct {
 	shard    []uint8        // which worker verifies and decodes recs[i]
 	err      error          // the read's own error: the last batch
 	verified sync.WaitGroup // done when every worker has done its share
+
+	start    int64           // the log index of recs[0]
+	seq      int             // the batch's number, from 0
+	boundary events.Position // the position of the first record a trusted checkpoint does not cover (once known)
+	leaves   []chain.Hash    // scratch for the tree worker
+	subtrees []subtree       // the tree over recs, in aligned subtrees
 }
 
 // batches is how many read-ahead batches circulate between the reader, the
@@ -399,20 +446,32 @@ func (r *Runner) prepare(b *batch) {
 	}
 }
 
-// work does worker k's share of a batch: verify the hash chains, then
-// decode the records that verified.
+// work does worker k's share of a batch: verify the hash chains (of the
+// records a trusted checkpoint does not cover), decode the records that
+// verified and check that their payloads belong to their streams; and, for
+// one worker per batch, hash the batch's part of the tree.
 func (r *Runner) work(b *batch, k int) {
 	var mine func(int) bool
 	if r.workers > 1 {
 		mine = func(i int) bool { return int(b.shard[i]) == k }
 	}
+	check := mine
+	if r.verify && r.trust != nil {
+		check = r.untrusted(b, k, mine)
+	}
 	if r.verify {
-		r.chains[k].CheckBatch(b.recs, b.errs, mine)
+		r.chains[k].CheckBatch(b.recs, b.errs, check)
 	}
 	for i := range b.recs {
 		if (mine == nil || mine(i)) && b.errs[i] == nil {
 			b.evs[i], b.decErrs[i] = r.reg.Decode(&b.recs[i])
+			if r.verify && b.decErrs[i] == nil && (check == nil || check(i)) {
+				b.errs[i] = r.bind(&b.recs[i], b.evs[i])
+			}
 		}
+	}
+	if r.tree.on && b.seq%r.workers == k {
+		r.hashTree(b)
 	}
 }
 
@@ -460,6 +519,9 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 				}
 			}()
 			var b *batch
+			var index int64 // the log index of the next record read
+			seq := 0
+			boundary := events.Position(math.MaxUint64)
 			take := func() bool {
 				select {
 				case b = <-free:
@@ -471,6 +533,13 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 			}
 			// send hands b to the workers and then to the consumer.
 			send := func() bool {
+				b.start, b.seq = index, seq
+				if r.trust != nil && boundary == math.MaxUint64 && index+int64(len(b.recs)) > r.trust.cp.Size {
+					boundary = b.recs[r.trust.cp.Size-index].Position
+				}
+				b.boundary = boundary
+				index += int64(len(b.recs))
+				seq++
 				r.prepare(b)
 				b.verified.Add(len(work))
 				for _, w := range work {
