@@ -16,9 +16,12 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // fullYear appends a program year of clinicians and practices to s:
@@ -98,7 +101,11 @@ func fullYear(b *testing.B, s events.Store, clinicians, groups int) int {
 // is all ours), the RSS the log itself holds before the rebuild and the
 // peak RSS during it.
 // FULLYEAR_STORE picks one store (memory or file), FULLYEAR_SCALE (e.g.
-// 0.1) shrinks the year, FULLYEAR_VERIFY=off skips chain verification, and
+// 0.1) shrinks the year, FULLYEAR_VERIFY=off skips verification (chains,
+// stream bindings and the Merkle tree), FULLYEAR_BIND=key binds payloads
+// with the ledger key (otherwise the keyless check of category, program and
+// year), FULLYEAR_TRUST=0.99 has the rebuild trust a signed checkpoint
+// covering that share of the log (verifying only what follows it),
 // FULLYEAR_CPUPROFILE=file profiles the rebuild alone, and FULLYEAR_COLD=1
 // drops the page cache before rebuilding from the file (root, Linux).
 func BenchmarkFullYear(b *testing.B) {
@@ -157,6 +164,13 @@ func BenchmarkFullYear(b *testing.B) {
 			if os.Getenv("FULLYEAR_VERIFY") == "off" {
 				runnerOpts = append(runnerOpts, projection.WithoutChainVerification())
 			}
+			if os.Getenv("FULLYEAR_BIND") == "key" {
+				runnerOpts = append(runnerOpts, projection.WithStreamNames(names(b)))
+			}
+			if share, err := strconv.ParseFloat(os.Getenv("FULLYEAR_TRUST"), 64); err == nil && share > 0 {
+				signed, key := signedCheckpoint(b, s, int64(share*float64(n)))
+				runnerOpts = append(runnerOpts, projection.TrustCheckpoint(signed, key))
+			}
 			if p := os.Getenv("FULLYEAR_CPUPROFILE"); p != "" {
 				stop := cpuProfile(b, p)
 				defer stop()
@@ -190,6 +204,30 @@ func BenchmarkFullYear(b *testing.B) {
 			b.ReportMetric(procStatusMiB("VmHWM:"), "peak-RSS-MiB")
 		})
 	}
+}
+
+// signedCheckpoint signs, with a new key, the checkpoint of the first size
+// records of s: what an earlier verification would have left.
+func signedCheckpoint(b *testing.B, s events.Store, size int64) ([]byte, note.Verifier) {
+	private, public, err := chain.GenerateKey("bench.example/ledger")
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, _ := chain.NewSigner(private)
+	verifier, _ := chain.NewVerifier(public)
+	tree, err := chain.TreeOf(bg, s, size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := tlog.TreeHash(size, tree)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signed, err := chain.Sign(chain.Checkpoint{Origin: "bench.example/ledger", Size: size, Root: root}, signer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return signed, verifier
 }
 
 // cpuTime is the CPU time the process has used (user and system), so a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 )
 
@@ -162,6 +163,12 @@ type Receipt struct {
 	Revision    uint64
 	Position    events.Position
 	Hash        events.Hash
+	// LogIndex is the last event's index in the log: its leaf in the log's
+	// Merkle tree, with which the elector can later have the election
+	// proved in any newer signed checkpoint (chain.ProveReceipt). -1 when
+	// the store cannot tell at append time (a store whose positions are not
+	// log indexes): cmd/ledger receipt finds it by the confirmation number.
+	LogIndex int64
 	// Replayed: the command had already been applied; nothing was written.
 	// (One case reads as a new write: another Service recorded the command,
 	// this one had not read it yet, and the retry's events are byte-for-byte
@@ -279,6 +286,7 @@ func (s *Service) load(ctx context.Context, m Meta, dctx Context, fresh bool) (l
 		// exactly its revision, so it fails if the stream moved on, and a
 		// refusal is decided again on a fresh read (see run).
 		l.prior, l.priorType = l.findCommand(m, dctx, stream)
+		s.indexReceipt(l.prior)
 		return l, nil
 	}
 	l, err := s.read(ctx, stream, l)
@@ -289,7 +297,20 @@ func (s *Service) load(ctx context.Context, m Meta, dctx Context, fresh bool) (l
 		s.cache.put(key, l)
 	}
 	l.prior, l.priorType = l.findCommand(m, dctx, stream)
+	s.indexReceipt(l.prior)
 	return l, nil
+}
+
+// indexReceipt sets a receipt's log index: its position, in a store whose
+// positions are log indexes (one that keeps the Merkle tree); else -1.
+func (s *Service) indexReceipt(rc *Receipt) {
+	if rc == nil {
+		return
+	}
+	rc.LogIndex = -1
+	if _, ok := s.store.(chain.TreeStore); ok {
+		rc.LogIndex = int64(rc.Position)
+	}
 }
 
 // read folds the stream's records after l's state into it. (It is apart
@@ -403,8 +424,10 @@ func (s *Service) run(ctx context.Context, m Meta, dctx Context, decide decideFu
 			continue
 		case err == nil:
 			s.remember(dctx, l, evs, data, res)
-			return Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
-				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
+			rc := Receipt{Participant: dctx.Participant, ProgramYear: dctx.ProgramYear, Stream: stream,
+				Type: data[len(data)-1].Type, Revision: res.Revision, Position: res.Position, Hash: res.Hash}
+			s.indexReceipt(&rc)
+			return rc, nil
 		case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent), errors.Is(err, events.ErrStreamSealed):
 			// Someone else appended first (maybe this very command, retried
 			// concurrently): reload and decide again.

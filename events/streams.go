@@ -168,6 +168,12 @@ func appendParticipant(b []byte, p Participant) []byte {
 		p.TIN.put(d[:])
 		b = append(b, d[:]...)
 	}
-	b = appendString(b, p.NPI.String())
+	var nb [20]byte // the NPI's digits, as NPI.String writes them, without allocating
+	var npi []byte
+	if !p.NPI.IsZero() {
+		npi = strconv.AppendUint(nb[:0], uint64(p.NPI.Number()), 10)
+	}
+	b = binary.AppendUvarint(b, uint64(len(npi)))
+	b = append(b, npi...)
 	return appendString(b, p.ID)
 }

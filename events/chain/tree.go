@@ -270,15 +270,19 @@ func TreeOf(ctx context.Context, s events.Store, n int64) (tlog.HashReader, erro
 
 // Head returns the size of a store's log and the root of the tree over it:
 // from the stored tree of a TreeStore (which covers the log up to the
-// moment of the call), otherwise from a tree built from ReadAll.
+// moment of the call), otherwise, or when the stored tree does not cover
+// the whole log (a file of an older format opened read-only), from a tree
+// built from ReadAll.
 func Head(ctx context.Context, s events.Store) (int64, Hash, error) {
 	if ts, ok := s.(TreeStore); ok {
 		size, err := ts.TreeSize(ctx)
 		if err != nil {
 			return 0, Hash{}, err
 		}
-		root, err := tlog.TreeHash(size, StoredReader(ctx, ts))
-		return size, root, err
+		if l, ok := s.(interface{ Len() int }); !ok || int64(l.Len()) <= size {
+			root, err := tlog.TreeHash(size, StoredReader(ctx, ts))
+			return size, root, err
+		}
 	}
 	t, err := Build(ctx, s, nil)
 	if err != nil {
