@@ -63,6 +63,9 @@ type Finding struct {
 	Index    int64 // the record's log index (leaf); -1 when not about one record
 	Problem  string
 	Err      error // the underlying error, if any
+
+	cause    error // what Error prints after Problem (set by this package's constructors)
+	causeSet bool
 }
 
 // Error implements error: "<kind>: <stream>@<revision> (position p): problem".
@@ -76,8 +79,12 @@ func (f *Finding) Error() string {
 		s += "): "
 	}
 	s += f.Problem
-	if f.Err != nil && f.Err.Error() != f.Problem {
-		s += ": " + f.Err.Error()
+	cause := f.Err
+	if f.causeSet {
+		cause = f.cause
+	}
+	if cause != nil && cause.Error() != f.Problem {
+		s += ": " + cause.Error()
 	}
 	return s
 }
@@ -92,6 +99,10 @@ func (f *Finding) Unwrap() []error {
 
 // RecordFinding is a finding about one record.
 func RecordFinding(k Kind, rec *events.Record, index int64, problem string, err error) *Finding {
+	if f := FromError(err, index); err != nil && f.Stream == rec.Stream && f.Kind != KindDamage {
+		f.Kind, f.Revision, f.Position = k, rec.Revision, rec.Position
+		return f // the error names the record itself: its problem is the finding's
+	}
 	return &Finding{Kind: k, Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Index: index, Problem: problem, Err: err}
 }
 
@@ -114,11 +125,11 @@ func FromError(err error, index int64) *Finding {
 		if errors.Is(err, events.ErrCorruptRecord) {
 			k = KindDamage
 		}
-		return &Finding{Kind: k, Stream: ce.Stream, Revision: ce.Revision, Index: index, Problem: ce.Problem, Err: err}
+		return &Finding{Kind: k, Stream: ce.Stream, Revision: ce.Revision, Index: index, Problem: ce.Problem, Err: err, cause: ce.Err, causeSet: true}
 	}
 	var be *events.BindingError
 	if errors.As(err, &be) {
-		return &Finding{Kind: KindBinding, Stream: be.Stream, Revision: be.Revision, Index: index, Problem: be.Problem, Err: err}
+		return &Finding{Kind: KindBinding, Stream: be.Stream, Revision: be.Revision, Index: index, Problem: be.Problem, Err: err, causeSet: true}
 	}
 	return &Finding{Kind: KindDamage, Index: index, Problem: "the log could not be read", Err: err}
 }

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -14,11 +15,18 @@ import (
 type Hash = tlog.Hash
 
 // LeafHash returns the tree's leaf for a record whose hash-chain link is h:
-// RFC 6962's leaf hash, SHA-256 over a zero byte and h. The record's hash
-// covers everything the record holds (see events.Record.AppendCanonical),
-// so the leaf commits to the record's content and the tree to the order of
-// every record in the log.
-func LeafHash(h events.Hash) Hash { return tlog.RecordHash(h[:]) }
+// RFC 6962's leaf hash, SHA-256 over a zero byte and h, exactly
+// tlog.RecordHash(h[:]). The record's hash covers everything the record
+// holds (see events.Record.AppendCanonical), so the leaf commits to the
+// record's content and the tree to the order of every record in the log.
+// (tlog.RecordHash allocates its hash state on every call; a rebuild
+// hashes millions of leaves, so the input is assembled on the stack, as
+// tlog.NodeHash does.)
+func LeafHash(h events.Hash) Hash {
+	var buf [1 + len(h)]byte // 0x00 || h
+	copy(buf[1:], h[:])
+	return sha256.Sum256(buf[:])
+}
 
 // emptyRoot is the root of the tree of no records (RFC 6962: SHA-256 of
 // nothing).

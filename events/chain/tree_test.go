@@ -71,6 +71,19 @@ func TestTreeAgreesWithTlog(t *testing.T) {
 	}
 }
 
+// TestLeafHashIsTlogs: LeafHash is tlog.RecordHash of the record's hash.
+func TestLeafHashIsTlogs(t *testing.T) {
+	for i := range 1000 {
+		h := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		if LeafHash(h) != tlog.RecordHash(h[:]) {
+			t.Fatalf("leaf %d differs from tlog's", i)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = LeafHash(events.Hash{1}) }); n != 0 {
+		t.Fatalf("LeafHash allocates %v times", n)
+	}
+}
+
 // TestSubtreesJoin: a range built from subtrees of arbitrary batches
 // (hashed apart, as a rebuild's workers do) has the root of one built leaf
 // by leaf, and unaligned subtrees are refused.

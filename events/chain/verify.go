@@ -113,7 +113,7 @@ func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, e
 			from = rec.Position + 1
 			index := rep.Records
 			if err := chains.Check(&rec); err != nil {
-				rep.add(max, FromError(err, index))
+				rep.add(max, RecordFinding(KindChain, &rec, index, "hash chain", err))
 			}
 			if rec.Type == CheckpointType {
 				verifyRecorded(rep, max, &rec, index, opts.Keys)
@@ -172,6 +172,8 @@ func bindingOf(reg *events.Registry, names *events.StreamNamer, rec *events.Reco
 	}
 	return nil
 }
+
+
 
 // CheckAgainst compares a tree with a trusted checkpoint: nil when the
 // tree's first c.Size records have the checkpoint's root.
