@@ -47,7 +47,7 @@ var ErrWeakKey = errors.New("events: ledger key shorter than 16 bytes")
 // A StreamNamer is safe for concurrent use.
 type StreamNamer struct {
 	key  []byte
-	macs sync.Pool // of hash.Hash
+	macs sync.Pool // of *mac
 
 	// names caches the names already made: an HMAC costs about a
 	// microsecond, a lookup a few tens of nanoseconds. Keyed by the
@@ -65,8 +65,17 @@ func NewStreamNamer(key []byte) (*StreamNamer, error) {
 		return nil, fmt.Errorf("%w: got %d bytes", ErrWeakKey, len(key))
 	}
 	n := &StreamNamer{key: append([]byte(nil), key...)}
-	n.macs.New = func() any { return hmac.New(sha256.New, n.key) }
+	n.macs.New = func() any { return &mac{h: hmac.New(sha256.New, n.key)} }
 	return n, nil
+}
+
+// mac is an HMAC with its own input and output buffers, so that deriving a
+// key allocates nothing (a buffer handed to the hash's interface methods
+// would escape to the heap on every call).
+type mac struct {
+	h   hash.Hash
+	in  [96]byte
+	sum [sha256.Size]byte
 }
 
 // ParticipantKey returns the participant's 32-hex-character key.
@@ -77,14 +86,13 @@ func (n *StreamNamer) ParticipantKey(p Participant) string {
 
 // appendKey appends the participant's key in hex.
 func (n *StreamNamer) appendKey(b []byte, p Participant) []byte {
-	var in [96]byte
-	m := n.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(appendParticipant(in[:0], p))
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m := n.macs.Get().(*mac)
+	m.h.Reset()
+	m.h.Write(appendParticipant(m.in[:0], p))
+	m.h.Sum(m.sum[:0])
+	b = hex.AppendEncode(b, m.sum[:16])
 	n.macs.Put(m)
-	return hex.AppendEncode(b, sum[:16])
+	return b
 }
 
 // Stream returns "<category>-<program>-<year>-<participant key>", with the

@@ -173,8 +173,6 @@ func bindingOf(reg *events.Registry, names *events.StreamNamer, rec *events.Reco
 	return nil
 }
 
-
-
 // CheckAgainst compares a tree with a trusted checkpoint: nil when the
 // tree's first c.Size records have the checkpoint's root.
 func CheckAgainst(t *Tree, c Checkpoint) *Finding {
