@@ -90,7 +90,7 @@ type FileCheckpoints struct{ Dir string }
 
 func (c FileCheckpoints) path(name string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return "", fmt.Errorf("projection: checkpoint name %q must be a plain file name", name)
+		return "", fmt.Errorf("projection: checkpoint name %s must be a plain file name (no slash, backslash, . or ..)", events.DescribeInput(name))
 	}
 	return filepath.Join(c.Dir, name+".checkpoint"), nil
 }
@@ -110,7 +110,7 @@ func (c FileCheckpoints) Load(_ context.Context, name string) (events.Position, 
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, false, fmt.Errorf("projection: checkpoint %s is damaged: %v", p, err)
+		return 0, false, fmt.Errorf("projection: checkpoint %s is damaged: %s is not a position; remove the file to rebuild from the start", p, events.DescribeInput(strings.TrimSpace(string(b))))
 	}
 	return events.Position(n), true, nil
 }

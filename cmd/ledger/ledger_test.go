@@ -20,6 +20,7 @@ import (
 	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
 )
 
@@ -105,6 +106,33 @@ func TestCommandLine(t *testing.T) {
 		code, _, errs := runLedger(t, devEnv, args...)
 		if code != exitCannot || errs == "" {
 			t.Errorf("ledger %v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}
+
+// TestTINShapedArguments: every flag given a TIN-shaped value is refused
+// without echoing it.
+func TestTINShapedArguments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "season.db")
+	demo(t, path)
+	d := piicheck.TestTIN
+	for _, args := range [][]string{
+		{"status", "-store", path, "-participant", d + "0", "-year", "MIPS-2024"},
+		{"status", "-store", path, "-participant", d, "-year", d},
+		{"status", "-store", path, "-participant", d, "-year", "MIPS-2024", "-asof", d},
+		{"export", "-store", path, "-year", "MIPS-" + d},
+		{"export", "-store", path, "-year", "MIPS-2024", "-format", d},
+		{"receipt", "-store", path, "-confirmation", d},
+		{"verify", "-store", path, "-" + d},
+		{"verify", "-store", path, d},
+		{d},
+	} {
+		code, out, errs := runLedger(t, devEnv, args...)
+		if code != exitCannot {
+			t.Errorf("ledger %v: exit %d", args, code)
+		}
+		if found := piicheck.FindTestTIN(out + errs); len(found) > 0 {
+			t.Errorf("ledger %v echoes %q:\n%s%s", args, found, out, errs)
 		}
 	}
 }

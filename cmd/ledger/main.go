@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"time"
+
+	"github.com/electionledger/ledger/events"
 )
 
 // Exit statuses.
@@ -96,7 +98,7 @@ func runEnv(ctx context.Context, args []string, e *env) int {
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(errOut, "ledger: unknown command %q\n\n", args[0])
+	fmt.Fprintf(errOut, "ledger: unknown command %s\n\n", events.DescribeInput(args[0]))
 	usage(errOut)
 	return exitCannot
 }
@@ -137,12 +139,12 @@ func (f *flags) parse(args []string) (code int, ok bool) {
 	case errors.Is(err, flag.ErrHelp):
 		f.usage(f.e.out)
 		return exitOK, false
-	case err != nil:
-		fmt.Fprintf(f.e.err, "ledger %s: %v\n", f.name, err)
+	case err != nil: // the flag package quotes what it refuses: withhold digits that may be a TIN
+		fmt.Fprintf(f.e.err, "ledger %s: %s\n", f.name, events.RedactDigits(err.Error()))
 		f.usage(f.e.err)
 		return exitCannot, false
 	case f.NArg() > 0:
-		fmt.Fprintf(f.e.err, "ledger %s: unexpected argument %q (flags come as -name value)\n", f.name, f.Arg(0))
+		fmt.Fprintf(f.e.err, "ledger %s: unexpected argument %s (flags come as -name value)\n", f.name, events.DescribeInput(f.Arg(0)))
 		f.usage(f.e.err)
 		return exitCannot, false
 	}

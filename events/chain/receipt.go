@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/electionledger/ledger/events"
 	"github.com/go-json-experiment/json"
@@ -21,6 +22,21 @@ type ReceiptProof struct {
 	Index      int64  `json:"index"`
 	Checkpoint string `json:"checkpoint"` // the signed note
 	Proof      []Hash `json:"proof"`
+}
+
+// String describes the receipt proof without the record it holds (whose
+// payload names the participant in full): "receipt proof of log index i,
+// n hashes".
+func (p ReceiptProof) String() string {
+	return fmt.Sprintf("receipt proof of log index %d, %d hashes", p.Index, len(p.Proof))
+}
+
+// Format prints String under every verb.
+func (p ReceiptProof) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(p.String())) }
+
+// LogValue logs the receipt proof without its record.
+func (p ReceiptProof) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("index", p.Index), slog.Int("hashes", len(p.Proof)))
 }
 
 // ProveReceipt builds the receipt proof of rec, the record at log index
