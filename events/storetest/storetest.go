@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"InvalidAppend", testInvalid},
 		{"HostileStreamNames", testHostileStreamNames},
 		{"CallerBuffers", testCallerBuffers},
+		{"MerkleTree", testTree},
 		{"ConcurrentExpectedRevision", testConcurrentExact},
 		{"ConcurrentNoStream", testConcurrentNoStream},
 		{"SubscribeCatchUpThenLive", testSubscribeCatchUpLive},
