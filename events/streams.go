@@ -110,19 +110,7 @@ func (n *StreamNamer) Stream(category string, py ProgramYear, p Participant) str
 		return name
 	}
 	var buf [96]byte
-	b := append(buf[:0], category...)
-	b = append(b, '-')
-	for i := 0; i < len(py.Program); i++ {
-		c := py.Program[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(py.Year), 10)
-	b = append(b, '-')
-	name = string(n.appendKey(b, p))
+	name = string(n.appendKey(appendNamePrefix(buf[:0], category, py), p))
 	n.mu.Lock()
 	if n.names == nil || len(n.names) >= maxNames {
 		n.names = make(map[string]string)

@@ -98,12 +98,11 @@ type streamEnd struct {
 	sealed bool
 }
 
-// auditStreams walks the stream index: chains, then each stream's head.
-func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress func(int)) error {
-	var after []byte // resume key in the index
-	var end streamEnd
-	var cv events.ChainVerifier
-	heads := 0
+// pages walks a bucket's entries in key order, auditPage of them per read
+// transaction (so a long audit never holds one transaction), calling fn
+// with each, and done in the transaction that reads the last of them.
+func (s *Store) pages(ctx context.Context, bucket string, fn func(tx *bolt.Tx, k, v []byte), done func(tx *bolt.Tx)) error {
+	var after []byte // resume key
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -113,9 +112,7 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 		}
 		n := 0
 		err := s.view(func(tx *bolt.Tx) error {
-			log := tx.Bucket([]byte(bLog))
-			hb := tx.Bucket([]byte(bHeads))
-			c := tx.Bucket([]byte(bIndex)).Cursor()
+			c := tx.Bucket([]byte(bucket)).Cursor()
 			k, v := c.First()
 			if after != nil {
 				k, v = c.Seek(after)
@@ -126,58 +123,71 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 			for ; k != nil && n < auditPage; k, v = c.Next() {
 				n++
 				after = append(after[:0], k...)
-				if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
-					rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed stream-index entry", ErrCorrupt))
-					continue
-				}
-				stream := string(k[:len(k)-9])
-				rev := binary.BigEndian.Uint64(k[len(k)-8:])
-				pos := events.Position(binary.BigEndian.Uint64(v))
-				if stream != end.stream {
-					if end.stream != "" {
-						checkHead(rep, hb, &end)
-					}
-					end, cv = streamEnd{stream: stream}, events.ChainVerifier{}
-					rep.Streams++
-				}
-				val := log.Get(v)
-				if val == nil {
-					rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log", ErrCorrupt))
-					continue
-				}
-				r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
-				if err != nil {
-					f := chain.FromError(err, int64(pos))
-					f.Position = pos
-					rep.add(f)
-					continue
-				}
-				r.Position = pos
-				if err := cv.Check(&r); err != nil {
-					f := chain.FromError(err, int64(pos))
-					f.Position = pos
-					rep.add(f)
-				}
-				end.rev, end.hash, end.sealed = r.Revision, r.Hash, events.Seals(r.Type)
-				rep.Records++
-				if progress != nil && rep.Records%100_000 == 0 {
-					progress(rep.Records)
-				}
+				fn(tx, k, v)
 			}
-			if n < auditPage && end.stream != "" {
-				checkHead(rep, hb, &end)
-			}
-			if n < auditPage {
-				heads = hb.Stats().KeyN
+			if n < auditPage && done != nil {
+				done(tx)
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil || n < auditPage {
 			return err
 		}
-		if n < auditPage {
-			break
+	}
+}
+
+// auditStreams walks the stream index: chains, then each stream's head.
+func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress func(int)) error {
+	var end streamEnd
+	var cv events.ChainVerifier
+	heads := 0
+	err := s.pages(ctx, bIndex, func(tx *bolt.Tx, k, v []byte) {
+		if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
+			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed stream-index entry", ErrCorrupt))
+			return
 		}
+		stream := string(k[:len(k)-9])
+		rev := binary.BigEndian.Uint64(k[len(k)-8:])
+		pos := events.Position(binary.BigEndian.Uint64(v))
+		if stream != end.stream {
+			if end.stream != "" {
+				checkHead(rep, tx.Bucket([]byte(bHeads)), &end)
+			}
+			end, cv = streamEnd{stream: stream}, events.ChainVerifier{}
+			rep.Streams++
+		}
+		val := tx.Bucket([]byte(bLog)).Get(v)
+		if val == nil {
+			rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log", ErrCorrupt))
+			return
+		}
+		r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
+		if err == nil {
+			r.Position = pos
+			err = cv.Check(&r)
+		}
+		if err != nil {
+			f := chain.FromError(err, int64(pos))
+			f.Position = pos
+			rep.add(f)
+			if r.Stream == "" {
+				return // undecodable: nothing to take as the stream's end
+			}
+		}
+		end.rev, end.hash, end.sealed = r.Revision, r.Hash, events.Seals(r.Type)
+		rep.Records++
+		if progress != nil && rep.Records%100_000 == 0 {
+			progress(rep.Records)
+		}
+	}, func(tx *bolt.Tx) {
+		hb := tx.Bucket([]byte(bHeads))
+		if end.stream != "" {
+			checkHead(rep, hb, &end)
+		}
+		heads = hb.Stats().KeyN
+	})
+	if err != nil {
+		return err
 	}
 	if heads != rep.Streams {
 		rep.add(chainFinding(chain.KindIndex, "?", 0, 0, fmt.Sprintf("%d stream heads for %d streams in the stream index", heads, rep.Streams), ErrCorrupt))
@@ -213,39 +223,22 @@ func checkHead(rep *AuditReport, hb *bolt.Bucket, end *streamEnd) {
 // stream (by count), and the tree of its records.
 func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, error) {
 	tree := &chain.Tree{}
-	next := events.Position(0)
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	err := s.pages(ctx, bLog, func(_ *bolt.Tx, k, v []byte) {
+		if len(k) != 8 {
+			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed log key", ErrCorrupt))
+			return
 		}
-		n := 0
-		err := s.view(func(tx *bolt.Tx) error {
-			c := tx.Bucket([]byte(bLog)).Cursor()
-			for k, v := c.Seek(posKey(next)); k != nil && n < auditPage; k, v = c.Next() {
-				n++
-				if len(k) != 8 {
-					rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed log key", ErrCorrupt))
-					continue
-				}
-				pos := events.Position(binary.BigEndian.Uint64(k))
-				if pos != events.Position(tree.Size()) {
-					rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log skips from position %d to %d: records were deleted", tree.Size(), pos))
-				}
-				var h events.Hash
-				if len(v) >= len(h) {
-					copy(h[:], v[len(v)-len(h):])
-				}
-				tree.Append(chain.LeafHash(h))
-				next = pos + 1
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if pos := binary.BigEndian.Uint64(k); pos != uint64(tree.Size()) {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log skips from position %d to %d: records were deleted", tree.Size(), pos))
 		}
-		if n < auditPage {
-			break
+		var h events.Hash
+		if len(v) >= len(h) {
+			copy(h[:], v[len(v)-len(h):])
 		}
+		tree.Append(chain.LeafHash(h))
+	}, nil)
+	if err != nil {
+		return nil, err
 	}
 	if int(tree.Size()) != rep.Records {
 		rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log holds %d records, its streams %d", tree.Size(), rep.Records))
@@ -255,48 +248,24 @@ func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, er
 
 // auditIDs checks the event-ID index against the log.
 func (s *Store) auditIDs(ctx context.Context, rep *AuditReport) error {
-	var after []byte
 	ids := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
+	err := s.pages(ctx, bIDs, func(tx *bolt.Tx, k, v []byte) {
+		ids++
+		if len(k) != 16 || len(v) != 8 {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "a malformed event-ID entry"))
+			return
 		}
-		n := 0
-		err := s.view(func(tx *bolt.Tx) error {
-			log := tx.Bucket([]byte(bLog))
-			c := tx.Bucket([]byte(bIDs)).Cursor()
-			k, v := c.First()
-			if after != nil {
-				k, v = c.Seek(after)
-				if k != nil && bytes.Equal(k, after) {
-					k, v = c.Next()
-				}
-			}
-			for ; k != nil && n < auditPage; k, v = c.Next() {
-				n++
-				ids++
-				after = append(after[:0], k...)
-				if len(k) != 16 || len(v) != 8 {
-					rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "a malformed event-ID entry"))
-					continue
-				}
-				rec := log.Get(v)
-				if rec == nil {
-					rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d, which the log lacks", binary.BigEndian.Uint64(v)))
-					continue
-				}
-				if id, ok := idOf(rec); !ok || !bytes.Equal(id, k) {
-					rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d for an event the record there does not carry", binary.BigEndian.Uint64(v)))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+		rec := tx.Bucket([]byte(bLog)).Get(v)
+		if rec == nil {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d, which the log lacks", binary.BigEndian.Uint64(v)))
+			return
 		}
-		if n < auditPage {
-			break
+		if id, ok := idOf(rec); !ok || !bytes.Equal(id, k) {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d for an event the record there does not carry", binary.BigEndian.Uint64(v)))
 		}
+	}, nil)
+	if err != nil {
+		return err
 	}
 	if ids != rep.Records {
 		rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index holds %d events, the streams %d records: a retried append would not be recognised", ids, rep.Records))
