@@ -173,7 +173,10 @@ func TestVerifyFile(t *testing.T) {
 	if code, out, _ := runLedger(t, nil, "verify", "-store", path, "-key-file", keyFile); code != exitOK {
 		t.Errorf("the key from a file: exit %d\n%s", code, out)
 	}
-	for _, store := range []string{filepath.Join(dir, "missing.db"), dir, "esdb://127.0.0.1:1?tls=false&connectionTimeout=500"} {
+	if code, out, _ := runLedger(t, devEnv, "verify", "-store", "memory"); code != exitOK || !strings.Contains(out, "0 records in 0 streams") {
+		t.Errorf("-store memory: exit %d\n%s", code, out)
+	}
+	for _, store := range []string{filepath.Join(dir, "missing.db"), dir, "esdb://127.0.0.1:1?tls=false&maxDiscoverAttempts=1&discoveryInterval=10"} {
 		if code, out, errs := runLedger(t, devEnv, "verify", "-store", store); code != exitCannot {
 			t.Errorf("-store %s: exit %d\n%s%s", store, code, out, errs)
 		}
@@ -245,6 +248,17 @@ func TestCheckpointsAndReceipts(t *testing.T) {
 	}
 	if code, out, _ := runLedger(t, devEnv, "verify", "-store", path, "-checkpoint", cp, "-pubkey", key+".pub"); code != exitOK || !strings.Contains(out, "the log holds what it covered") {
 		t.Fatalf("verify against the checkpoint: %d\n%s", code, out)
+	}
+	// A checkpoint recorded in the ledger itself is checked by every later
+	// verification that has the key.
+	recorded := filepath.Join(dir, "recorded.db")
+	b0, _ := os.ReadFile(path)
+	os.WriteFile(recorded, b0, 0o600)
+	if code, _, errs := runLedger(t, nil, "checkpoint", "-store", recorded, "-sign-key", key, "-record"); code != exitOK {
+		t.Fatalf("checkpoint -record: %d %s", code, errs)
+	}
+	if code, out, _ := runLedger(t, devEnv, "verify", "-store", recorded, "-pubkey", key+".pub"); code != exitOK || !strings.Contains(out, "checkpoints recorded in the ledger: 1 verified") {
+		t.Fatalf("verify with a recorded checkpoint: %d\n%s", code, out)
 	}
 	receipt := filepath.Join(dir, "receipt.json")
 	code, out, errs := runLedger(t, devEnv, "receipt", "-store", path, "-confirmation", rc.Hash.String(), "-checkpoint", cp, "-pubkey", key+".pub", "-o", receipt)
