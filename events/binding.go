@@ -61,16 +61,40 @@ func Subject(e Event) (category string, py ProgramYear, p Participant, ok bool) 
 // participant's stream from another's; StreamNamer.Bind can.
 func CheckStreamShape(rec *Record, e Event) error {
 	category, py, _, ok := Subject(e)
-	if !ok {
+	if !ok || hasNamePrefix(rec.Stream, category, py) {
 		return nil
 	}
 	var buf [64]byte
 	prefix := appendNamePrefix(buf[:0], category, py)
-	if len(rec.Stream) < len(prefix) || rec.Stream[:len(prefix)] != string(prefix) {
-		return &BindingError{Stream: rec.Stream, Revision: rec.Revision,
-			Problem: "a " + rec.Type + " for " + py.String() + " belongs in a stream named " + string(prefix) + "<participant key>"}
+	return &BindingError{Stream: rec.Stream, Revision: rec.Revision,
+		Problem: "a " + rec.Type + " for " + py.String() + " belongs in a stream named " + string(prefix) + "<participant key>"}
+}
+
+// hasNamePrefix reports whether stream starts with appendNamePrefix's
+// "<category>-<program in lower case>-<year>-", without building it.
+func hasNamePrefix(stream, category string, py ProgramYear) bool {
+	n := len(category)
+	if len(stream) <= n || stream[:n] != category || stream[n] != '-' {
+		return false
 	}
-	return nil
+	s := stream[n+1:]
+	p := py.Program
+	if len(s) <= len(p) || s[len(p)] != '-' {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if s[i] != c {
+			return false
+		}
+	}
+	s = s[len(p)+1:]
+	var yb [20]byte
+	y := strconv.AppendInt(yb[:0], int64(py.Year), 10)
+	return len(s) > len(y) && s[len(y)] == '-' && s[:len(y)] == string(y)
 }
 
 // Bind checks that a record's decoded payload e belongs to its stream: the
@@ -83,12 +107,11 @@ func (n *StreamNamer) Bind(rec *Record, e Event) error {
 	if !ok {
 		return nil
 	}
-	var buf [128]byte
-	name := appendNamePrefix(buf[:0], category, py)
-	if len(rec.Stream) < len(name) || rec.Stream[:len(name)] != string(name) {
+	if !hasNamePrefix(rec.Stream, category, py) {
 		return CheckStreamShape(rec, e)
 	}
-	name = n.appendKey(name, p) // the pooled HMAC, no cache: a verifier meets each participant about once
+	var buf [128]byte
+	name := n.appendKey(appendNamePrefix(buf[:0], category, py), p) // the pooled HMAC, no cache: a verifier meets each participant about once
 	if rec.Stream != string(name) {
 		return &BindingError{Stream: rec.Stream, Revision: rec.Revision,
 			Problem: "its " + rec.Type + " is about a participant whose " + category + " stream is another (a record moved or forged into this stream)"}
