@@ -59,8 +59,9 @@ func (c *FileCheck) OK() bool { return len(c.Damage) == 0 && c.Omitted == 0 }
 // map, into a loop, or into a panic. An auditor of a file it does not
 // trust runs CheckFile first and opens the file (ReadOnly) only when it is
 // sound. The error is for a file that cannot be checked at all: missing, a
-// directory or not a bbolt file (ErrNotLedger), or shorter than its header
-// says (ErrTruncated).
+// directory or not a bbolt file (ErrNotLedger), shorter than its header
+// says (ErrTruncated), or open for writing by a process (ErrInUse: check a
+// copy), whose pages could change under the check.
 func CheckFile(ctx context.Context, path string) (*FileCheck, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -73,6 +74,12 @@ func CheckFile(ctx context.Context, path string) (*FileCheck, error) {
 	}
 	if info.IsDir() {
 		return nil, fmt.Errorf("%w: %s is a directory; name a ledger file, such as %s", ErrNotLedger, path, filepath.Join(path, "ledger.db"))
+	}
+	if err := lockShared(f); err != nil {
+		if errors.Is(err, ErrInUse) {
+			return nil, fmt.Errorf("%w: %s is open for writing; check a copy, or stop the writer", ErrInUse, path)
+		}
+		return nil, fmt.Errorf("boltstore: check %s: %w", path, err)
 	}
 	c := &checker{ctx: ctx, f: f, size: info.Size(), rep: &FileCheck{},
 		rootBuckets: map[string]bool{}, metaValues: map[string][]byte{}}

@@ -203,6 +203,23 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// TestCheckFileInUse: a file open for writing is not checked (its pages
+// could change under the check): ErrInUse.
+func TestCheckFileInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	w, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boltstore.CheckFile(context.Background(), path); !errors.Is(err, boltstore.ErrInUse) {
+		t.Fatalf("CheckFile of a file open for writing: %v", err)
+	}
+	w.Close()
+	if fc, err := boltstore.CheckFile(context.Background(), path); err != nil || !fc.OK() {
+		t.Fatalf("after the writer closed: %v %v", err, fc)
+	}
+}
+
 // TestDirectoryRefused: a directory given as the ledger file is
 // ErrNotLedger, naming it and what to give instead, for Open and CheckFile.
 func TestDirectoryRefused(t *testing.T) {
