@@ -428,7 +428,8 @@ const (
 // prepare readies a read batch for the workers: errs and evs cleared, and
 // each record assigned to a worker. When verifying, the assignment is by a
 // hash of the stream, so every record of a stream goes to the same
-// verifier, in log order.
+// verifier, in log order (records a trusted checkpoint covers are not
+// verified, and go round the workers).
 func (r *Runner) prepare(b *batch) {
 	b.errs, b.evs, b.decErrs = b.errs[:0], b.evs[:0], b.decErrs[:0]
 	for range b.recs {
@@ -436,9 +437,13 @@ func (r *Runner) prepare(b *batch) {
 	}
 	if n := r.workers; n > 1 {
 		b.shard = b.shard[:0]
+		trusted := int64(-1)
+		if r.trust != nil {
+			trusted = r.trust.cp.Size
+		}
 		for i := range b.recs {
 			k := i % n
-			if r.verify {
+			if r.verify && b.start+int64(i) >= trusted {
 				k = int(maphash.String(r.seed, b.recs[i].Stream) % uint64(n))
 			}
 			b.shard = append(b.shard, uint8(k))
