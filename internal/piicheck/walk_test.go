@@ -403,7 +403,7 @@ func TestNoFullTINInParseErrors(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "r.checkpoint"), []byte(d+"x\n"), 0o600)
 	_, _, err = projection.FileCheckpoints{Dir: dir}.Load(context.Background(), "r")
-	add("projection.FileCheckpoints.Load", err)
+	add("projection.FileCheckpoints.Load", stripPath(err, dir)) // the temporary directory's name has digits of its own
 	_, _, err = projection.FileCheckpoints{Dir: dir}.Load(context.Background(), d+"/x")
 	add("projection.FileCheckpoints, name", err)
 	notLedger := filepath.Join(dir, d+".txt")
