@@ -65,6 +65,26 @@ func (r *Range) Append(leaf Hash) {
 	r.n++
 }
 
+// AppendLeaf adds the next record's leaf, as Append does, and appends to
+// dst the hashes a store keeps for that record: the leaf, then the root of
+// each subtree it completes (AppendStored's hashes, taken from the
+// frontier instead of read back from the stored ones). A store that keeps
+// a Range beside its stored hashes grows its tree with no reads and no
+// index arithmetic.
+func (r *Range) AppendLeaf(dst []Hash, leaf Hash) []Hash {
+	dst = append(dst, leaf)
+	h := leaf
+	for m := r.n; m&1 == 1; m >>= 1 {
+		last := len(r.roots) - 1
+		h = tlog.NodeHash(r.roots[last], h)
+		r.roots = r.roots[:last]
+		dst = append(dst, h)
+	}
+	r.roots = append(r.roots, h)
+	r.n++
+	return dst
+}
+
 // ErrUnaligned is returned by AppendSubtree for a subtree that does not
 // start where the range ends or is not aligned to its size.
 var ErrUnaligned = errors.New("chain: subtree not aligned with the range")

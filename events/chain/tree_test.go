@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"slices"
 	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
@@ -34,7 +35,7 @@ func (t *libraryTree) ReadHashes(ix []int64) ([]Hash, error) {
 func TestTreeAgreesWithTlog(t *testing.T) {
 	var lib libraryTree
 	var ours Tree
-	var r Range
+	var r, frontier Range
 	if got, want := r.Root(), emptyRoot(); got != want {
 		t.Fatalf("empty range root %v, want %v", got, want)
 	}
@@ -43,6 +44,9 @@ func TestTreeAgreesWithTlog(t *testing.T) {
 		hs, err := tlog.StoredHashesForRecordHash(n, leaf, &lib)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got := frontier.AppendLeaf(nil, leaf); !slices.Equal(got, hs) {
+			t.Fatalf("record %d: AppendLeaf's stored hashes differ from tlog's", n)
 		}
 		lib = append(lib, hs...)
 		ours.Append(leaf)

@@ -19,7 +19,8 @@ const (
 	chunkSize = 1 << chunkBits
 )
 
-// treeBits sizes the chunks the tree's stored hashes live in (256 KiB each).
+// treeBits sizes the chunks the tree's interior nodes live in (256 KiB
+// each).
 const (
 	treeBits  = 13
 	treeChunk = 1 << treeBits
@@ -43,7 +44,10 @@ type Store struct {
 	streams streamIndex
 	ids     idIndex
 	arena   []byte         // where payloads are copied to, in log order (see keep)
-	tree    [][]chain.Hash // the Merkle tree's stored hashes, in tlog's layout, in chunks of treeChunk
+	tree    [][]chain.Hash // the Merkle tree's interior nodes, in tlog's order without the leaves, in chunks of treeChunk
+	nodes   int64          // how many interior nodes tree holds
+	edge    chain.Range    // the tree's frontier: what the next record's hashes join
+	scratch []chain.Hash   // grow's, reused
 	notify  chan struct{}  // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
@@ -152,7 +156,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 			s.chunks = append(s.chunks, make([]events.Record, chunkSize))
 		}
 		*s.at(rec.Position) = rec
-		s.grow(rec.Position, rec.Hash)
+		s.grow(rec.Hash)
 		s.size++
 		st.add(rec.Position)
 		s.ids.put(e.ID, rec.Position)
@@ -168,16 +172,16 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	return res, nil
 }
 
-// grow adds the record at position p, whose hash is h, to the Merkle tree:
-// its leaf and the roots of the subtrees it completes, about two hashes per
-// record. s.mu is held for writing.
-func (s *Store) grow(p events.Position, h events.Hash) {
-	var buf [64]chain.Hash
-	hs, _ := chain.AppendStored(buf[:0], int64(p), chain.LeafHash(h), func(i int64) (chain.Hash, error) {
-		return s.tree[i>>treeBits][i&(treeChunk-1)], nil
-	})
-	next := tlog.StoredHashIndex(0, int64(p))
-	for _, x := range hs {
+// grow adds the next record, whose hash is h, to the Merkle tree: the
+// roots of the subtrees it completes (about one per record), joined on the
+// tree's frontier. The leaves are not kept: a leaf is the hash of its
+// record's hash, which the log holds (see storedHash). s.mu is held for
+// writing.
+func (s *Store) grow(h events.Hash) {
+	s.scratch = s.edge.AppendLeaf(s.scratch[:0], chain.LeafHash(h))
+	next := s.nodes
+	s.nodes += int64(len(s.scratch) - 1)
+	for _, x := range s.scratch[1:] {
 		if next&(treeChunk-1) == 0 && next>>treeBits == int64(len(s.tree)) {
 			s.tree = append(s.tree, make([]chain.Hash, treeChunk))
 		}
@@ -216,9 +220,23 @@ func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Ha
 		if i < 0 || i >= count {
 			return nil, fmt.Errorf("memstore: stored hash %d of a tree of %d records: %w", i, s.size, chain.ErrTruncated)
 		}
-		out[k] = s.tree[i>>treeBits][i&(treeChunk-1)]
+		out[k] = s.storedHash(i)
 	}
 	return out, nil
+}
+
+// storedHash is the stored hash at index i of tlog's layout: a leaf,
+// computed from its record's hash, or an interior node. The interior node
+// (level, n) is written with record m = (n+1)<<level - 1, after that
+// record's leaf, so without the leaves it sits m+1 places earlier. s.mu is
+// held.
+func (s *Store) storedHash(i int64) chain.Hash {
+	level, n := tlog.SplitStoredHashIndex(i)
+	if level == 0 {
+		return chain.LeafHash(s.at(events.Position(n)).Hash)
+	}
+	j := i - (n+1)<<level
+	return s.tree[j>>treeBits][j&(treeChunk-1)]
 }
 
 var _ chain.TreeStore = (*Store)(nil)
