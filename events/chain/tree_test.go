@@ -2,10 +2,10 @@ package chain
 
 import (
 	"context"
-	"slices"
 	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/electionledger/ledger/events"
