@@ -22,6 +22,7 @@ import (
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
 )
 
 var (
@@ -185,6 +186,39 @@ func TestVerifyFile(t *testing.T) {
 	other := map[string]string{envLedgerKey: "another ledger's key, 32 bytes.."}
 	if code, out, _ := runLedger(t, other, "verify", "-store", path); code != exitFindings || !strings.Contains(out, "FINDING binding") {
 		t.Errorf("the wrong key: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyOlderFormat: a ledger file an earlier version wrote (format 1,
+// no stored tree) verifies, read-only, its tree computed from the log, and
+// is not upgraded (not one byte changes).
+func TestVerifyOlderFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	demo(t, path)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("tree")); err != nil {
+			return err
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Delete([]byte("tree")); err != nil {
+			return err
+		}
+		return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, 1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if code, out, errs := runLedger(t, devEnv, "verify", "-store", path); code != exitOK || !strings.Contains(out, "tree size 5") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("verify changed a format 1 file")
 	}
 }
 
