@@ -231,8 +231,9 @@ func WithProgressEvery(n int) RunnerOption { return func(r *Runner) { r.progEver
 // WithViolations calls fn for each violation as it is found.
 func WithViolations(fn func(*Violation)) RunnerOption { return func(r *Runner) { r.onViolation = fn } }
 
-// WithoutChainVerification skips hash-chain checks (faster; seals are still
-// enforced by the models).
+// WithoutChainVerification skips verification: hash chains, stream
+// bindings and the Merkle tree (faster; seals and the ledger's other rules
+// are still enforced by the models).
 func WithoutChainVerification() RunnerOption { return func(r *Runner) { r.verify = false } }
 
 // AsOf applies only records recorded at or before t: the models then answer
