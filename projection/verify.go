@@ -103,21 +103,11 @@ func (r *Runner) startTree(ctx context.Context) error {
 		r.tree.check = append(r.tree.check, c)
 		// A store that keeps its tree answers at once whether it still
 		// holds what the checkpoint covers.
-		if ts, ok := r.store.(chain.TreeStore); ok {
-			size, err := ts.TreeSize(ctx)
-			if err != nil {
-				return err
-			}
-			if size < c.Size {
-				return fmt.Errorf("projection: the log holds %d records, the trusted checkpoint %v covers %d: %w", size, c, c.Size, chain.ErrTruncated)
-			}
-			root, err := tlog.TreeHash(c.Size, chain.StoredReader(ctx, ts))
-			if err != nil {
-				return err
-			}
-			if root != c.Root {
-				return fmt.Errorf("projection: the store's tree at %d records is not the trusted checkpoint's (%v): %w", c.Size, c, chain.ErrInconsistent)
-			}
+		if l, ok := r.store.(interface{ Len() int }); ok && int64(l.Len()) < c.Size {
+			return fmt.Errorf("projection: the log holds %d records, the trusted checkpoint %v covers %d: %w", l.Len(), c, c.Size, chain.ErrTruncated)
+		}
+		if err := storedTreeHolds(ctx, r.store, c); err != nil {
+			return err
 		}
 	}
 	sort.Slice(r.tree.check, func(i, j int) bool { return r.tree.check[i].Size < r.tree.check[j].Size })
@@ -133,6 +123,29 @@ func (r *Runner) startTree(ctx context.Context) error {
 		if r.tree.end >= 0 {
 			r.tree.end = max(r.tree.end, c.Size) // hash as far as the last checkpoint
 		}
+	}
+	return nil
+}
+
+// storedTreeHolds checks, before a rebuild applies anything, that a store
+// keeping its tree that far holds the trusted checkpoint's tree; a tree not
+// stored that far (an older file opened read-only) is checked while the
+// records are read instead.
+func storedTreeHolds(ctx context.Context, s events.Store, c chain.Checkpoint) error {
+	ts, ok := s.(chain.TreeStore)
+	if !ok {
+		return nil
+	}
+	size, err := ts.TreeSize(ctx)
+	if err != nil || size < c.Size {
+		return err
+	}
+	root, err := tlog.TreeHash(c.Size, chain.StoredReader(ctx, ts))
+	if err != nil {
+		return err
+	}
+	if root != c.Root {
+		return fmt.Errorf("projection: the store's tree at %d records is not the trusted checkpoint's (%v): %w", c.Size, c, chain.ErrInconsistent)
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -315,6 +316,38 @@ func TestTrustCheckpoint(t *testing.T) {
 	assert.Zero(t, rep.Applied)
 	_, _, err = rebuild(t, honest, projection.TrustCheckpoint([]byte(strings.Replace(string(signed), "\n", "\n1", 1)), keys.verifier))
 	assert.ErrorIs(t, err, chain.ErrSignature)
+}
+
+// TestTrustCheckpointOlderFile: a ledger file of the format before the
+// stored tree, opened read-only, is rebuilt trusting a checkpoint: its tree
+// is computed while the records are read.
+func TestTrustCheckpointOlderFile(t *testing.T) {
+	keys := newKeys(t)
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	require.NoError(t, err)
+	vseason(t, s, 20)
+	signed, c := keys.sign(t, s, -1)
+	require.NoError(t, s.Close())
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("tree")); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("meta")).Delete([]byte("tree")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, 1})
+	}))
+	require.NoError(t, db.Close())
+	ro, err := boltstore.Open(path, boltstore.ReadOnly())
+	require.NoError(t, err)
+	defer ro.Close()
+	_, rep, err := rebuild(t, ro, projection.TrustCheckpoint(signed, keys.verifier))
+	require.NoError(t, err)
+	assert.Equal(t, c.Size, rep.Trusted)
+	assert.Equal(t, int(c.Size), rep.Applied)
 }
 
 // sliceLog serves a fixed log, possibly forged record by record, through
