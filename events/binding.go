@@ -36,23 +36,46 @@ func (e *BindingError) Is(target error) bool { return target == ErrUnbound }
 // event types that are not the ledger's own (a caller's types), which are
 // bound to no stream.
 func Subject(e Event) (category string, py ProgramYear, p Participant, ok bool) {
-	switch e := e.(type) {
-	case EligibilityDetermined:
-		return CategoryEligibility, e.ProgramYear, e.Participant, true
-	case ElectionRequested:
-		return CategoryElection, e.ProgramYear, e.Participant, true
-	case ElectionRequestWithdrawn:
-		return CategoryElection, e.ProgramYear, e.Participant, true
-	case ElectionConfirmed:
-		return CategoryElection, e.ProgramYear, e.Participant, true
-	case ScoreReported:
-		return CategoryScore, e.ProgramYear, e.Participant, true
-	case APMParticipationSnapshot:
-		return CategoryAPM, e.ProgramYear, e.Entity, true
-	case VirtualGroupMembership:
-		return CategoryVirtualGroup, e.ProgramYear, e.VirtualGroup, true
+	if s, ok := e.(subjected); ok {
+		category, py, p = s.subject()
+		return category, py, p, true
 	}
 	return "", ProgramYear{}, Participant{}, false
+}
+
+// subjected is a ledger event type: what it is about. The methods take the
+// event by value but read only these fields, so a verifier asking about
+// millions of events does not copy each whole out of its interface.
+type subjected interface {
+	subject() (category string, py ProgramYear, p Participant)
+}
+
+func (e EligibilityDetermined) subject() (string, ProgramYear, Participant) {
+	return CategoryEligibility, e.ProgramYear, e.Participant
+}
+
+func (e ElectionRequested) subject() (string, ProgramYear, Participant) {
+	return CategoryElection, e.ProgramYear, e.Participant
+}
+
+func (e ElectionRequestWithdrawn) subject() (string, ProgramYear, Participant) {
+	return CategoryElection, e.ProgramYear, e.Participant
+}
+
+func (e ElectionConfirmed) subject() (string, ProgramYear, Participant) {
+	return CategoryElection, e.ProgramYear, e.Participant
+}
+
+func (e ScoreReported) subject() (string, ProgramYear, Participant) {
+	return CategoryScore, e.ProgramYear, e.Participant
+}
+
+func (e APMParticipationSnapshot) subject() (string, ProgramYear, Participant) {
+	return CategoryAPM, e.ProgramYear, e.Entity
+}
+
+func (e VirtualGroupMembership) subject() (string, ProgramYear, Participant) {
+	return CategoryVirtualGroup, e.ProgramYear, e.VirtualGroup
 }
 
 // CheckStreamShape is the binding check that needs no ledger key: a ledger

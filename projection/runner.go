@@ -155,10 +155,15 @@ type Report struct {
 	Next       events.Position // where a follower would resume
 	Elapsed    time.Duration
 	// Size and Root are the Merkle tree over the records read, when the
-	// rebuild verified (up to the trusted checkpoint's size when it
-	// trusted one: see TrustCheckpoint).
+	// rebuild verified (none when it trusted a checkpoint with a digest;
+	// up to a trusted checkpoint without one: see TrustCheckpoint).
 	Size int64
 	Root chain.Hash
+	// Digest is, when the rebuild verified, what a checkpoint of the log
+	// it read says but its origin: size, digest of the records' hashes and
+	// (unless it trusted a checkpoint) the tree's root. Sign it
+	// (chain.Sign) to let a later rebuild trust what this one verified.
+	Digest chain.Checkpoint
 	// Trusted counts the records a trusted checkpoint covered, applied
 	// without verifying their chains again.
 	Trusted int64
@@ -416,6 +421,7 @@ type batch struct {
 	boundary events.Position // the position of the first record a trusted checkpoint does not cover (once known)
 	leaves   []chain.Hash    // scratch for the tree worker
 	subtrees []subtree       // the tree over recs, in aligned subtrees
+	digests  []digestAt      // the digest of the records' hashes at checkpoint sizes within recs
 }
 
 // batches is how many read-ahead batches circulate between the reader, the
@@ -468,10 +474,14 @@ func (r *Runner) work(b *batch, k int) {
 	if r.verify {
 		r.chains[k].CheckBatch(b.recs, b.errs, check)
 	}
+	bindFrom := int64(-1) // records before it a trusted checkpoint covers: not bound again
+	if r.verify && r.trust != nil {
+		bindFrom = r.trust.cp.Size
+	}
 	for i := range b.recs {
 		if (mine == nil || mine(i)) && b.errs[i] == nil {
 			b.evs[i], b.decErrs[i] = r.reg.Decode(&b.recs[i])
-			if r.verify && b.decErrs[i] == nil && (check == nil || check(i)) {
+			if r.verify && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
 				b.errs[i] = r.bind(&b.recs[i], b.evs[i])
 			}
 		}
@@ -546,6 +556,7 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 				b.boundary = boundary
 				index += int64(len(b.recs))
 				seq++
+				r.digest(b)
 				r.prepare(b)
 				b.verified.Add(len(work))
 				for _, w := range work {

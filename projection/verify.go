@@ -75,54 +75,119 @@ type subtree struct {
 	root  chain.Hash
 }
 
-// treeState is a rebuild's tree: the range joined so far, and the sizes at
-// which it is compared with a checkpoint.
+// treeState is a rebuild's tree and digest of the records' hashes: the
+// range joined so far, and the sizes at which each is compared with a
+// checkpoint.
 type treeState struct {
-	on    bool
-	rng   chain.Range
-	end   int64              // records past end are not hashed (-1: none are past it)
-	cuts  []int64            // sizes where a subtree must end (checkpoint sizes)
-	check []chain.Checkpoint // by size, ascending
+	on     bool
+	rng    chain.Range
+	end    int64              // records past end are not hashed into the tree (-1: none are past it)
+	cuts   []int64            // sizes where a subtree must end (checkpoint sizes)
+	check  []chain.Checkpoint // roots to compare, by size, ascending
+	dcheck []chain.Checkpoint // digests to compare, by size, ascending
+	dig    chain.Digester     // the reader's: every record's hash, in log order
+}
+
+// digestAt is the digest of the records' hashes at a checkpoint's size,
+// taken by the reader as it passes.
+type digestAt struct {
+	size int64
+	sum  chain.Hash
 }
 
 // startTree opens a trusted checkpoint and checks it against a store that
-// keeps its tree, and readies the rebuild's tree.
+// keeps its tree, and readies the rebuild's tree and digest. A checkpoint
+// to verify against is compared by its root (and its digest, when it has
+// one); a trusted checkpoint by its digest when it has one (the records it
+// covers are then not hashed into the tree at all), else by its root.
 func (r *Runner) startTree(ctx context.Context) error {
 	r.tree = treeState{on: r.verify, end: -1}
 	if !r.verify {
 		return nil
 	}
-	r.tree.check = append(r.tree.check, r.checks...)
+	t := &r.tree
+	t.check = append(t.check, r.checks...)
+	for _, c := range r.checks {
+		if c.HasDigest {
+			t.dcheck = append(t.dcheck, c)
+		}
+	}
 	if r.trust != nil {
 		c, err := chain.Open(r.trust.signed, r.trust.keys...)
 		if err != nil {
 			return fmt.Errorf("projection: trusted checkpoint: %w", err)
 		}
 		r.trust.cp = c
-		r.tree.end = c.Size
-		r.tree.check = append(r.tree.check, c)
-		// A store that keeps its tree answers at once whether it still
-		// holds what the checkpoint covers.
+		t.end = 0
+		if c.HasDigest {
+			t.dcheck = append(t.dcheck, c)
+		} else {
+			t.check = append(t.check, c)
+		}
 		if l, ok := r.store.(interface{ Len() int }); ok && int64(l.Len()) < c.Size {
 			return fmt.Errorf("projection: the log holds %d records, the trusted checkpoint %v covers %d: %w", l.Len(), c, c.Size, chain.ErrTruncated)
 		}
+		// A store that keeps its tree answers at once whether it still
+		// holds what the checkpoint covers.
 		if err := storedTreeHolds(ctx, r.store, c); err != nil {
 			return err
 		}
 	}
-	sort.Slice(r.tree.check, func(i, j int) bool { return r.tree.check[i].Size < r.tree.check[j].Size })
-	for len(r.tree.check) > 0 && r.tree.check[0].Size == 0 { // the empty log: nothing to reach
+	bySize := func(cs []chain.Checkpoint) {
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Size < cs[j].Size })
+	}
+	bySize(t.check)
+	bySize(t.dcheck)
+	for len(t.check) > 0 && t.check[0].Size == 0 { // the empty log: nothing to reach
 		var empty chain.Range
-		if err := compareRoot(empty.Root(), r.tree.check[0]); err != nil {
+		if err := compareRoot(empty.Root(), t.check[0]); err != nil {
 			return err
 		}
-		r.tree.check = r.tree.check[1:]
+		t.check = t.check[1:]
 	}
-	for _, c := range r.tree.check {
-		r.tree.cuts = append(r.tree.cuts, c.Size)
-		if r.tree.end >= 0 {
-			r.tree.end = max(r.tree.end, c.Size) // hash as far as the last checkpoint
+	for len(t.dcheck) > 0 && t.dcheck[0].Size == 0 {
+		var empty chain.Digester
+		if err := compareDigest(empty.Sum(), t.dcheck[0]); err != nil {
+			return err
 		}
+		t.dcheck = t.dcheck[1:]
+	}
+	for _, c := range t.check {
+		t.cuts = append(t.cuts, c.Size)
+		if t.end >= 0 {
+			t.end = max(t.end, c.Size) // hash as far as the last root to compare
+		}
+	}
+	return nil
+}
+
+// digest adds a batch's records to the digest of the records' hashes, in
+// the reader's goroutine, noting it at every size a checkpoint's digest is
+// compared at.
+func (r *Runner) digest(b *batch) {
+	b.digests = b.digests[:0]
+	t := &r.tree
+	if !t.on {
+		return
+	}
+	next := 0 // the next digest to compare, among those not yet passed
+	for next < len(t.dcheck) && t.dcheck[next].Size <= t.dig.Size() {
+		next++
+	}
+	for i := range b.recs {
+		t.dig.Add(b.recs[i].Hash)
+		for next < len(t.dcheck) && t.dcheck[next].Size == t.dig.Size() {
+			b.digests = append(b.digests, digestAt{t.dig.Size(), t.dig.Sum()})
+			next++
+		}
+	}
+}
+
+// compareDigest compares the digest of the records' hashes at a
+// checkpoint's size with it.
+func compareDigest(sum chain.Hash, c chain.Checkpoint) error {
+	if sum != c.Digest {
+		return fmt.Errorf("projection: the hashes of the log's first %d records are not those checkpoint %v covered (a record deleted, rewritten, reordered or inserted): %w", c.Size, c, chain.ErrInconsistent)
 	}
 	return nil
 }
@@ -213,6 +278,14 @@ func (r *Runner) joinTree(b *batch) error {
 		return nil
 	}
 	t := &r.tree
+	for _, d := range b.digests {
+		for len(t.dcheck) > 0 && t.dcheck[0].Size == d.size {
+			if err := compareDigest(d.sum, t.dcheck[0]); err != nil {
+				return err
+			}
+			t.dcheck = t.dcheck[1:]
+		}
+	}
 	for _, st := range b.subtrees {
 		if err := t.rng.AppendSubtree(st.start, st.level, st.root); err != nil {
 			return err
@@ -244,12 +317,17 @@ func (r *Runner) endTree(ctx context.Context, rep *Report) error {
 		return nil
 	}
 	rep.Size, rep.Root = t.rng.Size(), t.rng.Root()
-	if r.trust != nil {
-		rep.Trusted = min(r.trust.cp.Size, rep.Size)
+	rep.Digest = chain.Checkpoint{Size: t.dig.Size(), Digest: t.dig.Sum(), HasDigest: true}
+	if t.end < 0 {
+		rep.Digest.Root = rep.Root
 	}
-	if len(t.check) > 0 { // a checkpoint the tree never reached
-		c := t.check[0]
-		return fmt.Errorf("projection: the log holds %d records, checkpoint %v covered %d: %w", t.rng.Size(), c, c.Size, chain.ErrTruncated)
+	if r.trust != nil {
+		rep.Trusted = min(r.trust.cp.Size, t.dig.Size())
+	}
+	for _, c := range [][]chain.Checkpoint{t.check, t.dcheck} {
+		if len(c) > 0 { // a checkpoint the log never reached
+			return fmt.Errorf("projection: the log holds %d records, checkpoint %v covered %d: %w", t.dig.Size(), c[0], c[0].Size, chain.ErrTruncated)
+		}
 	}
 	ts, ok := r.store.(chain.TreeStore)
 	if !ok || t.end >= 0 {

@@ -161,6 +161,7 @@ func records(t testing.TB, s events.Store) []events.Record {
 type logKeys struct {
 	signer   note.Signer
 	verifier note.Verifier
+	digest   bool // checkpoints carry the digest of the records' hashes
 }
 
 func newKeys(t testing.TB) logKeys {
@@ -170,7 +171,7 @@ func newKeys(t testing.TB) logKeys {
 	require.NoError(t, err)
 	v, err := chain.NewVerifier(vkey)
 	require.NoError(t, err)
-	return logKeys{s, v}
+	return logKeys{signer: s, verifier: v}
 }
 
 // sign signs the checkpoint of the first n records of s (n < 0: all).
@@ -186,6 +187,13 @@ func (k logKeys) sign(t testing.TB, s events.Store, n int64) ([]byte, chain.Chec
 	root, err := tree.Root(n)
 	require.NoError(t, err)
 	c := chain.Checkpoint{Origin: "example.org/ledger", Size: n, Root: root}
+	if k.digest {
+		var d chain.Digester
+		for _, r := range records(t, s)[:n] {
+			d.Add(r.Hash)
+		}
+		c.Digest, c.HasDigest = d.Sum(), true
+	}
 	signed, err := chain.Sign(c, k.signer)
 	require.NoError(t, err)
 	return signed, c
@@ -196,6 +204,12 @@ func (k logKeys) sign(t testing.TB, s events.Store, n int64) ([]byte, chain.Chec
 // checkpoint, fully verifying or trusting a later one, on one worker or
 // four, in memory and in a file.
 func TestRebuildDetectsAgainstACheckpoint(t *testing.T) {
+	for _, digest := range []bool{false, true} {
+		t.Run(fmt.Sprintf("digest=%v", digest), func(t *testing.T) { testRebuildDetects(t, digest) })
+	}
+}
+
+func testRebuildDetects(t *testing.T, digest bool) {
 	names := devNames(t)
 	confirmed := names.Election(py24, vpractice(0))
 	edits := map[string]func([]events.Record) []events.Record{
@@ -217,6 +231,7 @@ func TestRebuildDetectsAgainstACheckpoint(t *testing.T) {
 		"log truncated":   func(rs []events.Record) []events.Record { return rs[:len(rs)-2] },
 	}
 	keys := newKeys(t)
+	keys.digest = digest
 	for _, file := range []bool{false, true} {
 		honest := memstore.New()
 		vseason(t, honest, 30)
@@ -249,8 +264,15 @@ func TestRebuildDetectsAgainstACheckpoint(t *testing.T) {
 // checkpoint the log no longer matches before applying anything, and one
 // no trusted key signed.
 func TestTrustCheckpoint(t *testing.T) {
+	for _, digest := range []bool{false, true} {
+		t.Run(fmt.Sprintf("digest=%v", digest), func(t *testing.T) { testTrustCheckpoint(t, digest) })
+	}
+}
+
+func testTrustCheckpoint(t *testing.T, digest bool) {
 	names := devNames(t)
 	keys := newKeys(t)
+	keys.digest = digest
 	for _, file := range []bool{false, true} {
 		var s events.Store = memstore.New()
 		if file {
@@ -281,6 +303,11 @@ func TestTrustCheckpoint(t *testing.T) {
 				trusted, trep, err := rebuild(t, s, projection.WithStreamNames(names), projection.TrustCheckpoint(signed, keys.verifier))
 				require.NoError(t, err)
 				assert.Equal(t, n, trep.Trusted)
+				if digest {
+					assert.Zero(t, trep.Size, "trusting a checkpoint with a digest hashes no tree")
+				} else {
+					assert.Equal(t, n, trep.Size, "trusting a checkpoint without one hashes the tree up to it")
+				}
 				assert.Equal(t, frep.Applied, trep.Applied)
 				assert.Equal(t, frep.Violations, trep.Violations)
 				require.Len(t, trep.Violations, 1)
@@ -369,6 +396,7 @@ func (s sliceLog) ReadStream(_ context.Context, stream string, from uint64) iter
 // taken over from the trusted record.
 func TestTrustCheckpointSealBeforeIt(t *testing.T) {
 	keys := newKeys(t)
+	keys.digest = true
 	s := memstore.New()
 	vseason(t, s, 10)
 	signed, c := keys.sign(t, s, -1)
@@ -406,6 +434,9 @@ func TestRebuildTreeIsTheLogsTree(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, size, rep.Size)
 			assert.Equal(t, root, rep.Root)
+			sum, err := chain.Summarize(bg, s)
+			require.NoError(t, err)
+			assert.Equal(t, sum, rep.Digest, "what a verified rebuild would sign is the log's summary")
 			_, rep, err = rebuild(t, logStore{recs: records(t, s)}) // a store that keeps no tree
 			require.NoError(t, err)
 			assert.Equal(t, root, rep.Root)

@@ -36,11 +36,12 @@ func cmdCheckpoint(ctx context.Context, e *env, args []string) int {
 		return e.fail("checkpoint", err)
 	}
 	defer o.Close()
-	size, root, err := chain.Head(ctx, o.Store)
+	c, err := chain.Summarize(ctx, o.Store)
 	if err != nil {
 		return e.fail("checkpoint", err)
 	}
-	signed, err := chain.Sign(chain.Checkpoint{Origin: signer.Name(), Size: size, Root: root}, signer)
+	c.Origin = signer.Name()
+	signed, err := chain.Sign(c, signer)
 	if err != nil {
 		return e.fail("checkpoint", err)
 	}

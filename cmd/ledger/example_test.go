@@ -22,6 +22,6 @@ func Example() {
 	fmt.Println("exit", code)
 	// Output:
 	// 0 records in 0 streams; tree size 0, root 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=
-	// verified: every hash chain, stream binding and ledger rule holds; the tree is the log's and the store's
+	// verified: every hash chain, stream binding and ledger rule holds; the tree is the log's
 	// exit 0
 }

@@ -177,3 +177,55 @@ func TestVerifyBindsPayloads(t *testing.T) {
 		t.Fatalf("without the key only the category mismatch shows: %v", keyless.Findings)
 	}
 }
+
+// TestCheckpointDigest: a checkpoint carries the digest of its records'
+// hashes in an extension line, which round-trips through a signed note;
+// Summarize gives a log's size, root and digest; Verify compares a trusted
+// checkpoint's digest too.
+func TestCheckpointDigest(t *testing.T) {
+	sig, v := signer(t, "example.org/ledger")
+	s := memstore.New()
+	defer s.Close()
+	recs := season(t, s, 6)
+	sum, err := chain.Summarize(bg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, root, _ := chain.Head(bg, s)
+	var d chain.Digester
+	for _, r := range recs {
+		d.Add(r.Hash)
+	}
+	if sum.Size != size || sum.Root != root || !sum.HasDigest || sum.Digest != d.Sum() {
+		t.Fatalf("Summarize: %+v", sum)
+	}
+	sum.Origin = sig.Name()
+	signed, err := chain.Sign(sum, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(signed), "\nelectionledger/record-hashes ") {
+		t.Fatalf("no digest line:\n%s", signed)
+	}
+	back, err := chain.Open(signed, v)
+	if err != nil || back != sum {
+		t.Fatalf("round trip: %+v %v", back, err)
+	}
+	rep, err := chain.Verify(bg, s, chain.VerifyOptions{Checkpoints: []chain.Checkpoint{back}})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, rep.Findings)
+	}
+	wrong := back
+	wrong.Digest[0] ^= 1
+	rep, err = chain.Verify(bg, s, chain.VerifyOptions{Checkpoints: []chain.Checkpoint{wrong}})
+	if err != nil || rep.OK() || !errors.Is(rep.Findings[0], chain.ErrInconsistent) {
+		t.Fatalf("a wrong digest: %v %v", err, rep.Findings)
+	}
+	line := "electionledger/record-hashes " + strings.Repeat("A", 43) + "=\n"
+	base := "o\n1\n" + strings.Repeat("A", 43) + "=\n"
+	for _, bad := range []string{base + "electionledger/record-hashes x\n", base + line + line} {
+		if _, err := chain.ParseCheckpoint([]byte(bad)); !errors.Is(err, chain.ErrCheckpointFormat) {
+			t.Errorf("ParseCheckpoint(%q) = %v", bad, err)
+		}
+	}
+}

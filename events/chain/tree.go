@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"math/bits"
 
 	"github.com/electionledger/ledger/events"
@@ -167,6 +168,36 @@ func AppendStored(dst []Hash, n int64, leaf Hash, read func(index int64) (Hash, 
 	return dst, nil
 }
 
+// Digester computes a checkpoint's Digest: SHA-256 over the hashes of
+// records, appended in log order, about half a SHA-256 block a record. The
+// zero Digester is ready; it is not safe for concurrent use.
+type Digester struct {
+	h hash.Hash
+	n int64
+}
+
+// Add appends the next record's hash.
+func (d *Digester) Add(h events.Hash) {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	d.h.Write(h[:])
+	d.n++
+}
+
+// Size returns how many records were added.
+func (d *Digester) Size() int64 { return d.n }
+
+// Sum returns the digest of the records added so far (more may follow).
+func (d *Digester) Sum() Hash {
+	if d.h == nil {
+		d.h = sha256.New()
+	}
+	var out Hash
+	d.h.Sum(out[:0])
+	return out
+}
+
 // A TreeStore is a Store that keeps the Merkle tree over its log beside the
 // log (memstore and boltstore do), so that checkpoints and proofs need no
 // pass over the log. Its positions are its log indexes: the record at
@@ -294,6 +325,52 @@ func TreeOf(ctx context.Context, s events.Store, n int64) (tlog.HashReader, erro
 		return nil, &SizeError{Want: n, Have: t.Size()}
 	}
 	return t, nil
+}
+
+// Summarize reads a store's whole log and returns what a checkpoint of it
+// says, but its origin: the size, the tree's root (the stored tree's when
+// it covers the log, else one built from the records) and the Digest of
+// the records' hashes. It is what to sign after verifying a log, so that a
+// later rebuild can trust the checkpoint cheaply.
+func Summarize(ctx context.Context, s events.Store) (Checkpoint, error) {
+	var d Digester
+	var t *Tree
+	ts, stored := s.(TreeStore)
+	if !stored {
+		t = &Tree{}
+	}
+	for rec, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		d.Add(rec.Hash)
+		if t != nil {
+			t.Append(LeafHash(rec.Hash))
+		}
+	}
+	c := Checkpoint{Size: d.Size(), Digest: d.Sum(), HasDigest: true}
+	if stored {
+		size, err := ts.TreeSize(ctx)
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		if size >= c.Size {
+			c.Root, err = tlog.TreeHash(c.Size, StoredReader(ctx, ts))
+			return c, err
+		}
+		// A tree not stored that far: build it.
+		tr, err := Build(ctx, s, nil)
+		if err != nil {
+			return Checkpoint{}, err
+		}
+		t = tr
+	}
+	if t.Size() != c.Size {
+		return Checkpoint{}, fmt.Errorf("%w: the log changed while it was read", ErrInconsistent)
+	}
+	root, err := t.Root(c.Size)
+	c.Root = root
+	return c, err
 }
 
 // Head returns the size of a store's log and the root of the tree over it:

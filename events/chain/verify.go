@@ -96,6 +96,13 @@ func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, e
 	}
 	rep := &Report{Tree: &Tree{}}
 	chains := events.NewChainVerifier(0)
+	var dig Digester
+	digests := map[int64]Hash{} // at the sizes of the trusted checkpoints that carry one
+	for _, c := range opts.Checkpoints {
+		if c.HasDigest && c.Size == 0 {
+			digests[0] = dig.Sum()
+		}
+	}
 	var from events.Position
 	for read := true; read; {
 		read = false
@@ -122,6 +129,12 @@ func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, e
 			}
 			rep.Tree.Append(LeafHash(rec.Hash))
 			rep.Records++
+			dig.Add(rec.Hash)
+			for _, c := range opts.Checkpoints {
+				if c.HasDigest && c.Size == rep.Records {
+					digests[c.Size] = dig.Sum()
+				}
+			}
 			if opts.Progress != nil && rep.Records%100_000 == 0 {
 				opts.Progress(rep.Records, time.Since(start))
 			}
@@ -131,7 +144,11 @@ func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, e
 	rep.Root, _ = rep.Tree.Root(rep.Tree.Size())
 	for _, c := range opts.Checkpoints {
 		rep.Checkpoints++
-		if f := CheckAgainst(rep.Tree, c); f != nil {
+		f := CheckAgainst(rep.Tree, c)
+		if d, ok := digests[c.Size]; f == nil && c.HasDigest && ok && d != c.Digest {
+			f = LogFinding(KindCheckpoint, ErrInconsistent, "the hashes of the log's first %d records are not those checkpoint %s covered", c.Size, c.Origin)
+		}
+		if f != nil {
 			rep.add(max, f)
 		}
 	}
