@@ -159,10 +159,11 @@ type Report struct {
 	// up to a trusted checkpoint without one: see TrustCheckpoint).
 	Size int64
 	Root chain.Hash
-	// Digest is, when the rebuild verified, what a checkpoint of the log
-	// it read says but its origin: size, digest of the records' hashes and
-	// (unless it trusted a checkpoint) the tree's root. Sign it
-	// (chain.Sign) to let a later rebuild trust what this one verified.
+	// Digest is, when the rebuild verified with WithLogSummary, what a
+	// checkpoint of the log it read says but its origin: size, digest of
+	// the records' hashes and (unless it trusted a checkpoint) the tree's
+	// root. Sign it (chain.Sign) to let a later rebuild trust what this
+	// one verified.
 	Digest chain.Checkpoint
 	// Trusted counts the records a trusted checkpoint covered, applied
 	// without verifying their chains again.
@@ -196,6 +197,7 @@ type Runner struct {
 	names       *events.StreamNamer // binds payloads to streams (WithStreamNames)
 	checks      []chain.Checkpoint  // the log must match each (VerifyCheckpoint)
 	trust       *trust              // a checkpoint whose prefix is not verified again (TrustCheckpoint)
+	summarize   bool                // compute the digest of the records' hashes (WithLogSummary)
 	tree        treeState           // Rebuild's tree over the log
 
 	chain   events.ChainVerifier   // Follow's
@@ -338,6 +340,10 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			warmers = append(warmers, w)
 		}
 	}
+	bindFrom := int64(-1) // records before it a trusted checkpoint covers: not bound again
+	if r.trust != nil {
+		bindFrom = r.trust.cp.Size
+	}
 	for b := range r.hashed(ctx) {
 		if err := r.joinTree(b); err != nil {
 			rep.Elapsed = time.Since(start)
@@ -365,7 +371,13 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			if !r.asOf.IsZero() && rec.RecordedAt.After(r.asOf) {
 				continue
 			}
-			if err := b.errs[i]; err != nil {
+			err := b.errs[i]
+			if err == nil && r.verify && r.names == nil && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
+				// The keyless check, here: the warming pass above has just
+				// read the event, where a worker would wait for it.
+				err = events.CheckStreamShape(rec, b.evs[i])
+			}
+			if err != nil {
 				problem := "hash chain"
 				if errors.Is(err, events.ErrUnbound) {
 					problem = "stream binding"
@@ -478,11 +490,12 @@ func (r *Runner) work(b *batch, k int) {
 	if r.verify && r.trust != nil {
 		bindFrom = r.trust.cp.Size
 	}
+	keyed := r.names != nil // the keyless check is the applier's (see Rebuild)
 	for i := range b.recs {
 		if (mine == nil || mine(i)) && b.errs[i] == nil {
 			b.evs[i], b.decErrs[i] = r.reg.Decode(&b.recs[i])
-			if r.verify && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
-				b.errs[i] = r.bind(&b.recs[i], b.evs[i])
+			if keyed && r.verify && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
+				b.errs[i] = r.names.Bind(&b.recs[i], b.evs[i])
 			}
 		}
 	}

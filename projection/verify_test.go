@@ -126,6 +126,22 @@ func TestBindingRefusesAMovedConfirmation(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, projection.KindOptedIn, m.Status.Get(py24, a).Kind, "without the key the moved confirmation is taken as A's")
 	require.NotEmpty(t, rep.Violations)
+
+	// Without the key, an event in a stream of another category, program
+	// or year is still refused, on one worker or four.
+	misplaced := names.Score(py24, vpractice(7))
+	appendTo(t, s, misplaced, events.EligibilityDetermined{Participant: vpractice(7), ProgramYear: py24, Status: events.StatusExempt, DeterminedAt: vt0})
+	for _, procs := range []int{1, 4} {
+		func() {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			m, rep, err := rebuild(t, s)
+			require.NoError(t, err)
+			last := rep.Violations[len(rep.Violations)-1]
+			assert.Equal(t, misplaced, last.Stream)
+			assert.Equal(t, "stream binding", last.Problem)
+			assert.Equal(t, projection.KindUnknown, m.Status.Get(py24, vpractice(7)).Kind, "the misplaced determination is not applied")
+		}()
+	}
 }
 
 // forged is the operator's rewrite of a log (see chain's tests): a new,
@@ -430,7 +446,7 @@ func TestRebuildTreeIsTheLogsTree(t *testing.T) {
 	for _, procs := range []int{1, 3} {
 		func() {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			_, rep, err := rebuild(t, s)
+			_, rep, err := rebuild(t, s, projection.WithLogSummary())
 			require.NoError(t, err)
 			assert.Equal(t, size, rep.Size)
 			assert.Equal(t, root, rep.Root)
