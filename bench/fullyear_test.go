@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,9 +17,12 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // fullYear appends a program year of clinicians and practices to s:
@@ -98,7 +102,11 @@ func fullYear(b *testing.B, s events.Store, clinicians, groups int) int {
 // is all ours), the RSS the log itself holds before the rebuild and the
 // peak RSS during it.
 // FULLYEAR_STORE picks one store (memory or file), FULLYEAR_SCALE (e.g.
-// 0.1) shrinks the year, FULLYEAR_VERIFY=off skips chain verification, and
+// 0.1) shrinks the year, FULLYEAR_VERIFY=off skips verification (chains,
+// stream bindings and the Merkle tree), FULLYEAR_BIND=key binds payloads
+// with the ledger key (otherwise the keyless check of category, program and
+// year), FULLYEAR_TRUST=0.99 has the rebuild trust a signed checkpoint
+// covering that share of the log (verifying only what follows it),
 // FULLYEAR_CPUPROFILE=file profiles the rebuild alone, and FULLYEAR_COLD=1
 // drops the page cache before rebuilding from the file (root, Linux).
 func BenchmarkFullYear(b *testing.B) {
@@ -159,6 +167,13 @@ func BenchmarkFullYear(b *testing.B) {
 			if os.Getenv("FULLYEAR_VERIFY") == "off" {
 				runnerOpts = append(runnerOpts, projection.WithoutChainVerification())
 			}
+			if os.Getenv("FULLYEAR_BIND") == "key" {
+				runnerOpts = append(runnerOpts, projection.WithStreamNames(names(b)))
+			}
+			if share, err := strconv.ParseFloat(os.Getenv("FULLYEAR_TRUST"), 64); err == nil && share > 0 {
+				signed, key := signedCheckpoint(b, s, int64(share*float64(n)))
+				runnerOpts = append(runnerOpts, projection.TrustCheckpoint(signed, key))
+			}
 			if p := os.Getenv("FULLYEAR_CPUPROFILE"); p != "" {
 				stop := cpuProfile(b, p)
 				defer stop()
@@ -166,7 +181,16 @@ func BenchmarkFullYear(b *testing.B) {
 			b.ResetTimer()
 			var replay time.Duration
 			cpu0 := cpuTime()
+			fastest := time.Duration(math.MaxInt64)
 			for i := 0; i < b.N; i++ {
+				if i > 0 {
+					// Each rebuild starts as the first did: the last one's
+					// models returned to the system, no collection due.
+					b.StopTimer()
+					debug.FreeOSMemory()
+					b.StartTimer()
+				}
+				t0 := time.Now()
 				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
 				rep, err := projection.NewRunner(s, reg, m.Projections(), runnerOpts...).Rebuild(bg)
 				if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
@@ -183,8 +207,12 @@ func BenchmarkFullYear(b *testing.B) {
 				if scored != clinicians {
 					b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
 				}
+				fastest = min(fastest, time.Since(t0))
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/rebuild")
+			// On a shared machine the fastest of several rebuilds (-benchtime
+			// 5x) is the one the other tenants disturbed least.
+			b.ReportMetric(fastest.Seconds(), "s-fastest")
 			b.ReportMetric(replay.Seconds()/float64(b.N), "s-replay")
 			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s")
 			b.ReportMetric(float64(n), "events")
@@ -192,6 +220,41 @@ func BenchmarkFullYear(b *testing.B) {
 			b.ReportMetric(procStatusMiB("VmHWM:"), "peak-RSS-MiB")
 		})
 	}
+}
+
+// signedCheckpoint signs, with a new key, the checkpoint of the first size
+// records of s: what an earlier verification would have left.
+func signedCheckpoint(b *testing.B, s events.Store, size int64) ([]byte, note.Verifier) {
+	private, public, err := chain.GenerateKey("bench.example/ledger")
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, _ := chain.NewSigner(private)
+	verifier, _ := chain.NewVerifier(public)
+	tree, err := chain.TreeOf(bg, s, size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := tlog.TreeHash(size, tree)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var d chain.Digester
+	for r, err := range s.ReadAll(bg, 0) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		if d.Size() == size {
+			break
+		}
+		d.Add(r.Hash)
+	}
+	c := chain.Checkpoint{Origin: "bench.example/ledger", Size: size, Root: root, Digest: d.Sum(), HasDigest: os.Getenv("FULLYEAR_DIGEST") != "off"}
+	signed, err := chain.Sign(c, signer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return signed, verifier
 }
 
 // cpuTime is the CPU time the process has used (user and system), so a

@@ -54,7 +54,7 @@ type EntryResult struct {
 	Participant events.Participant
 	Choice      events.Choice
 	Status      EntryStatus
-	Receipt     Receipt // when written (or replayed)
+	Receipt     Receipt `json:",omitzero"` // when written (or replayed); left out of JSON when not
 	Err         error   // the *Refusal or the store error
 }
 

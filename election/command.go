@@ -238,5 +238,5 @@ func (c *command) after(l loaded, evs []events.Event, data []events.EventData, r
 // receipt is the command's receipt for a record in stream.
 func (c *command) receipt(stream, typ string, revision uint64, pos events.Position, hash events.Hash, replayed bool) Receipt {
 	return Receipt{Participant: c.dctx.Participant, ProgramYear: c.dctx.ProgramYear, Stream: stream,
-		Type: typ, Revision: revision, Position: pos, Hash: hash, Replayed: replayed}
+		Type: typ, Revision: revision, Position: pos, LogIndex: c.s.logIndex(pos), Hash: hash, Replayed: replayed}
 }

@@ -41,7 +41,7 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	stream := s.names.Reporting(py, p)
 	if res, err := s.findByCommand(ctx, stream, m); err == nil && res != (events.AppendResult{}) {
 		return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
-			Revision: res.Revision, Position: res.Position, Hash: res.Hash, Replayed: true}, nil
+			Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash, Replayed: true}, nil
 	} else if err != nil && !errors.Is(err, events.ErrStreamNotFound) {
 		return Receipt{}, err
 	}
@@ -76,7 +76,7 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 		return Receipt{}, err
 	}
 	return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
-		Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
+		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash}, nil
 }
 
 // describe says where an election stands, for refusals.

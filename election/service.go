@@ -9,6 +9,7 @@ import (
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/internal/fastpath"
 	"github.com/google/uuid"
 )
@@ -125,6 +126,12 @@ type Receipt struct {
 	Revision    uint64
 	Position    events.Position
 	Hash        events.Hash
+	// LogIndex is the last event's index in the log: its leaf in the log's
+	// Merkle tree, with which the elector can later have the election
+	// proved in any newer signed checkpoint (chain.ProveReceipt). -1 when
+	// the store cannot tell at append time (a store whose positions are not
+	// log indexes): cmd/ledger receipt finds it by the confirmation number.
+	LogIndex int64
 	// Replayed: the command had already been applied; nothing was written.
 	// (One case reads as a new write: another Service recorded the command,
 	// this one had not read it yet, and the retry's events are byte-for-byte
@@ -365,4 +372,14 @@ func (s *Service) State(ctx context.Context, py events.ProgramYear, p events.Par
 func (s *Service) PartialQPState(ctx context.Context, py events.ProgramYear, p events.Participant) (State, error) {
 	l, err := s.states.load(ctx, electionKey{py, p, PartialQPElection}, true)
 	return l.state, err
+}
+
+// logIndex is a record's index in the log, given its position: the
+// position itself in a store whose positions are log indexes (one that
+// keeps the Merkle tree); else -1.
+func (s *Service) logIndex(pos events.Position) int64 {
+	if _, ok := s.store.(chain.TreeStore); ok {
+		return int64(pos)
+	}
+	return -1
 }

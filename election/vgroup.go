@@ -89,14 +89,14 @@ func (s MemberStatus) String() string {
 type MemberResult struct {
 	TIN     events.TIN
 	Status  MemberStatus
-	Receipt Receipt   // the member's request or confirmation
+	Receipt Receipt   `json:",omitzero"` // the member's request or confirmation
 	Kept    Selection // the member's own final election (MemberKeptFinal)
 	Err     error
 }
 
 // VirtualGroupResult is a virtual group election's outcome.
 type VirtualGroupResult struct {
-	Membership Receipt // the recorded membership (or retraction)
+	Membership Receipt `json:",omitzero"` // the recorded membership (or retraction)
 	Members    []MemberResult
 }
 
@@ -468,7 +468,7 @@ func (s *Service) appendVirtualGroup(ctx context.Context, m Meta, dctx Context, 
 		return Receipt{}, err
 	}
 	return Receipt{Participant: vg, ProgramYear: py, Stream: stream, Type: e.EventType(),
-		Revision: res.Revision, Position: res.Position, Hash: res.Hash}, nil
+		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash}, nil
 }
 
 // admit judges a TIN for membership of the virtual group the context names

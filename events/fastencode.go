@@ -125,7 +125,7 @@ func (w *emit) participant(member string, p Participant) {
 	w.b = append(w.b, '"')
 	if !p.TIN.IsZero() {
 		w.b = append(w.b, `,"tin":"`...)
-		w.b, _ = p.TIN.AppendText(w.b)
+		w.b = p.TIN.appendDigits(w.b)
 		w.b = append(w.b, '"')
 	}
 	if !p.NPI.IsZero() {

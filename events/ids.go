@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Sentinel errors for identifier parsing. Every parse error is an
@@ -38,19 +40,21 @@ type IdentifierError struct {
 	Want string // what would make it pass
 }
 
-// Error implements error.
+// Error implements error. Whatever Got quotes, a run of digits that could
+// be a TIN is withheld (see RedactDigits).
 func (e *IdentifierError) Error() string {
-	return fmt.Sprintf("invalid %s: %v: %s; want %s", e.Kind, e.Rule, e.Got, e.Want)
+	return fmt.Sprintf("invalid %s: %v: %s; want %s", e.Kind, e.Rule, RedactDigits(e.Got), e.Want)
 }
 
 // Unwrap lets errors.Is match ErrInvalidIdentifier and the rule sentinel.
 func (e *IdentifierError) Unwrap() []error { return []error{ErrInvalidIdentifier, e.Rule} }
 
 // TIN is a Taxpayer Identification Number: exactly nine digits. A TIN may be
-// a Social Security Number, so it is treated as PII: String, every fmt verb
-// and slog show it masked as CMS does ("*****" and the last four digits).
-// Only Digits and the text/JSON encoding (the event payload) carry the full
-// value. The zero TIN is "no TIN".
+// a Social Security Number, so it is treated as PII: String, every fmt verb,
+// slog, MarshalText and encoding/json show it masked as CMS does ("*****"
+// and the last four digits). Only Digits and the payload codec
+// (MarshalJSONTo, which github.com/go-json-experiment/json uses) carry the
+// full value. The zero TIN is "no TIN".
 type TIN struct {
 	// v has bit 31 set for a parsed TIN; the low bits hold the number. Kept
 	// as a number, so even a raw dump of the struct never shows the digits.
@@ -161,18 +165,31 @@ func formatMasked(f fmt.State, verb rune, goType, s string) {
 // LogValue masks the TIN in structured logs.
 func (t TIN) LogValue() slog.Value { return slog.StringValue(t.String()) }
 
-// MarshalText returns the full nine digits: it is the payload encoding.
+// MarshalText returns the masked form ("*****6789"), so that a TIN reached
+// by any generic encoder (encoding/json, slog's JSON and text handlers, a
+// map keyed by TIN, a []TIN) never shows in full. The payload codec writes
+// the digits through MarshalJSONTo.
 func (t TIN) MarshalText() ([]byte, error) { return t.AppendText(nil) }
 
-// AppendText appends the full nine digits (the payload encoding); nothing
-// for the zero TIN.
-func (t TIN) AppendText(b []byte) ([]byte, error) {
+// AppendText appends the masked form; nothing for the zero TIN.
+func (t TIN) AppendText(b []byte) ([]byte, error) { return append(b, t.String()...), nil }
+
+// MarshalJSONTo writes the full nine digits as a JSON string: the event
+// payload's encoding (github.com/go-json-experiment/json prefers it to
+// MarshalText). encoding/json does not call it and writes the masked form.
+func (t TIN) MarshalJSONTo(enc *jsontext.Encoder) error {
+	var d [9]byte
+	return enc.WriteToken(jsontext.String(string(t.appendDigits(d[:0]))))
+}
+
+// appendDigits appends all nine digits; nothing for the zero TIN.
+func (t TIN) appendDigits(b []byte) []byte {
 	if t.IsZero() {
-		return b, nil
+		return b
 	}
 	var d [9]byte
 	t.put(d[:])
-	return append(b, d[:]...), nil
+	return append(b, d[:]...)
 }
 
 // UnmarshalText parses nine digits; an empty value is the zero TIN.
@@ -326,7 +343,7 @@ func (k *ParticipantKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return &IdentifierError{Kind: "participant kind", Rule: ErrFormat, Got: strconv.Quote(string(b)), Want: "group, individual, virtual-group or apm-entity"}
+	return &IdentifierError{Kind: "participant kind", Rule: ErrFormat, Got: DescribeInput(string(b)), Want: "group, individual, virtual-group or apm-entity"}
 }
 
 // Participant is whoever elects or is scored: a group (TIN), an individual
@@ -489,7 +506,7 @@ func (p Program) Validate() error {
 		ok = c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 	}
 	if !ok {
-		return &IdentifierError{Kind: "program", Rule: ErrFormat, Got: strconv.Quote(string(p)), Want: "2 to 16 upper-case letters and digits starting with a letter, e.g. MIPS"}
+		return &IdentifierError{Kind: "program", Rule: ErrFormat, Got: DescribeInput(string(p)), Want: "2 to 16 upper-case letters and digits starting with a letter, e.g. MIPS"}
 	}
 	return nil
 }
@@ -514,11 +531,11 @@ func PY(p Program, year int) ProgramYear { return ProgramYear{Program: p, Year: 
 func ParseProgramYear(s string) (ProgramYear, error) {
 	i := strings.LastIndexAny(s, "- ")
 	if i < 0 {
-		return ProgramYear{}, &IdentifierError{Kind: "program year", Rule: ErrFormat, Got: strconv.Quote(s), Want: "PROGRAM-YYYY, e.g. MIPS-2024"}
+		return ProgramYear{}, &IdentifierError{Kind: "program year", Rule: ErrFormat, Got: DescribeInput(s), Want: "PROGRAM-YYYY, e.g. MIPS-2024"}
 	}
 	y, err := strconv.Atoi(s[i+1:])
 	if err != nil || len(s)-i-1 != 4 {
-		return ProgramYear{}, &IdentifierError{Kind: "program year", Rule: ErrFormat, Got: strconv.Quote(s), Want: "a four-digit year, e.g. MIPS-2024"}
+		return ProgramYear{}, &IdentifierError{Kind: "program year", Rule: ErrFormat, Got: DescribeInput(s), Want: "a four-digit year, e.g. MIPS-2024"}
 	}
 	py := ProgramYear{Program: Program(s[:i]), Year: y}
 	return py, py.Validate()

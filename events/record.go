@@ -95,10 +95,13 @@ type EventData struct {
 	SchemaVersion int
 	Data          []byte // JSON payload, stored and hashed as given
 	Metadata      Metadata
-	// Event is the decoded payload, set by Registry.Encode. A store may keep
-	// it (memstore does) so that readers skip decoding Data; it is never
-	// hashed or persisted, and must not be modified after encoding.
+	// Event is the decoded payload, set by Registry.Encode for the caller's
+	// convenience. Stores never trust it: a store that keeps decoded
+	// payloads (memstore) keeps the copy Encode took, and only while Data
+	// is still the bytes Encode wrote (see keptEvent).
 	Event Event
+
+	kept keptEvent // set by Registry.Encode
 }
 
 // ErrInvalidEvent is returned (wrapped) for an EventData a Store cannot
@@ -134,9 +137,13 @@ type Record struct {
 	PrevHash      Hash // hash of the previous record in the stream; zero for revision 0
 	Hash          Hash // SHA-256 over the canonical encoding
 	// Event is the decoded payload when the store kept it (nil otherwise):
-	// Registry.Decode returns it instead of decoding Data. It is what Data
-	// encodes; verification always checks Data.
+	// the copy Registry.Encode took of the event Data was encoded from,
+	// kept only when Data was still those bytes at the append. Registry.Decode
+	// returns it (a copy, for types holding slices) instead of decoding Data.
+	// Treat it as read-only. Verification always checks Data.
 	Event Event
+
+	kept bool // Event was checked against Data at the append
 }
 
 // Position is a record's place in a store's global log. Positions strictly
@@ -152,8 +159,9 @@ func NewRecord(stream string, revision uint64, recordedAt time.Time, prev Hash, 
 	r := Record{
 		ID: e.ID, Stream: stream, Revision: revision, RecordedAt: recordedAt.UTC(),
 		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata,
-		PrevHash: prev, Event: e.Event,
+		PrevHash: prev,
 	}
+	r.Event, r.kept = e.kept.take(r.Data)
 	r.Hash = r.ComputeHash()
 	return r
 }
@@ -494,6 +502,39 @@ func (c *ChainVerifier) check(r *Record, h uint64) error {
 		c.grow()
 	}
 	return nil
+}
+
+// Resume takes r as its stream's last verified record without checking it:
+// a verifier that trusts a log's prefix (a rebuild from a verified
+// checkpoint) seeds with it the streams that continue past the prefix.
+func (c *ChainVerifier) Resume(r *Record) {
+	if c.slots == nil {
+		c.init(0)
+	}
+	tip, empty, tag := c.find(r.Stream)
+	next := chainTip{stream: r.Stream, next: r.Revision + 1, hash: r.Hash, sealed: Seals(r.Type)}
+	if tip != nil {
+		*tip = next
+		return
+	}
+	*empty = tipSlot{tag: tag, tip: uint32(len(c.tips))}
+	c.tips = append(c.tips, next)
+	if 2*len(c.tips) > len(c.slots) {
+		c.grow()
+	}
+}
+
+// Next returns the revision the verifier expects next in stream, and
+// whether it has seen the stream at all.
+func (c *ChainVerifier) Next(stream string) (uint64, bool) {
+	if c.slots == nil {
+		return 0, false
+	}
+	tip, _, _ := c.find(stream)
+	if tip == nil {
+		return 0, false
+	}
+	return tip.next, true
 }
 
 // Streams returns how many streams the verifier has seen.

@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"reflect"
 	"slices"
 	"strings"
@@ -36,13 +37,15 @@ type DecodeError struct {
 	Err           error // the underlying cause, if any
 }
 
-// Error implements error.
+// Error implements error. The cause is shown with RedactDigits applied: a
+// decoder's error may quote the payload it refused (a time, an enum value),
+// which may hold a TIN.
 func (e *DecodeError) Error() string {
 	s := fmt.Sprintf("%v: %s/v%d", e.Kind, e.Type, e.SchemaVersion)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	return RedactDigits(s)
 }
 
 // Unwrap matches the sentinel and the cause.
@@ -65,6 +68,9 @@ type Upcaster func(data []byte) ([]byte, error)
 type Registry struct {
 	mu    sync.RWMutex
 	types map[string]*registered
+	seed  maphash.Seed // keys the hash that ties a kept event to its bytes
+	// noFast: no fast codecs and no kept events (WithoutFastCodecs).
+	noFast bool
 }
 
 type registered struct {
@@ -76,6 +82,10 @@ type registered struct {
 	// fastCodec: most types have none, and none is installed when the
 	// registry was made WithoutFastCodecs or the type's shape changed.
 	fast fastCodec
+	// keep copies an event for a store to keep beside its bytes (see
+	// keptEvent); nil: the type's events are always decoded from Data,
+	// as they are when fast paths are off.
+	keep keepFunc
 }
 
 // RegistryOption adjusts NewRegistry.
@@ -97,7 +107,8 @@ func NewRegistry(opts ...RegistryOption) *Registry {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	r := &Registry{types: make(map[string]*registered)}
+	r := NewEmptyRegistry()
+	r.noFast = cfg.noFast
 	must := func(err error) {
 		if err != nil {
 			panic(err) // the built-in table is static; a failure is a programming error
@@ -119,6 +130,11 @@ func NewRegistry(opts ...RegistryOption) *Registry {
 	must(Register[ScoreReported](r, 1))
 	if !cfg.noFast {
 		r.installFast(fastCodecs())
+		r.installKeepers(map[string]keeper{
+			TypeElectionRequested:        {keepRequested, []string{"OfficeChampion", "ClinicalChampion"}},
+			TypeAPMParticipationSnapshot: {keepSnapshot, []string{"Entries"}},
+			TypeVirtualGroupMembership:   {keepMembership, []string{"Members"}},
+		})
 	}
 	return r
 }
@@ -135,7 +151,9 @@ func (r *Registry) installFast(codecs map[string]fastCodec) {
 
 // NewEmptyRegistry returns a registry with no types, for callers who define
 // their own vocabulary.
-func NewEmptyRegistry() *Registry { return &Registry{types: make(map[string]*registered)} }
+func NewEmptyRegistry() *Registry {
+	return &Registry{types: make(map[string]*registered), seed: maphash.MakeSeed()}
+}
 
 // TypeInfo describes a registered event type.
 type TypeInfo struct {
@@ -180,6 +198,7 @@ func Register[E Event](r *Registry, version int) error {
 			return e, nil
 		},
 		upcasters: make(map[int]Upcaster),
+		keep:      r.keeperFor(reflect.TypeFor[E]()),
 	}
 	return nil
 }
@@ -214,7 +233,9 @@ func (r *Registry) Version(name string) (int, bool) {
 	return t.version, true
 }
 
-// Encode returns the EventData for e with the given ID and metadata.
+// Encode returns the EventData for e with the given ID and metadata. It
+// also hands a store that keeps decoded payloads its own copy of e, tied to
+// the encoded bytes (a caller may reuse e afterwards).
 func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error) {
 	name := e.EventType()
 	r.mu.RLock()
@@ -235,20 +256,25 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 			return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
 		}
 	}
-	return EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}, nil
+	ed := EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}
+	if t.keep != nil {
+		ed.kept = keptEvent{event: t.keep(e), seed: r.seed, sum: maphash.Bytes(r.seed, data)}
+	}
+	return ed, nil
 }
 
 // Decode returns the record's payload as its registered Go type, upcasting
-// an older schema version first. A record that carries its decoded Event
-// (kept by an in-memory store) at the current schema version is returned
-// as is. It never panics on bad input.
+// an older schema version first. When the store kept the decoded event
+// (memstore does, checked against Data when it was appended) at the
+// current schema version, Decode returns it, copied where the type holds
+// slices, instead of decoding Data. It never panics on bad input.
 func (r *Registry) Decode(rec *Record) (Event, error) {
-	if rec.Event != nil && rec.Event.EventType() == rec.Type {
+	if rec.kept && rec.Event != nil && rec.Event.EventType() == rec.Type {
 		r.mu.RLock()
 		t, ok := r.types[rec.Type]
 		r.mu.RUnlock()
-		if ok && t.version == rec.SchemaVersion {
-			return rec.Event, nil
+		if ok && t.version == rec.SchemaVersion && t.keep != nil {
+			return t.keep(rec.Event), nil
 		}
 	}
 	return r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)

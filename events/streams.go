@@ -63,7 +63,7 @@ var ErrWeakKey = errors.New("events: ledger key shorter than 16 bytes")
 // A StreamNamer is safe for concurrent use.
 type StreamNamer struct {
 	key  []byte
-	macs sync.Pool // of hash.Hash
+	macs sync.Pool // of *mac
 
 	// names caches the names already made: an HMAC costs about a
 	// microsecond, a lookup a few tens of nanoseconds. Keyed by the
@@ -81,8 +81,17 @@ func NewStreamNamer(key []byte) (*StreamNamer, error) {
 		return nil, fmt.Errorf("%w: got %d bytes", ErrWeakKey, len(key))
 	}
 	n := &StreamNamer{key: append([]byte(nil), key...)}
-	n.macs.New = func() any { return hmac.New(sha256.New, n.key) }
+	n.macs.New = func() any { return &mac{h: hmac.New(sha256.New, n.key)} }
 	return n, nil
+}
+
+// mac is an HMAC with its own input and output buffers, so that deriving a
+// key allocates nothing (a buffer handed to the hash's interface methods
+// would escape to the heap on every call).
+type mac struct {
+	h   hash.Hash
+	in  [96]byte
+	sum [sha256.Size]byte
 }
 
 // ParticipantKey returns the participant's 32-hex-character key.
@@ -93,14 +102,13 @@ func (n *StreamNamer) ParticipantKey(p Participant) string {
 
 // appendKey appends the participant's key in hex.
 func (n *StreamNamer) appendKey(b []byte, p Participant) []byte {
-	var in [96]byte
-	m := n.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(appendParticipant(in[:0], p))
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m := n.macs.Get().(*mac)
+	m.h.Reset()
+	m.h.Write(appendParticipant(m.in[:0], p))
+	m.h.Sum(m.sum[:0])
+	b = hex.AppendEncode(b, m.sum[:16])
 	n.macs.Put(m)
-	return hex.AppendEncode(b, sum[:16])
+	return b
 }
 
 // Stream returns "<category>-<program>-<year>-<participant key>", with the
@@ -118,19 +126,7 @@ func (n *StreamNamer) Stream(category string, py ProgramYear, p Participant) str
 		return name
 	}
 	var buf [96]byte
-	b := append(buf[:0], category...)
-	b = append(b, '-')
-	for i := 0; i < len(py.Program); i++ {
-		c := py.Program[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-	}
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(py.Year), 10)
-	b = append(b, '-')
-	name = string(n.appendKey(b, p))
+	name = string(n.appendKey(appendNamePrefix(buf[:0], category, py), p))
 	n.mu.Lock()
 	if n.names == nil || len(n.names) >= maxNames {
 		n.names = make(map[string]string)
@@ -186,14 +182,22 @@ func (n *StreamNamer) Reporting(py ProgramYear, p Participant) string {
 // Upload returns the stream of a registry's upload: keyed by the registry
 // and the upload's ID under the ledger key.
 func (n *StreamNamer) Upload(py ProgramYear, organization, batchID string) string {
-	return n.Stream(CategoryUpload, py, Participant{ID: organization + "\x00" + batchID})
+	return n.Stream(CategoryUpload, py, uploadSubject(organization, batchID))
 }
 
 // Command returns the stream that binds a command ID to its content:
 // "command-<uuid>" (a command ID names no participant).
 func (n *StreamNamer) Command(id uuid.UUID) string {
-	var b [len(CategoryCommand) + 1 + 36]byte
-	return string(appendUUID(append(append(b[:0], CategoryCommand...), '-'), id))
+	var b [commandStreamLen]byte
+	return string(appendCommandStream(b[:0], id))
+}
+
+// commandStreamLen is the length of a command stream's name.
+const commandStreamLen = len(CategoryCommand) + 1 + 36
+
+// appendCommandStream appends "command-<uuid>".
+func appendCommandStream(b []byte, id uuid.UUID) []byte {
+	return appendUUID(append(append(b, CategoryCommand...), '-'), id)
 }
 
 // StreamCategory returns the category of a stream name: the part before the
@@ -215,6 +219,12 @@ func appendParticipant(b []byte, p Participant) []byte {
 		p.TIN.put(d[:])
 		b = append(b, d[:]...)
 	}
-	b = appendString(b, p.NPI.String())
+	var nb [20]byte // the NPI's digits, as NPI.String writes them, without allocating
+	var npi []byte
+	if !p.NPI.IsZero() {
+		npi = strconv.AppendUint(nb[:0], uint64(p.NPI.Number()), 10)
+	}
+	b = binary.AppendUvarint(b, uint64(len(npi)))
+	b = append(b, npi...)
 	return appendString(b, p.ID)
 }

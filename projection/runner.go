@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 )
 
 // ErrViolation matches every ledger violation the Runner reports.
@@ -88,7 +90,7 @@ type FileCheckpoints struct{ Dir string }
 
 func (c FileCheckpoints) path(name string) (string, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return "", fmt.Errorf("projection: checkpoint name %q must be a plain file name", name)
+		return "", fmt.Errorf("projection: checkpoint name %s must be a plain file name (no slash, backslash, . or ..)", events.DescribeInput(name))
 	}
 	return filepath.Join(c.Dir, name+".checkpoint"), nil
 }
@@ -108,7 +110,7 @@ func (c FileCheckpoints) Load(_ context.Context, name string) (events.Position, 
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, false, fmt.Errorf("projection: checkpoint %s is damaged: %v", p, err)
+		return 0, false, fmt.Errorf("projection: checkpoint %s is damaged: %s is not a position; remove the file to rebuild from the start", p, events.DescribeInput(strings.TrimSpace(string(b))))
 	}
 	return events.Position(n), true, nil
 }
@@ -152,14 +154,34 @@ type Report struct {
 	Violations []*Violation
 	Next       events.Position // where a follower would resume
 	Elapsed    time.Duration
+	// Size and Root are the Merkle tree over the records read, when the
+	// rebuild verified (none when it trusted a checkpoint with a digest;
+	// up to a trusted checkpoint without one: see TrustCheckpoint).
+	Size int64
+	Root chain.Hash
+	// Digest is, when the rebuild verified with WithLogSummary, what a
+	// checkpoint of the log it read says but its origin: size, digest of
+	// the records' hashes and (unless it trusted a checkpoint) the tree's
+	// root. Sign it (chain.Sign) to let a later rebuild trust what this
+	// one verified.
+	Digest chain.Checkpoint
+	// Trusted counts the records a trusted checkpoint covered, applied
+	// without verifying their chains again.
+	Trusted int64
 }
 
 // Runner feeds projections from a store: Rebuild replays the whole log;
-// Follow catches up from a checkpoint and then follows live appends. Each
-// record's hash chain is verified before it is applied; a violation is
-// reported and the record is not applied. Projections are always applied
-// from one goroutine, in log order; a rebuild verifies and decodes on one
-// goroutine per processor beside it.
+// Follow catches up from a checkpoint and then follows live appends.
+// Unless told otherwise (WithoutChainVerification) it verifies each record
+// before applying it: its hash chain, and that its payload belongs to its
+// stream (with the ledger key, WithStreamNames: the payload's participant
+// and program year derive to the stream's name; without it, the category,
+// program and year in the name). A violation is reported and the record is
+// not applied. A verifying rebuild also computes the Merkle tree over the
+// log and checks it against the store's stored tree and any checkpoint
+// given (VerifyCheckpoint, TrustCheckpoint). Projections are always applied
+// from one goroutine, in log order; a rebuild verifies, decodes and hashes
+// the tree on one goroutine per processor beside it.
 type Runner struct {
 	store       events.Store
 	reg         *events.Registry
@@ -172,8 +194,13 @@ type Runner struct {
 	onViolation func(*Violation)
 	verify      bool
 	asOf        time.Time
-	durable     bool            // the projections keep their state with the checkpoint
-	fed         events.Position // the models hold every record before it (this process's Rebuild and Follow)
+	durable     bool                // the projections keep their state with the checkpoint
+	fed         events.Position     // the models hold every record before it (this process's Rebuild and Follow)
+	names       *events.StreamNamer // binds payloads to streams (WithStreamNames)
+	checks      []chain.Checkpoint  // the log must match each (VerifyCheckpoint)
+	trust       *trust              // a checkpoint whose prefix is not verified again (TrustCheckpoint)
+	summarize   bool                // compute the digest of the records' hashes (WithLogSummary)
+	tree        treeState           // Rebuild's tree over the log
 
 	chain   events.ChainVerifier   // Follow's
 	chains  []events.ChainVerifier // Rebuild's, one per worker
@@ -213,8 +240,9 @@ func WithProgressEvery(n int) RunnerOption { return func(r *Runner) { r.progEver
 // WithViolations calls fn for each violation as it is found.
 func WithViolations(fn func(*Violation)) RunnerOption { return func(r *Runner) { r.onViolation = fn } }
 
-// WithoutChainVerification skips hash-chain checks (faster; seals are still
-// enforced by the models).
+// WithoutChainVerification skips verification: hash chains, stream
+// bindings and the Merkle tree (faster; seals and the ledger's other rules
+// are still enforced by the models).
 func WithoutChainVerification() RunnerOption { return func(r *Runner) { r.verify = false } }
 
 // AsOf applies only what took effect at or before t: the models then answer
@@ -261,6 +289,11 @@ func (r *Runner) apply(rec *events.Record, verified bool) *Violation {
 	if r.later(rec, e) {
 		return nil
 	}
+	if err == nil && r.verify && !verified {
+		if err := r.bind(rec, e); err != nil {
+			return r.violation(rec, "stream binding", err)
+		}
+	}
 	return r.applyDecoded(rec, e, err)
 }
 
@@ -302,6 +335,10 @@ func (r *Runner) violation(rec *events.Record, problem string, err error) *Viola
 func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
+	if err := r.startTree(ctx); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
+	}
 	end := r.logEnd(ctx)
 	// Each rebuild verifies from scratch, on as many goroutines as there
 	// are processors (the applier runs beside them); they decode too.
@@ -326,7 +363,15 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			warmers = append(warmers, w)
 		}
 	}
+	bindFrom := int64(-1) // records before it a trusted checkpoint covers: not bound again
+	if r.trust != nil {
+		bindFrom = r.trust.cp.Size
+	}
 	for b := range r.hashed(ctx) {
+		if err := r.joinTree(b); err != nil {
+			rep.Elapsed = time.Since(start)
+			return rep, err
+		}
 		for _, w := range warmers {
 			w.warm(b.evs)
 		}
@@ -349,12 +394,26 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 			if r.later(rec, b.evs[i]) {
 				continue
 			}
-			if err := b.errs[i]; err != nil {
-				rep.Violations = append(rep.Violations, r.violation(rec, "hash chain", err))
+			err := b.errs[i]
+			if err == nil && r.verify && r.names == nil && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
+				// The keyless check, here: the warming pass above has just
+				// read the event, where a worker would wait for it.
+				err = events.CheckStreamShape(rec, b.evs[i])
+			}
+			if err != nil {
+				problem := "hash chain"
+				if errors.Is(err, events.ErrUnbound) {
+					problem = "stream binding"
+				}
+				rep.Violations = append(rep.Violations, r.violation(rec, problem, err))
 				continue
 			}
 			r.applyCounted(rec, b.evs[i], b.decErrs[i], &rep, start, end)
 		}
+	}
+	if err := r.endTree(ctx, &rep); err != nil {
+		rep.Elapsed = time.Since(start)
+		return rep, err
 	}
 	r.fed = rep.Next
 	return r.finish(rep, start, end), nil
@@ -392,6 +451,13 @@ type batch struct {
 	shard    []uint8        // which worker verifies and decodes recs[i]
 	err      error          // the read's own error: the last batch
 	verified sync.WaitGroup // done when every worker has done its share
+
+	start    int64           // the log index of recs[0]
+	seq      int             // the batch's number, from 0
+	boundary events.Position // the position of the first record a trusted checkpoint does not cover (once known)
+	leaves   []chain.Hash    // scratch for the tree worker
+	subtrees []subtree       // the tree over recs, in aligned subtrees
+	digests  []digestAt      // the digest of the records' hashes at checkpoint sizes within recs
 }
 
 // batches is how many read-ahead batches circulate between the reader, the
@@ -405,7 +471,8 @@ const (
 // prepare readies a read batch for the workers: errs and evs cleared, and
 // each record assigned to a worker. When verifying, the assignment is by a
 // hash of the stream, so every record of a stream goes to the same
-// verifier, in log order.
+// verifier, in log order (records a trusted checkpoint covers are not
+// verified, and go round the workers).
 func (r *Runner) prepare(b *batch) {
 	b.errs, b.evs, b.decErrs = b.errs[:0], b.evs[:0], b.decErrs[:0]
 	for range b.recs {
@@ -413,9 +480,13 @@ func (r *Runner) prepare(b *batch) {
 	}
 	if n := r.workers; n > 1 {
 		b.shard = b.shard[:0]
+		trusted := int64(-1)
+		if r.trust != nil {
+			trusted = r.trust.cp.Size
+		}
 		for i := range b.recs {
 			k := i % n
-			if r.verify {
+			if r.verify && b.start+int64(i) >= trusted {
 				k = int(maphash.String(r.seed, b.recs[i].Stream) % uint64(n))
 			}
 			b.shard = append(b.shard, uint8(k))
@@ -423,20 +494,37 @@ func (r *Runner) prepare(b *batch) {
 	}
 }
 
-// work does worker k's share of a batch: verify the hash chains, then
-// decode the records that verified.
+// work does worker k's share of a batch: verify the hash chains (of the
+// records a trusted checkpoint does not cover), decode the records that
+// verified and check that their payloads belong to their streams; and, for
+// one worker per batch, hash the batch's part of the tree.
 func (r *Runner) work(b *batch, k int) {
 	var mine func(int) bool
 	if r.workers > 1 {
 		mine = func(i int) bool { return int(b.shard[i]) == k }
 	}
-	if r.verify {
-		r.chains[k].CheckBatch(b.recs, b.errs, mine)
+	check := mine
+	if r.verify && r.trust != nil {
+		check = r.untrusted(b, k, mine)
 	}
+	if r.verify {
+		r.chains[k].CheckBatch(b.recs, b.errs, check)
+	}
+	bindFrom := int64(-1) // records before it a trusted checkpoint covers: not bound again
+	if r.verify && r.trust != nil {
+		bindFrom = r.trust.cp.Size
+	}
+	keyed := r.names != nil // the keyless check is the applier's (see Rebuild)
 	for i := range b.recs {
 		if (mine == nil || mine(i)) && b.errs[i] == nil {
 			b.evs[i], b.decErrs[i] = r.reg.Decode(&b.recs[i])
+			if keyed && r.verify && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
+				b.errs[i] = r.names.Bind(&b.recs[i], b.evs[i])
+			}
 		}
+	}
+	if r.tree.on && b.seq%r.workers == k {
+		r.hashTree(b)
 	}
 }
 
@@ -484,6 +572,9 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 				}
 			}()
 			var b *batch
+			var index int64 // the log index of the next record read
+			seq := 0
+			boundary := events.Position(math.MaxUint64)
 			take := func() bool {
 				select {
 				case b = <-free:
@@ -495,6 +586,14 @@ func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 			}
 			// send hands b to the workers and then to the consumer.
 			send := func() bool {
+				b.start, b.seq = index, seq
+				if r.trust != nil && boundary == math.MaxUint64 && index+int64(len(b.recs)) > r.trust.cp.Size {
+					boundary = b.recs[r.trust.cp.Size-index].Position
+				}
+				b.boundary = boundary
+				index += int64(len(b.recs))
+				seq++
+				r.digest(b)
 				r.prepare(b)
 				b.verified.Add(len(work))
 				for _, w := range work {

@@ -394,7 +394,8 @@ func TestRebuildWorkersDecode(t *testing.T) {
 			events.ScoreReported{Participant: p, ProgramYear: py24, Pathway: events.PathwayTraditional, Score: float64(i % 100), ScoredCategories: 3}} {
 			d, err := reg.Encode(uuid.New(), e, events.Metadata{})
 			require.NoError(t, err)
-			_, err = s.Append(bg, fmt.Sprintf("%s-%d", e.EventType(), i), events.Any, d)
+			category, _, _, _ := events.Subject(e)
+			_, err = s.Append(bg, fmt.Sprintf("%s-mips-2024-%d", category, i), events.Any, d)
 			require.NoError(t, err)
 		}
 	}

@@ -9,13 +9,29 @@
 // of the file itself fails the group. Readers and subscribers use short read
 // transactions of at most 512 records and never wait on a commit's fsync.
 //
-// The file layout: a meta bucket with the ledger's magic and format version;
-// the log (global position → record in events' canonical binary form, hash
-// included); the stream index (stream, revision → position); stream heads
-// (last revision, sealed flag, last hash); and the event-ID index for
-// idempotent appends. Open refuses a file of a newer format, a truncated
-// file, an empty file and any file that is not a ledger, and reports a file
-// another process holds with ErrInUse after a timeout.
+// The file layout (format 2): a meta bucket with the ledger's magic, format
+// version and how many records the tree covers; the log (global position →
+// record in events' canonical binary form, hash included); the stream index
+// (stream, revision → position); stream heads (last revision, sealed flag,
+// last hash); the event-ID index for idempotent appends; and the Merkle
+// tree's stored hashes (tlog's layout), written in the same transaction as
+// the records (chain.TreeStore; a record's position is its log index). A
+// format 1 file is upgraded in place when opened for writing, its tree
+// computed from its log. Open refuses a file of a newer format, a truncated
+// file, an empty file, a directory and any file that is not a ledger, and
+// reports a file another process holds with ErrInUse after a timeout. A new
+// file is built beside its name and linked in whole, so a crash never
+// leaves one that does not open.
+//
+// # Auditing a file
+//
+// ReadOnly opens a ledger without writing anything, under a shared lock.
+// CheckFile reads a file's structure page by page without trusting it (no
+// memory map), so a damaged page is reported by number instead of crashing
+// the reader; Audit checks the file's own indexes (stream heads, which
+// appends trust to chain and seal; the event-ID and stream indexes; the
+// stored tree) against its log. Reads fault into ErrCorrupt rather than
+// killing the process (debug.SetPanicOnFault).
 //
 // bbolt reads through a memory map it marks for random access, so a cold
 // file would come in one small page read at a time. A read from the start

@@ -24,7 +24,7 @@ import (
 )
 
 const (
-	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>" or "hold:<path>"
+	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "hold:<path>" or "create:<stage>|<path>"
 )
 
 // TestMain lets the test binary act as the child process of the crash and
@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 			crashChild(path)
 		case "hold":
 			holdChild(path)
+		case "create":
+			createChild(path)
 		}
 		os.Exit(0)
 	}
@@ -185,12 +187,21 @@ func recordAck(t *testing.T, acked map[uuid.UUID]ack, line string) {
 
 func checkAfterCrash(t *testing.T, trial int, path string, acked map[uuid.UUID]ack) {
 	t.Helper()
+	ctx := context.Background()
+	// The structure check must find nothing wrong with a file a crash
+	// left: it has no false alarms.
+	fc, err := boltstore.CheckFile(ctx, path)
+	if err != nil || !fc.OK() {
+		t.Fatalf("trial %d: the file a crash left fails CheckFile: %v %v", trial, err, fc.Damage)
+	}
 	s, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatalf("trial %d: reopen after SIGKILL: %v", trial, err)
 	}
 	defer s.Close()
-	ctx := context.Background()
+	if audit, err := s.Audit(ctx, nil); err != nil || len(audit.Findings) > 0 {
+		t.Fatalf("trial %d: the file a crash left fails its audit: %v %v", trial, err, audit.Findings)
+	}
 	rep, err := events.VerifyLog(ctx, s)
 	if err != nil {
 		t.Fatalf("trial %d: hash chain after SIGKILL: %v", trial, err)
@@ -272,6 +283,20 @@ func seed(t *testing.T, path string) []events.Record {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// createChild creates a new ledger and dies (os.Exit: no deferred cleanup,
+// as in a crash) at the named stage of the creation.
+func createChild(arg string) {
+	stage, path, _ := strings.Cut(arg, "|")
+	_, err := boltstore.Open(path, boltstore.WithStageHook(func(s string) error {
+		if s == stage {
+			os.Exit(7)
+		}
+		return nil
+	}))
+	fmt.Println("no crash:", err)
+	os.Exit(2)
 }
 
 func rawUpdate(t *testing.T, path string, fn func(*bolt.Tx) error) {

@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -27,10 +29,15 @@ var (
 	ErrTruncated = errors.New("boltstore: ledger file truncated")
 	// ErrCorrupt: the file's structure is damaged.
 	ErrCorrupt = errors.New("boltstore: ledger file corrupt")
+	// ErrReadOnly: an append to a store opened with ReadOnly.
+	ErrReadOnly = errors.New("boltstore: ledger opened read-only")
 )
 
-// FormatVersion is the on-disk format this library writes and reads.
-const FormatVersion = 1
+// FormatVersion is the on-disk format this library writes; it reads every
+// format up to it. Format 2 added the Merkle tree's stored hashes (the tree
+// bucket); a format 1 file opened for writing is upgraded in place, its
+// tree computed from its log, and opened read-only it is read as it is.
+const FormatVersion = 2
 
 const magic = "electionledger"
 
@@ -41,7 +48,18 @@ const (
 	bIndex = "index" // stream 0x00 revision (8) → position (8)
 	bHeads = "heads" // stream → last revision (8), sealed (1)
 	bIDs   = "ids"   // event ID (16) → position (8)
+	bTree  = "tree"  // stored-hash index (8, tlog's layout) → hash (32); format 2
 )
+
+// Meta keys.
+const (
+	kMagic  = "magic"
+	kFormat = "format"
+	kTree   = "tree" // how many records the tree covers (8); format 2
+)
+
+// dataBuckets are the buckets of format 1; format 2 adds bTree.
+var dataBuckets = []string{bLog, bIndex, bHeads, bIDs}
 
 // precheck refuses files bbolt must not map: empty files, files that are not
 // bbolt databases, and files shorter than their high-water mark (bbolt would
@@ -58,6 +76,9 @@ func precheck(path string) error {
 	info, err := f.Stat()
 	if err != nil {
 		return err
+	}
+	if info.IsDir() {
+		return fmt.Errorf("%w: %s is a directory; name a ledger file, such as %s", ErrNotLedger, path, filepath.Join(path, "ledger.db"))
 	}
 	size := info.Size()
 	if size == 0 {
@@ -121,33 +142,112 @@ func parseMeta(p []byte) (boltMeta, bool) {
 	return boltMeta{pageSize: le.Uint32(m[8:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, true
 }
 
-// openDB opens the bbolt file and checks or writes the ledger header.
-func openDB(path string, o *options) (*bolt.DB, error) {
-	if err := precheck(path); err != nil {
-		return nil, err
+// create makes a new ledger file at path, if there is none, so that no
+// crash can leave a file there that does not open: the ledger is built in a
+// temporary file beside it (bbolt's header, then the ledger's buckets,
+// synced) and only then linked in under its name. A crash before the link
+// leaves no file at path (only a stray ".<name>.new-*" beside it, which
+// nothing reads); after it, a complete ledger. Two processes creating the
+// same ledger at once both succeed: the second finds the first's file.
+func create(path string, o *options) error {
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil // exists (or cannot be looked at: Open will say why)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         o.lockTimeout,
-		NoSync:          o.noSync,
-		InitialMmapSize: o.mmapSize,
-		FreelistType:    bolt.FreelistMapType,
-	})
-	switch {
-	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%w: %s stayed locked for %v; stop the other process or open a copy", ErrInUse, path, o.lockTimeout)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
-		return nil, fmt.Errorf("%w: %s: %v", ErrNotLedger, path, err)
-	case err != nil:
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
 	}
-	if err := initLedger(db, path); err != nil {
+	tmp, err := os.CreateTemp(dir, "."+name+".new-*")
+	if err != nil {
+		return fmt.Errorf("boltstore: create %s: %w", path, err)
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	if err := o.stage("temporary file created"); err != nil {
+		return err
+	}
+	defer os.Remove(tmpPath)
+	db, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: o.lockTimeout, NoSync: o.noSync, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return fmt.Errorf("boltstore: create %s: %w", path, err)
+	}
+	if err := o.stage("bbolt header written"); err != nil {
 		db.Close()
-		return nil, err
+		return err
 	}
-	return db, nil
+	if _, err := initLedger(db, tmpPath, false); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("boltstore: create %s: %w", path, err)
+	}
+	if err := o.stage("ledger initialized"); err != nil {
+		return err
+	}
+	if err := os.Link(tmpPath, path); err != nil && !errors.Is(err, os.ErrExist) {
+		// A file system without hard links: rename, unless the ledger
+		// appeared meanwhile.
+		if _, serr := os.Lstat(path); !errors.Is(serr, os.ErrNotExist) {
+			return nil
+		}
+		if err := os.Rename(tmpPath, path); err != nil {
+			return fmt.Errorf("boltstore: create %s: %w", path, err)
+		}
+	}
+	if err := o.stage("linked"); err != nil {
+		return err
+	}
+	if !o.noSync {
+		if d, err := os.Open(dir); err == nil {
+			_ = d.Sync() // the new name is durable
+			d.Close()
+		}
+	}
+	return nil
 }
 
-func initLedger(db *bolt.DB, path string) (err error) {
+// openDB opens the bbolt file and checks (or, opened for writing, writes or
+// upgrades) the ledger header. It returns the file's format.
+func openDB(path string, o *options) (*bolt.DB, uint32, error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if err := precheck(path); err != nil {
+		return nil, 0, err
+	}
+	var db *bolt.DB
+	err := func() (err error) {
+		defer recoverCorrupt(&err)
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:         o.lockTimeout,
+			NoSync:          o.noSync,
+			InitialMmapSize: o.mmapSize,
+			FreelistType:    bolt.FreelistMapType,
+			ReadOnly:        o.readOnly,
+		})
+		return err
+	}()
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return nil, 0, fmt.Errorf("boltstore: open %s: %w", path, err)
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, 0, fmt.Errorf("%w: %s stayed locked for %v; stop the other process or open a copy", ErrInUse, path, o.lockTimeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, 0, fmt.Errorf("%w: %s: %v", ErrNotLedger, path, err)
+	case err != nil:
+		return nil, 0, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	format, err := initLedger(db, path, o.readOnly)
+	if err != nil {
+		db.Close()
+		return nil, 0, err
+	}
+	return db, format, nil
+}
+
+// initLedger writes the ledger header into a bbolt file that has none yet
+// (unless readOnly), upgrades a format 1 file to format 2 (unless
+// readOnly), and checks the header. It returns the file's format.
+func initLedger(db *bolt.DB, path string, readOnly bool) (format uint32, err error) {
 	defer recoverCorrupt(&err)
 	fresh := false
 	if err := db.View(func(tx *bolt.Tx) error {
@@ -155,50 +255,81 @@ func initLedger(db *bolt.DB, path string) (err error) {
 		fresh = first == nil
 		return nil
 	}); err != nil {
-		return err
+		return 0, err
+	}
+	if fresh && readOnly {
+		return 0, fmt.Errorf("%w: %s holds no ledger (and was opened read-only)", ErrNotLedger, path)
 	}
 	if fresh {
-		return db.Update(func(tx *bolt.Tx) error {
+		if err := db.Update(func(tx *bolt.Tx) error {
 			meta, err := tx.CreateBucket([]byte(bMeta))
 			if err != nil {
 				return err
 			}
-			if err := meta.Put([]byte("magic"), []byte(magic)); err != nil {
+			if err := meta.Put([]byte(kMagic), []byte(magic)); err != nil {
 				return err
 			}
-			if err := meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
+			if err := meta.Put([]byte(kFormat), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
 				return err
 			}
-			for _, b := range []string{bLog, bIndex, bHeads, bIDs} {
+			if err := meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, 0)); err != nil {
+				return err
+			}
+			for _, b := range append(dataBuckets, bTree) {
 				if _, err := tx.CreateBucket([]byte(b)); err != nil {
 					return err
 				}
 			}
 			return nil
-		})
+		}); err != nil {
+			return 0, err
+		}
 	}
-	return db.View(func(tx *bolt.Tx) error {
+	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte(bMeta))
-		if meta == nil || string(meta.Get([]byte("magic"))) != magic {
+		if meta == nil || string(meta.Get([]byte(kMagic))) != magic {
 			return fmt.Errorf("%w: %s is a bbolt database without a ledger header", ErrNotLedger, path)
 		}
-		f := meta.Get([]byte("format"))
+		f := meta.Get([]byte(kFormat))
 		if len(f) != 4 {
 			return fmt.Errorf("%w: %s has no format version", ErrCorrupt, path)
 		}
-		if v := binary.BigEndian.Uint32(f); v > FormatVersion {
-			return fmt.Errorf("%w: %s is format %d, this library reads up to %d; upgrade electionledger", ErrNewerFormat, path, v, FormatVersion)
+		if format = binary.BigEndian.Uint32(f); format > FormatVersion || format == 0 {
+			return fmt.Errorf("%w: %s is format %d, this library reads 1 to %d; upgrade electionledger", ErrNewerFormat, path, format, FormatVersion)
 		}
-		for _, b := range []string{bLog, bIndex, bHeads, bIDs} {
+		need := dataBuckets
+		if format >= 2 {
+			need = append(need, bTree)
+			if len(meta.Get([]byte(kTree))) != 8 {
+				return fmt.Errorf("%w: %s has no tree size", ErrCorrupt, path)
+			}
+		}
+		for _, b := range need {
 			if tx.Bucket([]byte(b)) == nil {
 				return fmt.Errorf("%w: %s lacks the %s bucket", ErrCorrupt, path, b)
 			}
 		}
 		return nil
 	})
+	if err != nil || format == FormatVersion || readOnly {
+		return format, err
+	}
+	// Format 1 → 2: an empty tree, which Open then catches up.
+	err = db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists([]byte(bTree)); err != nil {
+			return err
+		}
+		meta := tx.Bucket([]byte(bMeta))
+		if err := meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, 0)); err != nil {
+			return err
+		}
+		return meta.Put([]byte(kFormat), binary.BigEndian.AppendUint32(nil, FormatVersion))
+	})
+	return FormatVersion, err
 }
 
-// recoverCorrupt turns a bbolt panic on a damaged page into ErrCorrupt.
+// recoverCorrupt turns a bbolt panic on a damaged page, or a memory fault
+// reading the mapped file (see guard), into ErrCorrupt.
 func recoverCorrupt(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("%w: %v", ErrCorrupt, r)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"runtime/debug"
 
 	"github.com/electionledger/ledger/events"
 	bolt "go.etcd.io/bbolt"
@@ -96,8 +97,13 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 }
 
 // view runs a read transaction, turning a bbolt panic on a damaged page into
-// ErrCorrupt.
+// ErrCorrupt. A read of the mapped file that faults (a page past the end of
+// a file cut short, a pointer a damaged page sends outside the map) panics
+// instead of killing the process (debug.SetPanicOnFault), and is ErrCorrupt
+// too. An auditor of a file it does not trust runs CheckFile first, which
+// finds such damage without mapping the file.
 func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer recoverCorrupt(&err)
 	return s.db.View(fn)
 }
@@ -159,7 +165,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 				}
 				r, err := decode(pos, v)
 				if err != nil {
-					return s.locate(tx, pos, err)
+					return &DamagedRecordError{Position: pos, Err: s.locate(tx, pos, err)}
 				}
 				buf = append(buf, r)
 			}
@@ -183,6 +189,24 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 	s.waiting = true
 	return buf, next, s.notify, nil
 }
+
+// DamagedRecordError is a stored record the store cannot decode: its
+// position, and in Err the *events.ChainError naming its stream and
+// revision when the stream index does. A reader may resume after it
+// (chain.Verify does).
+type DamagedRecordError struct {
+	Position events.Position
+	Err      error
+}
+
+// Error implements error.
+func (e *DamagedRecordError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the *events.ChainError.
+func (e *DamagedRecordError) Unwrap() error { return e.Err }
+
+// DamagedPosition implements chain.DamagedRecord.
+func (e *DamagedRecordError) DamagedPosition() events.Position { return e.Position }
 
 // streamOf reads the stream name of a stored record without decoding the
 // rest: it follows the version byte, uvarint-prefixed.

@@ -5,11 +5,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Store is an events.Store in one bbolt file. It is safe for concurrent use
@@ -31,9 +35,12 @@ type Store struct {
 	// (records below it are committed), the wake-up channel, and closed.
 	mu      sync.Mutex
 	size    events.Position
+	tree    int64 // how many records the stored tree covers (= size once caught up)
 	notify  chan struct{}
 	waiting bool
 	closed  bool
+
+	readOnly bool
 
 	ahead readAhead // reads the file into the page cache for a full read
 }
@@ -44,8 +51,26 @@ type options struct {
 	mmapSize    int
 	maxBatch    int
 	group       bool
+	readOnly    bool
 	now         func() time.Time
+	// stageHook, when set, is called at each stage of creating a new file
+	// (tests stop a process there, as a crash would).
+	stageHook func(stage string) error
 }
+
+func (o *options) stage(s string) error {
+	if o.stageHook != nil {
+		return o.stageHook(s)
+	}
+	return nil
+}
+
+// ReadOnly opens an existing ledger file for reading only: the file is
+// opened and mapped read-only under a shared lock (other readers may hold
+// it too; a writer may not), nothing is ever written, not even a format
+// upgrade, and Append fails with ErrReadOnly. An auditor opens a ledger so,
+// even a copy on read-only media. A file that does not exist is an error.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Option configures Open.
 type Option func(*options)
@@ -68,31 +93,48 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithMaxBatch caps how many appends share one transaction (default 4096).
 func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = max(n, 1) } }
 
-// Open opens or creates the ledger file at path.
+// Open opens or creates the ledger file at path. A new file is created so
+// that a crash never leaves one that does not open (see create). A path
+// that names a directory, or a file that is not a ledger, is ErrNotLedger.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
-	db, err := openDB(path, &o)
+	if o.readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("boltstore: open %s read-only: %w", path, err)
+		}
+	} else if err := create(path, &o); err != nil {
+		return nil, err
+	}
+	db, format, err := openDB(path, &o)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: o, reqs: make(chan *request, 1024),
+	s := &Store{db: db, path: path, opts: o, reqs: make(chan *request, 1024), readOnly: o.readOnly,
 		stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{})}
-	if err := func() (err error) {
-		defer recoverCorrupt(&err)
-		return db.View(func(tx *bolt.Tx) error {
-			if k, _ := tx.Bucket([]byte(bLog)).Cursor().Last(); k != nil {
-				if len(k) != 8 {
-					return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
-				}
-				s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
-				s.size = s.next
+	if err := s.view(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket([]byte(bLog)).Cursor().Last(); k != nil {
+			if len(k) != 8 {
+				return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
 			}
-			return nil
-		})
-	}(); err != nil {
+			s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
+			s.size = s.next
+		}
+		if format >= 2 {
+			s.tree = int64(binary.BigEndian.Uint64(tx.Bucket([]byte(bMeta)).Get([]byte(kTree))))
+		}
+		return nil
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.readOnly {
+		close(s.stopped) // no writer
+		return s, nil
+	}
+	if err := s.catchUpTree(); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -132,6 +174,12 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := events.ValidateAppend(stream, expected, evs); err != nil {
 		return events.AppendResult{}, err
 	}
+	if s.readOnly {
+		if s.isClosed() {
+			return events.AppendResult{}, events.ErrClosed
+		}
+		return events.AppendResult{}, fmt.Errorf("%w: %s; open it without ReadOnly to append", ErrReadOnly, s.path)
+	}
 	if err := ctx.Err(); err != nil {
 		return events.AppendResult{}, err
 	}
@@ -163,6 +211,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 
 // appendSolo is the one-transaction-per-append baseline.
 func (s *Store) appendSolo(req *request) (events.AppendResult, error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()
@@ -178,6 +227,7 @@ func (s *Store) appendSolo(req *request) (events.AppendResult, error) {
 // writer commits queued appends in groups until Close.
 func (s *Store) writer() {
 	defer close(s.stopped)
+	debug.SetPanicOnFault(true) // a fault in the mapped file fails the commit (recoverCorrupt), not the process
 	batch := make([]*request, 0, s.opts.maxBatch)
 	for {
 		batch = batch[:0]
@@ -224,10 +274,7 @@ func (s *Store) commit(batch []*request) {
 	err := func() (err error) {
 		defer recoverCorrupt(&err)
 		return s.db.Update(func(tx *bolt.Tx) error {
-			w := txWriter{tx: tx, log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), heads: tx.Bucket([]byte(bHeads)), ids: tx.Bucket([]byte(bIDs))}
-			// The log's keys only ever grow: fill its pages instead of
-			// splitting them half-empty.
-			w.log.FillPercent = 1.0
+			w := newTxWriter(tx)
 			for _, r := range batch {
 				if err := r.ctx.Err(); err != nil {
 					r.err = err
@@ -237,6 +284,9 @@ func (s *Store) commit(batch []*request) {
 				if r.err != nil && isStorageError(r.err) {
 					return r.err // the transaction cannot go on: fail the group
 				}
+			}
+			if s.next > start {
+				return w.setTreeSize(s.next)
 			}
 			return nil
 		})
@@ -252,6 +302,7 @@ func (s *Store) commit(batch []*request) {
 	if s.next > start {
 		s.mu.Lock()
 		s.size = s.next
+		s.tree = int64(s.next)
 		if s.waiting && !s.closed {
 			close(s.notify)
 			s.notify = make(chan struct{})
@@ -276,9 +327,70 @@ func isStorageError(err error) bool {
 }
 
 type txWriter struct {
-	tx                     *bolt.Tx
-	log, index, heads, ids *bolt.Bucket
+	tx                           *bolt.Tx
+	log, index, heads, ids, tree *bolt.Bucket
+	meta                         *bolt.Bucket
+	hashes                       []chain.Hash // scratch for a record's stored tree hashes
+	// arena holds the tree hashes put in this transaction: bbolt keeps a
+	// reference to each value until the commit, so none may be reused.
+	arena []byte
 }
+
+// keep copies b where it stays valid until the transaction ends.
+func (w *txWriter) keep(b []byte) []byte {
+	if cap(w.arena)-len(w.arena) < len(b) {
+		w.arena = make([]byte, 0, max(64<<10, len(b)))
+	}
+	off := len(w.arena)
+	w.arena = append(w.arena, b...)
+	return w.arena[off:len(w.arena):len(w.arena)]
+}
+
+func newTxWriter(tx *bolt.Tx) *txWriter {
+	w := &txWriter{tx: tx, log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), heads: tx.Bucket([]byte(bHeads)),
+		ids: tx.Bucket([]byte(bIDs)), tree: tx.Bucket([]byte(bTree)), meta: tx.Bucket([]byte(bMeta))}
+	// The log's and the tree's keys only ever grow: fill their pages
+	// instead of splitting them half-empty.
+	w.log.FillPercent = 1.0
+	w.tree.FillPercent = 1.0
+	return w
+}
+
+// grow stores the Merkle tree's hashes for the record at position p, whose
+// hash is h: its leaf and the roots of the subtrees it completes, reading
+// the earlier roots it joins from the tree bucket.
+func (w *txWriter) grow(p events.Position, h events.Hash) error {
+	var err error
+	w.hashes, err = chain.AppendStored(w.hashes[:0], int64(p), chain.LeafHash(h), func(i int64) (chain.Hash, error) {
+		var x chain.Hash
+		v := w.tree.Get(treeKey(i))
+		if len(v) != len(x) {
+			return x, &storageError{fmt.Errorf("%w: the tree lacks stored hash %d", ErrCorrupt, i)}
+		}
+		copy(x[:], v)
+		return x, nil
+	})
+	if err != nil {
+		return err
+	}
+	i := tlog.StoredHashIndex(0, int64(p))
+	for k := range w.hashes {
+		if err := w.tree.Put(treeKey(i+int64(k)), w.keep(w.hashes[k][:])); err != nil {
+			return &storageError{err}
+		}
+	}
+	return nil
+}
+
+// setTreeSize records how many records the stored tree covers.
+func (w *txWriter) setTreeSize(n events.Position) error {
+	if err := w.meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+		return &storageError{err}
+	}
+	return nil
+}
+
+func treeKey(i int64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(i)) }
 
 type head struct {
 	last   uint64
@@ -349,6 +461,9 @@ func (w *txWriter) apply(r *request, next *events.Position, now time.Time) (even
 		}
 		if err := w.ids.Put(append([]byte(nil), e.ID[:]...), pk); err != nil {
 			return events.AppendResult{}, &storageError{err}
+		}
+		if err := w.grow(rec.Position, rec.Hash); err != nil {
+			return events.AppendResult{}, err
 		}
 		h = head{last: rev, exists: true, sealed: events.Seals(e.Type), hash: rec.Hash}
 		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
@@ -427,7 +542,7 @@ func (s *Store) Close() error {
 	close(s.stop)
 	close(s.notify)
 	s.mu.Unlock()
-	<-s.stopped
+	<-s.stopped // closed at once for a read-only store, which has no writer
 	s.ahead.wait()
 	s.wmu.Lock() // wait for an in-flight solo commit
 	defer s.wmu.Unlock()

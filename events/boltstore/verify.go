@@ -7,31 +7,112 @@ import (
 	"fmt"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	bolt "go.etcd.io/bbolt"
 )
 
-// Verify audits the whole file: it walks every stream through the stream
-// index, so a damaged record is reported at the stream and revision where it
-// truly sits (not where its damaged bytes claim to be), checks every hash
-// chain and that nothing follows a sealing event, and checks that the log
-// holds no record outside any stream. It stops at the first violation, a
-// *events.ChainError.
+// AuditReport is what Audit found in a ledger file.
+type AuditReport struct {
+	Records  int // records walked through the stream index
+	Streams  int // streams in the stream index
+	Findings []*chain.Finding
+	Omitted  int // findings beyond the first 10,000
+}
+
+func (r *AuditReport) add(f *chain.Finding) {
+	if len(r.Findings) < 10_000 {
+		r.Findings = append(r.Findings, f)
+		return
+	}
+	r.Omitted++
+}
+
+// Verify audits the file (see Audit) and returns its first finding as the
+// error: a *chain.Finding, which for a hash-chain violation unwraps to the
+// *events.ChainError naming the stream and revision.
 func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
-	var rep events.VerifyReport
-	var after []byte // resume key in the index
-	var cur string
-	var chain events.ChainVerifier
+	rep, err := s.Audit(ctx, nil)
+	if rep == nil {
+		return events.VerifyReport{}, err
+	}
+	vr := events.VerifyReport{Records: rep.Records, Streams: rep.Streams}
+	if err != nil {
+		return vr, err
+	}
+	if len(rep.Findings) > 0 {
+		return vr, rep.Findings[0]
+	}
+	return vr, nil
+}
+
+// Audit checks the file's own structures against its log and reports every
+// finding rather than the first:
+//   - every stream, walked through the stream index, so that a damaged
+//     record is reported where it truly sits (not where its damaged bytes
+//     claim to be): each record's hash chain, and nothing after a seal;
+//   - the log: positions from 0 with no gap, and no record outside every
+//     stream;
+//   - each stream's head (its last revision, sealed flag and last hash:
+//     what appends trust to chain and to refuse appends after a
+//     confirmation) against the stream's last record, and no head without
+//     a stream;
+//   - the event-ID index (what idempotent appends trust) against the log;
+//   - the stored Merkle tree against the tree of the log's records, hash by
+//     hash.
+//
+// Payload bindings, checkpoints and the ledger's rules are chain.Verify's
+// and the projections' to check. Run Audit on a file no one is appending
+// to (opened ReadOnly, say): it reads the file in several transactions.
+// progress, when set, is called with the records walked, about every
+// 100,000.
+func (s *Store) Audit(ctx context.Context, progress func(records int)) (*AuditReport, error) {
+	rep := &AuditReport{}
+	if err := s.auditStreams(ctx, rep, progress); err != nil {
+		return rep, err
+	}
+	tree, err := s.auditLog(ctx, rep)
+	if err != nil {
+		return rep, err
+	}
+	if err := s.auditIDs(ctx, rep); err != nil {
+		return rep, err
+	}
+	fs, err := chain.CompareStored(ctx, s, tree)
+	if err != nil {
+		return rep, err
+	}
+	for _, f := range fs {
+		rep.add(f)
+	}
+	return rep, nil
+}
+
+// auditPage is how many entries one audit transaction reads.
+const auditPage = 4096
+
+// streamEnd is the last record seen of a stream, for the check of its head.
+type streamEnd struct {
+	stream string
+	rev    uint64
+	hash   events.Hash
+	sealed bool
+}
+
+// pages walks a bucket's entries in key order, auditPage of them per read
+// transaction (so a long audit never holds one transaction), calling fn
+// with each, and done in the transaction that reads the last of them.
+func (s *Store) pages(ctx context.Context, bucket string, fn func(tx *bolt.Tx, k, v []byte), done func(tx *bolt.Tx)) error {
+	var after []byte // resume key
 	for {
 		if err := ctx.Err(); err != nil {
-			return rep, err
+			return err
 		}
 		if s.isClosed() {
-			return rep, events.ErrClosed
+			return events.ErrClosed
 		}
 		n := 0
 		err := s.view(func(tx *bolt.Tx) error {
-			log := tx.Bucket([]byte(bLog))
-			c := tx.Bucket([]byte(bIndex)).Cursor()
+			c := tx.Bucket([]byte(bucket)).Cursor()
 			k, v := c.First()
 			if after != nil {
 				k, v = c.Seek(after)
@@ -39,47 +120,173 @@ func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
 					k, v = c.Next()
 				}
 			}
-			for ; k != nil && n < 4096; k, v = c.Next() {
+			for ; k != nil && n < auditPage; k, v = c.Next() {
 				n++
 				after = append(after[:0], k...)
-				if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
-					return &events.ChainError{Stream: "?", Problem: "malformed index entry", Err: ErrCorrupt}
-				}
-				stream := string(k[:len(k)-9])
-				rev := binary.BigEndian.Uint64(k[len(k)-8:])
-				if stream != cur {
-					cur, chain = stream, events.ChainVerifier{}
-					rep.Streams++
-				}
-				val := log.Get(v)
-				if val == nil {
-					return &events.ChainError{Stream: stream, Revision: rev, Problem: "indexed record missing from the log", Err: ErrCorrupt}
-				}
-				r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
-				if err != nil {
-					return err
-				}
-				r.Position = events.Position(binary.BigEndian.Uint64(v))
-				if err := chain.Check(&r); err != nil {
-					return err
-				}
-				rep.Records++
+				fn(tx, k, v)
+			}
+			if n < auditPage && done != nil {
+				done(tx)
 			}
 			return nil
 		})
+		if err != nil || n < auditPage {
+			return err
+		}
+	}
+}
+
+// auditStreams walks the stream index: chains, then each stream's head.
+func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress func(int)) error {
+	var end streamEnd
+	var cv events.ChainVerifier
+	heads := 0
+	err := s.pages(ctx, bIndex, func(tx *bolt.Tx, k, v []byte) {
+		if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
+			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed stream-index entry", ErrCorrupt))
+			return
+		}
+		stream := string(k[:len(k)-9])
+		rev := binary.BigEndian.Uint64(k[len(k)-8:])
+		pos := events.Position(binary.BigEndian.Uint64(v))
+		if stream != end.stream {
+			if end.stream != "" {
+				checkHead(rep, tx.Bucket([]byte(bHeads)), &end)
+			}
+			end, cv = streamEnd{stream: stream}, events.ChainVerifier{}
+			rep.Streams++
+		}
+		val := tx.Bucket([]byte(bLog)).Get(v)
+		if val == nil {
+			rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log", ErrCorrupt))
+			return
+		}
+		r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
+		if err == nil {
+			r.Position = pos
+			err = cv.Check(&r)
+		}
 		if err != nil {
-			return rep, err
+			f := chain.FromError(err, int64(pos))
+			f.Position = pos
+			rep.add(f)
+			if r.Stream == "" {
+				return // undecodable: nothing to take as the stream's end
+			}
 		}
-		if n == 0 {
-			break
+		end.rev, end.hash, end.sealed = r.Revision, r.Hash, events.Seals(r.Type)
+		rep.Records++
+		if progress != nil && rep.Records%100_000 == 0 {
+			progress(rep.Records)
 		}
+	}, func(tx *bolt.Tx) {
+		hb := tx.Bucket([]byte(bHeads))
+		if end.stream != "" {
+			checkHead(rep, hb, &end)
+		}
+		heads = hb.Stats().KeyN
+	})
+	if err != nil {
+		return err
 	}
-	var logged int
-	if err := s.view(func(tx *bolt.Tx) error { logged = tx.Bucket([]byte(bLog)).Stats().KeyN; return nil }); err != nil {
-		return rep, err
+	if heads != rep.Streams {
+		rep.add(chainFinding(chain.KindIndex, "?", 0, 0, fmt.Sprintf("%d stream heads for %d streams in the stream index", heads, rep.Streams), ErrCorrupt))
 	}
-	if logged != rep.Records {
-		return rep, &events.ChainError{Stream: "?", Problem: fmt.Sprintf("the log holds %d records, the streams %d", logged, rep.Records), Err: ErrCorrupt}
+	return nil
+}
+
+// checkHead compares a stream's stored head with its last record.
+func checkHead(rep *AuditReport, hb *bolt.Bucket, end *streamEnd) {
+	v := hb.Get([]byte(end.stream))
+	bad := func(problem string) {
+		rep.add(chainFinding(chain.KindIndex, end.stream, end.rev, 0, problem, ErrCorrupt))
 	}
-	return rep, nil
+	switch {
+	case v == nil:
+		bad("the stream has no head: an append would start it again at revision 0")
+	case len(v) != 8+1+32:
+		bad("the stream's head is malformed")
+	case binary.BigEndian.Uint64(v) != end.rev:
+		bad(fmt.Sprintf("the stream's head says its last revision is %d", binary.BigEndian.Uint64(v)))
+	case (v[8] == 1) != end.sealed:
+		if end.sealed {
+			bad("the stream ends with a confirmation but its head is not sealed: an append after the confirmation would be taken")
+		} else {
+			bad("the stream's head is sealed but its last record does not seal it")
+		}
+	case !bytes.Equal(v[9:], end.hash[:]):
+		bad("the stream's head holds another last hash than its last record's")
+	}
+}
+
+// auditLog walks the log in position order: no gap, every record in some
+// stream (by count), and the tree of its records.
+func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, error) {
+	tree := &chain.Tree{}
+	err := s.pages(ctx, bLog, func(_ *bolt.Tx, k, v []byte) {
+		if len(k) != 8 {
+			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed log key", ErrCorrupt))
+			return
+		}
+		if pos := binary.BigEndian.Uint64(k); pos != uint64(tree.Size()) {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log skips from position %d to %d: records were deleted", tree.Size(), pos))
+		}
+		var h events.Hash
+		if len(v) >= len(h) {
+			copy(h[:], v[len(v)-len(h):])
+		}
+		tree.Append(chain.LeafHash(h))
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if int(tree.Size()) != rep.Records {
+		rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log holds %d records, its streams %d", tree.Size(), rep.Records))
+	}
+	return tree, nil
+}
+
+// auditIDs checks the event-ID index against the log.
+func (s *Store) auditIDs(ctx context.Context, rep *AuditReport) error {
+	ids := 0
+	err := s.pages(ctx, bIDs, func(tx *bolt.Tx, k, v []byte) {
+		ids++
+		if len(k) != 16 || len(v) != 8 {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "a malformed event-ID entry"))
+			return
+		}
+		rec := tx.Bucket([]byte(bLog)).Get(v)
+		if rec == nil {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d, which the log lacks", binary.BigEndian.Uint64(v)))
+			return
+		}
+		if id, ok := idOf(rec); !ok || !bytes.Equal(id, k) {
+			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d for an event the record there does not carry", binary.BigEndian.Uint64(v)))
+		}
+	}, nil)
+	if err != nil {
+		return err
+	}
+	if ids != rep.Records {
+		rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index holds %d events, the streams %d records: a retried append would not be recognised", ids, rep.Records))
+	}
+	return nil
+}
+
+// idOf reads the event ID of a stored record: it follows the version byte,
+// the uvarint-prefixed stream and the revision.
+func idOf(v []byte) ([]byte, bool) {
+	if len(v) < 2 {
+		return nil, false
+	}
+	l, n := binary.Uvarint(v[1:])
+	at := 1 + n + int(l) + 8
+	if n <= 0 || l > uint64(len(v)) || at+16 > len(v) {
+		return nil, false
+	}
+	return v[at : at+16], true
+}
+
+func chainFinding(k chain.Kind, stream string, rev uint64, pos events.Position, problem string, err error) *chain.Finding {
+	return &chain.Finding{Kind: k, Stream: stream, Revision: rev, Position: pos, Index: -1, Problem: problem, Err: err}
 }

@@ -12,4 +12,11 @@
 // Subscribers wait on a channel that the next append closes, and read by
 // position, so under concurrent appends they neither miss nor repeat a
 // record.
+//
+// The store keeps the Merkle tree over its log (chain.TreeStore): each
+// append adds its record's leaf and the subtree roots it completes, about
+// two hashes per record, so checkpoints and proofs need no pass over the
+// log; a record's position is its log index. It keeps each event's decoded
+// value for readers only when it is the copy Registry.Encode took of the
+// bytes it encoded, and copies every payload a caller passes.
 package memstore

@@ -2,11 +2,14 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // chunkBits sizes the log's chunks: records live in fixed chunks of 4096, so
@@ -14,6 +17,13 @@ import (
 const (
 	chunkBits = 12
 	chunkSize = 1 << chunkBits
+)
+
+// treeBits sizes the chunks the tree's interior nodes live in (256 KiB
+// each).
+const (
+	treeBits  = 13
+	treeChunk = 1 << treeBits
 )
 
 // readBatch is how many records a reader copies per lock hold.
@@ -33,8 +43,12 @@ type Store struct {
 	size    int
 	streams streamIndex
 	ids     idIndex
-	arena   []byte        // where payloads are copied to, in log order (see keep)
-	notify  chan struct{} // closed when records arrive, if anyone waits on it
+	arena   []byte         // where payloads are copied to, in log order (see keep)
+	tree    [][]chain.Hash // the Merkle tree's interior nodes, in tlog's order without the leaves, in chunks of treeChunk
+	nodes   int64          // how many interior nodes tree holds
+	edge    chain.Range    // the tree's frontier: what the next record's hashes join
+	scratch []chain.Hash   // grow's, reused
+	notify  chan struct{}  // closed when records arrive, if anyone waits on it
 	waiting bool
 	closed  bool
 }
@@ -142,6 +156,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 			s.chunks = append(s.chunks, make([]events.Record, chunkSize))
 		}
 		*s.at(rec.Position) = rec
+		s.grow(rec.Hash)
 		s.size++
 		st.add(rec.Position)
 		s.ids.put(e.ID, rec.Position)
@@ -156,6 +171,75 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 	}
 	return res, nil
 }
+
+// grow adds the next record, whose hash is h, to the Merkle tree: the
+// roots of the subtrees it completes (about one per record), joined on the
+// tree's frontier. The leaves are not kept: a leaf is the hash of its
+// record's hash, which the log holds (see storedHash). s.mu is held for
+// writing.
+func (s *Store) grow(h events.Hash) {
+	s.scratch = s.edge.AppendLeaf(s.scratch[:0], chain.LeafHash(h))
+	next := s.nodes
+	s.nodes += int64(len(s.scratch) - 1)
+	for _, x := range s.scratch[1:] {
+		if next&(treeChunk-1) == 0 && next>>treeBits == int64(len(s.tree)) {
+			s.tree = append(s.tree, make([]chain.Hash, treeChunk))
+		}
+		s.tree[next>>treeBits][next&(treeChunk-1)] = x
+		next++
+	}
+}
+
+// TreeSize implements chain.TreeStore: the tree always covers the whole
+// log.
+func (s *Store) TreeSize(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, events.ErrClosed
+	}
+	return int64(s.size), nil
+}
+
+// ReadTreeHashes implements chain.TreeStore.
+func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]chain.Hash, len(indexes))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, events.ErrClosed
+	}
+	count := tlog.StoredHashCount(int64(s.size))
+	for k, i := range indexes {
+		if i < 0 || i >= count {
+			return nil, fmt.Errorf("memstore: stored hash %d of a tree of %d records: %w", i, s.size, chain.ErrTruncated)
+		}
+		out[k] = s.storedHash(i)
+	}
+	return out, nil
+}
+
+// storedHash is the stored hash at index i of tlog's layout: a leaf,
+// computed from its record's hash, or an interior node. The interior node
+// (level, n) is written with record m = (n+1)<<level - 1, after that
+// record's leaf, so without the leaves it sits m+1 places earlier. s.mu is
+// held.
+func (s *Store) storedHash(i int64) chain.Hash {
+	level, n := tlog.SplitStoredHashIndex(i)
+	if level == 0 {
+		return chain.LeafHash(s.at(events.Position(n)).Hash)
+	}
+	j := i - (n+1)<<level
+	return s.tree[j>>treeBits][j&(treeChunk-1)]
+}
+
+var _ chain.TreeStore = (*Store)(nil)
 
 // arenaBlock is the size of the blocks payloads are copied into; a payload
 // above a quarter of it gets an allocation of its own.

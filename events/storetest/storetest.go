@@ -61,6 +61,8 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 		{"HostileStreamNames", testHostileStreamNames},
 		{"HostilePayloads", testHostilePayloads},
 		{"EveryEventTypeRoundTrips", testEveryEventTypeRoundTrips},
+		{"CallerBuffers", testCallerBuffers},
+		{"MerkleTree", testTree},
 		{"ConcurrentExpectedRevision", testConcurrentExact},
 		{"ConcurrentNoStream", testConcurrentNoStream},
 		{"SubscribeCatchUpThenLive", testSubscribeCatchUpLive},

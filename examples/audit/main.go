@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,10 +14,10 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
-	bolt "go.etcd.io/bbolt"
 )
 
 func main() {
@@ -32,12 +30,16 @@ func main() {
 func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	ledger := fs.String("ledger", "", "the ledger file to audit (default: write a demo ledger first)")
+	ledger := fs.String("ledger", "", "the ledger to audit: a file (opened read-only) or a server URL (default: write a demo ledger first)")
+	keyFile := fs.String("key-file", "", "the ledger key's file, for -ledger (default: $ELECTIONLEDGER_KEY)")
 	who := fs.String("participant", "000456789", "the participant to follow: TIN or TIN|NPI")
 	asof := fs.String("asof", "2024-12-01,2025-02-04,2025-03-15", "comma-separated dates (UTC) to show the status as of")
 	year := fs.Int("year", 2024, "the MIPS performance year")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	p, err := events.ParseParticipant(*who)
 	if err != nil {
@@ -47,52 +49,60 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	for _, d := range strings.Split(*asof, ",") {
 		t, err := time.Parse("2006-01-02", strings.TrimSpace(d))
 		if err != nil {
-			return fmt.Errorf("-asof %q: want YYYY-MM-DD dates", d)
+			return fmt.Errorf("-asof %s: want YYYY-MM-DD dates", events.DescribeInput(d))
 		}
 		dates = append(dates, t.Add(24*time.Hour-time.Nanosecond)) // the end of that day
 	}
-	dir, err := os.MkdirTemp("", "audit-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	py := events.PY(events.MIPS, *year)
+
+	// The ledger key names every stream. The demo ledger is written with
+	// the public development key; a real ledger's key is the caller's.
+	key := []byte(events.DevelopmentKey)
 	path := *ledger
-	if storeflag.IsServerURL(path) {
-		return auditServer(ctx, out, path, p, events.PY(events.MIPS, *year), dates)
-	}
-	if path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("-ledger: %w", err) // never audit a ledger this run would create
-		}
-	}
 	if path == "" {
+		dir, err := os.MkdirTemp("", "audit-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "demo.db")
 		if err := writeDemo(ctx, path, p); err != nil {
 			return fmt.Errorf("demo ledger: %w", err)
 		}
 		fmt.Fprintf(out, "wrote a demo ledger: %s\n", path)
+	} else if key, err = ledgerKey(*keyFile); err != nil {
+		return err
 	}
-	py := events.PY(events.MIPS, *year)
-
-	// 1. Verify the file as it is.
-	s, err := boltstore.Open(path)
+	names, err := events.NewStreamNamer(key)
 	if err != nil {
 		return err
 	}
-	rep, err := s.Verify(ctx)
-	if err != nil {
-		s.Close()
-		return fmt.Errorf("the ledger does not verify: %w", err)
-	}
-	fmt.Fprintf(out, "verified %d records in %d streams: every hash chain intact\n", rep.Records, rep.Streams)
 
-	// 2. The participant's status as of each date, replaying only what was
-	// recorded by then.
-	reg := events.NewRegistry()
+	// 1. Verify the ledger as it is; keep a signed checkpoint of it.
+	o, err := storeflag.OpenReadOnly(path)
+	if err != nil {
+		return err
+	}
+	rep, ok, err := audit(ctx, out, o.Store, names, nil)
+	if err != nil {
+		o.Close()
+		return err
+	}
+	if ok {
+		fmt.Fprintf(out, "verified %d records in %d streams: every hash chain, stream binding and ledger rule holds\n", rep.Records, rep.Streams)
+	}
+	private, public, _ := chain.GenerateKey("example.org/demo-ledger")
+	signer, _ := chain.NewSigner(private)
+	verifier, _ := chain.NewVerifier(public)
+	signed, _ := chain.Sign(chain.Checkpoint{Origin: signer.Name(), Size: rep.Records, Root: rep.Root}, signer)
+	cp, _ := chain.Open(signed, verifier)
+	fmt.Fprintf(out, "checkpoint kept: %d records, root %s\n", cp.Size, cp.Root)
+
+	// 2. The participant's status as of each date.
 	for _, t := range dates {
 		models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-		if _, err := projection.NewRunner(s, reg, models.Projections(), projection.AsOf(t)).Rebuild(ctx); err != nil {
-			s.Close()
+		if _, err := projection.NewRunner(o.Store, events.NewRegistry(), models.Projections(), projection.AsOf(t), projection.WithStreamNames(names)).Rebuild(ctx); err != nil {
+			o.Close()
 			return err
 		}
 		v := models.Status.Get(py, p)
@@ -103,85 +113,105 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		fmt.Fprintln(out, line)
 	}
 
-	// 3. Find the participant's confirmation: its hash is the receipt.
-	names, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
-	if err != nil {
-		s.Close()
-		return err
-	}
-	stream := names.Election(py, p)
-	var target *events.Record
-	for r, err := range s.ReadStream(ctx, stream, 0) {
-		if errors.Is(err, events.ErrStreamNotFound) {
-			break
-		}
-		if err != nil {
-			s.Close()
-			return err
-		}
-		if r.Type == events.TypeElectionConfirmed {
-			target = &r
+	// 3. The confirmation, its number and its proof against the checkpoint.
+	var conf *events.Record
+	for r, err := range o.Store.ReadStream(ctx, names.Election(py, p), 0) {
+		if err == nil && r.Type == events.TypeElectionConfirmed {
+			conf = &r
 		}
 	}
-	if err := s.Close(); err != nil {
-		return err
+	if conf != nil {
+		proof, err := chain.ProveReceipt(ctx, o.Store, conf, int64(conf.Position), signed, verifier)
+		if err == nil {
+			_, _, err = proof.Verify(verifier) // what anyone holding the public key can do, offline
+		}
+		fmt.Fprintf(out, "confirmation number of %v: %s, in the log at index %d: proof %v\n", p, conf.Hash, conf.Position, verdict(err))
 	}
-	if target == nil {
-		fmt.Fprintf(out, "%v has no confirmed election in %v: nothing to tamper with\n", p, py)
+	o.Close()
+	if *ledger != "" || conf == nil {
 		return nil
 	}
-	fmt.Fprintf(out, "confirmation number of %v: %s\n", p, target.Hash)
 
-	// 4. Tamper with a copy: change one byte of the confirmed choice.
-	forged := filepath.Join(dir, "forged.db")
-	if err := copyFile(path, forged); err != nil {
-		return err
+	// 4. Three forgeries of copies of the demo ledger, each caught.
+	forgeries := []struct {
+		what string
+		do   func(path string) error
+	}{
+		{"one byte of the stored confirmation changed", func(path string) error { return flipByte(path, conf.Position, `"choice":"`) }},
+		{"a confirmation appended for another practice, with no request and no attestation", func(path string) error {
+			return forgeConfirmation(ctx, path, names, py, events.Group(events.MustParseTIN("000111222")))
+		}},
+		{"the confirmation deleted and the file made consistent again", func(path string) error {
+			return rewriteWithout(ctx, path, conf.Hash)
+		}},
 	}
-	if err := flipByte(forged, target.Position, []byte(`"choice":"`)); err != nil {
-		return err
-	}
-	s, err = boltstore.Open(forged)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	_, err = s.Verify(ctx)
-	var ce *events.ChainError
-	if !errors.As(err, &ce) {
-		return fmt.Errorf("the forged copy verified (%v): tampering went unnoticed", err)
-	}
-	fmt.Fprintf(out, "tampered copy: one byte changed in the stored confirmation\n")
-	fmt.Fprintf(out, "detected at %s, revision %d: %s\n", ce.Stream, ce.Revision, ce.Problem)
-	if ce.Stream == stream {
-		fmt.Fprintf(out, "  that is the election stream of %v\n", p)
+	for i, f := range forgeries {
+		copyPath := filepath.Join(filepath.Dir(path), fmt.Sprintf("forged-%d.db", i))
+		if err := copyFile(path, copyPath); err != nil {
+			return err
+		}
+		if err := f.do(copyPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "forged copy: %s\n", f.what)
+		fo, err := storeflag.OpenReadOnly(copyPath)
+		if err != nil {
+			return err
+		}
+		_, ok, err := audit(ctx, out, fo.Store, names, []chain.Checkpoint{cp})
+		fo.Close()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return fmt.Errorf("the forged copy verified: %s went unnoticed", f.what)
+		}
 	}
 	return nil
 }
 
-// auditServer verifies an EventStoreDB/KurrentDB log and shows the
-// participant's status as of each date. (The tampering demonstration edits
-// a ledger file's bytes, so it needs a file.)
-func auditServer(ctx context.Context, out io.Writer, url string, p events.Participant, py events.ProgramYear, dates []time.Time) error {
-	o, err := storeflag.Open(url, time.Now, false)
+// audit verifies a store (chains, bindings, the tree, checkpoints) and
+// replays it (the ledger's rules), printing every finding.
+func audit(ctx context.Context, out io.Writer, s events.Store, names *events.StreamNamer, cps []chain.Checkpoint) (*chain.Report, bool, error) {
+	rep, err := chain.Verify(ctx, s, chain.VerifyOptions{Names: names, Checkpoints: cps})
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	defer o.Close()
-	rep, err := o.Verify()
-	if err != nil {
-		return fmt.Errorf("the ledger does not verify: %w", err)
+	for _, f := range rep.Findings {
+		fmt.Fprintf(out, "  detected: %v\n", f)
 	}
-	fmt.Fprintf(out, "verified %d records in %d streams: every hash chain intact\n", rep.Records, rep.Streams)
-	reg := events.NewRegistry()
-	for _, t := range dates {
-		models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-		if _, err := projection.NewRunner(o.Store, reg, models.Projections(), projection.AsOf(t)).Rebuild(ctx); err != nil {
-			return err
+	models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+	rr, err := projection.NewRunner(s, events.NewRegistry(), models.Projections(), projection.WithStreamNames(names)).Rebuild(ctx)
+	if err != nil && rep.OK() {
+		return nil, false, err
+	}
+	violations := 0
+	for _, v := range rr.Violations {
+		if v.Problem != "hash chain" && v.Problem != "stream binding" { // reported above
+			fmt.Fprintf(out, "  detected: ledger violation at %s@%d: %s\n", v.Stream, v.Revision, v.Problem)
+			violations++
 		}
-		fmt.Fprintf(out, "as of %s: %v is %s\n", t.Format("2006-01-02"), p, models.Status.Get(py, p).Kind)
 	}
-	fmt.Fprintln(out, "the tampering demonstration edits a ledger file's bytes: run it with a file (-ledger path)")
-	return nil
+	return rep, rep.OK() && violations == 0, nil
+}
+
+func verdict(err error) string {
+	if err != nil {
+		return "FAILS: " + err.Error()
+	}
+	return "verifies offline with the log's public key"
+}
+
+// ledgerKey reads the ledger key from a file or $ELECTIONLEDGER_KEY.
+func ledgerKey(file string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		return []byte(strings.TrimRight(string(b), "\r\n")), err
+	}
+	if k := os.Getenv("ELECTIONLEDGER_KEY"); k != "" {
+		return []byte(k), nil
+	}
+	return nil, fmt.Errorf("auditing -ledger needs its ledger key: give -key-file or set ELECTIONLEDGER_KEY")
 }
 
 // writeDemo writes a small ledger: the participant's practice is opt-in
@@ -194,10 +224,7 @@ func writeDemo(ctx context.Context, path string, p events.Participant) error {
 		return err
 	}
 	defer s.Close()
-	names, err := events.NewStreamNamer([]byte(events.DevelopmentKey))
-	if err != nil {
-		return err
-	}
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	reg := events.NewRegistry()
 	py := events.PY(events.MIPS, 2024)
 	d := events.EligibilityDetermined{Participant: p, ProgramYear: py, Status: events.StatusOptInEligible,
@@ -221,44 +248,4 @@ func writeDemo(ctx context.Context, path string, p events.Participant) error {
 	m.CommandID = uuid.NewSHA1(uuid.Nil, []byte("demo/confirm"))
 	_, err = svc.Confirm(ctx, m, py, p, "CONFIRM")
 	return err
-}
-
-func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(to, b, 0o600)
-}
-
-// flipByte changes one byte of the record stored at pos: the first byte
-// after marker, or the record's middle byte.
-func flipByte(path string, pos events.Position, marker []byte) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("log"))
-		if b == nil {
-			return errors.New("not a ledger file")
-		}
-		key := make([]byte, 8)
-		for i := range 8 {
-			key[7-i] = byte(uint64(pos) >> (8 * i))
-		}
-		v := bytes.Clone(b.Get(key))
-		if v == nil {
-			return fmt.Errorf("no record at position %d", pos)
-		}
-		i := bytes.Index(v, marker)
-		if i < 0 {
-			i = len(v) / 2
-		} else {
-			i += len(marker)
-		}
-		v[i] ^= 0x01 // "opt-in" becomes "npt-in"
-		return b.Put(key, v)
-	})
 }

@@ -87,3 +87,18 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 	}
 	return o, nil
 }
+
+// OpenReadOnly opens spec for an auditor: a file path read-only (the file
+// must exist; it is never written, see boltstore.ReadOnly), anything else
+// (memory, a server's connection string) as Open does, for reading.
+func OpenReadOnly(spec string) (*Opened, error) {
+	if spec == "" || spec == "memory" || strings.Contains(spec, "://") {
+		return Open(spec, time.Now, false)
+	}
+	s, err := boltstore.Open(spec, boltstore.ReadOnly())
+	if err != nil {
+		return nil, err
+	}
+	return &Opened{Store: s, Kind: "file", Where: spec, Close: s.Close,
+		Verify: func() (events.VerifyReport, error) { return s.Verify(context.Background()) }}, nil
+}

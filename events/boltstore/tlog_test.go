@@ -1,0 +1,360 @@
+package boltstore_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// fill appends n events to streams streams from 8 writers at once, so that
+// group commits take many appends (of one to three events) per
+// transaction; every streams-th append seals its stream.
+func fill(t *testing.T, s events.Store, n, streams int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				k := 1 + i%3
+				evs := make([]events.EventData, k)
+				for j := range evs {
+					evs[j] = events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1,
+						Data: fmt.Appendf(nil, `{"i":%d,"j":%d,"pad":"%s"}`, i, j, strings.Repeat("p", i%300))}
+				}
+				stream := fmt.Sprintf("s-%d-%d", w, i%streams)
+				if _, err := s.Append(context.Background(), stream, events.Any, evs...); err != nil && !errors.Is(err, events.ErrStreamSealed) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestStoredTreeIsTheLogsTree: the tree boltstore keeps beside the log,
+// under group commit and without it, is hash for hash the tree computed
+// from ReadAll; a record's position is its log index.
+func TestStoredTreeIsTheLogsTree(t *testing.T) {
+	ctx := context.Background()
+	for _, opts := range [][]boltstore.Option{{boltstore.WithNoSync()}, {boltstore.WithNoSync(), boltstore.WithoutGroupCommit()}} {
+		s, err := boltstore.Open(filepath.Join(t.TempDir(), "tree.db"), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fill(t, s, 600, 40)
+		built, err := chain.Build(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.TreeSize(ctx); n != built.Size() || int(n) != s.Len() {
+			t.Fatalf("stored tree covers %d, the log holds %d (%d)", n, built.Size(), s.Len())
+		}
+		fs, err := chain.CompareStored(ctx, s, built)
+		if err != nil || len(fs) > 0 {
+			t.Fatalf("stored tree disagrees: %v %v", err, fs)
+		}
+		i := int64(0)
+		for r, err := range s.ReadAll(ctx, 0) {
+			if err != nil || int64(r.Position) != i {
+				t.Fatalf("record %d at position %d: %v", i, r.Position, err)
+			}
+			i++
+		}
+		s.Close()
+	}
+}
+
+// downgrade turns a ledger file into format 1, as an earlier version wrote
+// it: no tree bucket, no tree size.
+func downgrade(t *testing.T, path string) {
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("tree")); err != nil {
+			return err
+		}
+		meta := tx.Bucket([]byte("meta"))
+		if err := meta.Delete([]byte("tree")); err != nil {
+			return err
+		}
+		return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, 1))
+	})
+}
+
+// TestFormat1File: a ledger an earlier version wrote opens read-only as it
+// is (nothing written; its tree computed from the log), and opened for
+// writing is upgraded in place with its tree caught up.
+func TestFormat1File(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, 300, 25)
+	want, err := chain.Build(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	downgrade(t, path)
+	before, _ := os.ReadFile(path)
+
+	ro, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ro.TreeSize(ctx); n != 0 {
+		t.Fatalf("a format 1 file read-only claims a stored tree of %d", n)
+	}
+	size, root, err := chain.Head(ctx, ro)
+	if err != nil || size != want.Size() || root != mustRoot(t, want) {
+		t.Fatalf("head of a format 1 file: %d %v", size, err)
+	}
+	r, err := chain.TreeOf(ctx, ro, want.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.(*chain.Tree).Root(want.Size()); got != mustRoot(t, want) {
+		t.Fatal("the tree computed from a format 1 file differs")
+	}
+	ro.Close()
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("a read-only open changed the file")
+	}
+
+	w, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if n, _ := w.TreeSize(ctx); n != want.Size() {
+		t.Fatalf("upgraded tree covers %d of %d records", n, want.Size())
+	}
+	if fs, err := chain.CompareStored(ctx, w, want); err != nil || len(fs) > 0 {
+		t.Fatalf("upgraded tree disagrees: %v %v", err, fs)
+	}
+	if audit, err := w.Audit(ctx, nil); err != nil || len(audit.Findings) > 0 {
+		t.Fatalf("upgraded file: %v %v", err, audit.Findings)
+	}
+}
+
+func mustRoot(t *testing.T, tr *chain.Tree) chain.Hash {
+	t.Helper()
+	r, err := tr.Root(tr.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestReadOnly: a read-only open reads an existing ledger, even a file the
+// process may not write, under a shared lock; it refuses appends with
+// ErrReadOnly and a missing file with an error, and creates nothing.
+func TestReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ro.db")
+	recs := seed(t, path)
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	a, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := boltstore.Open(path, boltstore.ReadOnly()) // readers share the file
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r, err := range b.ReadAll(ctx, 0) {
+		if err != nil || r.Hash != recs[n].Hash {
+			t.Fatalf("record %d: %v", n, err)
+		}
+		n++
+	}
+	b.Close()
+	_, err = a.Append(ctx, "election-a", events.Any, events.EventData{ID: uuid.New(), Type: "t", SchemaVersion: 1, Data: []byte(`{}`)})
+	if !errors.Is(err, boltstore.ErrReadOnly) {
+		t.Fatalf("append to a read-only store: %v", err)
+	}
+	if rep, err := a.Verify(ctx); err != nil || rep.Records != len(recs) {
+		t.Fatalf("verify read-only: %+v %v", rep, err)
+	}
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := boltstore.Open(missing, boltstore.ReadOnly()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("read-only open of a missing file: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a read-only open created a file")
+	}
+}
+
+// TestCheckFileInUse: a file open for writing is not checked (its pages
+// could change under the check): ErrInUse.
+func TestCheckFileInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	w, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := boltstore.CheckFile(context.Background(), path); !errors.Is(err, boltstore.ErrInUse) {
+		t.Fatalf("CheckFile of a file open for writing: %v", err)
+	}
+	w.Close()
+	if fc, err := boltstore.CheckFile(context.Background(), path); err != nil || !fc.OK() {
+		t.Fatalf("after the writer closed: %v %v", err, fc)
+	}
+}
+
+// TestDirectoryRefused: a directory given as the ledger file is
+// ErrNotLedger, naming it and what to give instead, for Open and CheckFile.
+func TestDirectoryRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, ro := range []bool{false, true} {
+		var opts []boltstore.Option
+		if ro {
+			opts = append(opts, boltstore.ReadOnly())
+		}
+		_, err := boltstore.Open(dir, opts...)
+		if !errors.Is(err, boltstore.ErrNotLedger) || !strings.Contains(err.Error(), "is a directory") {
+			t.Fatalf("Open(directory, read-only %v): %v", ro, err)
+		}
+	}
+	if _, err := boltstore.CheckFile(context.Background(), dir); !errors.Is(err, boltstore.ErrNotLedger) {
+		t.Fatalf("CheckFile(directory): %v", err)
+	}
+}
+
+// TestCreateCrash: a process that dies at any stage of creating a new
+// ledger leaves either no file or a whole ledger: the next Open succeeds,
+// appends and verifies.
+func TestCreateCrash(t *testing.T) {
+	for _, stage := range boltstore.CreateStages {
+		t.Run(strings.ReplaceAll(stage, " ", "-"), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "new.db")
+			cmd, sc := child(t, "create", stage+"|"+path)
+			for sc.Scan() {
+				t.Log("child:", sc.Text())
+			}
+			err := cmd.Wait()
+			var ee interface{ ExitCode() int }
+			if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+				t.Fatalf("the child did not stop at %q: %v", stage, err)
+			}
+			if info, err := os.Stat(path); err == nil && info.Size() == 0 {
+				t.Fatal("an empty file was left at the ledger's path")
+			}
+			s, err := boltstore.Open(path)
+			if err != nil {
+				t.Fatalf("open after a crash at %q: %v", stage, err)
+			}
+			defer s.Close()
+			if _, err := s.Append(context.Background(), "after", events.NoStream, events.EventData{ID: uuid.New(), Type: "t", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			if audit, err := s.Audit(context.Background(), nil); err != nil || len(audit.Findings) > 0 {
+				t.Fatalf("%v %v", err, audit.Findings)
+			}
+		})
+	}
+}
+
+// TestAuditFindsIndexTampering: each of the file's own structures that an
+// append trusts, edited by someone with write access to the file, is a
+// finding of its kind, named where it is.
+func TestAuditFindsIndexTampering(t *testing.T) {
+	ctx := context.Background()
+	base := filepath.Join(t.TempDir(), "base.db")
+	s, err := boltstore.Open(base, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		e := events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: fmt.Appendf(nil, `{"n":%d}`, i)}
+		if i == 4 {
+			e.Type = events.TypeElectionConfirmed
+		}
+		if _, err := s.Append(ctx, "election-x", events.Any, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	key := func(stream string, rev uint64) []byte {
+		return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
+	}
+	cases := []struct {
+		name   string
+		edit   func(tx *bolt.Tx) error
+		kind   chain.Kind
+		phrase string
+	}{
+		{"head unsealed", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("heads"))
+			v := append([]byte(nil), b.Get([]byte("election-x"))...)
+			v[8] = 0
+			return b.Put([]byte("election-x"), v)
+		}, chain.KindIndex, "not sealed"},
+		{"head deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("heads")).Delete([]byte("election-x")) }, chain.KindIndex, "no head"},
+		{"head rewound", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("heads"))
+			v := append([]byte(nil), b.Get([]byte("election-x"))...)
+			binary.BigEndian.PutUint64(v, 2)
+			return b.Put([]byte("election-x"), v)
+		}, chain.KindIndex, "last revision is 2"},
+		{"event ID forgotten", func(tx *bolt.Tx) error {
+			c := tx.Bucket([]byte("ids")).Cursor()
+			k, _ := c.First()
+			return tx.Bucket([]byte("ids")).Delete(k)
+		}, chain.KindIndex, "event-ID index holds 4"},
+		{"stream index entry deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Delete(key("election-x", 1)) }, chain.KindChain, "revision out of order"},
+		{"last record deleted", func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("log")).Delete(binary.BigEndian.AppendUint64(nil, 4))
+		}, chain.KindIndex, "missing from the log"},
+		{"stored tree hash changed", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("tree"))
+			k := binary.BigEndian.AppendUint64(nil, 3)
+			v := append([]byte(nil), b.Get(k)...)
+			v[0] ^= 1
+			return b.Put(k, v)
+		}, chain.KindTree, "stored hash 3"},
+	}
+	for _, c := range cases {
+		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.db")
+			data, _ := os.ReadFile(base)
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			rawUpdate(t, path, c.edit)
+			s, err := boltstore.Open(path, boltstore.ReadOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rep, err := s.Audit(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Findings {
+				if f.Kind == c.kind && strings.Contains(f.Error(), c.phrase) {
+					return
+				}
+			}
+			t.Fatalf("want a %v finding saying %q, got %v", c.kind, c.phrase, rep.Findings)
+		})
+	}
+}
