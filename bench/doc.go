@@ -1,4 +1,4 @@
-// Package bench holds the workload benchmarks the README reports: the
+// Package bench holds the workload benchmarks BENCHMARKS.md reports: the
 // workload used to measure hallgren/eventsourcing, looplab/eventhorizon and
 // modernice/goes (one stream per election: request, then confirm), and a
 // full program year of 1,000,000 clinicians and 200,000 practices.

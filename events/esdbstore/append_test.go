@@ -222,7 +222,7 @@ func TestConcurrentSameCommand(t *testing.T) {
 }
 
 // TestRoundTrips measures an append's cost in requests to the server and
-// in round trips (requests one after another). The README quotes these
+// in round trips (requests one after another). docs/stores.md quotes these
 // figures.
 func TestRoundTrips(t *testing.T) {
 	srv := esdbfake.Run(t)

@@ -19,7 +19,7 @@ const benchLatency = 10 * time.Millisecond
 // BenchmarkAppendCost measures what one append costs against the double:
 // requests to the server (requests/op) and round trips waited for one after
 // another (round-trips/op, the time per append divided by the latency the
-// double adds to each request). The README quotes these figures.
+// double adds to each request). docs/stores.md quotes these figures.
 func BenchmarkAppendCost(b *testing.B) {
 	seal := func() events.EventData { e := ev(9); e.Type = events.TypeElectionConfirmed; return e }
 	cases := []struct {

@@ -28,7 +28,7 @@
 // resolved by the next attempt's read; an acknowledged write is read back,
 // and the result (a confirmation's receipt) is always the stored record's.
 // An append costs 3 round trips (a batch as much as one event, a sealing
-// append too) and 3 to 5 requests; see the README for the measured
+// append too) and 3 to 5 requests; see docs/stores.md for the measured
 // figures. An append with Any or StreamExists reads the stream back to the
 // start when its events are new (one round trip per 512 events); one with
 // an exact expected revision or NoStream reads the last 64 events and,
@@ -70,6 +70,6 @@
 // connection of its own.
 //
 // Run the conformance suite against a real server by setting
-// ELECTIONLEDGER_ESDB_URL, e.g. esdb://localhost:2113?tls=false; see the
-// README.
+// ELECTIONLEDGER_ESDB_URL, e.g. esdb://localhost:2113?tls=false; see
+// docs/stores.md in the repository.
 package esdbstore

@@ -311,16 +311,16 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	}
 }
 
-// TestREADMEShowsTheGrants: the README's least-privilege role is the one
-// GrantSQL gives (and the test above checks).
-func TestREADMEShowsTheGrants(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// TestDocsShowTheGrants: the least-privilege role docs/stores.md shows is
+// the one GrantSQL gives (and the test above checks).
+func TestDocsShowTheGrants(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "stores.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range pgstore.GrantSQL(pgstore.DefaultSchema, "ledger") {
 		if !strings.Contains(string(readme), q+";") {
-			t.Errorf("the README does not show %q", q)
+			t.Errorf("docs/stores.md does not show %q", q)
 		}
 	}
 }

@@ -154,6 +154,6 @@
 // by each commit's flush), 1,480-4,940/s with 16 and 1,970-4,670/s with 64
 // (bound by the two cores the server and the client share); the general
 // path alone, 295-650, 1,990-2,600 and 2,020-2,460/s. Reading the log back
-// through events.BatchReader: 82,000-149,000 records/s. The README has the
+// through events.BatchReader: 82,000-149,000 records/s. BENCHMARKS.md has the
 // registry batch, replay and full-year figures.
 package pgstore
