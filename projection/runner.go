@@ -17,6 +17,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/internal/ordered"
 )
 
 // ErrViolation matches every ledger violation the Runner reports.
@@ -335,13 +336,45 @@ func (r *Runner) violation(rec *events.Record, problem string, err error) *Viola
 func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	start := time.Now()
 	var rep Report
-	if err := r.startTree(ctx); err != nil {
+	fail := func(err error) (Report, error) {
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}
+	if err := r.startTree(ctx); err != nil {
+		return fail(err)
+	}
 	end := r.logEnd(ctx)
-	// Each rebuild verifies from scratch, on as many goroutines as there
-	// are processors (the applier runs beside them); they decode too.
+	warmers := r.startRebuild(end)
+	ap := batchApplier{r: r, rep: &rep, start: start, end: end, bindFrom: -1}
+	if r.trust != nil {
+		ap.bindFrom = r.trust.cp.Size
+	}
+	for b := range r.hashed(ctx) {
+		if err := r.joinTree(b); err != nil {
+			return fail(err)
+		}
+		for _, w := range warmers {
+			w.warm(b.evs)
+		}
+		if b.err != nil {
+			r.readFailed(b.err, &rep)
+			return fail(b.err)
+		}
+		ap.apply(b)
+	}
+	if err := r.endTree(ctx, &rep); err != nil {
+		return fail(err)
+	}
+	r.fed = rep.Next
+	return r.finish(rep, start, end), nil
+}
+
+// startRebuild readies the runner and the projections for a rebuild of a
+// log of about end records: the chain verifiers, one per worker (as many
+// as there are processors, up to 8; the applier runs beside them), and
+// the projections' room; it returns the projections that warm their
+// tables ahead of the applier.
+func (r *Runner) startRebuild(end events.Position) []warmer {
 	r.chains = nil
 	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
 	r.workers = n
@@ -352,71 +385,68 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 		}
 		r.seed = maphash.MakeSeed()
 	}
+	var warmers []warmer
 	for _, p := range r.projections {
 		if rs, ok := p.(reserver); ok && end > 0 {
 			rs.reserve(int(end))
 		}
-	}
-	var warmers []warmer
-	for _, p := range r.projections {
 		if w, ok := p.(warmer); ok {
 			warmers = append(warmers, w)
 		}
 	}
-	bindFrom := int64(-1) // records before it a trusted checkpoint covers: not bound again
-	if r.trust != nil {
-		bindFrom = r.trust.cp.Size
+	return warmers
+}
+
+// readFailed reports the read error that ended a rebuild as a violation
+// when it is a stored record that does not decode.
+func (r *Runner) readFailed(err error, rep *Report) {
+	var ce *events.ChainError
+	if !errors.As(err, &ce) {
+		return
 	}
-	for b := range r.hashed(ctx) {
-		if err := r.joinTree(b); err != nil {
-			rep.Elapsed = time.Since(start)
-			return rep, err
-		}
-		for _, w := range warmers {
-			w.warm(b.evs)
-		}
-		if b.err != nil {
-			err := b.err
-			var ce *events.ChainError
-			if errors.As(err, &ce) { // an undecodable stored record
-				v := &Violation{Stream: ce.Stream, Revision: ce.Revision, Problem: "undecodable record", Err: err}
-				rep.Violations = append(rep.Violations, v)
-				if r.onViolation != nil {
-					r.onViolation(v)
-				}
-			}
-			rep.Elapsed = time.Since(start)
-			return rep, err
-		}
-		for i := range b.recs {
-			rec := &b.recs[i]
-			rep.Next = rec.Position + 1
-			if r.later(rec, b.evs[i]) {
-				continue
-			}
-			err := b.errs[i]
-			if err == nil && r.verify && r.names == nil && b.decErrs[i] == nil && b.start+int64(i) >= bindFrom {
-				// The keyless check, here: the warming pass above has just
-				// read the event, where a worker would wait for it.
-				err = events.CheckStreamShape(rec, b.evs[i])
-			}
-			if err != nil {
-				problem := "hash chain"
-				if errors.Is(err, events.ErrUnbound) {
-					problem = "stream binding"
-				}
-				rep.Violations = append(rep.Violations, r.violation(rec, problem, err))
-				continue
-			}
-			r.applyCounted(rec, b.evs[i], b.decErrs[i], &rep, start, end)
-		}
+	v := &Violation{Stream: ce.Stream, Revision: ce.Revision, Problem: "undecodable record", Err: err}
+	rep.Violations = append(rep.Violations, v)
+	if r.onViolation != nil {
+		r.onViolation(v)
 	}
-	if err := r.endTree(ctx, &rep); err != nil {
-		rep.Elapsed = time.Since(start)
-		return rep, err
+}
+
+// batchApplier applies a rebuild's batches, in log order, on the
+// applier's goroutine.
+type batchApplier struct {
+	r        *Runner
+	rep      *Report
+	start    time.Time
+	end      events.Position
+	bindFrom int64 // records before it a trusted checkpoint covers: not bound again
+}
+
+// apply applies a batch the workers are done with: each record that
+// verified, and a violation for each that did not.
+func (a *batchApplier) apply(b *batch) {
+	r := a.r
+	for i := range b.recs {
+		rec := &b.recs[i]
+		a.rep.Next = rec.Position + 1
+		if r.later(rec, b.evs[i]) {
+			continue
+		}
+		err := b.errs[i]
+		if err == nil && r.verify && r.names == nil && b.decErrs[i] == nil && b.start+int64(i) >= a.bindFrom {
+			// The keyless check, here: the warming pass has just read the
+			// event, where a worker would wait for it.
+			err = events.CheckStreamShape(rec, b.evs[i])
+		}
+		if err != nil {
+			problem := "hash chain"
+			if errors.Is(err, events.ErrUnbound) {
+				problem = "stream binding"
+			}
+			a.rep.Violations = append(a.rep.Violations, r.violation(rec, problem, err))
+			continue
+		}
+		r.applyCounted(rec, b.evs[i], b.decErrs[i], a.rep, a.start, a.end)
 	}
-	r.fed = rep.Next
-	return r.finish(rep, start, end), nil
 }
 
 // applyCounted applies one verified, decoded record during a rebuild,
@@ -444,13 +474,12 @@ func (r *Runner) finish(rep Report, start time.Time, end events.Position) Report
 // batch is a run of records read ahead; errs[i] is the chain violation of
 // recs[i] (nil when it verified, or when verification is off).
 type batch struct {
-	recs     []events.Record
-	errs     []error
-	evs      []events.Event // recs[i] decoded, or
-	decErrs  []error        // why it could not be
-	shard    []uint8        // which worker verifies and decodes recs[i]
-	err      error          // the read's own error: the last batch
-	verified sync.WaitGroup // done when every worker has done its share
+	recs    []events.Record
+	errs    []error
+	evs     []events.Event // recs[i] decoded, or
+	decErrs []error        // why it could not be
+	shard   []uint8        // which worker verifies and decodes recs[i]
+	err     error          // the read's own error: the last batch
 
 	start    int64           // the log index of recs[0]
 	seq      int             // the batch's number, from 0
@@ -530,130 +559,113 @@ func (r *Runner) work(b *batch, k int) {
 
 // hashed reads the log on another goroutine, and verifies the hash chains
 // (when verifying) and decodes the records on one goroutine per worker, so
-// that reading, verifying, decoding and applying overlap on every core.
-// Each batch goes to every worker and, in log order, to the consumer, which
-// waits until the workers are done with it. Batches come back through free
-// once applied.
+// that reading, verifying, decoding and applying overlap on every core
+// (internal/ordered: each batch goes to every worker, which does its
+// share, and then, in log order, to the consumer). A batch is reused once
+// the consumer is done with it, so a rebuild makes no garbage per record.
 func (r *Runner) hashed(ctx context.Context) iter.Seq[*batch] {
 	return func(yield func(*batch) bool) {
-		// stop ends the reader when the consumer leaves; the caller's ctx
-		// ends the read itself, and that error must still be delivered.
-		stop := make(chan struct{})
+		// The caller's ctx ends the read, and that error is still
+		// delivered; rctx also ends it when the consumer leaves.
 		rctx, cancel := context.WithCancel(ctx)
-		out := make(chan *batch, batches)
-		free := make(chan *batch, batches)
-		for range batches {
-			free <- &batch{recs: make([]events.Record, 0, batchSize), errs: make([]error, 0, batchSize)}
+		defer cancel()
+		cfg := ordered.Config[batch]{Workers: r.workers, Ahead: batches, Every: true,
+			New: func() *batch {
+				return &batch{recs: make([]events.Record, 0, batchSize), errs: make([]error, 0, batchSize)}
+			},
+			Work: r.work,
 		}
-		// Workers: each takes every batch in order and does its share.
-		work := make([]chan *batch, r.workers)
-		var workers sync.WaitGroup
-		for k := range work {
-			work[k] = make(chan *batch, batches)
-			workers.Go(func() {
-				for b := range work[k] {
-					r.work(b, k)
-					b.verified.Done()
-				}
-			})
+		produce := func(take ordered.Take[batch], send ordered.Send[batch]) {
+			lr := &logReader{r: r, take: take, send: send, boundary: math.MaxUint64}
+			lr.read(rctx)
 		}
-		var reader sync.WaitGroup
-		defer func() {
-			close(stop)
-			cancel()
-			reader.Wait() // the reader closes the verifiers' queues
-			workers.Wait()
-		}()
-		reader.Go(func() {
-			defer close(out)
-			defer func() {
-				for _, w := range work {
-					close(w)
-				}
-			}()
-			var b *batch
-			var index int64 // the log index of the next record read
-			seq := 0
-			boundary := events.Position(math.MaxUint64)
-			take := func() bool {
-				select {
-				case b = <-free:
-					b.recs, b.errs, b.err = b.recs[:0], b.errs[:0], nil
-					return true
-				case <-stop:
-					return false
-				}
-			}
-			// send hands b to the workers and then to the consumer.
-			send := func() bool {
-				b.start, b.seq = index, seq
-				if r.trust != nil && boundary == math.MaxUint64 && index+int64(len(b.recs)) > r.trust.cp.Size {
-					boundary = b.recs[r.trust.cp.Size-index].Position
-				}
-				b.boundary = boundary
-				index += int64(len(b.recs))
-				seq++
-				r.digest(b)
-				r.prepare(b)
-				b.verified.Add(len(work))
-				for _, w := range work {
-					w <- b // never blocks: at most batches are in flight
-				}
-				select {
-				case out <- b:
-					return true
-				case <-stop:
-					b.verified.Wait()
-					return false
-				}
-			}
-			if !take() {
-				return
-			}
-			if br, ok := r.store.(events.BatchReader); ok {
-				// Read straight into the batch: one copy per record.
-				var next events.Position
-				for {
-					var err error
-					b.recs, next, err = br.ReadBatch(rctx, b.recs, next)
-					switch {
-					case err != nil:
-						b.err = err
-						send()
-						return
-					case len(b.recs) == 0:
-						return
-					}
-					if !send() || !take() {
-						return
-					}
-				}
-			}
-			for rec, err := range r.store.ReadAll(rctx, 0) {
-				if err != nil {
-					b.err = err
-					send()
-					return
-				}
-				b.recs = append(b.recs, rec)
-				if len(b.recs) == batchSize {
-					if !send() || !take() {
-						return
-					}
-				}
-			}
-			if len(b.recs) > 0 {
-				send()
-			}
-		})
-		for b := range out {
-			b.verified.Wait()
+		for b := range ordered.Run(cfg, produce) {
 			if !yield(b) {
+				cancel()
 				return
 			}
-			free <- b
 		}
 	}
+}
+
+// logReader fills batches from the log, in order, and hands each on with
+// where it sits in the log.
+type logReader struct {
+	r        *Runner
+	take     ordered.Take[batch]
+	send     ordered.Send[batch]
+	b        *batch          // the batch being filled
+	index    int64           // the log index of the next record read
+	seq      int             // the next batch's number
+	boundary events.Position // the first position a trusted checkpoint does not cover, once read
+}
+
+// read reads the whole log, straight into the batches when the store is a
+// BatchReader (one copy per record), else through ReadAll. A read error
+// ends the log: it goes in the last batch.
+func (lr *logReader) read(ctx context.Context) {
+	if !lr.next() {
+		return
+	}
+	if br, ok := lr.r.store.(events.BatchReader); ok {
+		var pos events.Position
+		for {
+			var err error
+			lr.b.recs, pos, err = br.ReadBatch(ctx, lr.b.recs, pos)
+			switch {
+			case err != nil:
+				lr.b.err = err
+				lr.flush()
+				return
+			case len(lr.b.recs) == 0:
+				return
+			}
+			if !lr.flush() || !lr.next() {
+				return
+			}
+		}
+	}
+	for rec, err := range lr.r.store.ReadAll(ctx, 0) {
+		if err != nil {
+			lr.b.err = err
+			lr.flush()
+			return
+		}
+		lr.b.recs = append(lr.b.recs, rec)
+		if len(lr.b.recs) == batchSize && (!lr.flush() || !lr.next()) {
+			return
+		}
+	}
+	if len(lr.b.recs) > 0 {
+		lr.flush()
+	}
+}
+
+// next takes a free batch to fill; false once the consumer has left.
+func (lr *logReader) next() bool {
+	b, ok := lr.take()
+	if !ok {
+		return false
+	}
+	b.recs, b.errs, b.err = b.recs[:0], b.errs[:0], nil
+	lr.b = b
+	return true
+}
+
+// flush numbers the filled batch, readies it for the workers and sends
+// it; false once the consumer has left.
+func (lr *logReader) flush() bool {
+	b, r := lr.b, lr.r
+	b.start, b.seq = lr.index, lr.seq
+	if r.trust != nil && lr.boundary == math.MaxUint64 && lr.index+int64(len(b.recs)) > r.trust.cp.Size {
+		lr.boundary = b.recs[r.trust.cp.Size-lr.index].Position
+	}
+	b.boundary = lr.boundary
+	lr.index += int64(len(b.recs))
+	lr.seq++
+	r.digest(b)
+	r.prepare(b)
+	return lr.send(b)
 }
 
 // logEnd finds the last position (for progress reports).
