@@ -167,7 +167,7 @@ func create(path string, o *options) error {
 		return err
 	}
 	defer os.Remove(tmpPath)
-	db, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: o.lockTimeout, NoSync: o.noSync, FreelistType: bolt.FreelistMapType})
+	db, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: o.lockTimeout, NoSync: o.noSync, FreelistType: o.freelist})
 	if err != nil {
 		return fmt.Errorf("boltstore: create %s: %w", path, err)
 	}
@@ -221,7 +221,7 @@ func openDB(path string, o *options) (*bolt.DB, uint32, error) {
 			Timeout:         o.lockTimeout,
 			NoSync:          o.noSync,
 			InitialMmapSize: o.mmapSize,
-			FreelistType:    bolt.FreelistMapType,
+			FreelistType:    o.freelist,
 			ReadOnly:        o.readOnly,
 		})
 		return err

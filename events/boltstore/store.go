@@ -52,6 +52,7 @@ type options struct {
 	maxBatch    int
 	group       bool
 	readOnly    bool
+	freelist    bolt.FreelistType
 	now         func() time.Time
 	// stageHook, when set, is called at each stage of creating a new file
 	// (tests stop a process there, as a crash would).
@@ -97,7 +98,7 @@ func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = max(n, 
 // that a crash never leaves one that does not open (see create). A path
 // that names a directory, or a file that is not a ledger, is ErrNotLedger.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now}
+	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now, freelist: defaultFreelist()}
 	for _, f := range opts {
 		f(&o)
 	}
