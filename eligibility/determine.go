@@ -23,6 +23,11 @@ type Clinician struct {
 	// IndividuallyAssessed: assessed for QP status on its own (an Affiliated
 	// Practitioner List), so it makes its own Partial QP election.
 	IndividuallyAssessed bool
+	// OnlyInBelowLVTAPMEntities: the clinician is in MIPS APMs, and every
+	// APM Entity it is in is below the low-volume threshold. In the years
+	// of Rules.BelowLVTAPMCliniciansDoNotCount such a clinician does not
+	// make its group opt-in eligible.
+	OnlyInBelowLVTAPMEntities bool
 }
 
 // Input is what one determination is made from.
@@ -169,6 +174,18 @@ func (in Input) validate() error {
 	return nil
 }
 
+// countsForGroup reports whether a clinician billing under a group counts
+// toward the otherwise eligible clinicians that make the group eligible:
+// it is otherwise eligible and, in the years of
+// BelowLVTAPMCliniciansDoNotCount, not only in APM Entities below the
+// threshold.
+func (r *Rules) countsForGroup(c Clinician) bool {
+	if ok, _ := r.OtherwiseEligible(c); !ok {
+		return false
+	}
+	return !(r.BelowLVTAPMCliniciansDoNotCount && c.OnlyInBelowLVTAPMEntities)
+}
+
 // screen settles the statuses the threshold does not decide (an excluded
 // clinician or group, a Partial QP, an APM Entity in a year that does not
 // assess APM Entities) and reports whether it settled out's status.
@@ -188,7 +205,7 @@ func (r *Rules) screen(in Input, out *events.EligibilityDetermined) (settled boo
 		}
 	case events.KindGroup, events.KindVirtualGroup:
 		for _, c := range in.Clinicians {
-			if ok, _ := r.OtherwiseEligible(c); ok {
+			if r.countsForGroup(c) {
 				out.EligibleClinicians++
 			}
 		}

@@ -150,6 +150,34 @@ func TestGroups(t *testing.T) {
 	assert.Equal(t, 3, determine(t, r, group(physician(), physician(), social, physician())).EligibleClinicians)
 }
 
+// TestGroupsOfBelowLVTAPMClinicians: PY2019-2020 a clinician in MIPS APMs
+// only through APM Entities all below the threshold does not make its group
+// opt-in eligible; in other years it counts like any otherwise eligible
+// clinician.
+func TestGroupsOfBelowLVTAPMClinicians(t *testing.T) {
+	partial := events.Volumes{AllowedChargesCents: 200_000_00, PartBPatients: 150, CoveredServices: 150}
+	apmOnly := physician()
+	apmOnly.OnlyInBelowLVTAPMEntities = true
+	for year := 2018; year <= 2024; year++ {
+		r := rules(t, events.MIPS, year)
+		group := func(cs ...eligibility.Clinician) eligibility.Input {
+			return eligibility.Input{Participant: practice, Volumes: partial, Clinicians: cs,
+				Source: events.SourceSegment1, SourceDate: at, DeterminedAt: at}
+		}
+		d := determine(t, r, group(apmOnly, apmOnly))
+		mixed := determine(t, r, group(apmOnly, physician()))
+		if year == 2019 || year == 2020 {
+			assert.Equal(t, events.StatusExcluded, d.Status, "PY%d: only below-threshold APM clinicians", year)
+			assert.Equal(t, events.ExclusionNoEligibleClinician, d.Exclusion, "PY%d", year)
+			assert.Equal(t, events.StatusOptInEligible, mixed.Status, "PY%d: one clinician outside them suffices", year)
+			assert.Equal(t, 1, mixed.EligibleClinicians, "PY%d", year)
+			continue
+		}
+		assert.NotEqual(t, events.StatusExcluded, d.Status, "PY%d: the rule is PY2019-2020's", year)
+		assert.Equal(t, 2, d.EligibleClinicians, "PY%d", year)
+	}
+}
+
 // TestAPMEntitiesByYear: PY2017-2020 an APM Entity is judged against the
 // threshold, and may be opt-in eligible only in PY2019-2020; from PY2021 it
 // has no LVT status at all.

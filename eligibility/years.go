@@ -140,6 +140,11 @@ type Rules struct {
 	// every eligible clinician on its Participation List exempt
 	// (PY2017-2020).
 	APMEntityExemptionCoversClinicians bool
+	// BelowLVTAPMCliniciansDoNotCount: a clinician who is in MIPS APMs only
+	// through APM Entities that are all below the low-volume threshold does
+	// not count toward the otherwise eligible clinicians that make a group
+	// opt-in eligible (PY2019-2020).
+	BelowLVTAPMCliniciansDoNotCount bool
 	// PerformanceThreshold (PT), ExceptionalThreshold (0: no bonus that
 	// year) and ApplicablePercent (A, the maximum negative adjustment, in
 	// percent) drive the payment adjustment.
@@ -577,6 +582,7 @@ func mips2019() Rules {
 	r.VirtualGroupWindow = virtualGroupWindow(2019, time.October, 1)
 	r.PerformanceThreshold, r.ExceptionalThreshold, r.ApplicablePercent = 30, 75, 7
 	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
+	r.BelowLVTAPMCliniciansDoNotCount = true
 	r.Unconfirmed = []string{uOpenTime, "ElectionWindow.Close (whether the Apr 30 2020 extension moved elections)",
 		uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
 	return r
@@ -591,6 +597,7 @@ func mips2020() Rules {
 	r.VirtualGroupWindow = virtualGroupWindow(2020, time.October, 1)
 	r.PerformanceThreshold, r.ExceptionalThreshold = 45, 85
 	r.APMEntityLVT, r.APMEntityOptIn, r.APMEntityExemptionCoversClinicians, r.APMEntityScoreOverrides = true, true, true, true
+	r.BelowLVTAPMCliniciansDoNotCount = true
 	r.Unconfirmed = []string{uOpenTime, uVGOpenTime, uVGClose, uPQPDue, uPQPVol, uPolicy}
 	return r
 }
