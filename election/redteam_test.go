@@ -406,16 +406,30 @@ func TestRedConfirmRechecksTheStanding(t *testing.T) {
 // connected to a practice records the entity's election "on behalf of"
 // that practice, which the entity does not belong to.
 func TestRedOnBehalfOfForAnEntity(t *testing.T) {
-	t.Skip("red-team: OnBehalfOf naming a practice is accepted and recorded on an APM Entity's election, which is no practice's")
 	h := et.New(t)
 	apm, _ := events.NewAPMEntity("APM-OBO")
 	x := et.Group(271)
 	h.Auth.ConnectAPMEntityRepresentative("apm-rep", apm.ID)
 	h.Auth.ConnectRepresentative("apm-rep", x.TIN)
+	n := logLen(t, h)
 	m := h.Meta(election.Actor{ID: "apm-rep", Role: events.RolePracticeRepresentative})
 	m.OnBehalfOf = x
 	_, err := h.Service.ExecutePartialQP(bg, m, py24, apm, pqpReq)
 	assert.ErrorIs(t, err, election.ErrUnauthorized, "an APM Entity's election is made on behalf of no practice")
+	assert.Equal(t, n, logLen(t, h), "a refused command appends nothing")
+
+	// A virtual group's election likewise.
+	py25 := events.PY(events.MIPS, 2025)
+	h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC))
+	vg, _ := events.NewVirtualGroup("VG-OBO")
+	h.Determine(et.OptInEligible(x, py25))
+	h.Auth.ConnectVirtualGroupRepresentative("apm-rep", vg.ID)
+	n = logLen(t, h)
+	m = h.Meta(election.Actor{ID: "apm-rep", Role: events.RolePracticeRepresentative})
+	m.OnBehalfOf = x
+	_, err = h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{x.TIN}})
+	assert.ErrorIs(t, err, election.ErrUnauthorized, "a virtual group's election is made on behalf of no practice")
+	assert.Equal(t, n, logLen(t, h), "a refused command appends nothing")
 }
 
 // TestRedReceiptsLoggedWholeHideTheTIN: rules §2: a TIN never appears in
