@@ -384,19 +384,39 @@ func TestRedTwoRegistriesSameBatchID(t *testing.T) {
 // clinician a QP: the confirmation does not look, and the opt-in of a QP
 // becomes final.
 func TestRedConfirmRechecksTheStanding(t *testing.T) {
-	t.Skip("red-team: Confirm ignores the standing: a clinician found a QP after its request still confirms a final opt-in")
 	h := et.New(t)
 	c := et.Clinician(261, 1)
 	h.Determine(et.OptInEligible(c, py24), et.OptInEligible(c, py24, et.Segment2()))
 	m := h.Rep(c.TIN)
 	_, err := h.Service.Request(bg, m, py24, c, optIn)
 	require.NoError(t, err)
-	h.Determine(et.Determination(c, py24, events.StatusExcluded, func(d *events.EligibilityDetermined) {
+	foundQP := func(d *events.EligibilityDetermined) {
 		d.Source, d.DeterminedAt = events.SourceImport, time.Date(2025, 1, 20, 0, 0, 0, 0, time.UTC)
-	}))
+	}
+	h.Determine(et.Determination(c, py24, events.StatusExcluded, foundQP))
+	n := logLen(t, h)
 	m.CommandID = h.IDs.New()
 	_, err = h.Service.Confirm(bg, m, py24, c, "CONFIRM")
 	assert.ErrorIs(t, err, election.ErrNotOptInEligible, "a QP is not opt-in eligible: its selection cannot become binding")
+	assert.Equal(t, n, logLen(t, h), "a refused confirmation appends nothing")
+	st, err := h.Service.State(bg, py24, c)
+	require.NoError(t, err)
+	assert.Equal(t, election.PhasePending, st.Phase, "the selection stays pending, never final")
+
+	// A Partial QP election likewise: an individually assessed Partial QP
+	// found a QP between its request and its confirmation.
+	pqp := et.Clinician(261, 2)
+	h.Determine(et.Determination(pqp, py24, events.StatusPartialQP, individually()))
+	h.Auth.RegisterClinician("dr-pqp", pqp)
+	dm := h.Meta(election.Actor{ID: "dr-pqp", Role: events.RoleClinician})
+	_, err = h.Service.ExecutePartialQP(bg, dm, py24, pqp, pqpReq)
+	require.NoError(t, err)
+	h.Determine(et.Determination(pqp, py24, events.StatusExcluded, foundQP, individually()))
+	n = logLen(t, h)
+	dm.CommandID = h.IDs.New()
+	_, err = h.Service.ExecutePartialQP(bg, dm, py24, pqp, election.Confirm{Phrase: "CONFIRM"})
+	assert.ErrorIs(t, err, election.ErrNotPartialQP, "a QP makes no Partial QP election")
+	assert.Equal(t, n, logLen(t, h), "a refused confirmation appends nothing")
 }
 
 // TestRedOnBehalfOfForAnEntity: rules: a command on behalf of a client is
