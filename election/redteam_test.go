@@ -605,7 +605,6 @@ func TestRedConfirmWithdrawRaceOnEveryStore(t *testing.T) {
 // a scheduler runs FinalizeVirtualGroup, after which the same question gets
 // another answer.
 func TestRedGateForAVirtualGroup(t *testing.T) {
-	t.Skip("red-team: the submission gate refuses a virtual group every pathway (no determination), and answers a member differently before and after FinalizeVirtualGroup")
 	py25 := events.PY(events.MIPS, 2025)
 	h := et.New(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-G")
@@ -618,11 +617,16 @@ func TestRedGateForAVirtualGroup(t *testing.T) {
 	}
 	_, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{a.TIN}})
 	require.NoError(t, err)
+	early, err := h.Service.MaySubmit(bg, py25, vg, events.PathwayTraditional)
+	require.NoError(t, err)
+	assert.False(t, early.Allowed, "before its deadline the virtual group's election may still be revised or retracted")
+	assert.ErrorIs(t, early.Reason, election.ErrNoConfirmedElection)
 	h.Clock.Set(time.Date(2026, 2, 10, 15, 0, 0, 0, time.UTC))
 
 	before, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)
 	require.NoError(t, err)
 	assert.NotContains(t, before.Detail, "type CONFIRM", "the member cannot confirm: its opt-in is final since the deadline")
+	assert.True(t, before.Allowed && !before.Voluntary, "opted in through the virtual group: %v %s", before.Reason, before.Detail)
 	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
 	require.NoError(t, err)
 	after, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)

@@ -62,7 +62,6 @@ func TestRedQPAfterOptInGetsNoAdjustment(t *testing.T) {
 // then it is opted in and they take the virtual group's score. The answer
 // must not depend on when a bookkeeping job ran.
 func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
-	t.Skip("red-team: a virtual group member's status and score change when FinalizeVirtualGroup runs, though its opt-in was final at the deadline either way")
 	py25 := events.PY(events.MIPS, 2025)
 	l := newLedger(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-F")
@@ -88,6 +87,8 @@ func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
 	fb, fa := final(t, before, py25, doc), final(t, after, py25, doc)
 	assert.Equal(t, fa.Source, fb.Source, "the clinician's score source before and after FinalizeVirtualGroup")
 	assert.Equal(t, fa.InMIPS, fb.InMIPS)
+	assert.Equal(t, projection.KindOptedIn, before.Status.Get(py25, member).Kind, "opted in through the virtual group, final at its deadline")
+	assert.Equal(t, projection.SourceVirtualGroup, fb.Source, "the virtual group's score applies: %s", fb.Reason)
 }
 
 // TestRedAsOfAfterADeadline: AsOf(t) answers "as the ledger stood at t"

@@ -523,8 +523,15 @@ func (s *Status) factsOf(r ref) *statusFacts {
 func (s *Status) kind(r ref) Kind {
 	f := s.factsOf(r)
 	k := kindOf(f)
-	if k == KindPending {
-		k = s.pendingKind(r, f)
+	if f != nil && f.phase == phasePending {
+		// A pending opt-in through a virtual group is final from the
+		// virtual group deadline whatever the standing (as a recorded
+		// confirmation would be, and FinalizeVirtualGroup records one
+		// whenever it runs); any other pending selection shows while the
+		// standing is opt-in eligible, and expires with the window.
+		if pk := s.pendingKind(r, f); pk == KindOptedIn || k == KindPending {
+			k = pk
+		}
 	}
 	switch {
 	case (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f):
@@ -537,8 +544,8 @@ func (s *Status) kind(r ref) Kind {
 
 // pendingKind tells a pending selection by the time of the latest record:
 // one made through a virtual group is final from the virtual group deadline
-// (opted in); any other one, never confirmed before the election window
-// closed, has expired.
+// (opted in, whether or not its confirmation is recorded yet); any other
+// one, never confirmed before the election window closed, has expired.
 func (s *Status) pendingKind(r ref, f *statusFacts) Kind {
 	yi := int(s.cat.keys[r].py)
 	if yi >= len(s.closes) || s.latest == 0 {
