@@ -56,6 +56,9 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 	fb := Feedback{Participant: p, ProgramYear: py}
 	f := m.status.factsOf(r)
 	kind := m.status.kind(r)
+	if rules := m.scoring.rules(py); rules != nil {
+		kind = m.scoring.ownKind(rules, r) // a PY2017 Partial QP that reported elected so
+	}
 	if f != nil && (f.flags&fQP != 0 || f.exclusion == events.ExclusionQP && kind == KindExcluded) {
 		fb.Reason = "Qualifying APM Participants receive no MIPS feedback"
 		return fb
@@ -87,10 +90,10 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 // the clinician at r: its feedback is the entity's.
 func (m *FeedbackModel) standardEntity(py events.ProgramYear, r ref) ref {
 	sf := m.scoring.factsOf(r)
-	if sf == nil || sf.std == noRef || m.scoring.table == nil {
+	if sf == nil || sf.std == noRef {
 		return noRef
 	}
-	if rules, err := m.scoring.table.Lookup(py); err != nil || !rules.APMEntityScoreOverrides {
+	if rules := m.scoring.rules(py); rules == nil || !rules.APMEntityScoreOverrides {
 		return noRef
 	}
 	return sf.std

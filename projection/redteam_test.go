@@ -383,7 +383,6 @@ func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
 // reporting PY2017 Partial QP out of MIPS, with no score and no
 // adjustment (here a positive one: PT 3, score 50).
 func TestRedPY2017ReportingPartialQPIsInMIPS(t *testing.T) {
-	t.Skip("red-team: PY2017, a Partial QP that reported (submitting was the election) is left out of MIPS by the scoring model, though the gate scores it")
 	py17 := events.PY(events.MIPS, 2017)
 	l := newLedger(t, et.WithTime(time.Date(2018, 2, 1, 15, 0, 0, 0, time.UTC)))
 	doc := et.Clinician(9901, 1)
@@ -399,4 +398,14 @@ func TestRedPY2017ReportingPartialQPIsInMIPS(t *testing.T) {
 	assert.Equal(t, 50.0, fs.Score)
 	assert.True(t, fs.Adjustment.Applies)
 	assert.Greater(t, fs.Adjustment.Base, 0.0)
+	assert.Equal(t, projection.FeedbackFull, m.Feedback.Get(py17, doc).Level, "a Partial QP that elected gets full feedback")
+
+	// One that did not report made no election: out of MIPS.
+	quiet := et.Clinician(9901, 2)
+	l.determine(et.Determination(quiet, py17, events.StatusPartialQP))
+	m, _ = l.rebuild()
+	fs = final(t, m, py17, quiet)
+	assert.False(t, fs.InMIPS, "%s", fs.Reason)
+	assert.False(t, fs.Adjustment.Applies)
+	assert.Equal(t, projection.FeedbackNone, m.Feedback.Get(py17, quiet).Level)
 }
