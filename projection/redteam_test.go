@@ -126,7 +126,6 @@ func TestRedAsOfAfterADeadline(t *testing.T) {
 // its score and adjustment, but the feedback model gives it none, and the
 // entity may not open it.
 func TestRedAPMStandardClinicianGetsTheEntitysFeedback(t *testing.T) {
-	t.Skip("red-team: a clinician in MIPS through its APM Entity under the APM scoring standard, individually exempt, gets no feedback and the entity cannot open it")
 	py20 := events.PY(events.MIPS, 2020)
 	l := newLedger(t)
 	doc := et.Clinician(9401, 1)
@@ -145,6 +144,17 @@ func TestRedAPMStandardClinicianGetsTheEntitysFeedback(t *testing.T) {
 	assert.Equal(t, projection.FeedbackFull, fb.Level, "the entity's feedback applies to its MIPS eligible clinicians: %s", fb.Reason)
 	assert.Equal(t, apm, fb.APMEntity)
 	assert.True(t, m.Feedback.MayOpen(py20, doc, apm).Allowed, "the APM Entity opens it")
+
+	// An exempt APM Entity makes its clinicians exempt: no feedback.
+	other := et.Clinician(9402, 1)
+	exempt, _ := events.NewAPMEntity("ACO-9402")
+	l.determine(et.Determination(other, py20, events.StatusRequired), et.Determination(exempt, py20, events.StatusExempt))
+	l.append(l.h.Names.APM(py20, exempt), events.APMParticipationSnapshot{Entity: exempt, ProgramYear: py20, MIPSAPM: true, Model: events.ModelSharedSavings,
+		SnapshotDate: time.Date(2020, 3, 31, 0, 0, 0, 0, time.UTC),
+		Entries:      []events.APMListEntry{{TIN: other.TIN, NPI: other.NPI, List: events.ListParticipation}}})
+	m, _ = l.rebuild()
+	require.False(t, final(t, m, py20, other).InMIPS)
+	assert.Equal(t, projection.FeedbackNone, m.Feedback.Get(py20, other).Level)
 }
 
 // TestRedNoNegativeAdjustmentCMSWouldNotGive: a sweep of the ways a
