@@ -98,7 +98,6 @@ func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
 // models still say "pending": they tell time only by the latest event
 // applied, not by the instant asked about.
 func TestRedAsOfAfterADeadline(t *testing.T) {
-	t.Skip("red-team: AsOf(t) after a deadline shows pending selections as pending (not expired, not opted in) when no later event exists")
 	py25 := events.PY(events.MIPS, 2025)
 	l := newLedger(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-A")
@@ -116,6 +115,11 @@ func TestRedAsOfAfterADeadline(t *testing.T) {
 	assert.Equal(t, projection.KindExpired, m.Status.Get(py24, p).Kind, "as of Jun 1 2025 the PY2024 window had closed")
 	m, _ = l.rebuild(projection.AsOf(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)))
 	assert.Equal(t, projection.KindOptedIn, m.Status.Get(py25, member).Kind, "as of Jan 2 2025 the virtual group deadline had passed")
+	// Before the deadlines, pending.
+	m, _ = l.rebuild(projection.AsOf(time.Date(2024, 12, 20, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindPending, m.Status.Get(py25, member).Kind, "as of Dec 20 2024 the virtual group could still revise its election")
+	m, _ = l.rebuild(projection.AsOf(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindPending, m.Status.Get(py24, p).Kind, "as of Mar 1 2025 the PY2024 window was open")
 }
 
 // TestRedAPMStandardClinicianGetsTheEntitysFeedback: rules §7: under the
@@ -371,7 +375,6 @@ func TestRedIndividuallyAssessedPartialQPElectsForItself(t *testing.T) {
 // an "as of" answer for PY2020 leaves out every snapshot: a clinician on an
 // exempt APM Entity's Participation List shows as required, not exempt.
 func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
-	t.Skip("red-team: AsOf takes an APM snapshot at the store's RecordedAt, not its SnapshotDate: historical as-of answers leave snapshots out")
 	py20 := events.PY(events.MIPS, 2020)
 	l := newLedger(t, et.WithStore(memstore.New())) // the wall clock stamps records
 	doc := et.Clinician(9801, 1)
@@ -384,6 +387,8 @@ func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
 	require.Equal(t, projection.KindExempt, now.Status.Get(py20, doc).Kind, "an exempt APM Entity exempts its clinicians in PY2020")
 	then, _ := l.rebuild(projection.AsOf(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)))
 	assert.Equal(t, projection.KindExempt, then.Status.Get(py20, doc).Kind, "as of Jun 2021 the Mar 31 2020 snapshot had been taken")
+	early, _ := l.rebuild(projection.AsOf(time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindRequired, early.Status.Get(py20, doc).Kind, "as of Mar 1 2020 the snapshot was not yet taken")
 }
 
 // TestRedPY2017ReportingPartialQPIsInMIPS: rules §3: in PY2017 submitting
