@@ -131,7 +131,10 @@ type Request struct {
 }
 
 // Confirm makes the pending selection binding; Phrase must be exactly
-// CONFIRM. BatchID, if set, must match the pending request's. A virtual
+// CONFIRM. BatchID, if set, must match the pending request's. The standing
+// is checked again: a participant no longer opt-in eligible (or, in a
+// Partial QP election, no longer a Partial QP that elects) is refused, and
+// its selection stays pending. A virtual
 // group's request is not confirmed by the member: it becomes final at the
 // virtual group deadline, and the confirmation recorded then names the
 // virtual group (VirtualGroupID) and the deadline as its time.
@@ -212,6 +215,9 @@ func Decide(s State, c Command, ctx Context) ([]events.Event, error) {
 		if err := checkWindow(ctx); err != nil {
 			return nil, err
 		}
+		if err := checkStillEligible(ctx); err != nil {
+			return nil, err
+		}
 		return []events.Event{events.ElectionConfirmed{
 			Participant: p, ProgramYear: py, Choice: s.Pending.Choice, Pathway: s.Pending.Pathway,
 			ConfirmedAt: ctx.Now.UTC(), RequestRevision: s.Pending.Revision, BatchID: s.Pending.BatchID,
@@ -257,6 +263,20 @@ func decideVirtualGroupPending(s State, c Command, ctx Context) ([]events.Event,
 	return nil, refuse(ErrVirtualGroupPending, p, py,
 		fmt.Sprintf("opted in through virtual group %s, final at its deadline %s", vg, eligibility.FormatEastern(deadline)),
 		"the virtual group may revise or retract its election until then; the member cannot change it")
+}
+
+// checkStillEligible rechecks, at confirmation, the standing the request
+// was judged on: a selection becomes binding only while the participant may
+// still make it (only an opt-in eligible participant elects, docs/rules.md
+// §4; only a Partial QP, or its APM Entity, makes a Partial QP election,
+// §3). A determination recorded between the two steps (a QP found, an
+// exemption) refuses the confirmation; the request stays pending until
+// withdrawn or the window closes.
+func checkStillEligible(ctx Context) error {
+	if ctx.Election == PartialQPElection {
+		return checkPartialQPElector(ctx)
+	}
+	return checkOptInEligible(ctx)
 }
 
 func checkWindow(ctx Context) error {
@@ -452,22 +472,33 @@ func decidePartialQPRequest(c Request, ctx Context) ([]events.Event, error) {
 	if c.Pathway != events.PathwayTraditional && c.Pathway != events.PathwayAPP {
 		return no(ErrInvalidChoice, fmt.Sprintf("pathway %q", c.Pathway), "name the traditional MIPS or APP pathway")
 	}
-	switch p.Kind {
-	case events.KindAPMEntity:
-		// The entity elects for all its Partial QPs.
-	case events.KindIndividual:
-		switch {
-		case !ctx.Eligibility.Determined() || ctx.Eligibility.Status != events.StatusPartialQP:
-			return no(ErrNotPartialQP, "status "+ctx.Eligibility.Status.String(), "only a Partial QP makes a Partial QP election")
-		case !ctx.Eligibility.IndividuallyAssessed:
-			return no(ErrNotPartialQP, "assessed as part of its APM Entity", "the APM Entity makes the Partial QP election for its Partial QPs")
-		}
-	default:
-		return no(ErrNotPartialQP, "a "+p.Kind.String()+" makes no Partial QP election", "the APM Entity, or an individually assessed clinician, elects")
+	if err := checkPartialQPElector(ctx); err != nil {
+		return nil, err
 	}
 	if err := checkWindow(ctx); err != nil {
 		return nil, err
 	}
 	return []events.Event{events.ElectionRequested{Participant: p, ProgramYear: py, Choice: events.ChoicePartialQP,
 		Pathway: c.Pathway, RequestedAt: ctx.Now.UTC()}}, nil
+}
+
+// checkPartialQPElector refuses a participant that makes no Partial QP
+// election: the APM Entity elects for all its Partial QPs; a clinician
+// elects only when it is a Partial QP assessed individually.
+func checkPartialQPElector(ctx Context) error {
+	p, py := ctx.Participant, ctx.ProgramYear
+	switch p.Kind {
+	case events.KindAPMEntity:
+		// The entity elects for all its Partial QPs.
+	case events.KindIndividual:
+		switch {
+		case !ctx.Eligibility.Determined() || ctx.Eligibility.Status != events.StatusPartialQP:
+			return refuse(ErrNotPartialQP, p, py, "status "+ctx.Eligibility.Status.String(), "only a Partial QP makes a Partial QP election")
+		case !ctx.Eligibility.IndividuallyAssessed:
+			return refuse(ErrNotPartialQP, p, py, "assessed as part of its APM Entity", "the APM Entity makes the Partial QP election for its Partial QPs")
+		}
+	default:
+		return refuse(ErrNotPartialQP, p, py, "a "+p.Kind.String()+" makes no Partial QP election", "the APM Entity, or an individually assessed clinician, elects")
+	}
+	return nil
 }

@@ -35,6 +35,9 @@ var (
 	// ErrPartialQPNoElection: a Partial QP without a Partial QP election,
 	// in a year whose Partial QPs may not report voluntarily.
 	ErrPartialQPNoElection = errors.New("a Partial QP without a Partial QP election")
+	// ErrVirtualGroupPathway: a virtual group reports traditional MIPS,
+	// neither the APP nor MVPs.
+	ErrVirtualGroupPathway = errors.New("virtual groups report traditional MIPS only")
 )
 
 // Gate is the submission gate's answer: may this participant submit data
@@ -52,7 +55,7 @@ type Gate struct {
 	Status events.EligibilityStatus
 	// Reason is the rule that refuses (nil when allowed): one of the
 	// sentinels above, ErrVoluntaryAPP, ErrAPPUnavailable or
-	// ErrMVPNotForOptIn.
+	// ErrMVPNotForOptIn (or ErrInvalidChoice for an unknown pathway).
 	Reason error
 	// Detail explains the answer; Election is the confirmed election the
 	// answer rests on, if any.
@@ -63,13 +66,19 @@ type Gate struct {
 // GateInput is everything the submission gate decides from.
 type GateInput struct {
 	Rules *eligibility.Rules
+	// Kind is the kind of participant that would submit: a virtual group
+	// is judged by its membership (Members), not by a standing.
+	Kind events.ParticipantKind
 	// Standing is the participant's reconciled eligibility.
 	Standing eligibility.Standing
 	// Election is the participant's opt-in election; PartialQP its Partial
 	// QP election (its own, or its APM Entity's for its Partial QPs).
 	Election, PartialQP State
-	Pathway             events.Pathway
-	Now                 time.Time
+	// Members counts, for a virtual group, the member TINs of its current
+	// election (0 when it made none or retracted it).
+	Members int
+	Pathway events.Pathway
+	Now     time.Time
 }
 
 // Submission is the submission gate, a pure function (docs/rules.md §4):
@@ -89,18 +98,30 @@ type GateInput struct {
 //     election (PY2017: submitting data is the election); without one it
 //     may report voluntarily only in the years whose flag allows it;
 //   - an APM Entity not assessed against the threshold (PY2021 on)
-//     reports for its clinicians.
+//     reports for its clinicians;
+//   - a member's opt-in through a virtual group is final from the virtual
+//     group deadline, its confirmation recorded (FinalizeVirtualGroup) or
+//     not;
+//   - a virtual group, judged by its membership, reports traditional MIPS
+//     (neither the APP nor MVPs), scored with an adjustment for its
+//     members, once its election is final.
 func Submission(in GateInput) Gate {
 	g := gating{in: in, gate: Gate{Phase: in.Standing.Phase, Status: in.Standing.Status}}
 	if refused, ok := g.checkDeadlineAndPathway(); !ok {
 		return refused
 	}
+	if in.Kind == events.KindVirtualGroup {
+		return g.virtualGroup()
+	}
 	st := in.Standing
 	// A confirmed opt-in or voluntary election decides for an opt-in
 	// eligible participant (or one known only from an imported election).
-	if e := in.Election; e.Phase == PhaseFinal && (!st.Determined() || st.Status == events.StatusOptInEligible) {
+	if e := finalThroughVirtualGroup(in.Election, in.Rules, in.Now); e.Phase == PhaseFinal && (!st.Determined() || st.Status == events.StatusOptInEligible) {
 		if e.Confirmed.Choice == events.ChoiceVoluntary {
 			return g.voluntary(e.Confirmed, "election confirmed: voluntary reporting")
+		}
+		if e.Confirmed.VirtualGroupID != "" {
+			return g.scored(e.Confirmed, "opted in through virtual group "+e.Confirmed.VirtualGroupID+", final since its deadline")
 		}
 		return g.scored(e.Confirmed, "election confirmed: opted in")
 	}
@@ -209,6 +230,29 @@ func (g *gating) notMIPSEligible() Gate {
 	return g.voluntary(Selection{}, what+", not MIPS eligible, reporting without an election")
 }
 
+// virtualGroup answers for a virtual group, which has no eligibility
+// determination of its own: it is judged by its membership. It reports
+// traditional MIPS only; with members, once its election is final (from
+// the virtual group deadline), its submission is scored with a payment
+// adjustment for its members.
+func (g *gating) virtualGroup() Gate {
+	r := g.in.Rules
+	if g.in.Pathway != events.PathwayTraditional {
+		return g.deny(ErrVirtualGroupPathway, "a virtual group reports traditional MIPS, neither the APP nor MVPs")
+	}
+	dl := r.VirtualGroupWindow.Close
+	switch {
+	case dl.IsZero():
+		return g.deny(ErrNoConfirmedElection, fmt.Sprintf("%v has no virtual groups", r.ProgramYear))
+	case g.in.Members == 0:
+		return g.deny(ErrNoConfirmedElection, "no virtual group election: none was made, or it was retracted")
+	case g.in.Now.Before(dl):
+		return g.deny(ErrNoConfirmedElection, "the virtual group's election is final only from its deadline, "+eligibility.FormatEastern(dl))
+	}
+	return g.allow(false, fmt.Sprintf("a virtual group of %d member TIN(s), its election final since %s: scored, with a payment adjustment for its members",
+		g.in.Members, eligibility.FormatEastern(dl)), Selection{})
+}
+
 // partialQP answers for a Partial QP: scored after its Partial QP election
 // (or, in PY2017, by submitting), voluntary where the year allows it.
 func (g *gating) partialQP() Gate {
@@ -249,7 +293,15 @@ func (s *Service) MaySubmit(ctx context.Context, py events.ProgramYear, p events
 	if err != nil {
 		return Gate{}, refuse(ErrInvalidCommand, p, py, err.Error(), "ask about a program year the table holds")
 	}
-	in := GateInput{Rules: rules, Pathway: pathway, Now: s.now()}
+	in := GateInput{Rules: rules, Kind: p.Kind, Pathway: pathway, Now: s.now()}
+	if p.Kind == events.KindVirtualGroup {
+		members, err := s.membership(ctx, py, p)
+		if err != nil {
+			return Gate{}, err
+		}
+		in.Members = len(members)
+		return Submission(in), nil
+	}
 	if in.Standing, err = s.elig.Eligibility(ctx, rules, p, in.Now); err != nil {
 		return Gate{}, err
 	}

@@ -384,19 +384,39 @@ func TestRedTwoRegistriesSameBatchID(t *testing.T) {
 // clinician a QP: the confirmation does not look, and the opt-in of a QP
 // becomes final.
 func TestRedConfirmRechecksTheStanding(t *testing.T) {
-	t.Skip("red-team: Confirm ignores the standing: a clinician found a QP after its request still confirms a final opt-in")
 	h := et.New(t)
 	c := et.Clinician(261, 1)
 	h.Determine(et.OptInEligible(c, py24), et.OptInEligible(c, py24, et.Segment2()))
 	m := h.Rep(c.TIN)
 	_, err := h.Service.Request(bg, m, py24, c, optIn)
 	require.NoError(t, err)
-	h.Determine(et.Determination(c, py24, events.StatusExcluded, func(d *events.EligibilityDetermined) {
+	foundQP := func(d *events.EligibilityDetermined) {
 		d.Source, d.DeterminedAt = events.SourceImport, time.Date(2025, 1, 20, 0, 0, 0, 0, time.UTC)
-	}))
+	}
+	h.Determine(et.Determination(c, py24, events.StatusExcluded, foundQP))
+	n := logLen(t, h)
 	m.CommandID = h.IDs.New()
 	_, err = h.Service.Confirm(bg, m, py24, c, "CONFIRM")
 	assert.ErrorIs(t, err, election.ErrNotOptInEligible, "a QP is not opt-in eligible: its selection cannot become binding")
+	assert.Equal(t, n, logLen(t, h), "a refused confirmation appends nothing")
+	st, err := h.Service.State(bg, py24, c)
+	require.NoError(t, err)
+	assert.Equal(t, election.PhasePending, st.Phase, "the selection stays pending, never final")
+
+	// A Partial QP election likewise: an individually assessed Partial QP
+	// found a QP between its request and its confirmation.
+	pqp := et.Clinician(261, 2)
+	h.Determine(et.Determination(pqp, py24, events.StatusPartialQP, individually()))
+	h.Auth.RegisterClinician("dr-pqp", pqp)
+	dm := h.Meta(election.Actor{ID: "dr-pqp", Role: events.RoleClinician})
+	_, err = h.Service.ExecutePartialQP(bg, dm, py24, pqp, pqpReq)
+	require.NoError(t, err)
+	h.Determine(et.Determination(pqp, py24, events.StatusExcluded, foundQP, individually()))
+	n = logLen(t, h)
+	dm.CommandID = h.IDs.New()
+	_, err = h.Service.ExecutePartialQP(bg, dm, py24, pqp, election.Confirm{Phrase: "CONFIRM"})
+	assert.ErrorIs(t, err, election.ErrNotPartialQP, "a QP makes no Partial QP election")
+	assert.Equal(t, n, logLen(t, h), "a refused confirmation appends nothing")
 }
 
 // TestRedOnBehalfOfForAnEntity: rules: a command on behalf of a client is
@@ -406,16 +426,30 @@ func TestRedConfirmRechecksTheStanding(t *testing.T) {
 // connected to a practice records the entity's election "on behalf of"
 // that practice, which the entity does not belong to.
 func TestRedOnBehalfOfForAnEntity(t *testing.T) {
-	t.Skip("red-team: OnBehalfOf naming a practice is accepted and recorded on an APM Entity's election, which is no practice's")
 	h := et.New(t)
 	apm, _ := events.NewAPMEntity("APM-OBO")
 	x := et.Group(271)
 	h.Auth.ConnectAPMEntityRepresentative("apm-rep", apm.ID)
 	h.Auth.ConnectRepresentative("apm-rep", x.TIN)
+	n := logLen(t, h)
 	m := h.Meta(election.Actor{ID: "apm-rep", Role: events.RolePracticeRepresentative})
 	m.OnBehalfOf = x
 	_, err := h.Service.ExecutePartialQP(bg, m, py24, apm, pqpReq)
 	assert.ErrorIs(t, err, election.ErrUnauthorized, "an APM Entity's election is made on behalf of no practice")
+	assert.Equal(t, n, logLen(t, h), "a refused command appends nothing")
+
+	// A virtual group's election likewise.
+	py25 := events.PY(events.MIPS, 2025)
+	h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC))
+	vg, _ := events.NewVirtualGroup("VG-OBO")
+	h.Determine(et.OptInEligible(x, py25))
+	h.Auth.ConnectVirtualGroupRepresentative("apm-rep", vg.ID)
+	n = logLen(t, h)
+	m = h.Meta(election.Actor{ID: "apm-rep", Role: events.RolePracticeRepresentative})
+	m.OnBehalfOf = x
+	_, err = h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{x.TIN}})
+	assert.ErrorIs(t, err, election.ErrUnauthorized, "a virtual group's election is made on behalf of no practice")
+	assert.Equal(t, n, logLen(t, h), "a refused command appends nothing")
 }
 
 // TestRedReceiptsLoggedWholeHideTheTIN: rules §2: a TIN never appears in
@@ -571,7 +605,6 @@ func TestRedConfirmWithdrawRaceOnEveryStore(t *testing.T) {
 // a scheduler runs FinalizeVirtualGroup, after which the same question gets
 // another answer.
 func TestRedGateForAVirtualGroup(t *testing.T) {
-	t.Skip("red-team: the submission gate refuses a virtual group every pathway (no determination), and answers a member differently before and after FinalizeVirtualGroup")
 	py25 := events.PY(events.MIPS, 2025)
 	h := et.New(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-G")
@@ -584,11 +617,16 @@ func TestRedGateForAVirtualGroup(t *testing.T) {
 	}
 	_, err := h.Service.ElectVirtualGroup(bg, vgm(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{a.TIN}})
 	require.NoError(t, err)
+	early, err := h.Service.MaySubmit(bg, py25, vg, events.PathwayTraditional)
+	require.NoError(t, err)
+	assert.False(t, early.Allowed, "before its deadline the virtual group's election may still be revised or retracted")
+	assert.ErrorIs(t, early.Reason, election.ErrNoConfirmedElection)
 	h.Clock.Set(time.Date(2026, 2, 10, 15, 0, 0, 0, time.UTC))
 
 	before, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)
 	require.NoError(t, err)
 	assert.NotContains(t, before.Detail, "type CONFIRM", "the member cannot confirm: its opt-in is final since the deadline")
+	assert.True(t, before.Allowed && !before.Voluntary, "opted in through the virtual group: %v %s", before.Reason, before.Detail)
 	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
 	require.NoError(t, err)
 	after, err := h.Service.MaySubmit(bg, py25, a, events.PathwayTraditional)

@@ -111,7 +111,10 @@ type Meta struct {
 	CommandID uuid.UUID
 	Actor     Actor
 	// OnBehalfOf is the client a registry acts for (default: the
-	// participant's practice, for a registry actor).
+	// participant's practice, for a registry actor): a practice or a
+	// clinician the participant belongs to. An APM Entity's or a virtual
+	// group's election is made on behalf of nobody: naming a client there is
+	// refused (ErrUnauthorized).
 	OnBehalfOf    events.Participant
 	CorrelationID uuid.UUID
 }
@@ -313,11 +316,21 @@ func checkAttestation(m Meta, p events.Participant, py events.ProgramYear, rules
 
 // checkOnBehalfOf checks a command made on behalf of a client: the client
 // is a practice or clinician the participant belongs to, and the Authorizer
-// lets the actor act for it.
+// lets the actor act for it. An APM Entity's or a virtual group's election
+// belongs to no practice or clinician: it is made by its own
+// representative, on behalf of nobody, so naming a client is refused.
 func (s *Service) checkOnBehalfOf(ctx context.Context, m Meta, p events.Participant, py events.ProgramYear) error {
 	on := m.OnBehalfOf
 	if on.IsZero() {
 		return nil
+	}
+	if p.Kind != events.KindGroup && p.Kind != events.KindIndividual {
+		whose := "an APM Entity's"
+		if p.Kind == events.KindVirtualGroup {
+			whose = "a virtual group's"
+		}
+		return refuse(ErrUnauthorized, p, py, fmt.Sprintf("on behalf of %v: %s election is made for no practice or clinician", on, whose),
+			"make it as the entity's own representative, on behalf of nobody (leave OnBehalfOf empty)")
 	}
 	if err := on.Validate(); err != nil || on.Kind != events.KindGroup && on.Kind != events.KindIndividual {
 		return refuse(ErrUnauthorized, p, py, "on behalf of an invalid client", "name the client practice (TIN) or clinician (TIN/NPI)")

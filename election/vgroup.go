@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
@@ -45,6 +46,21 @@ func decideVirtualGroupOptIn(s State, virtualGroupID string, ctx Context) ([]eve
 	}
 	return append(out, events.ElectionRequested{Participant: p, ProgramYear: py, Choice: events.ChoiceOptIn,
 		Pathway: events.PathwayTraditional, RequestedAt: ctx.Now.UTC(), VirtualGroupID: virtualGroupID}), nil
+}
+
+// finalThroughVirtualGroup returns s as it stands at now: a member's opt-in
+// through a virtual group, pending in its stream until FinalizeVirtualGroup
+// records the confirmation, is final from the virtual group deadline
+// (docs/rules.md §4), confirmed at the deadline, as that confirmation will
+// say. Any other state is returned as it is.
+func finalThroughVirtualGroup(s State, r *eligibility.Rules, now time.Time) State {
+	dl := r.VirtualGroupWindow.Close
+	if s.Phase != PhasePending || s.Pending.VirtualGroupID == "" || dl.IsZero() || now.Before(dl) {
+		return s
+	}
+	sel := s.Pending
+	sel.At, sel.Revision = dl.UTC(), s.Next
+	return State{Phase: PhaseFinal, Confirmed: sel, Next: s.Next + 1}
 }
 
 // VirtualGroupElection is a virtual group's election for a program year,

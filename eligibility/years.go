@@ -360,13 +360,18 @@ func (t *Table) Set(r Rules) error {
 // rows from Lookup may keep them while Version returns the same value.
 func (t *Table) Version() uint64 { return t.version.Load() }
 
-// Rules returns a copy of a program year's rules.
+// Rules returns a copy of a program year's rules, the form a caller changes
+// before Set: its slices (ClinicianTypes, Unconfirmed) are its own, so
+// changing the copy never changes the table's row.
 func (t *Table) Rules(py events.ProgramYear) (Rules, error) {
 	r, err := t.Lookup(py)
 	if err != nil {
 		return Rules{}, err
 	}
-	return *r, nil
+	c := *r
+	c.ClinicianTypes = slices.Clone(r.ClinicianTypes)
+	c.Unconfirmed = slices.Clone(r.Unconfirmed)
+	return c, nil
 }
 
 // Lookup returns a program year's rules without copying them, for hot

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 )
 
@@ -48,7 +49,10 @@ func NewFeedback(status *Status, scoring *Scoring) *FeedbackModel {
 	return &FeedbackModel{status: status, scoring: scoring}
 }
 
-// Get returns a participant's feedback for py.
+// Get returns a participant's feedback for py. Under the APM scoring
+// standard (PY2017-2020) a clinician the scoring model puts in MIPS through
+// its APM Entity gets the entity's feedback, in full, whatever its own
+// status.
 func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedback {
 	m.status.mu.RLock()
 	defer m.status.mu.RUnlock()
@@ -56,15 +60,25 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 	fb := Feedback{Participant: p, ProgramYear: py}
 	f := m.status.factsOf(r)
 	kind := m.status.kind(r)
+	rules := m.scoring.rules(py)
+	if rules != nil {
+		kind = m.scoring.ownKind(rules, r) // a PY2017 Partial QP that reported elected so
+	}
 	if f != nil && (f.flags&fQP != 0 || f.exclusion == events.ExclusionQP && kind == KindExcluded) {
 		fb.Reason = "Qualifying APM Participants receive no MIPS feedback"
 		return fb
 	}
-	switch kind {
-	case KindRequired, KindOptedIn, KindPartialQPElected:
+	entity := m.standardEntity(py, r)
+	switch {
+	case entity != noRef && m.inMIPSThroughEntity(rules, py, r, p):
+		// The APM scoring standard: the entity's feedback applies to every
+		// clinician in MIPS through it, individually exempt ones included.
+		fb.Level, fb.Cost, fb.ClaimsQuality, fb.InBenchmarks, fb.PublicReporting = FeedbackFull, true, true, true, true
+		fb.Reason = "in MIPS through its APM Entity: full feedback, benchmarks and public reporting"
+	case kind == KindRequired, kind == KindOptedIn, kind == KindPartialQPElected:
 		fb.Level, fb.Cost, fb.ClaimsQuality, fb.InBenchmarks, fb.PublicReporting = FeedbackFull, true, true, true, true
 		fb.Reason = "full feedback, benchmarks and public reporting"
-	case KindVoluntary:
+	case kind == KindVoluntary:
 		fb.Level, fb.PublicReporting, fb.MayOptOut = FeedbackLimited, true, true
 		fb.Reason = "voluntary reporter: limited feedback (no cost or claims-based quality measures), not in benchmarks, may opt out of public reporting during the preview"
 		if f.flags&fReportingOut != 0 {
@@ -75,11 +89,22 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 		fb.Reason = "not participating: " + kind.String()
 		return fb
 	}
-	if entity := m.standardEntity(py, r); entity != noRef {
+	if entity != noRef {
 		_, fb.APMEntity = m.status.cat.key(entity)
 		fb.Reason += "; feedback under the APM scoring standard goes to APM Entity " + fb.APMEntity.ID
 	}
 	return fb
+}
+
+// inMIPSThroughEntity reports whether the scoring model puts the clinician
+// p (at r) in MIPS through its APM Entity under the APM scoring standard:
+// the feedback follows the score. The caller holds the read lock.
+func (m *FeedbackModel) inMIPSThroughEntity(rules *eligibility.Rules, py events.ProgramYear, r ref, p events.Participant) bool {
+	if rules == nil || p.Kind != events.KindIndividual {
+		return false
+	}
+	fs, err := m.scoring.finalAt(rules, py, r, p)
+	return err == nil && fs.InMIPS && fs.Through == ThroughAPMEntity
 }
 
 // standardEntity returns, in the years of the APM scoring standard
@@ -87,10 +112,10 @@ func (m *FeedbackModel) Get(py events.ProgramYear, p events.Participant) Feedbac
 // the clinician at r: its feedback is the entity's.
 func (m *FeedbackModel) standardEntity(py events.ProgramYear, r ref) ref {
 	sf := m.scoring.factsOf(r)
-	if sf == nil || sf.std == noRef || m.scoring.table == nil {
+	if sf == nil || sf.std == noRef {
 		return noRef
 	}
-	if rules, err := m.scoring.table.Lookup(py); err != nil || !rules.APMEntityScoreOverrides {
+	if rules := m.scoring.rules(py); rules == nil || !rules.APMEntityScoreOverrides {
 		return noRef
 	}
 	return sf.std

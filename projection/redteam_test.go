@@ -62,7 +62,6 @@ func TestRedQPAfterOptInGetsNoAdjustment(t *testing.T) {
 // then it is opted in and they take the virtual group's score. The answer
 // must not depend on when a bookkeeping job ran.
 func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
-	t.Skip("red-team: a virtual group member's status and score change when FinalizeVirtualGroup runs, though its opt-in was final at the deadline either way")
 	py25 := events.PY(events.MIPS, 2025)
 	l := newLedger(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-F")
@@ -88,6 +87,8 @@ func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
 	fb, fa := final(t, before, py25, doc), final(t, after, py25, doc)
 	assert.Equal(t, fa.Source, fb.Source, "the clinician's score source before and after FinalizeVirtualGroup")
 	assert.Equal(t, fa.InMIPS, fb.InMIPS)
+	assert.Equal(t, projection.KindOptedIn, before.Status.Get(py25, member).Kind, "opted in through the virtual group, final at its deadline")
+	assert.Equal(t, projection.SourceVirtualGroup, fb.Source, "the virtual group's score applies: %s", fb.Reason)
 }
 
 // TestRedAsOfAfterADeadline: AsOf(t) answers "as the ledger stood at t"
@@ -97,7 +98,6 @@ func TestRedVirtualGroupOptInFinalWithoutFinalize(t *testing.T) {
 // models still say "pending": they tell time only by the latest event
 // applied, not by the instant asked about.
 func TestRedAsOfAfterADeadline(t *testing.T) {
-	t.Skip("red-team: AsOf(t) after a deadline shows pending selections as pending (not expired, not opted in) when no later event exists")
 	py25 := events.PY(events.MIPS, 2025)
 	l := newLedger(t, et.WithTime(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)))
 	vg, _ := events.NewVirtualGroup("VG-A")
@@ -115,6 +115,11 @@ func TestRedAsOfAfterADeadline(t *testing.T) {
 	assert.Equal(t, projection.KindExpired, m.Status.Get(py24, p).Kind, "as of Jun 1 2025 the PY2024 window had closed")
 	m, _ = l.rebuild(projection.AsOf(time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)))
 	assert.Equal(t, projection.KindOptedIn, m.Status.Get(py25, member).Kind, "as of Jan 2 2025 the virtual group deadline had passed")
+	// Before the deadlines, pending.
+	m, _ = l.rebuild(projection.AsOf(time.Date(2024, 12, 20, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindPending, m.Status.Get(py25, member).Kind, "as of Dec 20 2024 the virtual group could still revise its election")
+	m, _ = l.rebuild(projection.AsOf(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindPending, m.Status.Get(py24, p).Kind, "as of Mar 1 2025 the PY2024 window was open")
 }
 
 // TestRedAPMStandardClinicianGetsTheEntitysFeedback: rules §7: under the
@@ -125,7 +130,6 @@ func TestRedAsOfAfterADeadline(t *testing.T) {
 // its score and adjustment, but the feedback model gives it none, and the
 // entity may not open it.
 func TestRedAPMStandardClinicianGetsTheEntitysFeedback(t *testing.T) {
-	t.Skip("red-team: a clinician in MIPS through its APM Entity under the APM scoring standard, individually exempt, gets no feedback and the entity cannot open it")
 	py20 := events.PY(events.MIPS, 2020)
 	l := newLedger(t)
 	doc := et.Clinician(9401, 1)
@@ -144,6 +148,17 @@ func TestRedAPMStandardClinicianGetsTheEntitysFeedback(t *testing.T) {
 	assert.Equal(t, projection.FeedbackFull, fb.Level, "the entity's feedback applies to its MIPS eligible clinicians: %s", fb.Reason)
 	assert.Equal(t, apm, fb.APMEntity)
 	assert.True(t, m.Feedback.MayOpen(py20, doc, apm).Allowed, "the APM Entity opens it")
+
+	// An exempt APM Entity makes its clinicians exempt: no feedback.
+	other := et.Clinician(9402, 1)
+	exempt, _ := events.NewAPMEntity("ACO-9402")
+	l.determine(et.Determination(other, py20, events.StatusRequired), et.Determination(exempt, py20, events.StatusExempt))
+	l.append(l.h.Names.APM(py20, exempt), events.APMParticipationSnapshot{Entity: exempt, ProgramYear: py20, MIPSAPM: true, Model: events.ModelSharedSavings,
+		SnapshotDate: time.Date(2020, 3, 31, 0, 0, 0, 0, time.UTC),
+		Entries:      []events.APMListEntry{{TIN: other.TIN, NPI: other.NPI, List: events.ListParticipation}}})
+	m, _ = l.rebuild()
+	require.False(t, final(t, m, py20, other).InMIPS)
+	assert.Equal(t, projection.FeedbackNone, m.Feedback.Get(py20, other).Level)
 }
 
 // TestRedNoNegativeAdjustmentCMSWouldNotGive: a sweep of the ways a
@@ -360,7 +375,6 @@ func TestRedIndividuallyAssessedPartialQPElectsForItself(t *testing.T) {
 // an "as of" answer for PY2020 leaves out every snapshot: a clinician on an
 // exempt APM Entity's Participation List shows as required, not exempt.
 func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
-	t.Skip("red-team: AsOf takes an APM snapshot at the store's RecordedAt, not its SnapshotDate: historical as-of answers leave snapshots out")
 	py20 := events.PY(events.MIPS, 2020)
 	l := newLedger(t, et.WithStore(memstore.New())) // the wall clock stamps records
 	doc := et.Clinician(9801, 1)
@@ -373,6 +387,8 @@ func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
 	require.Equal(t, projection.KindExempt, now.Status.Get(py20, doc).Kind, "an exempt APM Entity exempts its clinicians in PY2020")
 	then, _ := l.rebuild(projection.AsOf(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC)))
 	assert.Equal(t, projection.KindExempt, then.Status.Get(py20, doc).Kind, "as of Jun 2021 the Mar 31 2020 snapshot had been taken")
+	early, _ := l.rebuild(projection.AsOf(time.Date(2020, 3, 1, 0, 0, 0, 0, time.UTC)))
+	assert.Equal(t, projection.KindRequired, early.Status.Get(py20, doc).Kind, "as of Mar 1 2020 the snapshot was not yet taken")
 }
 
 // TestRedPY2017ReportingPartialQPIsInMIPS: rules §3: in PY2017 submitting
@@ -382,7 +398,6 @@ func TestRedAsOfTakesASnapshotAtItsDate(t *testing.T) {
 // reporting PY2017 Partial QP out of MIPS, with no score and no
 // adjustment (here a positive one: PT 3, score 50).
 func TestRedPY2017ReportingPartialQPIsInMIPS(t *testing.T) {
-	t.Skip("red-team: PY2017, a Partial QP that reported (submitting was the election) is left out of MIPS by the scoring model, though the gate scores it")
 	py17 := events.PY(events.MIPS, 2017)
 	l := newLedger(t, et.WithTime(time.Date(2018, 2, 1, 15, 0, 0, 0, time.UTC)))
 	doc := et.Clinician(9901, 1)
@@ -398,4 +413,14 @@ func TestRedPY2017ReportingPartialQPIsInMIPS(t *testing.T) {
 	assert.Equal(t, 50.0, fs.Score)
 	assert.True(t, fs.Adjustment.Applies)
 	assert.Greater(t, fs.Adjustment.Base, 0.0)
+	assert.Equal(t, projection.FeedbackFull, m.Feedback.Get(py17, doc).Level, "a Partial QP that elected gets full feedback")
+
+	// One that did not report made no election: out of MIPS.
+	quiet := et.Clinician(9901, 2)
+	l.determine(et.Determination(quiet, py17, events.StatusPartialQP))
+	m, _ = l.rebuild()
+	fs = final(t, m, py17, quiet)
+	assert.False(t, fs.InMIPS, "%s", fs.Reason)
+	assert.False(t, fs.Adjustment.Applies)
+	assert.Equal(t, projection.FeedbackNone, m.Feedback.Get(py17, quiet).Level)
 }

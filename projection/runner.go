@@ -249,12 +249,28 @@ func WithoutChainVerification() RunnerOption { return func(r *Runner) { r.verify
 // AsOf applies only what took effect at or before t: the models then answer
 // as the ledger stood at t. A record takes effect at the time its event
 // names (an election's RequestedAt, ConfirmedAt or WithdrawnAt, a
-// determination's DeterminedAt, a score's ReportedAt, ...), which the
-// Service stamps with its own clock, so an election the Service recorded at
-// T shows at every instant from T on, whatever clock the store stamps
-// RecordedAt with; an event that names no time (an APM snapshot) takes
-// effect when the store recorded it.
-func AsOf(t time.Time) RunnerOption { return func(r *Runner) { r.asOf = t } }
+// determination's DeterminedAt, a score's ReportedAt, an APM snapshot's
+// SnapshotDate, ...), which the Service stamps with its own clock, so an
+// election the Service recorded at T shows at every instant from T on,
+// whatever clock the store stamps RecordedAt with; an event that names no
+// time takes effect when the store recorded it. The models fed are told t
+// too, and tell time by it: a deadline before t has passed even when no
+// event applied is dated after it (a selection never confirmed has
+// expired; a member's opt-in through a virtual group is final).
+func AsOf(t time.Time) RunnerOption {
+	return func(r *Runner) {
+		r.asOf = t
+		for _, p := range r.projections {
+			if a, ok := p.(asOfAware); ok {
+				a.answerAsOf(t)
+			}
+		}
+	}
+}
+
+// asOfAware is a projection that answers as of an instant (AsOf): it tells
+// time by that instant rather than by the latest event it applied.
+type asOfAware interface{ answerAsOf(t time.Time) }
 
 // later reports whether rec (decoded as e) took effect after the AsOf time.
 func (r *Runner) later(rec *events.Record, e events.Event) bool {

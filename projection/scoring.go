@@ -409,7 +409,7 @@ func (in *scoring) groupReported() bool { return in.gf != nil && in.gf.flags&(sT
 // (docs/rules.md §5).
 func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr ref, c events.Participant) (FinalScore, error) {
 	in := scoring{rules: rules, c: c, cr: cr, gr: s.cat.lookup(py, events.Group(c.TIN)), vg: noRef}
-	in.own, in.grp = s.status.kind(in.cr), s.status.kind(in.gr)
+	in.own, in.grp = s.ownKind(rules, in.cr), s.status.kind(in.gr)
 	in.cf, in.gf = s.factsOf(in.cr), s.factsOf(in.gr)
 	if in.gf != nil && in.gf.vg != noRef && memberUnderTheRules(in.grp) {
 		in.vg = in.gf.vg
@@ -434,6 +434,33 @@ func (s *Scoring) finalAt(rules *eligibility.Rules, py events.ProgramYear, cr re
 		return s.virtualGroupScore(&in, out)
 	}
 	return s.bestCandidate(&in, out)
+}
+
+// rules returns the program year's rules, or nil when the table lacks it.
+func (s *Scoring) rules(py events.ProgramYear) *eligibility.Rules {
+	if s.table == nil {
+		return nil
+	}
+	r, err := s.table.Lookup(py)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+// ownKind is the status kind of the clinician at r, with what only the
+// scores tell: in a year whose Partial QPs elect by submitting data
+// (PY2017, Rules.PartialQPReportingElects), a Partial QP that reported a
+// score of its own made its Partial QP election (docs/rules.md §3), as the
+// submission gate says. The caller holds the lock.
+func (s *Scoring) ownKind(rules *eligibility.Rules, r ref) Kind {
+	k := s.status.kind(r)
+	if k == KindPartialQP && rules != nil && rules.PartialQPReportingElects {
+		if f := s.factsOf(r); f != nil && f.flags&(sTrad|sAPP) != 0 {
+			return KindPartialQPElected
+		}
+	}
+	return k
 }
 
 // memberUnderTheRules: a TIN takes its virtual group's score only while it

@@ -37,7 +37,8 @@ const (
 	KindNotAssessed                  // not judged against the low-volume threshold (APM Entities from PY2021)
 	KindPartialQPElected             // a Partial QP in MIPS through a confirmed Partial QP election (its own or its APM Entity's)
 	// KindExpired: a selection never confirmed before the election window
-	// closed (by the latest time the log's events tell): it binds nothing.
+	// closed (by the latest time the log's events tell, or the AsOf
+	// instant): it binds nothing.
 	KindExpired
 )
 
@@ -151,7 +152,22 @@ type Status struct {
 	// (Unix ns): the models tell time by the log's own events, so a copy of
 	// the log into another store tells the same time.
 	latest int64
+	// asOf is the instant a rebuild as of a time answers for (AsOf; Unix
+	// ns, 0 for none): time has reached it, whatever the events applied
+	// say.
+	asOf int64
 }
+
+// answerAsOf implements asOfAware: the model answers as of t (AsOf).
+func (s *Status) answerAsOf(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asOf = unixOrZero(t)
+}
+
+// now is the time the model answers at (Unix ns): the latest time the
+// events applied tell, or the AsOf instant when later.
+func (s *Status) now() int64 { return max(s.latest, s.asOf) }
 
 // NewStatus returns an empty status model over cat, reconciling
 // determinations under table's rules. A program year the table does not
@@ -273,6 +289,8 @@ func eventTime(e events.Event) time.Time {
 		return e.DeterminedAt
 	case events.ScoreReported:
 		return e.ReportedAt
+	case events.APMParticipationSnapshot:
+		return e.SnapshotDate
 	case events.VirtualGroupMembership:
 		return e.EffectiveAt
 	case events.PublicReportingOptedOut:
@@ -523,8 +541,15 @@ func (s *Status) factsOf(r ref) *statusFacts {
 func (s *Status) kind(r ref) Kind {
 	f := s.factsOf(r)
 	k := kindOf(f)
-	if k == KindPending {
-		k = s.pendingKind(r, f)
+	if f != nil && f.phase == phasePending {
+		// A pending opt-in through a virtual group is final from the
+		// virtual group deadline whatever the standing (as a recorded
+		// confirmation would be, and FinalizeVirtualGroup records one
+		// whenever it runs); any other pending selection shows while the
+		// standing is opt-in eligible, and expires with the window.
+		if pk := s.pendingKind(r, f); pk == KindOptedIn || k == KindPending {
+			k = pk
+		}
 	}
 	switch {
 	case (k == KindRequired || k == KindOptInEligible) && s.exemptThroughAPM(f):
@@ -535,20 +560,20 @@ func (s *Status) kind(r ref) Kind {
 	return k
 }
 
-// pendingKind tells a pending selection by the time of the latest record:
+// pendingKind tells a pending selection by the model's time (now):
 // one made through a virtual group is final from the virtual group deadline
-// (opted in); any other one, never confirmed before the election window
-// closed, has expired.
+// (opted in, whether or not its confirmation is recorded yet); any other
+// one, never confirmed before the election window closed, has expired.
 func (s *Status) pendingKind(r ref, f *statusFacts) Kind {
-	yi := int(s.cat.keys[r].py)
-	if yi >= len(s.closes) || s.latest == 0 {
+	yi, now := int(s.cat.keys[r].py), s.now()
+	if yi >= len(s.closes) || now == 0 {
 		return KindPending
 	}
 	election, vg := s.closes[yi][0], s.closes[yi][1]
 	switch {
-	case f.vg != noRef && vg != 0 && s.latest >= vg:
+	case f.vg != noRef && vg != 0 && now >= vg:
 		return KindOptedIn
-	case f.vg == noRef && election != 0 && s.latest >= election:
+	case f.vg == noRef && election != 0 && now >= election:
 		return KindExpired
 	}
 	return KindPending
