@@ -20,6 +20,7 @@ import (
 	et "github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -349,7 +350,7 @@ func TestRedSameCommandRacing(t *testing.T) {
 				}
 				assert.Len(t, h.Stream(py24, p), step+1, "step %d: recorded once", step)
 			}
-			_, err = events.VerifyLog(bg, h.Store)
+			_, err = chain.VerifyChains(bg, h.Store)
 			require.NoError(t, err)
 		})
 	}
@@ -589,7 +590,7 @@ func TestRedConfirmWithdrawRaceOnEveryStore(t *testing.T) {
 				}
 				assert.Len(t, h.Stream(py24, p), 2, "%v", p)
 			}
-			_, err = events.VerifyLog(bg, h.Store)
+			_, err = chain.VerifyChains(bg, h.Store)
 			require.NoError(t, err)
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	et "github.com/electionledger/ledger/election/electiontest"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -219,7 +220,7 @@ func TestRaceConfirmWithdraw(t *testing.T) {
 		require.NoError(t, err)
 		assert.Contains(t, []election.Phase{election.PhaseFinal, election.PhaseNone}, st.Phase)
 	}
-	rep, err := events.VerifyLog(bg, h.Store)
+	rep, err := chain.VerifyChains(bg, h.Store)
 	require.NoError(t, err)
 	// Per participant: its determination, the request and the winner, and
 	// the claims of the two commands that were recorded (a losing command
@@ -440,7 +441,7 @@ func TestVirtualGroupElection(t *testing.T) {
 	_, err = h.Service.FinalizeVirtualGroup(bg, vgm(), vg, py25)
 	require.NoError(t, err)
 	assert.Equal(t, n, logLen(t, h), "finalizing again appends nothing")
-	_, err = events.VerifyLog(bg, h.Store)
+	_, err = chain.VerifyChains(bg, h.Store)
 	require.NoError(t, err)
 }
 
@@ -582,7 +583,7 @@ func TestRegistryBatch(t *testing.T) {
 		}
 	}
 	assert.Equal(t, done, replayed)
-	_, err = events.VerifyLog(bg, h.Store)
+	_, err = chain.VerifyChains(bg, h.Store)
 	require.NoError(t, err)
 
 	// Cancel: a second upload's selections are withdrawn, every one.

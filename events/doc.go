@@ -35,7 +35,8 @@
 // of its stream, revision, event ID, type, schema version, recorded time,
 // payload bytes as stored, metadata and the previous record's hash (see
 // Record.AppendCanonical). It is computed on append by the store and checked
-// on read by Record.Verify, VerifyStream and ChainVerifier. The hash covers
+// on read by Record.Verify and by package chain (StreamVerifier, VerifyStream,
+// VerifyChains). The hash covers
 // the payload bytes as stored, never a re-encoding, so a codec change cannot
 // break verification. The design also covers the event ID and the recorded
 // time: an auditor can then prove when something was decided, not only what.
@@ -48,6 +49,6 @@
 // # Finality
 //
 // ElectionConfirmed seals its stream (Seals). Every Store refuses any later
-// append with ErrStreamSealed, and ChainVerifier reports any record after a
+// append with ErrStreamSealed, and chain.StreamVerifier reports any record after a
 // sealing one as a violation. No event type revokes or amends an election.
 package events

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,8 +23,8 @@ func seq(recs ...events.Record) iter.Seq2[events.Record, error] {
 	}
 }
 
-// chain builds a stream of n records the way a store does.
-func chain(t *testing.T, stream string, types ...string) []events.Record {
+// buildStream builds a stream of n records the way a store does.
+func buildStream(t *testing.T, stream string, types ...string) []events.Record {
 	t.Helper()
 	var out []events.Record
 	var prev events.Hash
@@ -45,7 +46,7 @@ func chain(t *testing.T, stream string, types ...string) []events.Record {
 }
 
 func TestRecordBinaryRoundTrip(t *testing.T) {
-	recs := chain(t, "election-mips-2024-abc", events.TypeElectionRequested, events.TypeElectionConfirmed)
+	recs := buildStream(t, "election-mips-2024-abc", events.TypeElectionRequested, events.TypeElectionConfirmed)
 	for _, r := range recs {
 		b, err := r.MarshalBinary()
 		require.NoError(t, err)
@@ -55,7 +56,7 @@ func TestRecordBinaryRoundTrip(t *testing.T) {
 		assert.Equal(t, r, back)
 		require.NoError(t, back.Verify(r.PrevHash))
 	}
-	n, err := events.VerifyStream("election-mips-2024-abc", seq(recs...))
+	n, err := chain.VerifyStream("election-mips-2024-abc", seq(recs...))
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 }
@@ -65,7 +66,7 @@ func TestRecordBinaryRoundTrip(t *testing.T) {
 // stream and revision.
 func TestEveryByteFlipDetected(t *testing.T) {
 	const stream = "election-mips-2024-0123456789abcdef"
-	recs := chain(t, stream, events.TypeElectionRequested, events.TypeElectionRequestWithdrawn, events.TypeElectionRequested)
+	recs := buildStream(t, stream, events.TypeElectionRequested, events.TypeElectionRequestWithdrawn, events.TypeElectionRequested)
 	stored, err := recs[1].MarshalBinary()
 	require.NoError(t, err)
 	flips := 0
@@ -76,7 +77,7 @@ func TestEveryByteFlipDetected(t *testing.T) {
 			flips++
 			rec, err := events.DecodeStored(stream, 1, tampered)
 			if err == nil {
-				_, err = events.VerifyStream(stream, seq(recs[0], rec, recs[2]))
+				_, err = chain.VerifyStream(stream, seq(recs[0], rec, recs[2]))
 			}
 			var ce *events.ChainError
 			if !errors.As(err, &ce) {
@@ -93,11 +94,11 @@ func TestEveryByteFlipDetected(t *testing.T) {
 
 func TestChainViolations(t *testing.T) {
 	const stream = "election-mips-2024-x"
-	recs := chain(t, stream, events.TypeElectionRequested, events.TypeElectionConfirmed, events.TypeElectionRequested)
+	recs := buildStream(t, stream, events.TypeElectionRequested, events.TypeElectionConfirmed, events.TypeElectionRequested)
 
 	// An event after the sealing confirmation is a violation even though
 	// its hash links correctly.
-	var v events.ChainVerifier
+	var v chain.StreamVerifier
 	require.NoError(t, v.Check(&recs[0]))
 	require.NoError(t, v.Check(&recs[1]))
 	err := v.Check(&recs[2])
@@ -107,25 +108,25 @@ func TestChainViolations(t *testing.T) {
 	assert.Equal(t, uint64(2), ce.Revision)
 
 	// A missing record (revision gap) and a reordered stream are caught.
-	_, err = events.VerifyStream(stream, seq(recs[0], recs[2]))
+	_, err = chain.VerifyStream(stream, seq(recs[0], recs[2]))
 	assert.ErrorIs(t, err, events.ErrChainBroken)
-	_, err = events.VerifyStream(stream, seq(recs[1], recs[0]))
+	_, err = chain.VerifyStream(stream, seq(recs[1], recs[0]))
 	assert.ErrorIs(t, err, events.ErrChainBroken)
 	// A record spliced in from another stream is caught.
-	other := chain(t, "election-mips-2024-y", events.TypeElectionRequested)
-	_, err = events.VerifyStream(stream, seq(other[0]))
+	other := buildStream(t, "election-mips-2024-y", events.TypeElectionRequested)
+	_, err = chain.VerifyStream(stream, seq(other[0]))
 	assert.ErrorIs(t, err, events.ErrChainBroken)
 	// A rewritten payload with a recomputed hash breaks the next link.
 	forged := recs[0]
 	forged.Data = []byte(`{"forged":true}`)
 	forged.Hash = forged.ComputeHash()
-	_, err = events.VerifyStream(stream, seq(forged, recs[1]))
+	_, err = chain.VerifyStream(stream, seq(forged, recs[1]))
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, uint64(1), ce.Revision)
 }
 
 func TestCorruptRecord(t *testing.T) {
-	recs := chain(t, "s", "t")
+	recs := buildStream(t, "s", "t")
 	b, err := recs[0].MarshalBinary()
 	require.NoError(t, err)
 	for _, bad := range [][]byte{nil, b[:1], b[:len(b)-1], append(append([]byte(nil), b...), 0)} {
@@ -158,17 +159,17 @@ func TestExpectedRevision(t *testing.T) {
 	assert.ErrorIs(t, events.ValidateAppend("s", events.Exact(zero-1), []events.EventData{{ID: uuid.New(), Type: "t", SchemaVersion: 1}}), events.ErrInvalidEvent)
 }
 
-// TestChainVerifierManyStreams verifies thousands of interleaved streams
+// TestStreamVerifierManyStreams verifies thousands of interleaved streams
 // from the zero value (so the verifier's table grows many times), then
 // checks that every stream's tip survived the growth: the next record of
 // each is expected exactly, a repeated one is refused.
-func TestChainVerifierManyStreams(t *testing.T) {
+func TestStreamVerifierManyStreams(t *testing.T) {
 	const streams = 3000
 	var all [][]events.Record
 	for i := range streams {
-		all = append(all, chain(t, fmt.Sprintf("score-mips-2024-%05d", i), "t", "t", events.TypeElectionConfirmed))
+		all = append(all, buildStream(t, fmt.Sprintf("score-mips-2024-%05d", i), "t", "t", events.TypeElectionConfirmed))
 	}
-	var v events.ChainVerifier
+	var v chain.StreamVerifier
 	for rev := range 2 { // revisions 0 and 1 of every stream, interleaved
 		for i := range all {
 			require.NoError(t, v.Check(&all[i][rev]), "stream %d revision %d", i, rev)

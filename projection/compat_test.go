@@ -10,6 +10,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/projection"
 )
 
@@ -59,8 +60,8 @@ func TestLedgerFromNovember2026Replays(t *testing.T) {
 	if vr.Records != 37 || vr.Streams != 23 {
 		t.Fatalf("verify saw %d records in %d streams, want 37 in 23", vr.Records, vr.Streams)
 	}
-	if vr, err := events.VerifyLog(ctx, s); err != nil || vr.Records != 37 {
-		t.Fatalf("VerifyLog: %+v, %v", vr, err)
+	if vr, err := chain.VerifyChains(ctx, s); err != nil || vr.Records != 37 {
+		t.Fatalf("VerifyChains: %+v, %v", vr, err)
 	}
 	models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
 	var vs []*projection.Violation

@@ -203,8 +203,8 @@ type Runner struct {
 	summarize   bool                // compute the digest of the records' hashes (WithLogSummary)
 	tree        treeState           // Rebuild's tree over the log
 
-	chain   events.ChainVerifier   // Follow's
-	chains  []events.ChainVerifier // Rebuild's, one per worker
+	chain   chain.StreamVerifier   // Follow's
+	chains  []chain.StreamVerifier // Rebuild's, one per worker
 	workers int                    // Rebuild's goroutines that verify and decode
 	seed    maphash.Seed           // splits streams among chains
 }
@@ -395,9 +395,9 @@ func (r *Runner) startRebuild(end events.Position) []warmer {
 	n := min(max(runtime.GOMAXPROCS(0), 1), 8)
 	r.workers = n
 	if r.verify {
-		r.chains = make([]events.ChainVerifier, n)
+		r.chains = make([]chain.StreamVerifier, n)
 		for i := range r.chains {
-			r.chains[i] = *events.NewChainVerifier(int(end) / n) // at most one stream per record
+			r.chains[i] = *chain.NewStreamVerifier(int(end) / n) // at most one stream per record
 		}
 		r.seed = maphash.MakeSeed()
 	}
@@ -809,7 +809,7 @@ func (r *Runner) Follow(ctx context.Context) error {
 // returns where to resume: the checkpoint, or further if this runner's
 // models already hold more (a Rebuild that ran past it).
 func (r *Runner) catchUpTo(ctx context.Context, checkpoint events.Position) (events.Position, error) {
-	r.chain = events.ChainVerifier{}
+	r.chain = chain.StreamVerifier{}
 	resume := checkpoint
 	if !r.durable {
 		resume = max(checkpoint, r.fed)

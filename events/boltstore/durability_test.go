@@ -19,6 +19,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 )
@@ -202,7 +203,7 @@ func checkAfterCrash(t *testing.T, trial int, path string, acked map[uuid.UUID]a
 	if audit, err := s.Audit(ctx, nil); err != nil || len(audit.Findings) > 0 {
 		t.Fatalf("trial %d: the file a crash left fails its audit: %v %v", trial, err, audit.Findings)
 	}
-	rep, err := events.VerifyLog(ctx, s)
+	rep, err := chain.VerifyChains(ctx, s)
 	if err != nil {
 		t.Fatalf("trial %d: hash chain after SIGKILL: %v", trial, err)
 	}

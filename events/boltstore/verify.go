@@ -30,12 +30,12 @@ func (r *AuditReport) add(f *chain.Finding) {
 // Verify audits the file (see Audit) and returns its first finding as the
 // error: a *chain.Finding, which for a hash-chain violation unwraps to the
 // *events.ChainError naming the stream and revision.
-func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
+func (s *Store) Verify(ctx context.Context) (chain.ChainsReport, error) {
 	rep, err := s.Audit(ctx, nil)
 	if rep == nil {
-		return events.VerifyReport{}, err
+		return chain.ChainsReport{}, err
 	}
-	vr := events.VerifyReport{Records: rep.Records, Streams: rep.Streams}
+	vr := chain.ChainsReport{Records: rep.Records, Streams: rep.Streams}
 	if err != nil {
 		return vr, err
 	}
@@ -139,7 +139,7 @@ func (s *Store) pages(ctx context.Context, bucket string, fn func(tx *bolt.Tx, k
 // auditStreams walks the stream index: chains, then each stream's head.
 func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress func(int)) error {
 	var end streamEnd
-	var cv events.ChainVerifier
+	var cv chain.StreamVerifier
 	heads := 0
 	err := s.pages(ctx, bIndex, func(tx *bolt.Tx, k, v []byte) {
 		if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
@@ -153,7 +153,7 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 			if end.stream != "" {
 				checkHead(rep, tx.Bucket([]byte(bHeads)), &end)
 			}
-			end, cv = streamEnd{stream: stream}, events.ChainVerifier{}
+			end, cv = streamEnd{stream: stream}, chain.StreamVerifier{}
 			rep.Streams++
 		}
 		val := tx.Bucket([]byte(bLog)).Get(v)

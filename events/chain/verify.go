@@ -95,7 +95,7 @@ func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, e
 		reg = events.NewRegistry()
 	}
 	rep := &Report{Tree: &Tree{}}
-	chains := events.NewChainVerifier(0)
+	chains := NewStreamVerifier(0)
 	var dig Digester
 	digests := map[int64]Hash{} // at the sizes of the trusted checkpoints that carry one
 	for _, c := range opts.Checkpoints {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 )
@@ -51,7 +52,7 @@ func TestTimeoutThenLateCommit(t *testing.T) {
 	if uniqueIDs(t, raw(t, srv.ConnectionString()), "election-late") != 2 {
 		t.Fatal("an event was written twice")
 	}
-	if _, err := events.VerifyStream("election-late", s.ReadStream(ctx, "election-late", 0)); err != nil {
+	if _, err := chain.VerifyStream("election-late", s.ReadStream(ctx, "election-late", 0)); err != nil {
 		t.Fatal(err)
 	}
 }

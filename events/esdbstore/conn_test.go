@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 )
@@ -131,7 +132,7 @@ func TestServerGoesAwayUnderLoad(t *testing.T) {
 	for w := range 16 {
 		stream := fmt.Sprintf("score-load-%d", w)
 		uniqueIDs(t, c, stream)
-		if _, err := events.VerifyStream(stream, s.ReadStream(ctx, stream, 0)); err != nil {
+		if _, err := chain.VerifyStream(stream, s.ReadStream(ctx, stream, 0)); err != nil {
 			t.Fatal(err)
 		}
 	}

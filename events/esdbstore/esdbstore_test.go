@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/electionledger/ledger/events/storetest"
@@ -95,7 +96,7 @@ func TestLostAckNotDuplicated(t *testing.T) {
 	if len(recs) != 2 || recs[1].ID != e.ID || res.Revision != 1 || res.Hash != recs[1].Hash {
 		t.Fatalf("stream after the retry: %d records, result %+v", len(recs), res)
 	}
-	if _, err := events.VerifyStream("election-x", s.ReadStream(ctx, "election-x", 0)); err != nil {
+	if _, err := chain.VerifyStream("election-x", s.ReadStream(ctx, "election-x", 0)); err != nil {
 		t.Fatal(err)
 	}
 	// Lost acks on a multi-event append and on a sealing one as well.
@@ -147,7 +148,7 @@ func TestServerDownAtStart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("append never succeeded after the server came up")
 	}
-	if n, err := events.VerifyStream("election-late", s.ReadStream(context.Background(), "election-late", 0)); n != 1 || err != nil {
+	if n, err := chain.VerifyStream("election-late", s.ReadStream(context.Background(), "election-late", 0)); n != 1 || err != nil {
 		t.Fatalf("the stream holds %d events (%v), want 1", n, err)
 	}
 	// And a server that goes away and comes back mid-life.

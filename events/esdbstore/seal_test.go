@@ -11,6 +11,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/google/uuid"
@@ -216,8 +217,8 @@ func TestVerificationReports(t *testing.T) {
 	if has(err, streams["clean"], "") {
 		t.Errorf("verification reports the clean stream: %v", err)
 	}
-	if _, err := events.VerifyLog(ctx, s); err == nil {
-		t.Error("events.VerifyLog passes the damaged ledger")
+	if _, err := chain.VerifyChains(ctx, s); err == nil {
+		t.Error("chain.VerifyChains passes the damaged ledger")
 	}
 	// Reads and appends refuse too, and write nothing.
 	if _, err := s.Append(ctx, streams["tombstone"], events.Any, ev(5)); !errors.Is(err, esdbstore.ErrStreamDeleted) {

@@ -7,21 +7,22 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 )
 
 // MaxFindings bounds how many findings Verify reports.
 const MaxFindings = 1000
 
 // Verify reads the whole log and reports everything wrong with the
-// ledger's streams, not only the first thing as events.VerifyLog does:
+// ledger's streams, not only the first thing as chain.VerifyChains does:
 // every broken hash chain, every event after a seal, every event in a
 // ledger stream that the ledger did not write, every tombstoned,
 // soft-deleted or truncated ledger stream. The report counts the records
 // verified; the error joins the findings (each a *events.ChainError), up
 // to MaxFindings, or is the read's failure.
-func (s *Store) Verify(ctx context.Context) (events.VerifyReport, error) {
-	var rep events.VerifyReport
-	var chain events.ChainVerifier
+func (s *Store) Verify(ctx context.Context) (chain.ChainsReport, error) {
+	var rep chain.ChainsReport
+	var chain chain.StreamVerifier
 	var findings []error
 	broken := map[string]bool{} // streams whose chain already failed
 	seen := map[string]bool{}

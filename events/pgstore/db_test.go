@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/go-json-experiment/json"
@@ -135,7 +136,7 @@ func TestDatabaseRefusesWhatTheStoreWould(t *testing.T) {
 			t.Fatalf("record %d changed", i)
 		}
 	}
-	if _, err := events.VerifyLog(ctx, s); err != nil {
+	if _, err := chain.VerifyChains(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -404,7 +405,7 @@ func TestFastPathWrongGuesses(t *testing.T) {
 	if len(recs) != 5 {
 		t.Fatalf("the log holds %d records, want 5", len(recs))
 	}
-	if _, err := events.VerifyLog(ctx, a); err != nil {
+	if _, err := chain.VerifyChains(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -463,7 +464,7 @@ func TestQueryModes(t *testing.T) {
 			if n := len(readAll(t, s)); n != 3 {
 				t.Fatalf("read %d records in %s mode, want 3", n, mode)
 			}
-			if _, err := events.VerifyLog(context.Background(), s); err != nil {
+			if _, err := chain.VerifyChains(context.Background(), s); err != nil {
 				t.Fatal(err)
 			}
 			s.Close()

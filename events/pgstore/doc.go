@@ -11,7 +11,7 @@
 // table, events: position, stream, revision, event ID, type, schema
 // version, recorded time, the payload (bytea, exactly as appended), the
 // metadata (json), and the previous and own hash. Anyone with SQL can read
-// it; the hash chain is the events package's, so events.VerifyLog and the
+// it; the hash chain is the events package's, so chain.VerifyChains and the
 // auditor's tool verify it like any other store's.
 //
 // # Global positions that no reader can skip
@@ -62,7 +62,7 @@
 // index a repeated ID. Triggers refuse every UPDATE, DELETE and TRUNCATE
 // (EL005). So a client with plain SQL and insert rights cannot append
 // after a confirmation, fork or rewrite a chain, or change a record; what
-// it inserts with a wrong hash, events.VerifyLog reports. The store's own
+// it inserts with a wrong hash, chain.VerifyChains reports. The store's own
 // checks come first and its errors are the typed ones every Store returns
 // (ErrStreamSealed, ErrWrongExpectedRevision, ErrDuplicateEvent); a
 // refusal that only the database made (a client bypassing the store raced

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/google/uuid"
@@ -50,7 +51,7 @@ func Example() {
 			break
 		}
 	}
-	rep, err := events.VerifyLog(ctx, s)
+	rep, err := chain.VerifyChains(ctx, s)
 	fmt.Println(rep.Records, "records,", rep.Streams, "stream, verified:", err == nil)
 	// Output:
 	// after the confirmation: true

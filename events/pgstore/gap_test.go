@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/go-json-experiment/json"
@@ -235,7 +236,7 @@ func testGapSafePositions(t *testing.T, opts ...pgstore.Option) {
 			t.Fatalf("the checkpoint follower saw the log in another order at %d", i)
 		}
 	}
-	if _, err := events.VerifyLog(ctx, s); err != nil {
+	if _, err := chain.VerifyChains(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 }

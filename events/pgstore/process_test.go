@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/go-json-experiment/json"
@@ -159,7 +160,7 @@ func TestSeveralProcesses(t *testing.T) {
 	if len(log) != len(acked) || len(log) != want {
 		t.Fatalf("the log holds %d events; %d distinct were acknowledged, %d expected", len(log), len(acked), want)
 	}
-	rep, err := events.VerifyLog(ctx, s)
+	rep, err := chain.VerifyChains(ctx, s)
 	if err != nil {
 		t.Fatalf("the chains: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/google/uuid"
@@ -222,7 +223,7 @@ func TestAppendAfterDrop(t *testing.T) {
 		}
 		mustAppend(t, s, "a", events.Exact(uint64(i)), event(i+1))
 	}
-	if _, err := events.VerifyLog(context.Background(), s); err != nil {
+	if _, err := chain.VerifyChains(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 )
 
 // testCallerBuffers: a store keeps its own copy of what a caller passes.
@@ -28,7 +29,7 @@ func testCallerBuffers(t *testing.T, s events.Store) {
 	if len(recs) != 2 || string(recs[0].Data) != wantA || string(recs[1].Data) != wantB {
 		t.Fatalf("the caller's reused buffers changed what the store holds: %q %q", recs[0].Data, recs[1].Data)
 	}
-	if _, err := events.VerifyStream(name, func(yield func(events.Record, error) bool) {
+	if _, err := chain.VerifyStream(name, func(yield func(events.Record, error) bool) {
 		for _, r := range recs {
 			if !yield(r, nil) {
 				return

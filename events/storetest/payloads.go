@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 )
 
 // testHostilePayloads appends events whose payload, metadata and type hold
@@ -25,7 +26,7 @@ func testHostilePayloads(t *testing.T, s events.Store) {
 	}
 	checkReadBackAsSent(t, "ReadStream", recs, sent)
 	checkReadBackAsSent(t, "ReadAll", readAll(t, s, 0), sent)
-	if n, err := events.VerifyStream(name, s.ReadStream(ctxFor(t), name, 0)); err != nil || n != len(sent) {
+	if n, err := chain.VerifyStream(name, s.ReadStream(ctxFor(t), name, 0)); err != nil || n != len(sent) {
 		t.Fatalf("verify: %d records, %v", n, err)
 	}
 	testControlByteTypes(t, s)

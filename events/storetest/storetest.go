@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 )
 
@@ -907,10 +908,10 @@ func testHashChain(t *testing.T, s events.Store) {
 			t.Fatalf("revision %d does not link to revision %d", i, i-1)
 		}
 	}
-	if n, err := events.VerifyStream(a, s.ReadStream(ctxFor(t), a, 0)); err != nil || n != 5 {
+	if n, err := chain.VerifyStream(a, s.ReadStream(ctxFor(t), a, 0)); err != nil || n != 5 {
 		t.Fatalf("verify %s: %d records, %v", a, n, err)
 	}
-	var v events.ChainVerifier
+	var v chain.StreamVerifier
 	for _, r := range readAll(t, s, 0) {
 		if err := v.Check(&r); err != nil {
 			t.Fatalf("verify the whole log: %v", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/projection"
 )
 
@@ -218,7 +219,7 @@ func (s *sim) reportScores(p printer, models *projection.Models) error {
 }
 
 // reportAudit writes the audit's verdict and this run's performance.
-func (s *sim) reportAudit(p printer, rep projection.Report, audit events.VerifyReport, auditErr error, rebuild, verify time.Duration) {
+func (s *sim) reportAudit(p printer, rep projection.Report, audit chain.ChainsReport, auditErr error, rebuild, verify time.Duration) {
 	p("")
 	switch {
 	case auditErr != nil:

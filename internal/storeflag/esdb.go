@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 )
 
@@ -21,7 +21,7 @@ func openESDB(spec string, now func() time.Time) (*Opened, error) {
 		return nil, err
 	}
 	return &Opened{Store: s, Kind: "eventstoredb", Where: redact(spec), Close: s.Close,
-		Verify: func() (events.VerifyReport, error) { return s.Verify(context.Background()) }}, nil
+		Verify: func() (chain.ChainsReport, error) { return s.Verify(context.Background()) }}, nil
 }
 
 // redact hides a connection string's password, so that printing where the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/pgstore"
 )
 
@@ -39,7 +39,7 @@ func openPostgres(spec string, now func() time.Time, fresh bool) (*Opened, error
 		}
 	}
 	return &Opened{Store: s, Kind: "postgres", Where: where, Close: s.Close,
-		Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
+		Verify: func() (chain.ChainsReport, error) { return chain.VerifyChains(context.Background(), s) }}, nil
 }
 
 // redacted is spec with any password masked: Where gets printed.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/memstore"
 )
 
@@ -20,7 +21,7 @@ type Opened struct {
 	Where string // the file path or connection string
 	// Verify audits the whole store: boltstore's index walk for files, the
 	// log walk otherwise.
-	Verify func() (events.VerifyReport, error)
+	Verify func() (chain.ChainsReport, error)
 	// Close closes the store and removes a temporary file.
 	Close func() error
 }
@@ -53,7 +54,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 	case spec == "memory":
 		s := memstore.New(memstore.WithClock(now))
 		return &Opened{Store: s, Kind: "memory", Where: "memory", Close: s.Close,
-			Verify: func() (events.VerifyReport, error) { return events.VerifyLog(context.Background(), s) }}, nil
+			Verify: func() (chain.ChainsReport, error) { return chain.VerifyChains(context.Background(), s) }}, nil
 	case isPostgresURL(spec):
 		return openPostgres(spec, now, fresh)
 	case IsServerURL(spec):
@@ -77,7 +78,7 @@ func Open(spec string, now func() time.Time, fresh bool) (*Opened, error) {
 		return nil, err
 	}
 	o := &Opened{Store: s, Kind: "file", Where: path}
-	o.Verify = func() (events.VerifyReport, error) { return s.Verify(context.Background()) }
+	o.Verify = func() (chain.ChainsReport, error) { return s.Verify(context.Background()) }
 	o.Close = func() error {
 		err := s.Close()
 		if temp {
@@ -100,5 +101,5 @@ func OpenReadOnly(spec string) (*Opened, error) {
 		return nil, err
 	}
 	return &Opened{Store: s, Kind: "file", Where: spec, Close: s.Close,
-		Verify: func() (events.VerifyReport, error) { return s.Verify(context.Background()) }}, nil
+		Verify: func() (chain.ChainsReport, error) { return s.Verify(context.Background()) }}, nil
 }
