@@ -115,8 +115,10 @@ func Submission(in GateInput) Gate {
 	}
 	st := in.Standing
 	// A confirmed opt-in or voluntary election decides for an opt-in
-	// eligible participant (or one known only from an imported election).
-	if e := finalThroughVirtualGroup(in.Election, in.Rules, in.Now); e.Phase == PhaseFinal && (!st.Determined() || st.Status == events.StatusOptInEligible) {
+	// eligible participant, one known only from an imported election, and
+	// one a later determination found exempt by volume: the election is
+	// final (a later exclusion, a QP say, still takes it out of MIPS).
+	if e := finalThroughVirtualGroup(in.Election, in.Rules, in.Now); e.Phase == PhaseFinal && electionDecides(st) {
 		if e.Confirmed.Choice == events.ChoiceVoluntary {
 			return g.voluntary(e.Confirmed, "election confirmed: voluntary reporting")
 		}
@@ -148,6 +150,12 @@ func Submission(in GateInput) Gate {
 		return g.allow(false, "an APM Entity reporting for its clinicians", Selection{})
 	}
 	return g.deny(ErrNoDetermination, "status "+st.Status.String())
+}
+
+// electionDecides reports whether a final election decides the gate's
+// answer for a participant of standing st.
+func electionDecides(st eligibility.Standing) bool {
+	return !st.Determined() || st.Status == events.StatusOptInEligible || st.Status == events.StatusExempt
 }
 
 // gating is one run of the submission gate: its input and the answer it
