@@ -12,7 +12,7 @@ import (
 // can change) and a keyed hash of the bytes. A store keeps the event only
 // if Data still hashes the same when it appends (take), so no reader is
 // ever given a decoded value that the hashed bytes do not encode, whatever
-// a caller does to EventData.Event or to the Data buffer after encoding.
+// a caller does to the event or to the Data buffer after encoding.
 type keptEvent struct {
 	event Event
 	seed  maphash.Seed

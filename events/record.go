@@ -91,13 +91,12 @@ type EventData struct {
 	SchemaVersion int
 	Data          []byte // JSON payload, stored and hashed as given
 	Metadata      Metadata
-	// Event is the decoded payload, set by Registry.Encode for the caller's
-	// convenience. Stores never trust it: a store that keeps decoded
-	// payloads (memstore) keeps the copy Encode took, and only while Data
-	// is still the bytes Encode wrote (see keptEvent).
-	Event Event
 
-	kept keptEvent // set by Registry.Encode
+	// kept is the decoded payload Registry.Encode hands a store that keeps
+	// decoded payloads (memstore): its own copy, kept only while Data is
+	// still the bytes Encode wrote (see keptEvent). A caller never sees
+	// or sets it.
+	kept keptEvent
 }
 
 // ErrInvalidEvent is returned (wrapped) for an EventData a Store cannot
@@ -132,14 +131,13 @@ type Record struct {
 	Metadata      Metadata
 	PrevHash      Hash // hash of the previous record in the stream; zero for revision 0
 	Hash          Hash // SHA-256 over the canonical encoding
-	// Event is the decoded payload when the store kept it (nil otherwise):
-	// the copy Registry.Encode took of the event Data was encoded from,
-	// kept only when Data was still those bytes at the append. Registry.Decode
-	// returns it (a copy, for types holding slices) instead of decoding Data.
-	// Treat it as read-only. Verification always checks Data.
-	Event Event
 
-	kept bool // Event was checked against Data at the append
+	// decoded is the payload the store kept decoded (nil otherwise): the
+	// copy Registry.Encode took of the event Data was encoded from, kept
+	// only when Data was still those bytes at the append. Registry.Decode
+	// returns it (a copy, for types holding slices) instead of decoding
+	// Data; verification and binding always decode Data.
+	decoded Event
 }
 
 // Position is a record's place in a store's global log. Positions strictly
@@ -157,7 +155,7 @@ func NewRecord(stream string, revision uint64, recordedAt time.Time, prev Hash, 
 		Type: e.Type, SchemaVersion: e.SchemaVersion, Data: e.Data, Metadata: e.Metadata,
 		PrevHash: prev,
 	}
-	r.Event, r.kept = e.kept.take(r.Data)
+	r.decoded, _ = e.kept.take(r.Data)
 	r.Hash = r.ComputeHash()
 	return r
 }

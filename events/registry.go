@@ -256,7 +256,7 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 			return EventData{}, fmt.Errorf("events: encode %s: %w", name, err)
 		}
 	}
-	ed := EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md, Event: e}
+	ed := EventData{ID: id, Type: name, SchemaVersion: v, Data: data, Metadata: md}
 	if t.keep != nil {
 		ed.kept = keptEvent{event: t.keep(e), seed: r.seed, sum: maphash.Bytes(r.seed, data)}
 	}
@@ -269,12 +269,12 @@ func (r *Registry) Encode(id uuid.UUID, e Event, md Metadata) (EventData, error)
 // current schema version, Decode returns it, copied where the type holds
 // slices, instead of decoding Data. It never panics on bad input.
 func (r *Registry) Decode(rec *Record) (Event, error) {
-	if rec.kept && rec.Event != nil && rec.Event.EventType() == rec.Type {
+	if rec.decoded != nil && rec.decoded.EventType() == rec.Type {
 		r.mu.RLock()
 		t, ok := r.types[rec.Type]
 		r.mu.RUnlock()
 		if ok && t.version == rec.SchemaVersion && t.keep != nil {
-			return t.keep(rec.Event), nil
+			return t.keep(rec.decoded), nil
 		}
 	}
 	return r.DecodeData(rec.Type, rec.SchemaVersion, rec.Data)
