@@ -287,20 +287,6 @@ func (e *ChainError) Unwrap() []error {
 	return []error{ErrChainBroken}
 }
 
-// DecodeStored decodes a record a store read from the given stream and
-// revision; a record that cannot be decoded, or that claims another place, is
-// a *ChainError for that stream and revision.
-func DecodeStored(stream string, revision uint64, b []byte) (Record, error) {
-	var r Record
-	if err := r.UnmarshalBinary(b); err != nil {
-		return Record{}, &ChainError{Stream: stream, Revision: revision, Problem: "undecodable record", Err: err}
-	}
-	if r.Stream != stream || r.Revision != revision {
-		return Record{}, &ChainError{Stream: stream, Revision: revision, Problem: "record names another place"}
-	}
-	return r, nil
-}
-
 // Verify checks the record's own hash and its link to prev, the hash of the
 // stream's previous record (zero for revision 0).
 func (r *Record) Verify(prev Hash) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/events/storekit"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,7 +51,7 @@ func TestRecordBinaryRoundTrip(t *testing.T) {
 	for _, r := range recs {
 		b, err := r.MarshalBinary()
 		require.NoError(t, err)
-		back, err := events.DecodeStored(r.Stream, r.Revision, b)
+		back, err := storekit.DecodeStored(r.Stream, r.Revision, b)
 		require.NoError(t, err)
 		r.Position = 0
 		assert.Equal(t, r, back)
@@ -75,7 +76,7 @@ func TestEveryByteFlipDetected(t *testing.T) {
 			tampered := append([]byte(nil), stored...)
 			tampered[i] ^= mask
 			flips++
-			rec, err := events.DecodeStored(stream, 1, tampered)
+			rec, err := storekit.DecodeStored(stream, 1, tampered)
 			if err == nil {
 				_, err = chain.VerifyStream(stream, seq(recs[0], rec, recs[2]))
 			}
@@ -133,7 +134,7 @@ func TestCorruptRecord(t *testing.T) {
 		var r events.Record
 		assert.ErrorIs(t, r.UnmarshalBinary(bad), events.ErrCorruptRecord)
 	}
-	_, err = events.DecodeStored("other", 0, b)
+	_, err = storekit.DecodeStored("other", 0, b)
 	assert.ErrorIs(t, err, events.ErrChainBroken, "a record that claims another stream")
 }
 
@@ -156,7 +157,7 @@ func TestExpectedRevision(t *testing.T) {
 	// Revision 0 minus one must not wrap around into Any.
 	var zero uint64
 	assert.NotEqual(t, events.Any, events.Exact(zero-1))
-	assert.ErrorIs(t, events.ValidateAppend("s", events.Exact(zero-1), []events.EventData{{ID: uuid.New(), Type: "t", SchemaVersion: 1}}), events.ErrInvalidEvent)
+	assert.ErrorIs(t, storekit.ValidateAppend("s", events.Exact(zero-1), []events.EventData{{ID: uuid.New(), Type: "t", SchemaVersion: 1}}), events.ErrInvalidEvent)
 }
 
 // TestStreamVerifierManyStreams verifies thousands of interleaved streams

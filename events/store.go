@@ -236,35 +236,6 @@ func (e *StreamNotFoundError) Error() string { return "events: stream " + e.Stre
 // Is matches ErrStreamNotFound.
 func (e *StreamNotFoundError) Is(target error) bool { return target == ErrStreamNotFound }
 
-// ValidateAppend checks the arguments of an Append that every Store
-// refuses: a stream name ValidateStreamName refuses, no events, invalid events, an invalid
-// expected revision, and an event ID repeated within the append.
-func ValidateAppend(stream string, expected ExpectedRevision, evs []EventData) error {
-	if err := ValidateStreamName(stream); err != nil {
-		return err
-	}
-	if expected < StreamExists {
-		return fmt.Errorf("%w: expected revision %d; use Any, NoStream, StreamExists or Exact(n)", ErrInvalidEvent, int64(expected))
-	}
-	if len(evs) == 0 {
-		return fmt.Errorf("%w: append to %s with no events", ErrInvalidEvent, stream)
-	}
-	for i := range evs {
-		if err := evs[i].Validate(); err != nil {
-			return err
-		}
-		if i > 0 && Seals(evs[i-1].Type) {
-			return fmt.Errorf("%w: append to %s puts event %s after the sealing %s in the same append", ErrStreamSealed, stream, evs[i].ID, evs[i-1].Type)
-		}
-		for j := 0; j < i; j++ {
-			if evs[j].ID == evs[i].ID {
-				return &DuplicateEventError{Stream: stream, ID: evs[i].ID, Reason: "the ID repeats within one append"}
-			}
-		}
-	}
-	return nil
-}
-
 // MaxStreamNameLen is the longest stream name, in bytes, that every Store
 // takes. The ledger's own names are under 100 bytes; the limit keeps one
 // caller's oversized name from failing a batch it shares with others (a

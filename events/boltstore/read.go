@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/storekit"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -64,7 +65,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 					if val == nil {
 						return &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing", pos), Err: ErrCorrupt}
 					}
-					r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
+					r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
 					if err != nil {
 						return err
 					}
@@ -113,7 +114,7 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 	if from == 0 && !s.isClosed() {
 		s.ahead.start(s.path, s.stop)
 	}
-	return events.PollAll(ctx, from, s.fill)
+	return storekit.PollAll(ctx, from, s.fill)
 }
 
 // ReadBatch implements events.BatchReader: up to 512 records per call, in
@@ -124,14 +125,14 @@ func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.
 	if from == 0 && !s.isClosed() {
 		s.ahead.start(s.path, s.stop)
 	}
-	return events.FillBatch(ctx, buf, from, s.fill)
+	return storekit.FillBatch(ctx, buf, from, s.fill)
 }
 
 var _ events.BatchReader = (*Store)(nil)
 
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
-	return events.PollSubscribe(ctx, from, f, s.fill)
+	return storekit.PollSubscribe(ctx, from, f, s.fill)
 }
 
 // scanBudget bounds how many records a filtered read inspects per

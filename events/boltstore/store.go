@@ -12,6 +12,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/events/storekit"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -172,7 +173,7 @@ type request struct {
 // the commit, Append returns ctx.Err() and the append may have been written:
 // retry with the same event IDs, which is idempotent.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
-	if err := events.ValidateAppend(stream, expected, evs); err != nil {
+	if err := storekit.ValidateAppend(stream, expected, evs); err != nil {
 		return events.AppendResult{}, err
 	}
 	if s.readOnly {

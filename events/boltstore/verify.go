@@ -8,6 +8,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/events/storekit"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -161,7 +162,7 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 			rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log", ErrCorrupt))
 			return
 		}
-		r, err := events.DecodeStored(stream, rev, bytes.Clone(val))
+		r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
 		if err == nil {
 			r.Position = pos
 			err = cv.Check(&r)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/storekit"
 )
 
 // Appending, and why it is shaped so.
@@ -172,7 +173,7 @@ func (s *Store) scanAt(ctx context.Context, l *loaded, evs []events.EventData, e
 
 // Append implements events.Store; see the comment above for how.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
-	if err := events.ValidateAppend(stream, expected, evs); err != nil {
+	if err := storekit.ValidateAppend(stream, expected, evs); err != nil {
 		return events.AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/events/storekit"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -111,7 +112,7 @@ func (s *Store) at(p events.Position) *events.Record {
 
 // Append implements events.Store.
 func (s *Store) Append(ctx context.Context, name string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
-	if err := events.ValidateAppend(name, expected, evs); err != nil {
+	if err := storekit.ValidateAppend(name, expected, evs); err != nil {
 		return events.AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -341,7 +342,7 @@ func (s *Store) ReadStream(ctx context.Context, name string, from uint64) iter.S
 
 // ReadAll implements events.Store.
 func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[events.Record, error] {
-	return events.PollAll(ctx, from, s.fill)
+	return storekit.PollAll(ctx, from, s.fill)
 }
 
 // fill copies the next records at positions >= next that f accepts into
@@ -383,14 +384,14 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 
 // ReadBatch implements events.BatchReader: up to 256 records per call.
 func (s *Store) ReadBatch(ctx context.Context, buf []events.Record, from events.Position) ([]events.Record, events.Position, error) {
-	return events.FillBatch(ctx, buf, from, s.fill)
+	return storekit.FillBatch(ctx, buf, from, s.fill)
 }
 
 var _ events.BatchReader = (*Store)(nil)
 
 // Subscribe implements events.Store.
 func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Filter) iter.Seq2[events.Record, error] {
-	return events.PollSubscribe(ctx, from, f, s.fill)
+	return storekit.PollSubscribe(ctx, from, f, s.fill)
 }
 
 // Len returns the number of records in the log.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/storekit"
 	"github.com/go-json-experiment/json"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,7 @@ import (
 // database's insert guard checks the chain, the seal and the order, so no
 // client can fork a stream or extend a sealed one whatever it sends.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
-	if err := events.ValidateAppend(stream, expected, evs); err != nil {
+	if err := storekit.ValidateAppend(stream, expected, evs); err != nil {
 		return events.AppendResult{}, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/storekit"
 	"github.com/go-json-experiment/json"
 	"github.com/jackc/pgx/v5"
 )
@@ -255,7 +256,7 @@ func (s *Store) ReadAll(ctx context.Context, from events.Position) iter.Seq2[eve
 		end     int64 = -2 // the last committed position when the read began; -2: not asked yet
 		blocked int
 	)
-	return events.PollAll(ctx, from, func(buf []events.Record, next events.Position, _ events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
+	return storekit.PollAll(ctx, from, func(buf []events.Record, next events.Position, _ events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
 		if end == -2 {
 			if err := s.retry(ctx, s.opts.attempts, func(ctx context.Context) error {
 				return s.pool.QueryRow(ctx, s.sql.last).Scan(&end)
@@ -337,7 +338,7 @@ func (s *Store) Subscribe(ctx context.Context, from events.Position, f events.Fi
 		dec     decoder
 		blocked int // consecutive reads that found rows beyond the readable end
 	)
-	return events.PollSubscribe(ctx, from, f, func(buf []events.Record, next events.Position, f events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
+	return storekit.PollSubscribe(ctx, from, f, func(buf []events.Record, next events.Position, f events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
 		if err := s.listen(); err != nil {
 			return buf, next, nil, err
 		}
