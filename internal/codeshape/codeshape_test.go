@@ -21,7 +21,6 @@ var pending = map[string]bool{
 	"projection/runner.go Runner.hashed":                    true,
 	"cmd/ledger/receipt.go cmdReceipt":                      true,
 	"cmd/ledger/verify.go cmdVerify":                        true,
-	"events/chain/verify.go Verify":                         true,
 	"projection/runner.go Runner.Rebuild":                   true,
 }
 
