@@ -12,6 +12,10 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
+// cmdReceipt finds an election's confirmation by its confirmation number
+// and proves it is in the log: in the log's current tree, or in a signed
+// checkpoint (and then writes a receipt proof anyone can check). With
+// -check it checks such a proof offline instead.
 func cmdReceipt(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "receipt")
 	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
@@ -33,29 +37,22 @@ func cmdReceipt(ctx context.Context, e *env, args []string) int {
 	if code, ok := fs.need("store", *store, "confirmation", *confirmation); !ok {
 		return code
 	}
-	var want events.Hash
-	if err := want.UnmarshalText([]byte(*confirmation)); err != nil {
+	q := receiptQuery{outFile: *outFile}
+	if err := q.want.UnmarshalText([]byte(*confirmation)); err != nil {
 		return e.fail("receipt", fmt.Errorf("-confirmation: %w", err))
 	}
-	var keys []note.Verifier
-	var signed []byte
 	if *cpFile != "" {
 		if code, ok := fs.need("pubkey", *pubFile); !ok {
 			return code
 		}
-		v, err := verifier(*pubFile)
-		if err != nil {
+		var err error
+		if q.keys, q.signed, err = readSignedCheckpoint(*cpFile, *pubFile); err != nil {
 			return e.fail("receipt", err)
 		}
-		keys = append(keys, v)
-		if signed, err = os.ReadFile(*cpFile); err != nil {
-			return e.fail("receipt", fmt.Errorf("-checkpoint: %w", err))
-		}
 	}
-	var names *events.StreamNamer
 	if *keyFile != "" || e.getenv(envLedgerKey) != "" {
 		var err error
-		if names, err = e.ledgerKey(*keyFile); err != nil {
+		if q.names, err = e.ledgerKey(*keyFile); err != nil {
 			return e.fail("receipt", err)
 		}
 	}
@@ -64,27 +61,84 @@ func cmdReceipt(ctx context.Context, e *env, args []string) int {
 		return e.fail("receipt", err)
 	}
 	defer o.Close()
+	return e.receipt(ctx, o.Store, q)
+}
 
-	// The record, and its log index: its place in ReadAll.
+// receiptQuery is what receipt looks for, and what it proves it in.
+type receiptQuery struct {
+	want    events.Hash         // the confirmation number: the record's hash
+	names   *events.StreamNamer // checks the record's binding to its stream (nil: not checked)
+	signed  []byte              // the signed checkpoint to prove it in (nil: the log's current head)
+	keys    []note.Verifier     // verify signed
+	outFile string              // where to write the receipt proof ("": nowhere)
+}
+
+// readSignedCheckpoint reads a signed checkpoint and the public key that
+// is to verify it.
+func readSignedCheckpoint(cpFile, pubFile string) ([]note.Verifier, []byte, error) {
+	v, err := verifier(pubFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	signed, err := os.ReadFile(cpFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-checkpoint: %w", err)
+	}
+	return []note.Verifier{v}, signed, nil
+}
+
+// receipt finds the record q asks for in s, prints what it holds and
+// proves it in the log, printing each finding; it returns the exit status.
+func (e *env) receipt(ctx context.Context, s events.Store, q receiptQuery) int {
+	rec, index, err := findByHash(ctx, e, s, q.want)
+	if err != nil {
+		return e.fail("receipt", err)
+	}
+	if rec == nil {
+		fmt.Fprintf(e.out, "FINDING no record in the ledger has the confirmation number %s\n", q.want)
+		return exitFindings
+	}
+	found := describeConfirmation(e, rec, index, q.names)
+	var more int
+	if q.signed == nil {
+		more, err = proveInHead(ctx, e, s, rec, index)
+	} else {
+		more, err = proveInCheckpoint(ctx, e, s, rec, index, q)
+	}
+	if err != nil {
+		return e.fail("receipt", err)
+	}
+	if found+more > 0 {
+		return exitFindings
+	}
+	return exitOK
+}
+
+// findByHash reads the log for the record whose hash is want, reporting
+// progress. It returns the record and its log index (its place in
+// ReadAll), or nil when no record has that hash.
+func findByHash(ctx context.Context, e *env, s events.Store, want events.Hash) (*events.Record, int64, error) {
 	p := e.progress("search")
-	total := logLen(o.Store)
-	var rec *events.Record
+	total := logLen(s)
 	var index int64
-	for r, err := range o.Store.ReadAll(ctx, 0) {
+	for r, err := range s.ReadAll(ctx, 0) {
 		if err != nil {
-			return e.fail("receipt", err)
+			return nil, 0, err
 		}
 		if r.Hash == want {
-			rec = &r
-			break
+			return &r, index, nil
 		}
 		index++
 		p.report(index, total)
 	}
-	if rec == nil {
-		fmt.Fprintf(e.out, "FINDING no record in the ledger has the confirmation number %s\n", want)
-		return exitFindings
-	}
+	return nil, index, nil
+}
+
+// describeConfirmation prints the record found at log index and the
+// election it confirms, checking that its content matches its hash, that
+// it is an election's confirmation and (with names) that it belongs to its
+// stream. It returns how many findings it printed.
+func describeConfirmation(e *env, rec *events.Record, index int64, names *events.StreamNamer) int {
 	found := 0
 	fmt.Fprintf(e.out, "record: %s@%d, position %d, log index %d, recorded %s\n", rec.Stream, rec.Revision, rec.Position, index, rec.RecordedAt.Format(time.RFC3339))
 	if rec.ComputeHash() != rec.Hash {
@@ -110,51 +164,60 @@ func cmdReceipt(ctx context.Context, e *env, args []string) int {
 			}
 		}
 	}
+	return found
+}
 
-	if signed == nil {
-		size, root, err := chain.Head(ctx, o.Store)
-		if err != nil {
-			return e.fail("receipt", err)
-		}
-		tr, err := chain.TreeOf(ctx, o.Store, size)
-		if err != nil {
-			return e.fail("receipt", err)
-		}
-		proof, err := chain.ProveInclusion(tr, index, size)
-		if err != nil {
-			return e.fail("receipt", err)
-		}
-		if err := proof.Verify(chain.LeafHash(rec.Hash), root); err != nil {
-			fmt.Fprintf(e.out, "FINDING tree: %v\n", err)
-			found++
-		}
-		fmt.Fprintf(e.out, "in the log's current tree: size %d, root %s (unsigned: give -checkpoint and -pubkey for a receipt anyone can check)\n", size, root)
-		for _, h := range proof.Hashes {
-			fmt.Fprintf(e.out, "  %s\n", h)
-		}
-	} else {
-		rp, err := chain.ProveReceipt(ctx, o.Store, rec, index, signed, keys...)
-		if err != nil {
-			fmt.Fprintf(e.out, "FINDING checkpoint: %v\n", err)
-			return exitFindings
-		}
-		c, _ := chain.Open(signed, keys...)
-		fmt.Fprintf(e.out, "proved in checkpoint %s with %d hashes\n", c, len(rp.Proof))
-		if *outFile != "" {
-			b, err := chain.MarshalReceipt(rp)
-			if err != nil {
-				return e.fail("receipt", err)
-			}
-			if err := os.WriteFile(*outFile, b, 0o644); err != nil {
-				return e.fail("receipt", err)
-			}
-			fmt.Fprintf(e.out, "receipt proof written to %s: check it anywhere with ledger receipt -check %s -pubkey <the log's public key>\n", *outFile, *outFile)
-		}
+// proveInHead proves the record at log index in the log's current tree
+// (unsigned) and prints the proof. It returns how many findings it
+// printed.
+func proveInHead(ctx context.Context, e *env, s events.Store, rec *events.Record, index int64) (int, error) {
+	size, root, err := chain.Head(ctx, s)
+	if err != nil {
+		return 0, err
 	}
-	if found > 0 {
-		return exitFindings
+	tr, err := chain.TreeOf(ctx, s, size)
+	if err != nil {
+		return 0, err
 	}
-	return exitOK
+	proof, err := chain.ProveInclusion(tr, index, size)
+	if err != nil {
+		return 0, err
+	}
+	found := 0
+	if err := proof.Verify(chain.LeafHash(rec.Hash), root); err != nil {
+		fmt.Fprintf(e.out, "FINDING tree: %v\n", err)
+		found++
+	}
+	fmt.Fprintf(e.out, "in the log's current tree: size %d, root %s (unsigned: give -checkpoint and -pubkey for a receipt anyone can check)\n", size, root)
+	for _, h := range proof.Hashes {
+		fmt.Fprintf(e.out, "  %s\n", h)
+	}
+	return found, nil
+}
+
+// proveInCheckpoint proves the record at log index in q's signed
+// checkpoint and writes the receipt proof to q.outFile when one is named.
+// A checkpoint the record cannot be proved in is a finding (it returns 1).
+func proveInCheckpoint(ctx context.Context, e *env, s events.Store, rec *events.Record, index int64, q receiptQuery) (int, error) {
+	rp, err := chain.ProveReceipt(ctx, s, rec, index, q.signed, q.keys...)
+	if err != nil {
+		fmt.Fprintf(e.out, "FINDING checkpoint: %v\n", err)
+		return 1, nil
+	}
+	c, _ := chain.Open(q.signed, q.keys...)
+	fmt.Fprintf(e.out, "proved in checkpoint %s with %d hashes\n", c, len(rp.Proof))
+	if q.outFile == "" {
+		return 0, nil
+	}
+	b, err := chain.MarshalReceipt(rp)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(q.outFile, b, 0o644); err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(e.out, "receipt proof written to %s: check it anywhere with ledger receipt -check %s -pubkey <the log's public key>\n", q.outFile, q.outFile)
+	return 0, nil
 }
 
 // checkReceipt checks a receipt proof offline.

@@ -288,105 +288,165 @@ func (c *checker) walk(id uint64, depth int, path string, lo, hi []byte) {
 }
 
 // node checks one branch or leaf page (or an inline bucket's page, which
-// has no page number of its own).
+// has no page number of its own): its header, then each element in turn,
+// stopping at the first damaged one. A branch element's child is walked
+// with the keys bounding it; a leaf element may be a bucket (leafValue).
 func (c *checker) node(page []byte, id uint64, depth int, path string, lo, hi []byte, inline bool) {
-	le := binary.LittleEndian
-	flags := le.Uint16(page[8:])
-	count := int(le.Uint16(page[10:]))
-	if flags != branchPageFlag && flags != leafPageFlag || inline && flags != leafPageFlag {
-		c.damage(id, path, "not a branch or leaf page (flags %#x)", flags)
+	flags, count, ok := c.nodeHeader(page, id, path, inline)
+	if !ok {
 		return
 	}
 	elems := pageHeaderSize + count*elementSize
-	if elems > len(page) {
+	var prev []byte
+	for i := range count {
+		var e element
+		if flags == branchPageFlag {
+			e, ok = c.branchElement(page, id, path, i, elems)
+		} else {
+			e, ok = c.leafElement(page, id, path, i, elems)
+		}
+		if !ok || !c.keyInPlace(e.key, prev, lo, hi, id, path, i) {
+			return
+		}
+		prev = e.key
+		if flags == branchPageFlag {
+			c.walk(e.child, depth+1, path, e.key, childBound(page, i, count, elems, hi))
+			continue
+		}
+		c.leafValue(e, id, depth, path)
+	}
+}
+
+// element is one element of a branch or leaf page, its bounds checked:
+// its key, and a branch's child page or a leaf's value and flags.
+type element struct {
+	key, val []byte
+	child    uint64
+	flags    uint32
+}
+
+// nodeHeader checks a branch or leaf page's header (an inline bucket's
+// page must be a leaf) and returns its flags and element count; false
+// when the page is damaged (reported).
+func (c *checker) nodeHeader(page []byte, id uint64, path string, inline bool) (flags uint16, count int, ok bool) {
+	le := binary.LittleEndian
+	flags = le.Uint16(page[8:])
+	count = int(le.Uint16(page[10:]))
+	if flags != branchPageFlag && flags != leafPageFlag || inline && flags != leafPageFlag {
+		c.damage(id, path, "not a branch or leaf page (flags %#x)", flags)
+		return 0, 0, false
+	}
+	if pageHeaderSize+count*elementSize > len(page) {
 		c.damage(id, path, "%d elements do not fit the page", count)
-		return
+		return 0, 0, false
 	}
 	if flags == branchPageFlag && count == 0 {
 		c.damage(id, path, "a branch page with no children")
+		return 0, 0, false
+	}
+	return flags, count, true
+}
+
+// branchElement reads element i of a branch page whose element headers
+// end at elems: its key must lie after the headers and within the page.
+func (c *checker) branchElement(page []byte, id uint64, path string, i, elems int) (element, bool) {
+	le := binary.LittleEndian
+	at := pageHeaderSize + i*elementSize
+	e := page[at:]
+	pos, ksize := le.Uint32(e[0:]), le.Uint32(e[4:])
+	start, end := uint64(at)+uint64(pos), uint64(at)+uint64(pos)+uint64(ksize)
+	if start < uint64(elems) || end > uint64(len(page)) {
+		c.damage(id, path, "element %d's key lies outside the page", i)
+		return element{}, false
+	}
+	return element{key: page[start:end], child: le.Uint64(e[8:])}, true
+}
+
+// leafElement reads element i of a leaf page whose element headers end
+// at elems: its key and value must lie after the headers and within the
+// page, and its flags be known.
+func (c *checker) leafElement(page []byte, id uint64, path string, i, elems int) (element, bool) {
+	le := binary.LittleEndian
+	at := pageHeaderSize + i*elementSize
+	e := page[at:]
+	flags := le.Uint32(e[0:])
+	pos, ksize, vsize := le.Uint32(e[4:]), le.Uint32(e[8:]), le.Uint32(e[12:])
+	start := uint64(at) + uint64(pos)
+	mid, end := start+uint64(ksize), start+uint64(ksize)+uint64(vsize)
+	if start < uint64(elems) || end > uint64(len(page)) {
+		c.damage(id, path, "element %d's key or value lies outside the page", i)
+		return element{}, false
+	}
+	if flags&^bucketLeafFlag != 0 {
+		c.damage(id, path, "element %d has unknown flags %#x", i, flags)
+		return element{}, false
+	}
+	return element{key: page[start:mid], val: page[mid:end], flags: flags}, true
+}
+
+// keyInPlace checks that element i's key follows the page's previous key
+// (prev, nil for the first) and lies in the range [lo, hi) the parent gives
+// the page (nil: no bound); false when it does not (reported).
+func (c *checker) keyInPlace(key, prev, lo, hi []byte, id uint64, path string, i int) bool {
+	if prev != nil && bytes.Compare(prev, key) >= 0 {
+		c.damage(id, path, "element %d's key is out of order", i)
+		return false
+	}
+	if lo != nil && bytes.Compare(key, lo) < 0 || hi != nil && bytes.Compare(key, hi) >= 0 {
+		c.damage(id, path, "element %d's key lies outside the range its parent gives the page", i)
+		return false
+	}
+	return true
+}
+
+// childBound is the upper bound of the keys under branch element i's
+// child: the next element's key when it lies within the page (the next
+// element reports it otherwise), else the page's own bound hi.
+func childBound(page []byte, i, count, elems int, hi []byte) []byte {
+	if i+1 >= count {
+		return hi
+	}
+	le := binary.LittleEndian
+	ne := page[pageHeaderSize+(i+1)*elementSize:]
+	npos, nk := le.Uint32(ne[0:]), le.Uint32(ne[4:])
+	nat := uint64(pageHeaderSize+(i+1)*elementSize) + uint64(npos)
+	if nat+uint64(nk) <= uint64(len(page)) && nat >= uint64(elems) {
+		return page[nat : nat+uint64(nk)]
+	}
+	return hi
+}
+
+// leafValue takes in a leaf element of the bucket at path on page id: a
+// value of the meta bucket is kept for ledgerHeader; a nested bucket is
+// checked, inline (its page within the value) or by walking its root.
+func (c *checker) leafValue(e element, id uint64, depth int, path string) {
+	if path == "meta" && e.flags == 0 {
+		c.metaValues[string(e.key)] = bytes.Clone(e.val)
+	}
+	if e.flags&bucketLeafFlag == 0 {
 		return
 	}
-	var prev []byte
-	for i := 0; i < count; i++ {
-		e := page[pageHeaderSize+i*elementSize:]
-		at := pageHeaderSize + i*elementSize
-		var key, val []byte
-		var child uint64
-		var eflags uint32
-		if flags == branchPageFlag {
-			pos, ksize := le.Uint32(e[0:]), le.Uint32(e[4:])
-			child = le.Uint64(e[8:])
-			start, end := uint64(at)+uint64(pos), uint64(at)+uint64(pos)+uint64(ksize)
-			if start < uint64(elems) || end > uint64(len(page)) {
-				c.damage(id, path, "element %d's key lies outside the page", i)
-				return
-			}
-			key = page[start:end]
-		} else {
-			eflags = le.Uint32(e[0:])
-			pos, ksize, vsize := le.Uint32(e[4:]), le.Uint32(e[8:]), le.Uint32(e[12:])
-			start := uint64(at) + uint64(pos)
-			mid, end := start+uint64(ksize), start+uint64(ksize)+uint64(vsize)
-			if start < uint64(elems) || end > uint64(len(page)) {
-				c.damage(id, path, "element %d's key or value lies outside the page", i)
-				return
-			}
-			if eflags&^bucketLeafFlag != 0 {
-				c.damage(id, path, "element %d has unknown flags %#x", i, eflags)
-				return
-			}
-			key, val = page[start:mid], page[mid:end]
-		}
-		if prev != nil && bytes.Compare(prev, key) >= 0 {
-			c.damage(id, path, "element %d's key is out of order", i)
-			return
-		}
-		if lo != nil && bytes.Compare(key, lo) < 0 || hi != nil && bytes.Compare(key, hi) >= 0 {
-			c.damage(id, path, "element %d's key lies outside the range its parent gives the page", i)
-			return
-		}
-		prev = key
-		if flags == branchPageFlag {
-			next := hi
-			if i+1 < count {
-				ne := page[pageHeaderSize+(i+1)*elementSize:]
-				npos, nk := le.Uint32(ne[0:]), le.Uint32(ne[4:])
-				nat := uint64(pageHeaderSize+(i+1)*elementSize) + uint64(npos)
-				if nat+uint64(nk) <= uint64(len(page)) && nat >= uint64(elems) {
-					next = page[nat : nat+uint64(nk)]
-				}
-			}
-			c.walk(child, depth+1, path, key, next)
-			continue
-		}
-		if path == "meta" && eflags == 0 {
-			c.metaValues[string(key)] = bytes.Clone(val)
-		}
-		if eflags&bucketLeafFlag == 0 {
-			continue
-		}
-		sub := string(key)
-		if path != "" {
-			sub = path + "/" + sub
-		} else {
-			c.rootBuckets[sub] = true
-		}
-		if len(val) < bucketHeaderLen {
-			c.damage(id, path, "bucket %q's header is cut short", sub)
-			continue
-		}
-		root := le.Uint64(val)
-		if root == 0 {
-			in := val[bucketHeaderLen:]
-			if len(in) < pageHeaderSize {
-				c.damage(id, sub, "an inline bucket's page is cut short")
-				continue
-			}
-			c.node(in, id, depth+1, sub, nil, nil, true)
-			continue
-		}
-		c.walk(root, depth+1, sub, nil, nil)
+	sub := string(e.key)
+	if path != "" {
+		sub = path + "/" + sub
+	} else {
+		c.rootBuckets[sub] = true
 	}
+	if len(e.val) < bucketHeaderLen {
+		c.damage(id, path, "bucket %q's header is cut short", sub)
+		return
+	}
+	root := binary.LittleEndian.Uint64(e.val)
+	if root != 0 {
+		c.walk(root, depth+1, sub, nil, nil)
+		return
+	}
+	in := e.val[bucketHeaderLen:]
+	if len(in) < pageHeaderSize {
+		c.damage(id, sub, "an inline bucket's page is cut short")
+		return
+	}
+	c.node(in, id, depth+1, sub, nil, nil, true)
 }
 
 // freelist checks the freelist page: it must list only pages within the

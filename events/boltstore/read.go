@@ -34,7 +34,9 @@ func decode(pos events.Position, v []byte) (events.Record, error) {
 	return r, nil
 }
 
-// ReadStream implements events.Store.
+// ReadStream implements events.Store. It copies the stream out readBatch
+// records per read transaction (streamBatch) and yields them with no
+// transaction open.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[events.Record, error] {
 	return func(yield func(events.Record, error) bool) {
 		next := from
@@ -48,33 +50,9 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 				yield(events.Record{}, events.ErrClosed)
 				return
 			}
-			buf = buf[:0]
-			found := false
-			err := s.view(func(tx *bolt.Tx) error {
-				if tx.Bucket([]byte(bHeads)).Get([]byte(stream)) == nil {
-					return nil
-				}
-				found = true
-				log := tx.Bucket([]byte(bLog))
-				prefix := indexKey(stream, 0)[:len(stream)+1]
-				c := tx.Bucket([]byte(bIndex)).Cursor()
-				for k, v := c.Seek(indexKey(stream, next)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(buf) < readBatch; k, v = c.Next() {
-					rev := binary.BigEndian.Uint64(k[len(prefix):])
-					pos := events.Position(binary.BigEndian.Uint64(v))
-					val := log.Get(v)
-					if val == nil {
-						return &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing", pos), Err: ErrCorrupt}
-					}
-					r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
-					if err != nil {
-						return err
-					}
-					r.Position = pos
-					buf = append(buf, r)
-					next = rev + 1
-				}
-				return nil
-			})
+			var found bool
+			var err error
+			buf, next, found, err = s.streamBatch(stream, next, buf[:0])
 			if err != nil {
 				yield(events.Record{}, err)
 				return
@@ -95,6 +73,50 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 			}
 		}
 	}
+}
+
+// streamBatch copies, in one read transaction, up to readBatch records of
+// stream from revision next on, appended to buf. It returns the revision
+// after the last one copied, and found false when the stream does not
+// exist.
+func (s *Store) streamBatch(stream string, next uint64, buf []events.Record) (_ []events.Record, _ uint64, found bool, _ error) {
+	err := s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte(bHeads)).Get([]byte(stream)) == nil {
+			return nil
+		}
+		found = true
+		var err error
+		buf, next, err = copyStream(tx, stream, next, buf)
+		return err
+	})
+	return buf, next, found, err
+}
+
+// copyStream walks stream's index from revision next, appending each
+// record it names (copied out of the map and decoded) to buf until buf
+// holds readBatch records or the stream ends. It returns the revision
+// after the last one copied; a revision whose record is missing from the
+// log is ErrCorrupt.
+func copyStream(tx *bolt.Tx, stream string, next uint64, buf []events.Record) ([]events.Record, uint64, error) {
+	log := tx.Bucket([]byte(bLog))
+	prefix := indexKey(stream, 0)[:len(stream)+1]
+	c := tx.Bucket([]byte(bIndex)).Cursor()
+	for k, v := c.Seek(indexKey(stream, next)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(buf) < readBatch; k, v = c.Next() {
+		rev := binary.BigEndian.Uint64(k[len(prefix):])
+		pos := events.Position(binary.BigEndian.Uint64(v))
+		val := log.Get(v)
+		if val == nil {
+			return buf, next, &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing", pos), Err: ErrCorrupt}
+		}
+		r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
+		if err != nil {
+			return buf, next, err
+		}
+		r.Position = pos
+		buf = append(buf, r)
+		next = rev + 1
+	}
+	return buf, next, nil
 }
 
 // view runs a read transaction, turning a bbolt panic on a damaged page into

@@ -85,91 +85,152 @@ type DamagedRecord interface {
 // it when the store says where (DamagedRecord). The error is for a log that
 // cannot be read at all, or ctx ending.
 func Verify(ctx context.Context, s events.Store, opts VerifyOptions) (*Report, error) {
-	start := time.Now()
-	max := opts.MaxFindings
-	if max <= 0 {
-		max = 10_000
+	v := newVerifier(opts)
+	err := v.readLog(ctx, s)
+	v.rep.Streams = v.chains.Streams()
+	if err != nil {
+		return v.rep, err
 	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = events.NewRegistry()
-	}
-	rep := &Report{Tree: &Tree{}}
-	chains := NewStreamVerifier(0)
-	var dig Digester
-	digests := map[int64]Hash{} // at the sizes of the trusted checkpoints that carry one
-	for _, c := range opts.Checkpoints {
-		if c.HasDigest && c.Size == 0 {
-			digests[0] = dig.Sum()
-		}
-	}
-	var from events.Position
-	for read := true; read; {
-		read = false
-		for rec, err := range s.ReadAll(ctx, from) {
-			if err != nil {
-				var d DamagedRecord
-				if errors.As(err, &d) && d.DamagedPosition() >= from {
-					rep.add(max, FromError(err, -1))
-					from, read = d.DamagedPosition()+1, true
-					break
-				}
-				rep.Streams = chains.Streams()
-				return rep, err
-			}
-			from = rec.Position + 1
-			index := rep.Records
-			if err := chains.Check(&rec); err != nil {
-				rep.add(max, RecordFinding(KindChain, &rec, index, "hash chain", err))
-			}
-			if rec.Type == CheckpointType {
-				verifyRecorded(rep, max, &rec, index, opts.Keys)
-			} else if f := bindingOf(reg, opts.Names, &rec, index); f != nil {
-				rep.add(max, f)
-			}
-			rep.Tree.Append(LeafHash(rec.Hash))
-			rep.Records++
-			dig.Add(rec.Hash)
-			for _, c := range opts.Checkpoints {
-				if c.HasDigest && c.Size == rep.Records {
-					digests[c.Size] = dig.Sum()
-				}
-			}
-			if opts.Progress != nil && rep.Records%100_000 == 0 {
-				opts.Progress(rep.Records, time.Since(start))
-			}
-		}
-	}
-	rep.Streams = chains.Streams()
-	rep.Root, _ = rep.Tree.Root(rep.Tree.Size())
-	for _, c := range opts.Checkpoints {
-		rep.Checkpoints++
-		f := CheckAgainst(rep.Tree, c)
-		if d, ok := digests[c.Size]; f == nil && c.HasDigest && ok && d != c.Digest {
-			f = LogFinding(KindCheckpoint, ErrInconsistent, "the hashes of the log's first %d records are not those checkpoint %s covered", c.Size, c.Origin)
-		}
-		if f != nil {
-			rep.add(max, f)
-		}
-	}
+	v.rep.Root, _ = v.rep.Tree.Root(v.rep.Tree.Size())
+	v.checkTrusted()
 	if ts, ok := s.(TreeStore); ok {
-		size, err := ts.TreeSize(ctx)
-		if err != nil {
-			return rep, err
-		}
-		rep.StoredTree = size > 0
-		fs, err := CompareStored(ctx, ts, rep.Tree)
-		if err != nil {
-			return rep, err
-		}
-		for _, f := range fs {
-			rep.add(max, f)
+		if err := v.compareStoredTree(ctx, ts); err != nil {
+			return v.rep, err
 		}
 	}
 	if opts.Progress != nil {
-		opts.Progress(rep.Records, time.Since(start))
+		opts.Progress(v.rep.Records, time.Since(v.start))
 	}
-	return rep, nil
+	return v.rep, nil
+}
+
+// verifier is one run of Verify: its options, with the defaults filled
+// in, and what it has computed and found so far.
+type verifier struct {
+	opts   VerifyOptions
+	max    int // findings kept
+	reg    *events.Registry
+	start  time.Time
+	rep    *Report
+	chains *StreamVerifier
+	// dig digests the hashes of the records read so far; digests keeps
+	// its sum at the size of each trusted checkpoint that carries one.
+	dig     Digester
+	digests map[int64]Hash
+}
+
+// newVerifier starts a run of Verify with opts: no findings kept past
+// MaxFindings (10,000 when unset), payloads decoded by Registry (the
+// default registry when unset).
+func newVerifier(opts VerifyOptions) *verifier {
+	v := &verifier{opts: opts, max: opts.MaxFindings, reg: opts.Registry, start: time.Now(),
+		rep: &Report{Tree: &Tree{}}, chains: NewStreamVerifier(0), digests: map[int64]Hash{}}
+	if v.max <= 0 {
+		v.max = 10_000
+	}
+	if v.reg == nil {
+		v.reg = events.NewRegistry()
+	}
+	for _, c := range opts.Checkpoints {
+		if c.HasDigest && c.Size == 0 {
+			v.digests[0] = v.dig.Sum()
+		}
+	}
+	return v
+}
+
+// readLog reads the whole log, checking each record (check). A record the
+// store cannot decode is a finding, and reading resumes after it when the
+// store says where (DamagedRecord); any other read error ends the run.
+func (v *verifier) readLog(ctx context.Context, s events.Store) error {
+	var from events.Position
+	for more := true; more; {
+		var err error
+		if from, more, err = v.readFrom(ctx, s, from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readFrom reads the log from position from until it ends or a record
+// cannot be decoded. It returns the position to resume at, and more set
+// when reading stopped at a damaged record (reported) it can resume after.
+func (v *verifier) readFrom(ctx context.Context, s events.Store, from events.Position) (events.Position, bool, error) {
+	for rec, err := range s.ReadAll(ctx, from) {
+		if err != nil {
+			var d DamagedRecord
+			if errors.As(err, &d) && d.DamagedPosition() >= from {
+				v.rep.add(v.max, FromError(err, -1))
+				return d.DamagedPosition() + 1, true, nil
+			}
+			return from, false, err
+		}
+		from = rec.Position + 1
+		v.check(&rec)
+	}
+	return from, false, nil
+}
+
+// check checks the next record of the log (its hash chain, and its
+// binding to its stream or, for a recorded checkpoint, the checkpoint),
+// adds it to the tree and the digest, and reports progress.
+func (v *verifier) check(rec *events.Record) {
+	rep := v.rep
+	index := rep.Records
+	if err := v.chains.Check(rec); err != nil {
+		rep.add(v.max, RecordFinding(KindChain, rec, index, "hash chain", err))
+	}
+	if rec.Type == CheckpointType {
+		verifyRecorded(rep, v.max, rec, index, v.opts.Keys)
+	} else if f := bindingOf(v.reg, v.opts.Names, rec, index); f != nil {
+		rep.add(v.max, f)
+	}
+	rep.Tree.Append(LeafHash(rec.Hash))
+	rep.Records++
+	v.dig.Add(rec.Hash)
+	for _, c := range v.opts.Checkpoints {
+		if c.HasDigest && c.Size == rep.Records {
+			v.digests[c.Size] = v.dig.Sum()
+		}
+	}
+	if v.opts.Progress != nil && rep.Records%100_000 == 0 {
+		v.opts.Progress(rep.Records, time.Since(v.start))
+	}
+}
+
+// checkTrusted checks the tree over the whole log against each trusted
+// checkpoint: its root, and the digest of the records it covered when it
+// carries one.
+func (v *verifier) checkTrusted() {
+	for _, c := range v.opts.Checkpoints {
+		v.rep.Checkpoints++
+		f := CheckAgainst(v.rep.Tree, c)
+		if d, ok := v.digests[c.Size]; f == nil && c.HasDigest && ok && d != c.Digest {
+			f = LogFinding(KindCheckpoint, ErrInconsistent, "the hashes of the log's first %d records are not those checkpoint %s covered", c.Size, c.Origin)
+		}
+		if f != nil {
+			v.rep.add(v.max, f)
+		}
+	}
+}
+
+// compareStoredTree compares the tree a store keeps with the one computed
+// from its log (CompareStored), adding what disagrees to the findings.
+func (v *verifier) compareStoredTree(ctx context.Context, ts TreeStore) error {
+	size, err := ts.TreeSize(ctx)
+	if err != nil {
+		return err
+	}
+	v.rep.StoredTree = size > 0
+	fs, err := CompareStored(ctx, ts, v.rep.Tree)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		v.rep.add(v.max, f)
+	}
+	return nil
 }
 
 // bindingOf decodes a record's payload from its stored bytes and checks

@@ -135,7 +135,7 @@ func checkSubscribeResumingAtPages(t *testing.T, s events.Store, recs []events.R
 	var followed []events.Record
 	for from := events.Position(0); len(followed) < n; {
 		want := min(page, n-len(followed))
-		got := collect(t, s.Subscribe(ctxFor(t), from, mine(s)), want)
+		got := collect(t, s.Subscribe(ctxFor(t), from, ownStreams(s)), want)
 		followed = append(followed, got...)
 		from = got[len(got)-1].Position + 1
 	}
@@ -154,9 +154,9 @@ func checkFromEachPageBoundary(t *testing.T, s events.Store, recs []events.Recor
 		same(t, fmt.Sprintf("read all from record %d's position", b), readN(t, s, recs[b].Position, 1), recs[b:b+1])
 		follow := min(page+1, n-b)
 		same(t, fmt.Sprintf("subscribe from the checkpoint after record %d", b-1),
-			collect(t, s.Subscribe(ctxFor(t), checkpoint, mine(s)), follow), recs[b:b+follow])
+			collect(t, s.Subscribe(ctxFor(t), checkpoint, ownStreams(s)), follow), recs[b:b+follow])
 		same(t, fmt.Sprintf("subscribe from record %d's position", b),
-			collect(t, s.Subscribe(ctxFor(t), recs[b].Position, mine(s)), 1), recs[b:b+1])
+			collect(t, s.Subscribe(ctxFor(t), recs[b].Position, ownStreams(s)), 1), recs[b:b+1])
 	}
 }
 
@@ -172,7 +172,7 @@ func checkFollowFromEnd(t *testing.T, s events.Store, end events.Position, strea
 	got := make(chan events.Record, 4)
 	go func() {
 		defer close(got)
-		for r, err := range s.Subscribe(ctx, end, mine(s)) {
+		for r, err := range s.Subscribe(ctx, end, ownStreams(s)) {
 			if err != nil {
 				return
 			}
@@ -203,7 +203,7 @@ func readN(t *testing.T, s events.Store, from events.Position, n int) []events.R
 		if err != nil {
 			t.Fatalf("read all from %d: %v", from, err)
 		}
-		if mine(s).Accepts(r.Stream) {
+		if ownStreams(s).Accepts(r.Stream) {
 			if out = append(out, r); len(out) == n {
 				break
 			}

@@ -78,7 +78,7 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &scoped{Store: newStore(t), token: "t" + uuid.NewString()[:8], cfg: cfg}
+			s := &scoped{Store: newStore(t), prefix: "t" + uuid.NewString()[:8], cfg: cfg}
 			t.Cleanup(func() { _ = s.Close() })
 			tc.fn(t, s)
 		})
@@ -89,18 +89,18 @@ func Run(t *testing.T, newStore Factory, opts ...Option) {
 // prefix of the subtest's streams and the suite's options.
 type scoped struct {
 	events.Store
-	token string
-	cfg   config
+	prefix string
+	cfg    config
 }
 
-// token returns the subtest's stream prefix.
-func token(s events.Store) string { return s.(*scoped).token }
+// streamPrefix returns the subtest's stream prefix.
+func streamPrefix(s events.Store) string { return s.(*scoped).prefix }
 
 func cfgOf(s events.Store) config { return s.(*scoped).cfg }
 
-// mine filters the subtest's own records.
-func mine(s events.Store) events.Filter {
-	return events.Filter{StreamPrefixes: []string{token(s) + "-"}}
+// ownStreams is the filter accepting the subtest's own streams only.
+func ownStreams(s events.Store) events.Filter {
+	return events.Filter{StreamPrefixes: []string{streamPrefix(s) + "-"}}
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -111,7 +111,7 @@ func ctxFor(t *testing.T) context.Context {
 
 // stream returns a new stream name under the subtest's prefix.
 func stream(s events.Store, name string) string {
-	return token(s) + "-" + name + "-" + uuid.NewString()[:8]
+	return streamPrefix(s) + "-" + name + "-" + uuid.NewString()[:8]
 }
 
 // ev returns a test event with a fresh ID.
@@ -129,7 +129,9 @@ func ev(n int) events.EventData {
 	}
 }
 
-func sealing() events.EventData {
+// sealingEvent returns a test event whose type seals its stream (an
+// election's confirmation), with a fresh ID.
+func sealingEvent() events.EventData {
 	e := ev(-1)
 	e.Type = events.TypeElectionConfirmed
 	return e
@@ -160,7 +162,7 @@ func readStream(t *testing.T, s events.Store, name string, from uint64) ([]event
 func readAll(t *testing.T, s events.Store, from events.Position) []events.Record {
 	t.Helper()
 	var out []events.Record
-	f := mine(s)
+	f := ownStreams(s)
 	for r, err := range s.ReadAll(ctxFor(t), from) {
 		if err != nil {
 			t.Fatalf("read all: %v", err)
@@ -515,7 +517,7 @@ func testDuplicate(t *testing.T, s events.Store) {
 func testSealed(t *testing.T, s events.Store) {
 	name := stream(s, "sealed")
 	mustAppend(t, s, name, events.NoStream, ev(0))
-	seal := sealing()
+	seal := sealingEvent()
 	sealed := mustAppend(t, s, name, events.Exact(0), seal)
 	for _, exp := range []events.ExpectedRevision{events.Any, events.StreamExists, events.Exact(1), events.Exact(0)} {
 		_, err := s.Append(ctxFor(t), name, exp, ev(2))
@@ -527,7 +529,7 @@ func testSealed(t *testing.T, s events.Store) {
 			t.Fatalf("sealed error %+v, want stream %s sealed at 1", se, name)
 		}
 	}
-	if _, err := s.Append(ctxFor(t), name, events.Any, sealing()); !errors.Is(err, events.ErrStreamSealed) {
+	if _, err := s.Append(ctxFor(t), name, events.Any, sealingEvent()); !errors.Is(err, events.ErrStreamSealed) {
 		t.Fatalf("a second sealing event: err = %v, want ErrStreamSealed", err)
 	}
 	// The retry of the sealing append itself is idempotent, not refused.
@@ -540,7 +542,7 @@ func testSealed(t *testing.T, s events.Store) {
 	}
 	// A sealing event followed by another in one append is refused whole.
 	other := stream(s, "seal-batch")
-	if _, err := s.Append(ctxFor(t), other, events.Any, sealing(), ev(1)); !errors.Is(err, events.ErrStreamSealed) {
+	if _, err := s.Append(ctxFor(t), other, events.Any, sealingEvent(), ev(1)); !errors.Is(err, events.ErrStreamSealed) {
 		t.Fatalf("an event after a sealing one in the same append: err = %v, want ErrStreamSealed", err)
 	}
 	if _, err := readStream(t, s, other, 0); !errors.Is(err, events.ErrStreamNotFound) {
@@ -674,7 +676,7 @@ func testSubscribeCatchUpLive(t *testing.T, s events.Store) {
 	got := make(chan events.Record, 100)
 	done := make(chan error, 1)
 	go func() {
-		for r, err := range s.Subscribe(ctx, 0, mine(s)) {
+		for r, err := range s.Subscribe(ctx, 0, ownStreams(s)) {
 			if err != nil {
 				done <- err
 				return
@@ -732,16 +734,16 @@ func testSubscribeResume(t *testing.T, s events.Store) {
 		mustAppend(t, s, name, events.Any, ev(i))
 	}
 	ctx := ctxFor(t)
-	first := collect(t, s.Subscribe(ctx, 0, mine(s)), 12)
+	first := collect(t, s.Subscribe(ctx, 0, ownStreams(s)), 12)
 	checkpoint := first[len(first)-1].Position + 1
-	rest := collect(t, s.Subscribe(ctx, checkpoint, mine(s)), 18)
+	rest := collect(t, s.Subscribe(ctx, checkpoint, ownStreams(s)), 18)
 	if rest[0].Revision != 12 || rest[17].Revision != 29 {
 		t.Fatalf("resumed from position %d at revision %d..%d, want 12..29", checkpoint, rest[0].Revision, rest[17].Revision)
 	}
 }
 
 func testSubscribeFilter(t *testing.T, s events.Store) {
-	elections, scores := token(s)+"-election", token(s)+"-score"
+	elections, scores := streamPrefix(s)+"-election", streamPrefix(s)+"-score"
 	for i := range 20 {
 		mustAppend(t, s, elections+"-"+strconv.Itoa(i%3), events.Any, ev(i))
 		mustAppend(t, s, scores, events.Any, ev(i))
@@ -757,7 +759,7 @@ func testSubscribeFilter(t *testing.T, s events.Store) {
 	// ones that don't.
 	mustAppend(t, s, scores, events.Any, ev(100))
 	mustAppend(t, s, elections+"-x", events.Any, ev(101))
-	live := collect(t, s.Subscribe(ctx, got[19].Position+1, events.Filter{StreamPrefixes: []string{token(s) + "-election"}}), 1)
+	live := collect(t, s.Subscribe(ctx, got[19].Position+1, events.Filter{StreamPrefixes: []string{streamPrefix(s) + "-election"}}), 1)
 	if live[0].Stream != elections+"-x" {
 		t.Fatalf("live filtered record from %s", live[0].Stream)
 	}
@@ -768,7 +770,7 @@ func testSubscribeFilter(t *testing.T, s events.Store) {
 // global order.
 func testSubscribeConcurrent(t *testing.T, s events.Store) {
 	const writers, each = 8, 150
-	prefix := token(s) + "-conc"
+	prefix := streamPrefix(s) + "-conc"
 	for i := range 50 {
 		mustAppend(t, s, prefix+"-seed", events.Any, ev(i))
 	}
@@ -776,40 +778,51 @@ func testSubscribeConcurrent(t *testing.T, s events.Store) {
 	ctx, cancel := context.WithCancel(ctxFor(t))
 	defer cancel()
 	var wg sync.WaitGroup
-	go func() {
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range each {
-					if _, err := s.Append(ctx, fmt.Sprintf("%s-%d", prefix, w), events.Any, ev(i)); err != nil {
-						t.Error(err)
-						return
-					}
-				}
-			}()
-		}
-	}()
+	go appendConcurrently(ctx, t, s, &wg, prefix, writers, each)
 	want := 25 + writers*each
-	got := collect(t, s.Subscribe(ctx, start, events.Filter{StreamPrefixes: []string{prefix}}), want)
+	delivered := collect(t, s.Subscribe(ctx, start, events.Filter{StreamPrefixes: []string{prefix}}), want)
 	wg.Wait()
-	seen := make(map[uuid.UUID]bool, want)
-	for i, r := range got {
+	checkDeliveredOnceInOrder(t, delivered)
+	inLog := readAll(t, s, start)
+	if len(inLog) != want {
+		t.Fatalf("log has %d records from the start position, subscriber saw %d", len(inLog), want)
+	}
+	for i := range inLog {
+		if inLog[i].ID != delivered[i].ID {
+			t.Fatalf("subscriber order differs from the log at %d", i)
+		}
+	}
+}
+
+// appendConcurrently starts writers goroutines, counted in wg, the w-th
+// appending each events one by one to the stream prefix-w.
+func appendConcurrently(ctx context.Context, t *testing.T, s events.Store, wg *sync.WaitGroup, prefix string, writers, each int) {
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if _, err := s.Append(ctx, fmt.Sprintf("%s-%d", prefix, w), events.Any, ev(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+}
+
+// checkDeliveredOnceInOrder fails t when a subscription delivered a record
+// twice or out of global order.
+func checkDeliveredOnceInOrder(t *testing.T, delivered []events.Record) {
+	t.Helper()
+	seen := make(map[uuid.UUID]bool, len(delivered))
+	for i, r := range delivered {
 		if seen[r.ID] {
 			t.Fatalf("record %s delivered twice", r.ID)
 		}
 		seen[r.ID] = true
-		if i > 0 && r.Position <= got[i-1].Position {
+		if i > 0 && r.Position <= delivered[i-1].Position {
 			t.Fatalf("delivery out of global order at %d", i)
-		}
-	}
-	all := readAll(t, s, start)
-	if len(all) != want {
-		t.Fatalf("log has %d records from the start position, subscriber saw %d", len(all), want)
-	}
-	for i := range all {
-		if all[i].ID != got[i].ID {
-			t.Fatalf("subscriber order differs from the log at %d", i)
 		}
 	}
 }
@@ -836,14 +849,14 @@ func testContext(t *testing.T, s events.Store) {
 	}
 	checkEnds("ReadStream", s.ReadStream(ctx, name, 0))
 	checkEnds("ReadAll", s.ReadAll(ctx, 0))
-	checkEnds("Subscribe", s.Subscribe(ctx, 0, mine(s)))
+	checkEnds("Subscribe", s.Subscribe(ctx, 0, ownStreams(s)))
 
 	// A deadline that passes while the subscriber waits live ends it.
 	dctx, dcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer dcancel()
 	n := 0
 	var last error
-	for _, err := range s.Subscribe(dctx, 0, mine(s)) {
+	for _, err := range s.Subscribe(dctx, 0, ownStreams(s)) {
 		if err != nil {
 			last = err
 			break
@@ -873,7 +886,7 @@ func testLoopBodyAppends(t *testing.T, s events.Store) {
 			mustAppend(t, s, name+"-copy2", events.Any, ev(0))
 		}
 	}
-	for _, err := range s.Subscribe(ctx, 0, mine(s)) {
+	for _, err := range s.Subscribe(ctx, 0, ownStreams(s)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -928,7 +941,7 @@ func testClose(t *testing.T, s events.Store) {
 	ctx := ctxFor(t)
 	ended := make(chan error, 1)
 	go func() {
-		for _, err := range s.Subscribe(ctx, 0, mine(s)) {
+		for _, err := range s.Subscribe(ctx, 0, ownStreams(s)) {
 			if err != nil {
 				ended <- err
 				return

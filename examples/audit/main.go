@@ -18,6 +18,7 @@ import (
 	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/note"
 )
 
 func main() {
@@ -27,7 +28,58 @@ func main() {
 	}
 }
 
+// run runs the audit with the command line args: of the ledger -ledger
+// names, or of a demo ledger it writes first and then forges copies of.
 func run(ctx context.Context, args []string, out, errOut io.Writer) error {
+	opts, err := parseArgs(args, errOut)
+	if err != nil {
+		return err
+	}
+	// The ledger key names every stream. The demo ledger is written with
+	// the public development key; a real ledger's key is the caller's.
+	key := []byte(events.DevelopmentKey)
+	path := opts.ledger
+	if path == "" {
+		dir, err := os.MkdirTemp("", "audit-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "demo.db")
+		if err := writeDemo(ctx, path, opts.participant); err != nil {
+			return fmt.Errorf("demo ledger: %w", err)
+		}
+		fmt.Fprintf(out, "wrote a demo ledger: %s\n", path)
+	} else if key, err = ledgerKey(opts.keyFile); err != nil {
+		return err
+	}
+	names, err := events.NewStreamNamer(key)
+	if err != nil {
+		return err
+	}
+	kept, conf, err := auditLedger(ctx, out, path, names, opts)
+	if err != nil {
+		return err
+	}
+	if opts.ledger != "" || conf == nil {
+		return nil // only the demo ledger's copies are forged
+	}
+	// 4. Three forgeries of copies of the demo ledger, each caught.
+	return catchForgeries(ctx, out, path, names, opts.programYear, conf, kept)
+}
+
+// options is the audit's command line, parsed.
+type options struct {
+	ledger      string             // the ledger to audit ("": write a demo ledger)
+	keyFile     string             // the ledger key's file ("": $ELECTIONLEDGER_KEY)
+	participant events.Participant // the participant to follow
+	dates       []time.Time        // the instants to show its status as of: the ends of the days given
+	programYear events.ProgramYear
+}
+
+// parseArgs parses the audit's command line; the flag package writes its
+// complaints and the usage to errOut.
+func parseArgs(args []string, errOut io.Writer) (options, error) {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	ledger := fs.String("ledger", "", "the ledger to audit: a file (opened read-only) or a server URL (default: write a demo ledger first)")
@@ -36,107 +88,138 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	asof := fs.String("asof", "2024-12-01,2025-02-04,2025-03-15", "comma-separated dates (UTC) to show the status as of")
 	year := fs.Int("year", 2024, "the MIPS performance year")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return options{}, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	p, err := events.ParseParticipant(*who)
 	if err != nil {
-		return fmt.Errorf("-participant: %w", err)
+		return options{}, fmt.Errorf("-participant: %w", err)
 	}
+	dates, err := endsOfDays(*asof)
+	if err != nil {
+		return options{}, err
+	}
+	return options{ledger: *ledger, keyFile: *keyFile, participant: p, dates: dates, programYear: events.PY(events.MIPS, *year)}, nil
+}
+
+// endsOfDays parses comma-separated dates, YYYY-MM-DD, into the last
+// instant of each day (UTC).
+func endsOfDays(list string) ([]time.Time, error) {
 	var dates []time.Time
-	for _, d := range strings.Split(*asof, ",") {
+	for _, d := range strings.Split(list, ",") {
 		t, err := time.Parse("2006-01-02", strings.TrimSpace(d))
 		if err != nil {
-			return fmt.Errorf("-asof %s: want YYYY-MM-DD dates", events.DescribeInput(d))
+			return nil, fmt.Errorf("-asof %s: want YYYY-MM-DD dates", events.DescribeInput(d))
 		}
-		dates = append(dates, t.Add(24*time.Hour-time.Nanosecond)) // the end of that day
+		dates = append(dates, t.Add(24*time.Hour-time.Nanosecond))
 	}
-	py := events.PY(events.MIPS, *year)
+	return dates, nil
+}
 
-	// The ledger key names every stream. The demo ledger is written with
-	// the public development key; a real ledger's key is the caller's.
-	key := []byte(events.DevelopmentKey)
-	path := *ledger
-	if path == "" {
-		dir, err := os.MkdirTemp("", "audit-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "demo.db")
-		if err := writeDemo(ctx, path, p); err != nil {
-			return fmt.Errorf("demo ledger: %w", err)
-		}
-		fmt.Fprintf(out, "wrote a demo ledger: %s\n", path)
-	} else if key, err = ledgerKey(*keyFile); err != nil {
-		return err
-	}
-	names, err := events.NewStreamNamer(key)
-	if err != nil {
-		return err
-	}
-
-	// 1. Verify the ledger as it is; keep a signed checkpoint of it.
+// auditLedger runs the audit's first three steps on the ledger at path,
+// opened read-only: it verifies the ledger and keeps a signed checkpoint of
+// it, shows the participant's status as of each date, and proves the
+// participant's confirmation in the checkpoint. It returns the checkpoint
+// and the confirmation (nil when there is none).
+func auditLedger(ctx context.Context, out io.Writer, path string, names *events.StreamNamer, opts options) (keptCheckpoint, *events.Record, error) {
 	o, err := storeflag.OpenReadOnly(path)
 	if err != nil {
-		return err
+		return keptCheckpoint{}, nil, err
 	}
+	defer o.Close()
+
+	// 1. Verify the ledger as it is; keep a signed checkpoint of it.
 	rep, ok, err := audit(ctx, out, o.Store, names, nil)
 	if err != nil {
-		o.Close()
-		return err
+		return keptCheckpoint{}, nil, err
 	}
 	if ok {
 		fmt.Fprintf(out, "verified %d records in %d streams: every hash chain, stream binding and ledger rule holds\n", rep.Records, rep.Streams)
 	}
+	kept := keepCheckpoint(rep)
+	fmt.Fprintf(out, "checkpoint kept: %d records, root %s\n", kept.cp.Size, kept.cp.Root)
+
+	// 2. The participant's status as of each date.
+	if err := showStatus(ctx, out, o.Store, names, opts); err != nil {
+		return keptCheckpoint{}, nil, err
+	}
+
+	// 3. The confirmation, its number and its proof against the checkpoint.
+	conf := proveConfirmation(ctx, out, o.Store, names, opts, kept)
+	return kept, conf, nil
+}
+
+// keptCheckpoint is a signed checkpoint of the audited log, as an auditor
+// keeps one: the checkpoint, its signed note, and the key that verifies it.
+type keptCheckpoint struct {
+	cp       chain.Checkpoint
+	signed   []byte
+	verifier note.Verifier
+}
+
+// keepCheckpoint signs a checkpoint of the log rep verified, with a key
+// made for the run.
+func keepCheckpoint(rep *chain.Report) keptCheckpoint {
 	private, public, _ := chain.GenerateKey("example.org/demo-ledger")
 	signer, _ := chain.NewSigner(private)
 	verifier, _ := chain.NewVerifier(public)
 	signed, _ := chain.Sign(chain.Checkpoint{Origin: signer.Name(), Size: rep.Records, Root: rep.Root}, signer)
 	cp, _ := chain.Open(signed, verifier)
-	fmt.Fprintf(out, "checkpoint kept: %d records, root %s\n", cp.Size, cp.Root)
+	return keptCheckpoint{cp: cp, signed: signed, verifier: verifier}
+}
 
-	// 2. The participant's status as of each date.
-	for _, t := range dates {
+// showStatus prints the participant's status in the program year as of
+// each date, each from a replay of the log as of that instant.
+func showStatus(ctx context.Context, out io.Writer, s events.Store, names *events.StreamNamer, opts options) error {
+	for _, t := range opts.dates {
 		models := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-		if _, err := projection.NewRunner(o.Store, events.NewRegistry(), models.Projections(), projection.AsOf(t), projection.WithStreamNames(names)).Rebuild(ctx); err != nil {
-			o.Close()
+		if _, err := projection.NewRunner(s, events.NewRegistry(), models.Projections(), projection.AsOf(t), projection.WithStreamNames(names)).Rebuild(ctx); err != nil {
 			return err
 		}
-		v := models.Status.Get(py, p)
-		line := fmt.Sprintf("as of %s: %v is %s", t.Format("2006-01-02"), p, v.Kind)
+		v := models.Status.Get(opts.programYear, opts.participant)
+		line := fmt.Sprintf("as of %s: %v is %s", t.Format("2006-01-02"), opts.participant, v.Kind)
 		if !v.ElectedAt.IsZero() {
 			line += fmt.Sprintf(" (%s/%s by %s at %s)", v.Choice, v.Pathway, v.ElectedBy, v.ElectedAt.Format(time.RFC3339))
 		}
 		fmt.Fprintln(out, line)
 	}
+	return nil
+}
 
-	// 3. The confirmation, its number and its proof against the checkpoint.
+// proveConfirmation finds the participant's confirmation in the program
+// year and prints its confirmation number and whether its proof against
+// the kept checkpoint verifies, as anyone holding the public key can check
+// offline. It returns the confirmation, nil when there is none.
+func proveConfirmation(ctx context.Context, out io.Writer, s events.Store, names *events.StreamNamer, opts options, kept keptCheckpoint) *events.Record {
 	var conf *events.Record
-	for r, err := range o.Store.ReadStream(ctx, names.Election(py, p), 0) {
+	for r, err := range s.ReadStream(ctx, names.Election(opts.programYear, opts.participant), 0) {
 		if err == nil && r.Type == events.TypeElectionConfirmed {
 			conf = &r
 		}
 	}
-	if conf != nil {
-		proof, err := chain.ProveReceipt(ctx, o.Store, conf, int64(conf.Position), signed, verifier)
-		if err == nil {
-			_, _, err = proof.Verify(verifier) // what anyone holding the public key can do, offline
-		}
-		fmt.Fprintf(out, "confirmation number of %v: %s, in the log at index %d: proof %v\n", p, conf.Hash, conf.Position, verdict(err))
-	}
-	o.Close()
-	if *ledger != "" || conf == nil {
+	if conf == nil {
 		return nil
 	}
+	proof, err := chain.ProveReceipt(ctx, s, conf, int64(conf.Position), kept.signed, kept.verifier)
+	if err == nil {
+		_, _, err = proof.Verify(kept.verifier) // what anyone holding the public key can do, offline
+	}
+	fmt.Fprintf(out, "confirmation number of %v: %s, in the log at index %d: proof %v\n", opts.participant, conf.Hash, conf.Position, verdict(err))
+	return conf
+}
 
-	// 4. Three forgeries of copies of the demo ledger, each caught.
-	forgeries := []struct {
-		what string
-		do   func(path string) error
-	}{
+// forgery is one way to forge a copy of a ledger file.
+type forgery struct {
+	what string                  // what it forges, as the output names it
+	do   func(path string) error // forges the file at path
+}
+
+// catchForgeries forges three copies of the demo ledger at path, beside
+// it, and audits each against the kept checkpoint: each must be caught.
+func catchForgeries(ctx context.Context, out io.Writer, path string, names *events.StreamNamer, py events.ProgramYear, conf *events.Record, kept keptCheckpoint) error {
+	forgeries := []forgery{
 		{"one byte of the stored confirmation changed", func(path string) error { return flipByte(path, conf.Position, `"choice":"`) }},
 		{"a confirmation appended for another practice, with no request and no attestation", func(path string) error {
 			return forgeConfirmation(ctx, path, names, py, events.Group(events.MustParseTIN("000111222")))
@@ -147,25 +230,35 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	for i, f := range forgeries {
 		copyPath := filepath.Join(filepath.Dir(path), fmt.Sprintf("forged-%d.db", i))
-		if err := copyFile(path, copyPath); err != nil {
+		if err := auditForgery(ctx, out, path, copyPath, f, names, kept.cp); err != nil {
 			return err
 		}
-		if err := f.do(copyPath); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "forged copy: %s\n", f.what)
-		fo, err := storeflag.OpenReadOnly(copyPath)
-		if err != nil {
-			return err
-		}
-		_, ok, err := audit(ctx, out, fo.Store, names, []chain.Checkpoint{cp})
-		fo.Close()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return fmt.Errorf("the forged copy verified: %s went unnoticed", f.what)
-		}
+	}
+	return nil
+}
+
+// auditForgery forges a copy, at copyPath, of the ledger at path, and
+// audits it against the checkpoint cp; it is an error when the audit finds
+// nothing.
+func auditForgery(ctx context.Context, out io.Writer, path, copyPath string, f forgery, names *events.StreamNamer, cp chain.Checkpoint) error {
+	if err := copyFile(path, copyPath); err != nil {
+		return err
+	}
+	if err := f.do(copyPath); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "forged copy: %s\n", f.what)
+	fo, err := storeflag.OpenReadOnly(copyPath)
+	if err != nil {
+		return err
+	}
+	_, ok, err := audit(ctx, out, fo.Store, names, []chain.Checkpoint{cp})
+	fo.Close()
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("the forged copy verified: %s went unnoticed", f.what)
 	}
 	return nil
 }
