@@ -70,6 +70,6 @@
 // connection of its own.
 //
 // Run the conformance suite against a real server by setting
-// ELECTIONLEDGER_ESDB_URL, e.g. esdb://localhost:2113?tls=false; see
-// docs/stores.md in the repository.
+// ELECTIONLEDGER_ESDB_URL, e.g. esdb://localhost:2113?tls=false; see the
+// README.
 package esdbstore

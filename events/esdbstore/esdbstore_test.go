@@ -53,7 +53,7 @@ func TestConformanceServer(t *testing.T) {
 	url := os.Getenv(EnvURL)
 	if url == "" {
 		t.Skip(EnvURL + " is not set: skipping the suite against a real EventStoreDB/KurrentDB server " +
-			"(start one and set e.g. " + EnvURL + "=esdb://localhost:2113?tls=false; see docs/stores.md)")
+			"(start one and set e.g. " + EnvURL + "=esdb://localhost:2113?tls=false; see the README)")
 	}
 	storetest.Run(t, func(t testing.TB) events.Store {
 		return open(t, url, esdbstore.WithPageSize(conformancePage))

@@ -312,16 +312,16 @@ func TestLeastPrivilegeRole(t *testing.T) {
 	}
 }
 
-// TestDocsShowTheGrants: the least-privilege role docs/stores.md shows is
+// TestREADMEShowsTheGrants: the least-privilege role the README shows is
 // the one GrantSQL gives (and the test above checks).
-func TestDocsShowTheGrants(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "docs", "stores.md"))
+func TestREADMEShowsTheGrants(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range pgstore.GrantSQL(pgstore.DefaultSchema, "ledger") {
 		if !strings.Contains(string(readme), q+";") {
-			t.Errorf("docs/stores.md does not show %q", q)
+			t.Errorf("the README does not show %q", q)
 		}
 	}
 }

@@ -200,7 +200,7 @@ const migrateLockClass = 0x454c
 
 // migrate brings the schema up to SchemaVersion. When it already is there
 // it only reads the version, so a role with no right to create anything
-// (see docs/stores.md's least-privilege role) opens a migrated schema.
+// (see the README's least-privilege role) opens a migrated schema.
 func (s *Store) migrate(ctx context.Context) error {
 	var enc string
 	if err := s.pool.QueryRow(ctx, `SELECT current_setting('server_encoding')`).Scan(&enc); err != nil {
@@ -290,7 +290,7 @@ func migrateError(schema string, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
 		return fmt.Errorf("pgstore: the role may not create or migrate schema %s (run Open once as the schema's owner; "+
-			"the ledger's own role needs only USAGE, SELECT and INSERT, see docs/stores.md): %w", schema, err)
+			"the ledger's own role needs only USAGE, SELECT and INSERT, see the README): %w", schema, err)
 	}
 	return fmt.Errorf("pgstore: migrate schema %s: %w", schema, err)
 }

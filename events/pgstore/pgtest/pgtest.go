@@ -28,7 +28,7 @@ func InCI() bool { v := os.Getenv(EnvCI); return v != "" && v != "0" }
 // missing is the message for a test that finds no server.
 func missing() string {
 	return EnvURL + " is not set: no PostgreSQL server to test against. Start one and set it, e.g. " +
-		EnvURL + "=postgres://postgres@127.0.0.1:5432/postgres (see docs/stores.md, PostgreSQL)"
+		EnvURL + "=postgres://postgres@127.0.0.1:5432/postgres (see the README: PostgreSQL, locally)"
 }
 
 // URL returns the server's URL. Without one it skips t, or fails it in CI.
