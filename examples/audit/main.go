@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,7 +23,11 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h: the usage is printed
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "audit:", err)
 		os.Exit(1)
 	}
@@ -202,12 +207,36 @@ func proveConfirmation(ctx context.Context, out io.Writer, s events.Store, names
 	if conf == nil {
 		return nil
 	}
-	proof, err := chain.ProveReceipt(ctx, s, conf, int64(conf.Position), kept.signed, kept.verifier)
+	index, err := logIndex(ctx, s, conf)
+	var proof *chain.ReceiptProof
+	if err == nil {
+		proof, err = chain.ProveReceipt(ctx, s, conf, index, kept.signed, kept.verifier)
+	}
 	if err == nil {
 		_, _, err = proof.Verify(kept.verifier) // what anyone holding the public key can do, offline
 	}
-	fmt.Fprintf(out, "confirmation number of %v: %s, in the log at index %d: proof %v\n", opts.participant, conf.Hash, conf.Position, verdict(err))
+	fmt.Fprintf(out, "confirmation number of %v: %s, in the log at index %d: proof %v\n", opts.participant, conf.Hash, index, verdict(err))
 	return conf
+}
+
+// logIndex is rec's index in the log, its leaf in the tree: its position
+// in a store whose positions are log indexes (one keeping the tree), else
+// counted by reading the log (a server's positions are not).
+func logIndex(ctx context.Context, s events.Store, rec *events.Record) (int64, error) {
+	if _, ok := s.(chain.TreeStore); ok {
+		return int64(rec.Position), nil
+	}
+	var index int64
+	for r, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			return 0, err
+		}
+		if r.Position == rec.Position {
+			return index, nil
+		}
+		index++
+	}
+	return 0, fmt.Errorf("the record at position %d is not in the log", rec.Position)
 }
 
 // forgery is one way to forge a copy of a ledger file.

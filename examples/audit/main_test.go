@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/google/uuid"
@@ -82,6 +86,49 @@ func TestAuditServer(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+
+	// The demo ledger copied onto the server, behind that record: the
+	// confirmation is proved at its log index, which a server's position
+	// is not.
+	demo := filepath.Join(t.TempDir(), "demo.db")
+	if err := writeDemo(ctx, demo, p); err != nil {
+		t.Fatal(err)
+	}
+	src, err := boltstore.Open(demo, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := esdbstore.Open(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r, err := range src.ReadAll(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ed := events.EventData{ID: r.ID, Type: r.Type, SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata}
+		if _, err := dst.Append(ctx, r.Stream, events.Any, ed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src.Close()
+	dst.Close()
+	out.Reset()
+	if err := run(ctx, []string{"-ledger", srv.ConnectionString(), "-asof", "2025-03-15"}, &out, &errs); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	if want := "in the log at index 4: proof verifies"; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+}
+
+// TestHelp: -h prints the usage and is no error.
+func TestHelp(t *testing.T) {
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-h"}, &out, &errs)
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(errs.String(), "-ledger") {
+		t.Fatalf("-h: %v\n%s", err, errs.String())
 	}
 }
 
