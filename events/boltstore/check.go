@@ -10,6 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+
+	"github.com/electionledger/ledger/events"
 	"strings"
 )
 
@@ -25,9 +28,23 @@ type PageError struct {
 func (e *PageError) Error() string {
 	s := "boltstore: page " + fmt.Sprint(e.Page)
 	if e.Bucket != "" {
-		s += " (" + e.Bucket + ")"
+		s += " (" + printableBucket(e.Bucket) + ")"
 	}
 	return s + ": " + e.Problem
+}
+
+// printableBucket is a bucket path as a message may show it: quoted when
+// it holds anything but printable ASCII (a damaged page's key may be any
+// bytes, never to reach a terminal raw), and with runs of digits withheld
+// (such bytes may come from a payload, which may hold a TIN).
+func printableBucket(b string) string {
+	for i := 0; i < len(b); i++ {
+		if b[i] < 0x20 || b[i] > 0x7e {
+			b = strconv.QuoteToASCII(b)
+			break
+		}
+	}
+	return events.RedactDigits(b)
 }
 
 // Is matches ErrCorrupt.
