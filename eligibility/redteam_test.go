@@ -90,7 +90,7 @@ func TestRedTableUnderConcurrentUse(t *testing.T) {
 // combination of the two segments' levels, each segment absent or present,
 // the newly-established flag on segment 2, and a later QP finding of QP,
 // Partial QP or neither, for a clinician in PY2024, checked against the
-// rules as RULES §3 states them (promise held).
+// rules as docs/rules.md §3 states them (promise held).
 func TestRedReconcileEveryCombination(t *testing.T) {
 	r := rules(t, events.MIPS, 2024)
 	levels := []eligibility.Level{eligibility.LevelBelow, eligibility.LevelOptIn, eligibility.LevelAbove}
