@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,14 @@ func TestSeason(t *testing.T) {
 		}
 	}
 	checkInMIPSReconciles(t, mem)
+	// Selections never confirmed before the window closed are shown
+	// expired, never pending, at the end of the year.
+	if m := regexp.MustCompile(`(?m)^  selection expired unconfirmed +([0-9,]+) +([0-9,]+)`).FindStringSubmatch(mem); m == nil || m[1]+m[2] == "00" {
+		t.Errorf("no expired selections counted at the end of the year:\n%s", mem)
+	}
+	if strings.Contains(mem, "pending confirmation") {
+		t.Errorf("a selection still pending at the end of the year:\n%s", mem)
+	}
 	if again := summary(t, append(args, "-store", "memory", "-workers", "3")...); again != mem {
 		t.Errorf("the same seed gave another summary:\n%s\n---\n%s", mem, again)
 	}
@@ -209,6 +218,8 @@ func checkInMIPSReconciles(t *testing.T, out string) {
 	var total, parts int
 	status := map[string]int{}
 	through := map[string]int{}
+	own := map[string]map[string]int{} // by way in, the clinicians' own status
+	channel := ""
 	section := ""
 	for _, l := range strings.Split(out, "\n") {
 		switch {
@@ -227,8 +238,14 @@ func checkInMIPSReconciles(t *testing.T, out string) {
 		}
 		switch section {
 		case "in MIPS":
-			if !strings.HasPrefix(strings.TrimSpace(l), "(") {
-				through[strings.Join(f[:len(f)-1], " ")] = n(f[len(f)-1])
+			switch {
+			case strings.HasPrefix(strings.TrimSpace(l), "("):
+			case strings.HasPrefix(l, "    "):
+				own[channel][strings.Join(f[:len(f)-1], " ")] = n(f[len(f)-1])
+			default:
+				channel = strings.Join(f[:len(f)-1], " ")
+				through[channel] = n(f[len(f)-1])
+				own[channel] = map[string]int{}
 				parts += n(f[len(f)-1])
 			}
 		case "status":
@@ -243,6 +260,30 @@ func checkInMIPSReconciles(t *testing.T, out string) {
 	individual := status["required"] + status["MIPS eligible via opt-in"] + status["Partial QP, elected to participate"]
 	if through["individually"] != individual {
 		t.Fatalf("in MIPS individually: %d, the status table's required, opted-in and elected Partial QP clinicians: %d (%v)", through["individually"], individual, status)
+	}
+	// Line by line: each way in counts its clinicians by their own status;
+	// those add up to the way's line, and no status has more clinicians in
+	// MIPS than the status table has of it.
+	byStatus := map[string]int{}
+	for ch, kinds := range own {
+		sum := 0
+		for k, v := range kinds {
+			sum += v
+			byStatus[k] += v
+		}
+		if sum != through[ch] {
+			t.Errorf("in MIPS %s: %d, its clinicians by own status add up to %d (%v)", ch, through[ch], sum, kinds)
+		}
+	}
+	for k, v := range byStatus {
+		if v > status[k] {
+			t.Errorf("%d clinicians of own status %q in MIPS; the status table has %d", v, k, status[k])
+		}
+	}
+	for _, k := range []string{"required", "MIPS eligible via opt-in", "Partial QP, elected to participate"} {
+		if own["individually"][k] != status[k] {
+			t.Errorf("individually, own status %q: %d; the status table: %d", k, own["individually"][k], status[k])
+		}
 	}
 }
 

@@ -165,6 +165,7 @@ func (s *sim) reportActivity(p printer) {
 func (s *sim) reportScores(p printer, models *projection.Models) error {
 	var inMIPS, informational, zero, hardship int
 	through := map[projection.Through]int{}
+	ownKinds := map[projection.Through]map[projection.Kind]int{} // the clinicians' own status, by channel
 	scoreBuckets := make([]int, 5)
 	adjBuckets := map[string]int{}
 	var sumAdj float64
@@ -181,6 +182,10 @@ func (s *sim) reportScores(p printer, models *projection.Models) error {
 		}
 		inMIPS++
 		through[fs.Through]++
+		if ownKinds[fs.Through] == nil {
+			ownKinds[fs.Through] = map[projection.Kind]int{}
+		}
+		ownKinds[fs.Through][models.Status.Get(s.py, fs.Clinician).Kind]++
 		if fs.Source == projection.SourceZero {
 			zero++
 		}
@@ -195,8 +200,14 @@ func (s *sim) reportScores(p printer, models *projection.Models) error {
 	p("Clinicians in MIPS: %s", num(inMIPS))
 	for _, th := range []projection.Through{projection.ThroughIndividual, projection.ThroughGroup, projection.ThroughVirtualGroup, projection.ThroughAPMEntity} {
 		p("  %-40s %10s", th, num(through[th]))
+		for _, k := range projection.Kinds() {
+			if n := ownKinds[th][k]; n > 0 {
+				p("    %-38s %10s", k.String(), num(n))
+			}
+		}
 	}
 	p("  (individually: required, opted in, or a Partial QP that elected; through a group: its group opted in, or is required and reported as a group)")
+	p("  (under each way in, its clinicians by their own status at the end of the year, as the status table counts them)")
 	p("")
 	p("Final scores of clinicians in MIPS: %s", num(inMIPS))
 	for i, n := range scoreBuckets {
