@@ -52,13 +52,19 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	if err != nil {
 		return err
 	}
+	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
+	// A follower answers the write, read whole, with the leader's address
+	// (the write goes to the main queue, whose leader check fails it:
+	// Streams.Append.cs, then RpcExceptions.LeaderInfo).
+	if err, ok := s.notLeaderErr(setTrailer); ok {
+		return err
+	}
 	name := string(opts.GetStreamIdentifier().GetStreamName())
 	expected := expectedVersion(opts)
 	id, err := s.who(srv.Context())
 	if err != nil {
 		return err
 	}
-	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
 
 	s.mu.Lock()
 	if !s.may(id, name, true) {

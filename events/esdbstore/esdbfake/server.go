@@ -443,7 +443,11 @@ func (s *Server) unaryGate(ctx context.Context, req any, info *grpc.UnaryServerI
 
 func (s *Server) streamGate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	s.delay()
-	if strings.Contains(info.FullMethod, "streams.Streams/") {
+	// An append answers after reading the whole request (Append does): the
+	// server reads it and hands the write to the leader check, and a client
+	// still sending would otherwise see its stream end (io.EOF) instead of
+	// the redirect.
+	if strings.Contains(info.FullMethod, "streams.Streams/") && !strings.HasSuffix(info.FullMethod, "/Append") {
 		if err, ok := s.notLeaderErr(func(md metadata.MD) error { ss.SetTrailer(md); return nil }); ok {
 			return err
 		}
