@@ -6,8 +6,8 @@
 // go test with no server installed.
 //
 // It carries the real server's behaviour, read from the server's source
-// (github.com/kurrent-io/KurrentDB; each rule's comment names the file and
-// method it comes from):
+// (github.com/kurrent-io/KurrentDB; each rule's comment names the file,
+// line and method it comes from):
 //   - the log: positions are byte offsets of records; each event of a
 //     multi-event append has its own position, and the append's reply
 //     names the last one; a $all read or subscription from a position
@@ -39,4 +39,13 @@
 // transactions, $maxAge, projections and persistent subscriptions,
 // backwards and filtered $all reads, stream subscriptions, and the
 // server's resource limits.
+//
+// Citations. Every file:line in this package's comments, and in
+// esdbstore's, refers to kurrent-io/KurrentDB at commit
+// 44996ed0576221c14adb8abfdc34cedee3e19362 (2026-07-24, v26.2.0-alpha.1-30),
+// its paths relative to src/KurrentDB.Core/ unless they start otherwise;
+// paths starting esdb/ refer to EventStore/EventStore-Client-Go at tag
+// v4.2.0 (commit 8206ac84067e5a6d591f71fafb82758015fb9f3c), the client
+// version go.mod requires. Line numbers drift as the server changes: read
+// a citation at that commit.
 package esdbfake

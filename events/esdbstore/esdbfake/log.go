@@ -11,20 +11,23 @@ import (
 
 // This file is the double's transaction log and index: what the server
 // keeps on disk and in its in-memory caches. Every rule cites the KurrentDB
-// source it comes from (github.com/kurrent-io/KurrentDB, paths under src/).
+// source it comes from (at the commit doc.go names, paths under
+// src/KurrentDB.Core/).
 
 // deletedStream is EventNumber.DeletedStream (long.MaxValue): the event
 // number of a tombstone, and the $tb a soft delete writes
-// (KurrentDB.Core/Services/Storage/StorageWriterService.cs, WriteDelete).
+// (Data/EventNumber.cs:7; Services/Storage/StorageWriterService.cs:549,588,
+// WriteDelete).
 const deletedStream = math.MaxInt64
 
 // record is one prepare in the transaction log. Events written by an append
 // are "implicit transactions" (PrepareFlags.IsCommitted), so each event's
 // commit and prepare positions are both its own log position
-// (KurrentDB.Core/Services/Storage/StorageWriterService.cs, WritePrepares:
-// one prepare per event, flags Data|IsCommitted; ReaderIndex/AllReader.cs,
+// (Services/Storage/StorageWriterService.cs:375-398, WritePrepares: one
+// prepare per event, flags Data|IsCommitted;
+// Services/Storage/ReaderIndex/AllReader.cs:114-121,
 // ReadAllEventsForwardInternal: TFPos(prepare.LogPosition,
-// prepare.LogPosition)).
+// prepare.LogPosition), and the event's position is its prepare's).
 type record struct {
 	id      uuid.UUID
 	stream  string
@@ -45,7 +48,8 @@ func (r *record) end() int64 { return r.pos + r.size }
 // recordSize approximates a LogV2 prepare record's length on disk: the
 // length prefix and suffix, the fixed header (flags, positions, IDs,
 // expected version, timestamp) and the variable parts
-// (KurrentDB.Core/TransactionLog/LogRecords/PrepareLogRecord.cs). Only
+// (TransactionLog/LogRecords/PrepareLogRecord.cs:99-127,
+// ComputeSizeOnDisk). Only
 // its order of magnitude matters: a record is many bytes long, so the
 // position one past a record's start is inside it.
 func recordSize(stream, typ string, data, custom []byte) int64 {
@@ -64,7 +68,7 @@ type stream struct {
 func (s *stream) last() int64 { return int64(len(s.recs)) - 1 }
 
 // streamMeta is the part of a stream's metadata the double acts on
-// (KurrentDB.Core/Data/StreamMetadata.cs): $tb, $maxCount and $acl.
+// (Data/StreamMetadata.cs:17-49, StreamMetadata): $tb, $maxCount and $acl.
 type streamMeta struct {
 	truncateBefore int64 // -1: none
 	maxCount       int64 // -1: none
@@ -73,7 +77,7 @@ type streamMeta struct {
 }
 
 // acl is a stream's access control list; a nil slice means "not set: the
-// default applies" (KurrentDB.Core/Authorization/LegacyStreamPermissionAssertion.cs,
+// default applies" (Authorization/LegacyStreamPermissionAssertion.cs:172-182,
 // RolesFor: Stream ?? System ?? Default).
 type acl struct {
 	read, write, delete, metaRead, metaWrite []string
@@ -135,7 +139,7 @@ func aclRoles(byKey map[string]json.RawMessage, key string) []string {
 }
 
 // isMeta reports whether name is a metadata stream ("$$" + the stream's
-// name; KurrentDB.Core/Services/SystemStreams.cs, IsMetastream).
+// name; Services/SystemNames.cs:70, SystemStreams.IsMetastream).
 func isMeta(name string) bool { return strings.HasPrefix(name, "$$") }
 
 // isSystem reports whether name is a system stream.
@@ -149,11 +153,14 @@ type eventInfo struct {
 
 // idCache is IndexWriter._committedEvents, a BoundedCache<Guid, EventInfo>:
 // a FIFO of event IDs bounded by the bytes it holds, 8 MiB by default
-// (ESConsts.CommittedEventsMemCacheLimit), each entry costing
-// 16 + 4 + IntPtr.Size + the stream ID's size
-// (KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs, constructor;
-// ReaderIndex/BoundedCache.cs, PutRecord and IsFull). It is in memory only:
-// a restart empties it.
+// (Settings/ESConsts.cs:13, CommittedEventsMemCacheLimit), each entry
+// costing 16 + 4 + IntPtr.Size + the stream ID's size
+// (Services/Storage/ReaderIndex/IndexWriter.cs:75,91, constructor;
+// Services/Storage/ReaderIndex/BoundedCache.cs:45-56,74-76, PutRecord and
+// IsFull). The stream ID's size is MemSizer.SizeOf(string): 20 + 2 per
+// char + 1, rounded up to 8 (Caching/MemSizer.cs:19-23); entrySize
+// approximates it as 24 + 2 per char, up to 4 bytes off. It is in memory
+// only: a restart empties it.
 type idCache struct {
 	limit int64
 	size  int64
@@ -174,7 +181,8 @@ func (c *idCache) get(id uuid.UUID) (eventInfo, bool) {
 
 // put evicts the oldest entries while the cache is over its limit, then
 // adds id; an ID already present keeps its first entry (PutRecord with
-// throwOnDuplicate false).
+// throwOnDuplicate false: BoundedCache.cs:53-54, called so from
+// IndexWriter.cs:380, PreCommit).
 func (c *idCache) put(id uuid.UUID, e eventInfo) {
 	for len(c.queue) > 0 && c.size > c.limit {
 		old := c.queue[0]
@@ -248,7 +256,8 @@ func (d *db) committedEnd() int64 {
 
 // meta returns the stream's metadata: the latest event of its metadata
 // stream. committedOnly picks the readers' view; the writer sees what it has
-// prepared (IndexWriter._streamRawMetas keeps "sticky non-flushed stuff").
+// prepared (IndexWriter._streamRawMetas keeps "sticky non-flushed stuff":
+// IndexWriter.cs:77, filled by PreCommit at :400-403).
 func (d *db) meta(name string, committedOnly bool) streamMeta {
 	ms := d.streams["$$"+name]
 	if ms == nil {
@@ -264,7 +273,7 @@ func (d *db) meta(name string, committedOnly bool) streamMeta {
 
 // lastNumber is the index writer's view of a stream's last event number:
 // deletedStream once tombstoned, -1 for none
-// (IndexWriter.GetStreamLastEventNumber).
+// (IndexWriter.cs:519-523, GetStreamLastEventNumber).
 func (d *db) lastNumber(name string) int64 {
 	s := d.streams[name]
 	switch {
@@ -277,18 +286,21 @@ func (d *db) lastNumber(name string) int64 {
 }
 
 // softDeleted reports whether the stream's metadata truncates it whole
-// ($tb = long.MaxValue; IndexWriter.IsSoftDeleted).
+// ($tb = long.MaxValue; IndexWriter.cs:515-517, IsSoftDeleted).
 func (d *db) softDeleted(name string) bool {
 	return d.meta(name, false).truncateBefore == deletedStream
 }
 
 // visible returns a stream's readable events in order and whether the
 // stream exists for readers. Metadata streams keep only their latest event
-// ($maxCount 1, SystemStreams / IndexReader.GetStreamMetadataCached for
-// metastreams); a $tb or $maxCount in the metadata hides earlier events,
-// and a $tb of long.MaxValue hides the stream (IndexReader.cs,
-// ReadStreamEventsForward: "lastEventNumber == NoStream ||
-// metadata.TruncateBefore == DeletedStream").
+// ($maxCount 1: Settings/ESConsts.cs:17, MetaStreamMaxCount, made the
+// metastreams' metadata at Services/Storage/ReaderIndex/ReadIndex.cs:85 and
+// returned for them by IndexReader.cs:915-918, GetStreamMetadataCached); a
+// $tb or $maxCount in the metadata hides earlier events, and a $tb of
+// long.MaxValue hides the stream (Services/Storage/ReaderIndex/
+// IndexReader.cs:222-236, ReadStreamEventsForwardInternal:
+// "lastEventNumber == NoStream || metadata.TruncateBefore ==
+// DeletedStream").
 func (d *db) visible(name string) (recs []*record, exists bool, tomb bool) {
 	s := d.streams[name]
 	if s == nil {
