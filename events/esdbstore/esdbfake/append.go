@@ -16,14 +16,15 @@ import (
 )
 
 // Expected versions as the server numbers them
-// (KurrentDB.Core/Data/ExpectedVersion.cs).
+// (Data/ExpectedVersion.cs:7-12).
 const (
 	expectAny          = -2
 	expectNoStream     = -1
 	expectStreamExists = -4
 )
 
-// decision is IndexWriter.CheckCommit's verdict.
+// decision is IndexWriter.CheckCommit's verdict (a CommitDecision, with
+// streamDeleted standing for the request manager's StreamDeleted answer).
 type decision int
 
 const (
@@ -45,7 +46,7 @@ type proposed struct {
 }
 
 // Append implements the Streams service's Append
-// (KurrentDB.Core/Services/Transport/Grpc/Streams.Append.cs).
+// (Services/Transport/Grpc/Streams.Append.cs:21-196, Append).
 func (s *Server) Append(srv api.Streams_AppendServer) error {
 	s.calls.append.Add(1)
 	opts, evs, err := receiveAppend(srv)
@@ -54,8 +55,12 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	}
 	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
 	// A follower answers the write, read whole, with the leader's address
-	// (the write goes to the main queue, whose leader check fails it:
-	// Streams.Append.cs, then RpcExceptions.LeaderInfo).
+	// (Streams.Append.cs:53-98 reads every message and publishes the write;
+	// a follower denies it, Services/VNode/ClusterVNodeController.cs:918-929,
+	// DenyRequestBecauseNotLeader; Streams.Append.cs:103-106 turns that into
+	// RpcExceptions.cs:25-30, LeaderInfo). The server checks the ACL before
+	// reading the events (Streams.Append.cs:44-47); the double, after the
+	// leader check.
 	if err, ok := s.notLeaderErr(setTrailer); ok {
 		return err
 	}
@@ -83,14 +88,16 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 		return srv.SendAndClose(wrongExpected(opts, expected, cur))
 	case idempotent:
 		// AlreadyCommitted: the original reply, naming the last event's
-		// position (StorageWriterService.cs, VerifyCommitChecks;
-		// RequestManagerBase.ReturnCommitAt).
+		// position (IndexWriter.cs:245-254, CheckCommit, reads it;
+		// StorageWriterService.cs:815-843, VerifyCommitChecks;
+		// Services/RequestManager/Managers/RequestManagerBase.cs:191-208,
+		// Handle(AlreadyCommitted) and ReturnCommitAt).
 		r := d.streams[name].recs[last64]
 		s.mu.Unlock()
 		return srv.SendAndClose(success(uint64(last64), r.pos))
 	case idempotentNotReady:
 		// "just drop the write and wait for the client to retry"
-		// (StorageWriterService.cs, VerifyCommitChecks): the request
+		// (StorageWriterService.cs:789-797, VerifyCommitChecks): the request
 		// manager times out.
 		s.mu.Unlock()
 		return s.timeout(srv.Context())
@@ -165,7 +172,8 @@ func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
 			data: e.data, custom: e.custom}
 		d.write(last)
 		// PreCommit: the IDs enter the committed-events cache as soon as
-		// the prepares are written (IndexWriter.PreCommit).
+		// the prepares are written (StorageWriterService.cs:412-419;
+		// IndexWriter.cs:362-381, PreCommit).
 		d.ids.put(e.id, eventInfo{stream: name, number: last.number})
 	}
 	if undelete {
@@ -177,7 +185,13 @@ func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
 
 // undelete is what writing to a soft-deleted stream does: its metadata
 // gets $tb = firstNew, the first new event number, the rest kept
-// (StorageWriterService.cs, SoftUndeleteStream / ModifyMetadata).
+// (StorageWriterService.cs:421-434, WritePrepares, calling :476-499,
+// SoftUndeleteStream, and :501-516, ModifyMetadata). The server also
+// undeletes a soft-deleted stream when the write is to its metadata stream
+// (StorageWriterService.cs:430-432, calling :469-474,
+// SoftUndeleteMetastream: $tb becomes the stream's last event number + 1,
+// over the metadata just written); the double does not (writeLocked skips
+// metadata streams), so new metadata without $tb shows the old events again.
 func (d *db) undelete(name string, firstNew, now int64) {
 	m := d.meta(name, false)
 	raw := map[string]json.RawMessage{}
@@ -202,15 +216,18 @@ func (s *Server) acknowledge(srv api.Streams_AppendServer, last *record) error {
 	}
 	// The reply names the last event's position as both commit and prepare
 	// position: CommitChased carries the TransactionEnd prepare's
-	// LogPosition (StorageChaser.cs, ProcessPrepareRecord) and WriteEvents
-	// replies (CommitPosition, CommitPosition) (RequestManager/Managers/
-	// WriteEvents.cs, ClientSuccessMsg).
+	// LogPosition (Services/Storage/StorageChaser.cs:194-208,
+	// ProcessPrepareRecord) and WriteEvents replies (CommitPosition,
+	// CommitPosition) (Services/RequestManager/Managers/WriteEvents.cs:85-91,
+	// ClientSuccessMsg).
 	return srv.SendAndClose(success(uint64(last.number), last.pos))
 }
 
 // may applies a stream's ACL to a write (or a read): $w or $r, and $mw or
 // $mr for its metadata stream; only admins reach other system streams
-// (SystemSettings.Default.SystemStreamAcl). A write checks the writer's
+// (Data/SystemSettings.cs:14-17, SystemSettings.Default.SystemStreamAcl;
+// Services/Storage/ReaderIndex/IndexReader.cs:772-789, GetEffectiveAcl).
+// A write checks the writer's
 // view of the metadata, a read the readers'.
 func (s *Server) may(id identity, name string, write bool) bool {
 	switch {
@@ -232,16 +249,20 @@ func pick(write bool, w, r []string) []string {
 }
 
 // checkCommit is IndexWriter.CheckCommit for one stream
-// (KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs). It returns
+// (Services/Storage/ReaderIndex/IndexWriter.cs:163-325). It returns
 // the decision and, for an idempotent write, the last event number found.
 func (s *Server) checkCommit(name string, expected, cur int64, evs []proposed) (decision, int64) {
 	d := s.db
 	if cur == deletedStream {
-		// "we're trying to append events to the hard deleted stream"; the
-		// request manager answers StreamDeleted (RequestManagerBase.cs,
+		// "we're trying to append events to the hard deleted stream"
+		// (IndexWriter.cs:170-174); the request manager answers
+		// StreamDeleted (RequestManagerBase.cs:169-190,
 		// Handle(ConsistencyChecksFailed): tombstoned).
 		return streamDeleted, -1
 	}
+	// StreamExists: a soft-deleted stream fails the check and is answered
+	// StreamDeleted (IndexWriter.cs:187-189; RequestManagerBase.cs:183-184);
+	// a stream that never had an event needs metadata (IndexWriter.cs:191-195).
 	if expected == expectStreamExists {
 		if d.softDeleted(name) {
 			return streamDeleted, -1
@@ -253,7 +274,8 @@ func (s *Server) checkCommit(name string, expected, cur int64, evs []proposed) (
 	if !s.cfg.behaviours.ServerIdempotency {
 		return s.lenientCheck(name, expected, cur, evs)
 	}
-	// Weak idempotency: only the committed-events cache is consulted.
+	// Weak idempotency: only the committed-events cache is consulted
+	// (IndexWriter.cs:198-255).
 	if expected == expectAny || expected == expectStreamExists {
 		end := int64(-1)
 		for i, e := range evs {
@@ -271,7 +293,8 @@ func (s *Server) checkCommit(name string, expected, cur int64, evs []proposed) (
 		}
 		return s.replicated(name, end), end
 	}
-	// Strong idempotency: the request says where the events must be.
+	// Strong idempotency: the request says where the events must be; the
+	// cache, then the index (IndexWriter.cs:257-317).
 	if expected < cur {
 		n := expected
 		st := d.streams[name]
@@ -299,12 +322,14 @@ func (s *Server) checkCommit(name string, expected, cur int64, evs []proposed) (
 	if expected > cur {
 		return consistencyFailure, -1
 	}
-	// expected == cur: writing exactly at the end. No event ID is checked.
+	// expected == cur: writing exactly at the end. No event ID is checked
+	// (IndexWriter.cs:323-324; past the end fails, :319-321).
 	return commitOK, -1
 }
 
 // replicated is Idempotent when the event at end is committed, else
-// IdempotentNotReady.
+// IdempotentNotReady (IndexWriter.cs:244 and :302: the readers' last event
+// number has reached it).
 func (s *Server) replicated(name string, end int64) decision {
 	st := s.db.streams[name]
 	if st != nil && end <= st.last() && s.db.isCommitted(st.recs[end]) {
@@ -362,8 +387,9 @@ func (s *Server) awaitCommit(ctx interface{ Done() <-chan struct{} }, r *record)
 
 // timeout answers after the write timeout, as the request manager does
 // when the commit has not come: Aborted "Operation timed out: ..."
-// (RequestManagerBase.Handle(RequestManagerTimerTick);
-// Streams.Append.cs: CommitTimeout → RpcExceptions.Timeout).
+// (RequestManagerBase.cs:158-165, Handle(RequestManagerTimerTick);
+// Streams.Append.cs:137-140: CommitTimeout → RpcExceptions.cs:14,
+// Timeout).
 func (s *Server) timeout(ctx interface{ Done() <-chan struct{} }) error {
 	t := time.NewTimer(s.cfg.writeTimeout)
 	defer t.Stop()
@@ -374,9 +400,10 @@ func (s *Server) timeout(ctx interface{ Done() <-chan struct{} }) error {
 	return status.Error(codes.Aborted, "Operation timed out: Commit phase timeout.")
 }
 
-// streamDeletedErr is RpcExceptions.StreamDeleted: FailedPrecondition with
-// the stream's name in the trailers, which the client turns into
-// ErrorCodeStreamDeleted (esdb/impl.go, handleError).
+// streamDeletedErr is RpcExceptions.StreamDeleted (RpcExceptions.cs:70-75):
+// FailedPrecondition with the stream's name in the trailers, which the
+// client turns into ErrorCodeStreamDeleted (esdb/impl.go:65-68,
+// handleError).
 func streamDeletedErr(name string, setTrailer func(metadata.MD) error) error {
 	_ = setTrailer(metadata.Pairs("exception", "stream-deleted", "stream-name", name))
 	return status.Error(codes.FailedPrecondition, "Event stream '"+name+"' is deleted.")
@@ -389,7 +416,7 @@ func success(rev uint64, pos int64) *api.AppendResp {
 			CommitPosition: uint64(pos), PreparePosition: uint64(pos)}}}}}
 }
 
-// wrongExpected is the WrongExpectedVersion reply (Streams.Append.cs,
+// wrongExpected is the WrongExpectedVersion reply (Streams.Append.cs:142-177,
 // HandleWriteEventsCompleted).
 func wrongExpected(opts *api.AppendReq_Options, expected, cur int64) *api.AppendResp {
 	w := &api.AppendResp_WrongExpectedVersion{}

@@ -37,32 +37,41 @@ type Behaviours struct {
 	// StrictPositions: a $all read or subscription from a position that is
 	// not the start of a record fails as the server's does. A read: status
 	// Unknown, "Unexpected ReadAllResult: InvalidPosition >> ..."
-	// (StorageReaderWorker.All.cs catches the InvalidReadException that
-	// TFChunkReadSide.TryReadForwardInternal throws on a length prefix read
-	// mid-record; Enumerator.ReadAllForwards.cs passes InvalidPosition to
-	// its default case; Streams.Read.cs ConvertReadResponseException →
-	// RpcExceptions.UnknownError). A filtered subscription: confirmed, then
-	// InvalidArgument "Trying to read from an invalid position."
-	// (Enumerator.AllSubscriptionFiltered.cs, CatchUp;
-	// RpcExceptions.InvalidPositionException). Off: a read starts at the
-	// first record at or after the position, which no server does.
+	// (Services/Storage/StorageReaderWorker.All.cs:44-46 catches the
+	// InvalidReadException or UnableToReadPastEndOfStreamException that
+	// TransactionLog/Chunks/TFChunk/TFChunkReadSide.cs:517-567,
+	// TryReadForwardInternal, throws when what it reads mid-record as a
+	// length prefix fails ValidateRecordLength, :487-505, or the record
+	// fails to parse, :556-559; Services/Transport/Enumerators/
+	// Enumerator.ReadAllForwards.cs:118-119 passes InvalidPosition to its
+	// default case; Services/Transport/Grpc/Streams.Read.cs:377-378,
+	// ConvertReadResponseException → RpcExceptions.cs:51-55, UnknownError).
+	// A subscription: confirmed, then InvalidArgument "Trying to read from
+	// an invalid position." (Enumerator.AllSubscriptionFiltered.cs:353-354,
+	// CatchUp, and Enumerator.AllSubscription.cs:280-281;
+	// Streams.Read.cs:369-370 → RpcExceptions.cs:259-260,
+	// InvalidPositionException). Off: a read starts at the first record at
+	// or after the position, which no server does.
 	StrictPositions bool
 	// ServerIdempotency: the index writer's checks before a write
-	// (ReaderIndex/IndexWriter.cs, CheckCommit). With an exact expected
+	// (Services/Storage/ReaderIndex/IndexWriter.cs:163-325, CheckCommit).
+	// With an exact expected
 	// revision equal to the stream's last, no ID is checked; with an
 	// earlier one, the events must be at the following revisions (strong
 	// check); with Any or StreamExists only the committed-events cache is
 	// consulted (weak check, bounded by IdempotencyCacheBytes); IDs found
 	// for part of the append are CorruptedIdempotency, answered as a wrong
-	// expected version (StorageWriterService.cs, VerifyCommitChecks); a
+	// expected version (Services/Storage/StorageWriterService.cs:784-788,
+	// VerifyCommitChecks); a
 	// retry of an append not yet committed is dropped with no reply
-	// (IdempotentNotReady), so the client sees the write timeout. Off:
+	// (IdempotentNotReady, StorageWriterService.cs:790-797), so the client
+	// sees the write timeout. Off:
 	// every append whose IDs are in the stream in order is acknowledged
 	// without writing, at any depth and with any expected revision, which
 	// no server does.
 	ServerIdempotency bool
 	// IdempotencyCacheBytes bounds the weak check's cache
-	// (ESConsts.CommittedEventsMemCacheLimit: 8 MiB).
+	// (Settings/ESConsts.cs:13, CommittedEventsMemCacheLimit: 8 MiB).
 	IdempotencyCacheBytes int64
 }
 
@@ -94,15 +103,17 @@ func WithBehaviours(b Behaviours) Option { return func(c *config) { c.behaviours
 func WithVersion(v string) Option { return func(c *config) { c.version = v } }
 
 // WithWriteTimeout sets how long an append waits for its commit before the
-// server answers it with a timeout (Database.WriteTimeoutMs: 2s).
+// server answers it with a timeout (Database.WriteTimeoutMs: 2s,
+// Configuration/ClusterVNodeOptions.cs:416).
 func WithWriteTimeout(d time.Duration) Option { return func(c *config) { c.writeTimeout = d } }
 
 // WithTLS serves over TLS with a self-signed certificate and turns on
 // authentication and access control, as a server does when it is not
 // --insecure: a call carries a user's credentials (basic auth), "admin"
 // (password "changeit", in $admins) may do anything, and other users
-// only what the stream's ACL grants (KurrentDB.Core/Authorization/
-// LegacyStreamPermissionAssertion.cs). Without it, as in --insecure mode,
+// only what the stream's ACL grants (Authorization/
+// LegacyStreamPermissionAssertion.cs:116-140, CheckAsync). Without it, as
+// in --insecure mode,
 // every call may do anything.
 func WithTLS() Option { return func(c *config) { c.tls = true } }
 
@@ -190,7 +201,7 @@ func (s *Server) Start(addr string) error {
 	}
 	gopts = append(gopts, grpc.ChainUnaryInterceptor(s.unaryGate), grpc.ChainStreamInterceptor(s.streamGate),
 		// A server takes the client's keepalive pings (every 10 s by
-		// default, esdb/configuration.go), as gRPC-Go's default policy
+		// default, esdb/configuration.go:107), as gRPC-Go's default policy
 		// (one per 5 minutes) would not.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	g := grpc.NewServer(gopts...)
@@ -305,18 +316,21 @@ func (s *Server) DropSubscriptionsAfter(n int) { s.dropSubs.Store(int32(n)) }
 // NotLeader makes the next n requests to the Streams service answer as a
 // follower does to a request that needs the leader: NotFound "Leader info
 // available" with the leader's address in the trailers
-// (KurrentDB.Core/Services/Transport/Grpc/RpcExceptions.cs, LeaderInfo).
+// (Services/Transport/Grpc/RpcExceptions.cs:25-30, LeaderInfo).
 // The double names itself as the leader, so the client's reconnection
-// (esdb/impl.go, handleError) comes back to it.
+// (esdb/impl.go:39-62, handleError; :253-283, connectionStateMachine)
+// comes back to it.
 func (s *Server) NotLeader(n int) { s.notLeader.Store(int32(n)) }
 
 // StallCommits holds back every commit for d: appends meanwhile are
 // written to the log but not readable, and each is answered, after the
 // write timeout, with the server's timeout (Aborted "Operation timed out:
-// Commit phase timeout.", RequestManagerBase.Handle(RequestManagerTimerTick)
-// and RpcExceptions.Timeout), though it commits when the stall ends, as a
+// Commit phase timeout.", Services/RequestManager/Managers/
+// RequestManagerBase.cs:158-165, Handle(RequestManagerTimerTick), and
+// RpcExceptions.cs:14, Timeout), though it commits when the stall ends, as a
 // write waiting for replication to a quorum does. A retry of such an
-// append meanwhile is dropped with no reply (IdempotentNotReady), so it
+// append meanwhile is dropped with no reply (IdempotentNotReady,
+// StorageWriterService.cs:790-797), so it
 // too times out.
 func (s *Server) StallCommits(d time.Duration) {
 	s.mu.Lock()
@@ -387,8 +401,12 @@ func (s *Server) who(ctx context.Context) (identity, error) {
 // allowed applies a stream's ACL to an identity: admins may do anything;
 // otherwise the stream's roles for the action, or the default ("$all")
 // when the stream sets none, must name the user or one of its groups
-// (LegacyStreamPermissionAssertion.cs, CheckAsync). Anonymous callers of
-// a secure server are refused.
+// (LegacyStreamPermissionAssertion.cs:116-140, CheckAsync, and
+// :172-182, RolesFor). Anonymous callers of a secure server are refused
+// here even where a stream's ACL grants "$all": the server refuses them
+// by default (AllowAnonymousStreamAccess false,
+// Configuration/ClusterVNodeOptions.cs:193), but not by the ACL check,
+// which lets anyone through a "$all" role (:122-126).
 func (id identity) allowed(roles []string) bool {
 	if id.admin {
 		return true
@@ -412,7 +430,7 @@ func (id identity) allowed(roles []string) bool {
 	return false
 }
 
-// accessDenied is RpcExceptions.AccessDenied.
+// accessDenied is RpcExceptions.AccessDenied (RpcExceptions.cs:60-63).
 func accessDenied(setTrailer func(metadata.MD) error) error {
 	_ = setTrailer(metadata.Pairs("exception", "access-denied"))
 	return status.Error(codes.PermissionDenied, "Access Denied")
@@ -443,8 +461,9 @@ func (s *Server) unaryGate(ctx context.Context, req any, info *grpc.UnaryServerI
 
 func (s *Server) streamGate(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	s.delay()
-	// An append answers after reading the whole request (Append does): the
-	// server reads it and hands the write to the leader check, and a client
+	// An append answers after reading the whole request (Append does,
+	// Streams.Append.cs:53-98): the server reads it and hands the write to
+	// the leader check, and a client
 	// still sending would otherwise see its stream end (io.EOF) instead of
 	// the redirect.
 	if strings.Contains(info.FullMethod, "streams.Streams/") && !strings.HasSuffix(info.FullMethod, "/Append") {
@@ -463,9 +482,12 @@ func (s *Server) delay() {
 }
 
 // features is the ServerFeatures service: the server's version and the
-// methods it supports (KurrentDB.Core/Services/Transport/Grpc/
-// ServerFeatures.cs). The client reads it on every connection
-// (esdb/impl.go, getSupportedMethods).
+// methods it supports (Services/Transport/Grpc/ServerFeatures.cs:19-53,
+// GetSupportedMethods). The client reads it on every connection
+// (esdb/impl.go:353-424, getSupportedMethods, called from discoverNode at
+// :537 and on a leader redirect at :270). The server also lists
+// features ("position", "events" for the Streams reads) and every other
+// service; the double lists the Streams methods alone, with none.
 type features struct {
 	serverfeatures.UnimplementedServerFeaturesServer
 	version string
