@@ -11,10 +11,12 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Delete implements a soft delete (Streams.Delete.cs): the stream's
-// metadata is replaced by {"$tb": long.MaxValue}, dropping whatever it
-// held before, ACLs included (StorageWriterService.cs, WriteDelete: "SOFT
-// DELETE" writes new StreamMetadata(truncateBefore: DeletedStream)). The
+// Delete implements a soft delete (Services/Transport/Grpc/
+// Streams.Delete.cs:21-62, Delete): the stream's metadata is replaced by
+// {"$tb": long.MaxValue}, dropping whatever it held before, ACLs included
+// (Services/Storage/StorageWriterService.cs:565-598, WriteDelete: "SOFT
+// DELETE" writes new StreamMetadata(truncateBefore: DeletedStream) at
+// :588). The
 // stream then reads as not found; its events stay in $all until a
 // scavenge; an append to it later undeletes it, continuing its numbering.
 func (s *Server) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
@@ -30,9 +32,10 @@ func (s *Server) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteRes
 }
 
 // Tombstone implements a hard delete: a $streamDeleted event with event
-// number long.MaxValue ends the stream for good (StorageWriterService.cs,
-// WriteDelete: "HARD DELETE", LogRecord.DeleteTombstone). Reads and
-// appends then fail with StreamDeleted.
+// number long.MaxValue ends the stream for good (Streams.Delete.cs:64-103,
+// Tombstone; StorageWriterService.cs:547-564, WriteDelete: "HARD DELETE",
+// LogRecord.DeleteTombstone at :559-561). Reads and appends then fail with
+// StreamDeleted.
 func (s *Server) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
 	s.calls.tombstone.Add(1)
 	o := req.GetOptions()
@@ -82,6 +85,11 @@ func (s *Server) deleteStream(ctx context.Context, name string, expected int64, 
 	if cur == deletedStream {
 		return 0, streamDeletedErr(name, setTrailer)
 	}
+	// A soft delete of a stream that never existed fails its check
+	// (StorageWriterService.cs:568-578); a failed check is
+	// RpcExceptions.cs:104-118, WrongExpectedVersion (Streams.Delete.cs:150-152),
+	// whose trailers also carry the expected and actual versions, which the
+	// double leaves out.
 	ok := expected == expectAny || expected == cur || (expected == expectStreamExists && cur >= 0) ||
 		(expected == expectNoStream && cur < 0)
 	if !ok || (!hard && cur < 0 && d.lastNumber("$$"+name) < 0) {
@@ -105,10 +113,14 @@ func (s *Server) deleteStream(ctx context.Context, name string, expected int64, 
 // Scavenge removes what the server's scavenge removes: the events of
 // tombstoned streams (the tombstone stays), events hidden by $tb or
 // $maxCount, and every metadata event but the latest
-// (KurrentDB.Core/TransactionLog/Scavenging/). Their positions stay valid
-// starting points for $all reads: a read from one starts at the closest
-// record forward. The last record is kept, as the active chunk is never
-// scavenged.
+// (TransactionLog/Scavenging/Stages/EventCalculator.cs:47-101, DecideEvent:
+// tombstones, then $tb and $maxCount, a metadata stream's $maxCount being
+// 1, Settings/ESConsts.cs:17). Their positions stay valid starting points
+// for $all reads: a read from one starts at the closest record forward
+// (TFChunkReadSide.cs:274-294, TryReadClosestForward). The last record is
+// kept, as the active chunk is never scavenged
+// (TransactionLog/Scavenging/Stages/ChunkExecutor.cs:212-221: only chunks
+// before the scavenge point, all of them complete).
 func (s *Server) Scavenge() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

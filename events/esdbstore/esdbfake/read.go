@@ -14,8 +14,8 @@ import (
 )
 
 // Read implements the Streams service's Read: stream reads, $all reads and
-// $all subscriptions (KurrentDB.Core/Services/Transport/Grpc/
-// Streams.Read.cs, CreateEnumerator).
+// $all subscriptions (Services/Transport/Grpc/Streams.Read.cs:99-195,
+// CreateEnumerator).
 func (s *Server) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 	o := req.GetOptions()
 	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
@@ -45,7 +45,10 @@ func (s *Server) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 }
 
 // mayReadAll: $all is a system stream; by default only admins read it,
-// unless $$$all's ACL grants it (SystemSettings.Default.SystemStreamAcl).
+// unless $$$all's ACL grants it (Data/SystemSettings.cs:14-17,
+// SystemSettings.Default.SystemStreamAcl; Services/Storage/ReaderIndex/
+// IndexReader.cs:772-789, GetEffectiveAcl: the stream's ACL, else the
+// system streams').
 func (s *Server) mayReadAll(id identity) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -69,8 +72,9 @@ func (s *Server) readStream(id identity, st *api.ReadReq_Options_StreamOptions, 
 	var out []*record
 	switch {
 	case tomb:
-		// Enumerator.ReadStreamForwards: StreamDeleted →
-		// RpcExceptions.StreamDeleted.
+		// Services/Transport/Enumerators/Enumerator.ReadStreamForwards.cs:138-139:
+		// StreamDeleted → Streams.Read.cs:363-364 → RpcExceptions.cs:70-75,
+		// StreamDeleted.
 		s.mu.Unlock()
 		return streamDeletedErr(name, setTrailer)
 	case !exists:
@@ -115,11 +119,12 @@ func send(srv api.Streams_ReadServer, out []*record) error {
 // start finds where a $all read or subscription from (commit, prepare)
 // begins: the index of the first committed record to consider, or -1 with
 // an error for a position inside a record. Positions at or past the end
-// of what is committed read nothing (AllReader.cs,
-// ReadAllEventsForwardInternal: "nextCommitPos >
+// of what is committed read nothing (Services/Storage/ReaderIndex/
+// AllReader.cs:87-90, ReadAllEventsForwardInternal: "nextCommitPos >
 // _indexCommitter.LastIndexedPosition" → end of stream). In scavenged
 // chunks a position is translated to the closest record forward
-// (TFChunkReadSide.cs, TFChunkReadSideScavenged.TryReadClosestForward).
+// (TransactionLog/Chunks/TFChunk/TFChunkReadSide.cs:274-294,
+// TFChunkReadSideScavenged.TryReadClosestForward).
 func (s *Server) start(commit int64) (int, bool) {
 	d := s.db
 	if commit >= d.committedEnd() {
@@ -138,8 +143,9 @@ func (s *Server) start(commit int64) (int, bool) {
 }
 
 // readAll serves a forward $all read without a filter
-// (Enumerator.ReadAllForwards.cs; AllReader.ReadAllEventsForwardInternal:
-// records with TFPos(pos, pos) >= the requested position).
+// (Services/Transport/Enumerators/Enumerator.ReadAllForwards.cs;
+// AllReader.cs:114-121, ReadAllEventsForwardInternal: records with
+// TFPos(pos, pos) >= the requested position).
 func (s *Server) readAll(o *api.ReadReq_Options, srv api.Streams_ReadServer) error {
 	if o.GetReadDirection() == api.ReadReq_Options_Backwards {
 		return status.Error(codes.Unimplemented, "esdbfake: backwards $all reads are not implemented")
@@ -240,8 +246,9 @@ func parseFilter(o *api.ReadReq_Options) (*filter, error) {
 
 // subscribe serves a subscription to $all: confirmed first, then caught up
 // from the requested position (events after it), then live
-// (Enumerator.AllSubscriptionFiltered.cs and Enumerator.AllSubscription.cs,
-// MainLoop, CatchUp and GoLive).
+// (Services/Transport/Enumerators/Enumerator.AllSubscriptionFiltered.cs:158-191,
+// MainLoop, :265-361, CatchUp, and :217-262, GoLive; Enumerator.AllSubscription.cs:137-170,
+// MainLoop, and :196, GoLive).
 func (s *Server) subscribe(o *api.ReadReq_Options, srv api.Streams_ReadServer) error {
 	f, err := parseFilter(o)
 	if err != nil {
@@ -296,7 +303,10 @@ func (s *Server) subscribe(o *api.ReadReq_Options, srv api.Streams_ReadServer) e
 			caughtUp = true
 			if f != nil {
 				// A filtered subscription issues a checkpoint when it goes
-				// live (AllSubscriptionFiltered.CatchUp).
+				// live (Enumerator.AllSubscriptionFiltered.cs:320-330,
+				// CatchUp). The server's is at the last event it sent or
+				// the read's current position (:306, :309-313); the
+				// double's is the end of the committed log.
 				if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Checkpoint_{Checkpoint: &api.ReadResp_Checkpoint{
 					CommitPosition: uint64(end), PreparePosition: uint64(end)}}}); err != nil {
 					return err
@@ -315,7 +325,7 @@ func (s *Server) subscribe(o *api.ReadReq_Options, srv api.Streams_ReadServer) e
 }
 
 // readEvent is a read response for r. Stream reads carry $all positions
-// too, as servers from 22.6 do (CHANGELOG.md, 22.6.0: "Populate $all
+// too, as servers from 22.6 do (CHANGELOG.md:624, 22.6.0: "Populate $all
 // position for stream reads/subscriptions/persistent subscriptions").
 func readEvent(r *record) *api.ReadResp {
 	ct := "application/octet-stream"
