@@ -16,11 +16,12 @@ import (
 // Appending, and why it is shaped so.
 //
 // The server's idempotency is a retry check, not a constraint
-// (src/KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs,
-// CheckCommit): with an exact expected revision equal to the stream's last
-// it checks no event ID at all; with an earlier one it looks for the IDs at
-// the following revisions; with Any it consults only an 8 MiB cache of
-// recent IDs. So the store does not lean on it. Each attempt:
+// (src/KurrentDB.Core/Services/Storage/ReaderIndex/IndexWriter.cs:163-325,
+// CheckCommit, at the commit esdbfake's doc.go names): with an exact
+// expected revision equal to the stream's last it checks no event ID at all
+// (:323-324); with an earlier one it looks for the IDs at the following
+// revisions (:257-317); with Any it consults only an 8 MiB cache of recent
+// IDs (:198-255; src/KurrentDB.Core/Settings/ESConsts.cs:13). So the store does not lean on it. Each attempt:
 //
 //  1. reads the stream backwards from its end: with Any or StreamExists
 //     until it finds the first event's ID or reaches the start (one round

@@ -17,13 +17,15 @@ import (
 // How the store keeps client v4.2.0 from panicking or hanging.
 //
 // An esdb.Client runs a connection state machine on a goroutine, fed by an
-// unbuffered channel (esdb/impl.go: getConnectionHandle and handleError
-// send on it; connectionStateMachine receives). When a discovery fails
+// unbuffered channel (client v4.2.0: made at esdb/endpoint.go:75;
+// esdb/impl.go:84-98, getConnectionHandle, and :36-82, handleError, send on
+// it; :194-285, connectionStateMachine, receives). When a discovery fails
 // (the first connection, or the rediscovery that an Unavailable error
-// triggers on the next call), the state machine returns without closing the
-// channel: every other goroutine then sending to it (a call starting, a
-// call failing) blocks forever, and Client.Close closes the channel under
-// it, so that sender panics with "send on closed channel". With concurrent
+// triggers on the next call, impl.go:73-79 and :253-257), the state machine
+// returns without closing the channel (impl.go:215-226): every other
+// goroutine then sending to it (a call starting, a call failing) blocks
+// forever, and Client.Close closes the channel under it (esdb/client.go:40-41;
+// impl.go:100-105), so that sender panics with "send on closed channel". With concurrent
 // callers against a server that is down, or going down, both happen.
 //
 // So no two goroutines are ever inside one client. Each call checks a
@@ -254,9 +256,10 @@ func transient(err error) bool {
 }
 
 // needsNewClient reports whether err left the client rediscovering
-// (esdb/impl.go, handleError sends a reconnect without an endpoint on
-// Unavailable) or dead (its discovery failed). A not-leader answer leaves
-// it reconnected to the leader the answer named: it is kept.
+// (esdb/impl.go:73-79, handleError sends a reconnect without an endpoint
+// on Unavailable) or dead (its discovery failed, impl.go:215-226). A
+// not-leader answer leaves it reconnected to the leader the answer named
+// (impl.go:39-62 and :259-283): it is kept.
 func needsNewClient(err error) bool {
 	if e, ok := esdbError(err); ok {
 		switch e.Code() {

@@ -47,7 +47,7 @@ func (e *ConnectionError) Error() string {
 func (e *ConnectionError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // MinServerVersion is the oldest server the store accepts: 22.6 is the
-// first whose stream reads carry $all positions (CHANGELOG.md of
+// first whose stream reads carry $all positions (KurrentDB's CHANGELOG.md:624,
 // EventStoreDB 22.6.0: "Populate $all position for stream
 // reads/subscriptions/persistent subscriptions"), which the store needs to
 // name where each record is.

@@ -18,8 +18,8 @@ import (
 //
 // Every record the ledger writes is an append of its own, so its commit
 // and prepare positions are equal (an implicit transaction; KurrentDB
-// src/KurrentDB.Core/Services/Storage/ReaderIndex/AllReader.cs,
-// ReadAllEventsForwardInternal).
+// src/KurrentDB.Core/Services/Storage/ReaderIndex/AllReader.cs:114-121,
+// ReadAllEventsForwardInternal, at the commit esdbfake's doc.go names).
 
 // ServerPosition returns the server's log position that p names, and
 // whether p names the point just after the record there (a checkpoint, as

@@ -23,7 +23,8 @@ const (
 	expectStreamExists = -4
 )
 
-// decision is IndexWriter.CheckCommit's verdict (a CommitDecision, with
+// decision is IndexWriter.CheckCommit's verdict (a CommitDecision,
+// Services/Storage/ReaderIndex/CommitDecision.cs:6, with
 // streamDeleted standing for the request manager's StreamDeleted answer).
 type decision int
 

@@ -143,7 +143,8 @@ func (s *Server) start(commit int64) (int, bool) {
 }
 
 // readAll serves a forward $all read without a filter
-// (Services/Transport/Enumerators/Enumerator.ReadAllForwards.cs;
+// (Services/Transport/Enumerators/Enumerator.ReadAllForwards.cs:70-120,
+// ReadPage and its reply: pages of up to the count asked;
 // AllReader.cs:114-121, ReadAllEventsForwardInternal: records with
 // TFPos(pos, pos) >= the requested position).
 func (s *Server) readAll(o *api.ReadReq_Options, srv api.Streams_ReadServer) error {
