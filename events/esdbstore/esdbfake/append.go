@@ -55,16 +55,6 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 		return err
 	}
 	setTrailer := func(md metadata.MD) error { srv.SetTrailer(md); return nil }
-	// A follower answers the write, read whole, with the leader's address
-	// (Streams.Append.cs:53-98 reads every message and publishes the write;
-	// a follower denies it, Services/VNode/ClusterVNodeController.cs:918-929,
-	// DenyRequestBecauseNotLeader; Streams.Append.cs:103-106 turns that into
-	// RpcExceptions.cs:25-30, LeaderInfo). The server checks the ACL before
-	// reading the events (Streams.Append.cs:44-47); the double, after the
-	// leader check.
-	if err, ok := s.notLeaderErr(setTrailer); ok {
-		return err
-	}
 	name := string(opts.GetStreamIdentifier().GetStreamName())
 	expected := expectedVersion(opts)
 	id, err := s.who(srv.Context())
@@ -76,6 +66,16 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	if !s.may(id, name, true) {
 		s.mu.Unlock()
 		return accessDenied(setTrailer)
+	}
+	// A follower answers the write, read whole, with the leader's address
+	// (Streams.Append.cs:53-98 reads every message and publishes the write;
+	// a follower denies it, Services/VNode/ClusterVNodeController.cs:918-929,
+	// DenyRequestBecauseNotLeader; Streams.Append.cs:103-106 turns that into
+	// RpcExceptions.cs:25-30, LeaderInfo), after checking the caller's access
+	// (Streams.Append.cs:44-47).
+	if err, ok := s.notLeaderErr(setTrailer); ok {
+		s.mu.Unlock()
+		return err
 	}
 	d := s.db
 	cur := d.lastNumber(name)
@@ -166,6 +166,9 @@ func expectedVersion(opts *api.AppendReq_Options) int64 {
 func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
 	d := s.db
 	undelete := d.softDeleted(name) && !isMeta(name)
+	// Metadata written to a soft-deleted stream's metadata stream
+	// undeletes the stream too, its old events kept hidden (below).
+	undeleteMeta := isMeta(name) && d.softDeleted(name[2:])
 	now := ticks(time.Now())
 	var last *record
 	for i, e := range evs {
@@ -180,6 +183,9 @@ func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
 	if undelete {
 		d.undelete(name, cur+1, now)
 	}
+	if target := name[min(2, len(name)):]; undeleteMeta && !d.softDeleted(target) {
+		d.undelete(target, d.lastNumber(target)+1, now)
+	}
 	s.commitLocked()
 	return last
 }
@@ -191,8 +197,8 @@ func (s *Server) writeLocked(name string, cur int64, evs []proposed) *record {
 // undeletes a soft-deleted stream when the write is to its metadata stream
 // (StorageWriterService.cs:430-432, calling :469-474,
 // SoftUndeleteMetastream: $tb becomes the stream's last event number + 1,
-// over the metadata just written); the double does not (writeLocked skips
-// metadata streams), so new metadata without $tb shows the old events again.
+// over the metadata just written), and so does the double: metadata
+// written without a $tb does not show the old events again.
 func (d *db) undelete(name string, firstNew, now int64) {
 	m := d.meta(name, false)
 	raw := map[string]json.RawMessage{}

@@ -359,6 +359,35 @@ func TestSoftDeleteAndTombstone(t *testing.T) {
 	}
 }
 
+// TestMetadataUndeletesASoftDeletedStream: metadata written to a
+// soft-deleted stream's metadata stream undeletes the stream, as an append
+// does, with $tb set past its old events: they stay hidden, whatever the
+// new metadata says.
+func TestMetadataUndeletesASoftDeletedStream(t *testing.T) {
+	ctx := context.Background()
+	srv := esdbfake.Run(t)
+	c := client(t, srv.ConnectionString())
+	appendTo(t, c, "gone", esdb.NoStream{}, event(0), event(1))
+	if _, err := c.DeleteStream(ctx, "gone", esdb.DeleteStreamOptions{ExpectedRevision: esdb.Revision(1)}); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, c, "$$gone", esdb.Any{}, esdb.EventData{EventType: "$metadata", ContentType: esdb.ContentTypeJson,
+		Data: []byte(`{"electionledger.sealedAt":1}`)})
+	meta, _ := read(c, "$$gone", 0)
+	var md map[string]any
+	_ = json.Unmarshal(meta[0].Data, &md)
+	if md["$tb"] != float64(2) || md["electionledger.sealedAt"] != float64(1) {
+		t.Fatalf("metadata after it was written to a soft-deleted stream: %s, want $tb 2 and the entry kept", meta[0].Data)
+	}
+	if evs, err := read(c, "gone", 0); err != nil && code(err) != esdb.ErrorCodeResourceNotFound || len(evs) != 0 {
+		t.Fatalf("the old events show again: %d events, %v", len(evs), err)
+	}
+	res := appendTo(t, c, "gone", esdb.StreamExists{}, event(2))
+	if res.NextExpectedVersion != 2 {
+		t.Fatalf("the next append landed at %d, want 2", res.NextExpectedVersion)
+	}
+}
+
 // TestNotLeader: a follower's answer names the leader; the client
 // reconnects to it and the next call succeeds.
 func TestNotLeader(t *testing.T) {
