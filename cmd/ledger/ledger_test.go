@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/election"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
@@ -450,5 +451,69 @@ func TestDamagedFile(t *testing.T) {
 	t.Logf("%d pages: exits %v", hwm, counts)
 	if counts[exitFindings] == 0 {
 		t.Fatal("no damage was reported")
+	}
+}
+
+// TestServerTampering: what an EventStoreDB server lets another client do
+// to the ledger's streams (a tombstone, a soft delete, an event written
+// without the ledger's envelope) is each a finding (exit 1), printed one a
+// line with its stream, never the end of the run (exit 2); a stream
+// nobody touched is not reported.
+func TestServerTampering(t *testing.T) {
+	srv := esdbfake.Run(t)
+	s, err := esdbstore.Open(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	reg := events.NewRegistry()
+	streams := map[string]string{}
+	for i, what := range []string{"clean", "tombstone", "soft", "foreign"} {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("10000000%d", i+1)))
+		d, _ := reg.Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusOptInEligible,
+			Source: events.SourceSegment1}, events.Metadata{})
+		streams[what] = names.Eligibility(py24, p)
+		if _, err := s.Append(bg, streams[what], events.NoStream, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if code, out, errs := runLedger(t, devEnv, "verify", "-store", srv.ConnectionString()); code != exitOK {
+		t.Fatalf("the untouched ledger: exit %d\n%s%s", code, out, errs)
+	}
+	cfg, err := esdb.ParseConnectionString(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.TombstoneStream(bg, streams["tombstone"], esdb.TombstoneStreamOptions{ExpectedRevision: esdb.Any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteStream(bg, streams["soft"], esdb.DeleteStreamOptions{ExpectedRevision: esdb.Any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppendToStream(bg, streams["foreign"], esdb.AppendToStreamOptions{ExpectedRevision: esdb.Any{}},
+		esdb.EventData{EventID: uuid.New(), EventType: "election.confirmed", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runLedger(t, devEnv, "verify", "-store", srv.ConnectionString())
+	if code != exitFindings || !strings.Contains(out, "the ledger does not verify") {
+		t.Fatalf("exit %d, want %d with the findings\n%s%s", code, exitFindings, out, errs)
+	}
+	lines := strings.Split(out, "\n")
+	for what, word := range map[string]string{"tombstone": "tombstoned", "soft": "soft-deleted", "foreign": "without the ledger's envelope"} {
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "FINDING ") && strings.Contains(l, streams[what]) && strings.Contains(l, word)
+		}) {
+			t.Errorf("no FINDING line for the %s stream (%q):\n%s", what, word, out)
+		}
+	}
+	if strings.Contains(out, streams["clean"]) {
+		t.Errorf("the untouched stream is reported:\n%s", out)
 	}
 }
