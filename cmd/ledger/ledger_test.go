@@ -21,6 +21,7 @@ import (
 	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -332,10 +333,23 @@ func TestCheckpointsAndReceipts(t *testing.T) {
 func TestForgedConfirmation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "season.db")
 	demo(t, path)
+	stream := forgeConfirmation(t, path)
+	code, out, _ := runLedger(t, devEnv, "verify", "-store", path)
+	if code != exitFindings || !strings.Contains(out, "FINDING ledger: "+stream+"@0") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// forgeConfirmation appends, straight into the ledger file, a confirmation
+// for practice 100000001 with no request and no attestation, and returns
+// its stream.
+func forgeConfirmation(t *testing.T, path string) string {
+	t.Helper()
 	s, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	p := events.Group(events.MustParseTIN("100000001"))
 	d, _ := events.NewRegistry().Encode(uuid.New(), events.ElectionConfirmed{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn,
@@ -343,16 +357,11 @@ func TestForgedConfirmation(t *testing.T) {
 	if _, err := s.Append(bg, names.Election(py24, p), events.NoStream, d); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	code, out, _ := runLedger(t, devEnv, "verify", "-store", path)
-	if code != exitFindings || !strings.Contains(out, "FINDING ledger: "+names.Election(py24, p)+"@0") {
-		t.Fatalf("exit %d\n%s", code, out)
-	}
+	return names.Election(py24, p)
 }
 
 // TestStatusAndExport: the status as of dates before and after the
-// election; the QPP export is the decision records eligibility imports;
-// the CSV export masks TINs.
+// election; the CSV export masks TINs (TestQPPExport: the QPP export).
 func TestStatusAndExport(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "season.db")
@@ -362,18 +371,6 @@ func TestStatusAndExport(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "group *****6789 in MIPS-2024, as of "+date) || !strings.Contains(out, want) {
 			t.Errorf("status as of %s: %d\n%s%s", date, code, out, errs)
 		}
-	}
-	qpp := filepath.Join(dir, "qpp.json")
-	if code, out, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", qpp); code != exitOK {
-		t.Fatalf("export: %d\n%s%s", code, out, errs)
-	}
-	doc, _ := os.ReadFile(qpp)
-	imp, err := eligibility.ImportDecisions(eligibility.Default(), bytes.ReplaceAll(doc, []byte(`"runNum":0`), []byte(`"runNum":1`)), time.Now())
-	if err != nil {
-		t.Fatalf("the QPP export does not import: %v\n%s", err, doc)
-	}
-	if len(imp.Determinations) != 3 || len(imp.Elections) != 1 || imp.Elections[0].Participant.TIN.Digits() != tin || imp.Elections[0].Choice != events.ChoiceOptIn {
-		t.Fatalf("the QPP export round trip: %+v", imp)
 	}
 	code, out, _ := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-format", "csv")
 	if code != exitOK || !strings.Contains(out, "group,*****6789,,,") || strings.Count(out, "\n") != 4 {
@@ -515,5 +512,115 @@ func TestServerTampering(t *testing.T) {
 	}
 	if strings.Contains(out, streams["clean"]) {
 		t.Errorf("the untouched stream is reported:\n%s", out)
+	}
+}
+
+// TestQPPExport: the QPP export is the library's (eligibility's
+// LedgerDecisions, WriteDecisions and DecisionEntities) for the year: the
+// confirmed opt-in, still there after a later determination finds the
+// practice exempt (a decision, once confirmed, is final); no record for
+// the practices that made no decision; dates to the millisecond; the
+// Qpp-Opt-In-Entities header value beside it. It reads back through the
+// library's import, as written, to the ledger's decisions. A ledger with
+// findings is not exported.
+func TestQPPExport(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "season.db")
+	demo(t, path)
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	reg := events.NewRegistry()
+	p := events.Group(events.MustParseTIN(tin))
+	exempt := events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusExempt, Source: events.SourceSegment2,
+		DeterminedAt: time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := eligibility.Record(bg, s, names, reg, eligibility.Default(), exempt, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := eligibility.LedgerDecisions(bg, s, reg)
+	s.Close()
+	if err != nil || len(want) != 1 {
+		t.Fatalf("the ledger's decisions: %+v %v", want, err)
+	}
+	if code, out, _ := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024"); code != exitOK || !strings.Contains(out, "MIPS eligible via opt-in") {
+		t.Fatalf("status after the exempt determination: %d\n%s", code, out)
+	}
+	qpp := filepath.Join(dir, "qpp.json")
+	code, out, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", qpp)
+	if code != exitOK || !strings.Contains(out, "1 QPP decision records") {
+		t.Fatalf("export: %d\n%s%s", code, out, errs)
+	}
+	doc, _ := os.ReadFile(qpp)
+	var lib bytes.Buffer
+	if err := eligibility.WriteDecisions(&lib, want); err != nil || !bytes.Equal(doc, lib.Bytes()) {
+		t.Fatalf("the export is not the library's (%v):\n%s\n%s", err, doc, lib.Bytes())
+	}
+	if !bytes.Contains(doc, []byte(`"optInDecisionDate":"2025-03-10T15:00:00.000Z"`)) {
+		t.Errorf("the decision date is not to the millisecond:\n%s", doc)
+	}
+	header, _ := os.ReadFile(qpp + ".entities")
+	if got := strings.TrimSpace(string(header)); got != eligibility.DecisionEntities(want) || got != tin {
+		t.Errorf("the Qpp-Opt-In-Entities header value: %q", got)
+	}
+	imp, err := eligibility.ImportDecisions(eligibility.Default(), doc, time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(imp.Elections) != 1 {
+		t.Fatalf("the QPP export does not import as written: %v %+v\n%s", err, imp, doc)
+	}
+	if e := imp.Elections[0]; e.Participant != p || e.Choice != events.ChoiceOptIn || !e.ConfirmedAt.Equal(want[0].DecidedAt.Truncate(time.Millisecond)) {
+		t.Fatalf("the election read back: %+v, want %+v", e, want[0])
+	}
+	fresh := memstore.New()
+	if err := eligibility.Apply(bg, fresh, names, reg, eligibility.Default(), imp, events.Metadata{Actor: "qpp-import", ActorRole: events.RoleSystem}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := eligibility.LedgerDecisions(bg, fresh, reg); err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("import(export(ledger)) = %+v (%v), the ledger %+v", got, err, want)
+	}
+
+	// A ledger with findings: nothing is written.
+	forgeConfirmation(t, path)
+	refused := filepath.Join(dir, "refused.json")
+	if code, out, _ := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", refused); code != exitFindings || !strings.Contains(out, "FINDING ledger") {
+		t.Fatalf("export of a ledger with findings: %d\n%s", code, out)
+	}
+	if _, err := os.Stat(refused); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the export of a ledger with findings was written: %v", err)
+	}
+	if code, _, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "QIPS-2024", "-o", refused); code != exitCannot || !strings.Contains(errs, "MIPS") {
+		t.Fatalf("a QPP export for another program: %d %s", code, errs)
+	}
+}
+
+// TestLogPrefix: the export reads the log only as far as the replay
+// verified it: a record appended since is not read.
+func TestLogPrefix(t *testing.T) {
+	s := memstore.New()
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	for i := range 3 {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("10000000%d", i+1)))
+		d, _ := events.NewRegistry().Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusOptInEligible,
+			Source: events.SourceSegment1}, events.Metadata{})
+		if _, err := s.Append(bg, names.Eligibility(py24, p), events.NoStream, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range int64(4) {
+		var got int64
+		for _, err := range (logPrefix{Store: s, n: n}).ReadAll(bg, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		if got != min(n, 3) {
+			t.Errorf("a prefix of %d records reads %d", n, got)
+		}
+	}
+	for _, err := range (logPrefix{Store: s, n: 3}).ReadAll(bg, 1) {
+		if err == nil {
+			t.Error("a prefix read from position 1")
+		}
 	}
 }
