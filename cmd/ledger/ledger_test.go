@@ -624,3 +624,32 @@ func TestLogPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusAsOfInstant: -asof takes an RFC 3339 instant, its offset
+// honoured, as well as a date (the end of that day, UTC); anything else
+// is refused (exit 2) saying what it takes. The election was confirmed at
+// 2025-03-10T15:00:00Z.
+func TestStatusAsOfInstant(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "season.db")
+	demo(t, path)
+	for asof, want := range map[string]string{
+		"2025-03-09":                "pending",
+		"2025-03-10":                "via opt-in",
+		"2025-03-10T14:59:59Z":      "pending",
+		"2025-03-10T15:00:01Z":      "via opt-in",
+		"2025-03-10T15:30:00+01:00": "pending", // 14:30 UTC
+		"2025-03-10T17:00:00+01:00": "via opt-in",
+		"2025-03-10T15:00:00.5Z":    "via opt-in",
+	} {
+		code, out, errs := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024", "-asof", asof)
+		if code != exitOK || !strings.Contains(out, "as of "+asof+": ") || !strings.Contains(out, want) {
+			t.Errorf("-asof %s: exit %d, want %q\n%s%s", asof, code, want, out, errs)
+		}
+	}
+	for _, asof := range []string{"2025-02-30", "2025-03-10T15:00", "2025-03-10 15:00:00Z", "yesterday", "20250310"} {
+		code, out, errs := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024", "-asof", asof)
+		if code != exitCannot || !strings.Contains(errs, "want YYYY-MM-DD") || !strings.Contains(errs, "RFC 3339") || out != "" {
+			t.Errorf("-asof %q: exit %d\n%s%s", asof, code, out, errs)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func commands() []command {
 		{"checkpoint", "-store S -sign-key F [-o F] [-record]", "sign the ledger's current tree head as a checkpoint", cmdCheckpoint},
 		{"keygen", "-origin NAME -o F", "make a checkpoint signing key (F, secret) and print its public key (also in F.pub)", cmdKeygen},
 		{"receipt", "-store S -confirmation HEX [-checkpoint F -pubkey F] [-o F] | -check F -pubkey F", "find an election by its confirmation number and prove it is in the log; or check such a proof offline", cmdReceipt},
-		{"status", "-store S -participant TIN[|NPI] -year MIPS-2024 [-asof YYYY-MM-DD] [-key-file F]", "a participant's status as of an instant", cmdStatus},
+		{"status", "-store S -participant TIN[|NPI] -year MIPS-2024 [-asof YYYY-MM-DD|RFC3339] [-key-file F]", "a participant's status as of an instant (a date: the end of that day, UTC)", cmdStatus},
 		{"export", "-store S -year MIPS-2024 [-format qpp|csv] [-o F [-entities F]] [-key-file F]", "export a program year's decisions: QPP decision records (JSON, the library's export) and their Qpp-Opt-In-Entities header value, from a ledger that verifies; or every participant's status as CSV (TINs masked)", cmdExport},
 	}
 }

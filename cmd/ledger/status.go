@@ -42,13 +42,29 @@ func findingsCode(rep projection.Report) int {
 	return exitOK
 }
 
+// parseAsOf reads -asof: "" (now: the zero time), a date YYYY-MM-DD (the
+// last instant of that day, UTC) or an RFC 3339 instant (its offset
+// honoured, fractions of a second allowed).
+func parseAsOf(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
+		return d.Add(24*time.Hour - time.Nanosecond), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("-asof %s: want YYYY-MM-DD (the end of that day, UTC) or an RFC 3339 instant such as 2025-02-04T15:00:00Z", events.DescribeInput(s))
+}
+
 func cmdStatus(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "status")
 	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
 	keyFile := fs.String("key-file", "", "a file holding the ledger key (default: $"+envLedgerKey+")")
 	who := fs.String("participant", "", "the participant: TIN (a practice), TIN|NPI (a clinician), vg:ID or apm:ID")
 	year := fs.String("year", "", "the program year, e.g. MIPS-2024")
-	asof := fs.String("asof", "", "the status as of the end of this day (UTC), YYYY-MM-DD (default: now)")
+	asof := fs.String("asof", "", "the status as of an instant, RFC 3339 (2025-02-04T15:00:00Z, 2025-02-04T10:00:00-05:00), or the end of a day (UTC), YYYY-MM-DD (default: now)")
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -63,13 +79,9 @@ func cmdStatus(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail("status", fmt.Errorf("-year: %w", err))
 	}
-	var at time.Time
-	if *asof != "" {
-		d, err := time.Parse("2006-01-02", *asof)
-		if err != nil {
-			return e.fail("status", fmt.Errorf("-asof %s: want YYYY-MM-DD", events.DescribeInput(*asof)))
-		}
-		at = d.Add(24*time.Hour - time.Nanosecond)
+	at, err := parseAsOf(*asof)
+	if err != nil {
+		return e.fail("status", err)
 	}
 	names, err := e.ledgerKey(*keyFile)
 	if err != nil {
