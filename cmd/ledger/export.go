@@ -27,7 +27,7 @@ type exportQuery struct {
 
 func cmdExport(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "export")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	keyFile := fs.String("key-file", "", "a file holding the ledger key (default: $"+envLedgerKey+")")
 	year := fs.String("year", "", "the program year, e.g. MIPS-2024")
 	format := fs.String("format", "qpp", "qpp: the year's QPP opt-in decision records (JSON; full TINs, for QPP only); csv: every participant's status (TINs masked)")

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,8 +24,11 @@ import (
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/electionledger/ledger/events/memstore"
+	"github.com/electionledger/ledger/events/pgstore"
+	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -56,13 +61,22 @@ func runLedger(t *testing.T, environ map[string]string, args ...string) (code in
 // determinations. It returns the confirmation's receipt.
 func demo(t *testing.T, path string) election.Receipt {
 	t.Helper()
+	return demoOn(t, func(clock func() time.Time) (events.Store, error) {
+		return boltstore.Open(path, boltstore.WithClock(clock), boltstore.WithNoSync())
+	})
+}
+
+// demoOn writes demo's ledger to the store open opens (with the clock
+// given), and closes it.
+func demoOn(t *testing.T, open func(clock func() time.Time) (events.Store, error)) election.Receipt {
+	t.Helper()
 	now := time.Date(2024, 11, 20, 15, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s, err := boltstore.Open(path, boltstore.WithClock(clock), boltstore.WithNoSync())
+	s, err := open(clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.(io.Closer).Close()
 	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	reg := events.NewRegistry()
 	p := events.Group(events.MustParseTIN(tin))
@@ -102,6 +116,10 @@ func TestCommandLine(t *testing.T) {
 		code, out, _ := runLedger(t, nil, args...)
 		if code != exitOK || !strings.Contains(out, "Usage") {
 			t.Errorf("ledger %v: exit %d, output %q", args, code, out)
+		}
+		// Every store the tool opens is named: a PostgreSQL URL too.
+		if args[0] != "keygen" && (!strings.Contains(out, "postgres://") || !strings.Contains(out, "esdb://")) {
+			t.Errorf("ledger %v does not name every store:\n%s", args, out)
 		}
 	}
 	for _, args := range [][]string{{}, {"frobnicate"}, {"verify", "-store", "x.db", "-nonsense"}, {"verify", "-store", "x.db", "extra"},
@@ -651,5 +669,53 @@ func TestStatusAsOfInstant(t *testing.T) {
 		if code != exitCannot || !strings.Contains(errs, "want YYYY-MM-DD") || !strings.Contains(errs, "RFC 3339") || out != "" {
 			t.Errorf("-asof %q: exit %d\n%s%s", asof, code, out, errs)
 		}
+	}
+}
+
+// TestPostgres: the tool verifies a ledger on PostgreSQL (a postgres:// URL,
+// its schema named by ledger_schema), reads a status and proves a receipt
+// there; a record rewritten behind the store's back (its guard triggers
+// disabled by the schema's owner) is a finding (exit 1). Without
+// ELECTIONLEDGER_PG_URL it skips, or fails under ELECTIONLEDGER_CI.
+func TestPostgres(t *testing.T) {
+	server := pgtest.URL(t)
+	schema := pgtest.Schema(t)
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(pgstore.SchemaParam, schema)
+	u.RawQuery = q.Encode()
+	spec := u.String()
+	rc := demoOn(t, func(clock func() time.Time) (events.Store, error) {
+		return pgstore.Open(bg, server, pgstore.WithSchema(schema), pgstore.WithClock(clock))
+	})
+	code, out, errs := runLedger(t, devEnv, "verify", "-store", spec)
+	if code != exitOK || !strings.Contains(out, "7 records in 6 streams; tree size 7") || !strings.Contains(out, "verified: ") {
+		t.Fatalf("verify on PostgreSQL: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ := runLedger(t, devEnv, "status", "-store", spec, "-participant", tin, "-year", "MIPS-2024", "-asof", "2025-03-10T15:00:01Z"); code != exitOK || !strings.Contains(out, "via opt-in") {
+		t.Fatalf("status on PostgreSQL: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runLedger(t, devEnv, "receipt", "-store", spec, "-confirmation", rc.Hash.String()); code != exitOK || !strings.Contains(out, "in the log's current tree") {
+		t.Fatalf("receipt on PostgreSQL: exit %d\n%s", code, out)
+	}
+	conn, err := pgx.Connect(bg, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(bg)
+	table := pgx.Identifier{schema, "events"}.Sanitize()
+	for _, sql := range []string{`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`,
+		`UPDATE ` + table + ` SET recorded_at = recorded_at + interval '1 day' WHERE type = 'election.confirmed'`,
+		`ALTER TABLE ` + table + ` ENABLE TRIGGER USER`} {
+		if _, err := conn.Exec(bg, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	code, out, errs = runLedger(t, devEnv, "verify", "-store", spec)
+	if code != exitFindings || !strings.Contains(out, "FINDING chain: election-") {
+		t.Fatalf("a rewritten record on PostgreSQL: exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -65,8 +65,10 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n  %-10s   %s\n", c.name, c.args, "", c.summary)
 	}
 	fmt.Fprint(w, `
-The store (-store) is a ledger file (opened read-only), "memory", or a server's
-connection string (esdb://, kurrentdb://). The ledger key, which names every
+The store (-store) is a ledger file (opened read-only), "memory", an
+EventStoreDB/KurrentDB connection string (esdb://, kurrentdb://), or a
+PostgreSQL URL (postgres://, postgresql://; its ledger_schema parameter names
+the ledger's schema, default electionledger). The ledger key, which names every
 stream and binds each event to its stream, comes from -key-file or the
 ELECTIONLEDGER_KEY environment variable; nothing is built in. A checkpoint
 signing key comes from -sign-key or ELECTIONLEDGER_SIGNING_KEY.
@@ -75,6 +77,12 @@ Exit status: 0 when everything verifies, 1 when something does not (each
 finding is printed), 2 when the store cannot be opened or reached, or the
 command line is wrong. Progress of long runs goes to standard error.
 `)
+}
+
+// storeHelp is the -store flag's help; how is how a file is opened.
+func storeHelp(how string) string {
+	return "the ledger: a file (" + how + "), memory, an EventStoreDB/KurrentDB connection string (esdb://, kurrentdb://), " +
+		"or a PostgreSQL URL (postgres://user@host/db?ledger_schema=S; default schema electionledger)"
 }
 
 // run runs the tool and returns its exit status.

@@ -18,7 +18,7 @@ import (
 // -check it checks such a proof offline instead.
 func cmdReceipt(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "receipt")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	confirmation := fs.String("confirmation", "", "the confirmation number (the hash of the ElectionConfirmed event, 64 hex characters)")
 	cpFile := fs.String("checkpoint", "", "a signed checkpoint to prove the election in (default: the log's current head, unsigned)")
 	pubFile := fs.String("pubkey", "", "the log's public key file")

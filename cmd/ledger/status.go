@@ -60,7 +60,7 @@ func parseAsOf(s string) (time.Time, error) {
 
 func cmdStatus(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "status")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	keyFile := fs.String("key-file", "", "a file holding the ledger key (default: $"+envLedgerKey+")")
 	who := fs.String("participant", "", "the participant: TIN (a practice), TIN|NPI (a clinician), vg:ID or apm:ID")
 	year := fs.String("year", "", "the program year, e.g. MIPS-2024")

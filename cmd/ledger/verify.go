@@ -51,7 +51,7 @@ func (f *findings) add(fd *chain.Finding) {
 // ledger's rules as replay applies them.
 func cmdVerify(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "verify")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	keyFile := fs.String("key-file", "", "a file holding the ledger key (default: $"+envLedgerKey+")")
 	cpFile := fs.String("checkpoint", "", "a signed checkpoint saved earlier: the ledger must still hold what it covered")
 	pubFile := fs.String("pubkey", "", "the log's public key file, to verify checkpoints (given and recorded in the ledger)")
