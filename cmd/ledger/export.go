@@ -123,14 +123,33 @@ func (e *env) exportQPP(ctx context.Context, s events.Store, rep projection.Repo
 	return exitOK
 }
 
-// write writes b to the file named (readable by its owner only: an export
-// may hold full TINs), or to standard output when file is "".
+// write writes b to the file named (writePrivate: an export may hold full
+// TINs), or to standard output when file is "".
 func (e *env) write(file string, b []byte) error {
 	if file == "" {
 		_, err := e.out.Write(b)
 		return err
 	}
-	return os.WriteFile(file, b, 0o600)
+	return writePrivate(file, b)
+}
+
+// writePrivate writes b to file, readable by its owner only, an existing
+// file included (its mode is set too): what it holds names participants in
+// full.
+func writePrivate(file string, b []byte) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // logPrefix is a store whose log reads only as far as its first n records:

@@ -21,6 +21,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/electionledger/ledger/events/memstore"
@@ -30,6 +31,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/note"
 )
 
 var (
@@ -718,4 +720,60 @@ func TestPostgres(t *testing.T) {
 	if code != exitFindings || !strings.Contains(out, "FINDING chain: election-") {
 		t.Fatalf("a rewritten record on PostgreSQL: exit %d\n%s%s", code, out, errs)
 	}
+}
+
+// TestReceiptHoldsTheTIN: a receipt proof carries the confirmation
+// record's bytes, the participant's full TIN among them, because checking
+// it recomputes the record's hash from them (without them it would prove
+// only that some hash is in the log, not which election). So the file is
+// the elector's own document: written readable by its owner only, and
+// receipt -h says what it holds.
+func TestReceiptHoldsTheTIN(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "season.db")
+	rc := demo(t, path)
+	key := filepath.Join(dir, "log.key")
+	cp := filepath.Join(dir, "cp.txt")
+	if code, _, errs := runLedger(t, nil, "keygen", "-origin", "example.org/ledger", "-o", key); code != exitOK {
+		t.Fatal(errs)
+	}
+	if code, _, errs := runLedger(t, nil, "checkpoint", "-store", path, "-sign-key", key, "-o", cp); code != exitOK {
+		t.Fatal(errs)
+	}
+	receipt := filepath.Join(dir, "receipt.json")
+	code, out, errs := runLedger(t, devEnv, "receipt", "-store", path, "-confirmation", rc.Hash.String(), "-checkpoint", cp, "-pubkey", key+".pub", "-o", receipt)
+	if code != exitOK || !strings.Contains(out, "full TIN") {
+		t.Fatalf("receipt: %d\n%s%s", code, out, errs)
+	}
+	info, err := os.Stat(receipt)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the receipt file's mode: %v %v, want 0600", info.Mode(), err)
+	}
+	b, _ := os.ReadFile(receipt)
+	rp, err := chain.ParseReceipt(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rp.Record, []byte(tin)) {
+		t.Fatalf("the receipt's record does not hold the TIN: the documentation would be wrong")
+	}
+	// The record's bytes are what the check hashes: a receipt whose record
+	// says anything else does not verify.
+	rp.Record = bytes.Replace(rp.Record, []byte(tin), []byte("000456788"), 1)
+	if _, _, err := rp.Verify(mustVerifier(t, key+".pub")); err == nil {
+		t.Fatal("a receipt whose record names another TIN verifies: the record is not needed")
+	}
+	_, help, _ := runLedger(t, nil, "receipt", "-h")
+	if !strings.Contains(help, "full TIN") || !strings.Contains(help, "elector's own") {
+		t.Errorf("receipt -h does not say the receipt holds the full TIN:\n%s", help)
+	}
+}
+
+func mustVerifier(t *testing.T, pubFile string) note.Verifier {
+	t.Helper()
+	v, err := verifier(pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
