@@ -13,7 +13,7 @@ import (
 
 func cmdCheckpoint(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "checkpoint")
-	store := fs.String("store", "", "the ledger: a file (opened read-only, unless -record), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only, unless -record"))
 	signKey := fs.String("sign-key", "", "the signing key file (default: $"+envSigningKey+"); its name is the log's origin")
 	outFile := fs.String("o", "", "also write the signed checkpoint to this file")
 	record := fs.Bool("record", false, "also record the checkpoint in the ledger (opens a file for writing)")

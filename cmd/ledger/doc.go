@@ -18,7 +18,8 @@
 // and, before anything maps it, its structure is checked page by page: a
 // damaged file is reported with the damaged pages, never trusted to the
 // database library. The tool works on every store the library has: a file,
-// memory, or an EventStoreDB/KurrentDB server (esdb:// ...).
+// memory, an EventStoreDB/KurrentDB server (esdb:// ...) or a PostgreSQL
+// database (postgres://...?ledger_schema=S).
 //
 // The ledger key, which derives every stream's name and so binds each event
 // to its stream, is read from -key-file or the ELECTIONLEDGER_KEY

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,15 +16,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/electionledger/ledger/election"
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/electionledger/ledger/events/memstore"
+	"github.com/electionledger/ledger/events/pgstore"
+	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/mod/sumdb/note"
 )
 
 var (
@@ -54,13 +63,22 @@ func runLedger(t *testing.T, environ map[string]string, args ...string) (code in
 // determinations. It returns the confirmation's receipt.
 func demo(t *testing.T, path string) election.Receipt {
 	t.Helper()
+	return demoOn(t, func(clock func() time.Time) (events.Store, error) {
+		return boltstore.Open(path, boltstore.WithClock(clock), boltstore.WithNoSync())
+	})
+}
+
+// demoOn writes demo's ledger to the store open opens (with the clock
+// given), and closes it.
+func demoOn(t *testing.T, open func(clock func() time.Time) (events.Store, error)) election.Receipt {
+	t.Helper()
 	now := time.Date(2024, 11, 20, 15, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s, err := boltstore.Open(path, boltstore.WithClock(clock), boltstore.WithNoSync())
+	s, err := open(clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer s.(io.Closer).Close()
 	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	reg := events.NewRegistry()
 	p := events.Group(events.MustParseTIN(tin))
@@ -100,6 +118,10 @@ func TestCommandLine(t *testing.T) {
 		code, out, _ := runLedger(t, nil, args...)
 		if code != exitOK || !strings.Contains(out, "Usage") {
 			t.Errorf("ledger %v: exit %d, output %q", args, code, out)
+		}
+		// Every store the tool opens is named: a PostgreSQL URL too.
+		if args[0] != "keygen" && (!strings.Contains(out, "postgres://") || !strings.Contains(out, "esdb://")) {
+			t.Errorf("ledger %v does not name every store:\n%s", args, out)
 		}
 	}
 	for _, args := range [][]string{{}, {"frobnicate"}, {"verify", "-store", "x.db", "-nonsense"}, {"verify", "-store", "x.db", "extra"},
@@ -331,10 +353,23 @@ func TestCheckpointsAndReceipts(t *testing.T) {
 func TestForgedConfirmation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "season.db")
 	demo(t, path)
+	stream := forgeConfirmation(t, path)
+	code, out, _ := runLedger(t, devEnv, "verify", "-store", path)
+	if code != exitFindings || !strings.Contains(out, "FINDING ledger: "+stream+"@0") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+}
+
+// forgeConfirmation appends, straight into the ledger file, a confirmation
+// for practice 100000001 with no request and no attestation, and returns
+// its stream.
+func forgeConfirmation(t *testing.T, path string) string {
+	t.Helper()
 	s, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
 	p := events.Group(events.MustParseTIN("100000001"))
 	d, _ := events.NewRegistry().Encode(uuid.New(), events.ElectionConfirmed{Participant: p, ProgramYear: py24, Choice: events.ChoiceOptIn,
@@ -342,16 +377,11 @@ func TestForgedConfirmation(t *testing.T) {
 	if _, err := s.Append(bg, names.Election(py24, p), events.NoStream, d); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	code, out, _ := runLedger(t, devEnv, "verify", "-store", path)
-	if code != exitFindings || !strings.Contains(out, "FINDING ledger: "+names.Election(py24, p)+"@0") {
-		t.Fatalf("exit %d\n%s", code, out)
-	}
+	return names.Election(py24, p)
 }
 
 // TestStatusAndExport: the status as of dates before and after the
-// election; the QPP export is the decision records eligibility imports;
-// the CSV export masks TINs.
+// election; the CSV export masks TINs (TestQPPExport: the QPP export).
 func TestStatusAndExport(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "season.db")
@@ -361,18 +391,6 @@ func TestStatusAndExport(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "group *****6789 in MIPS-2024, as of "+date) || !strings.Contains(out, want) {
 			t.Errorf("status as of %s: %d\n%s%s", date, code, out, errs)
 		}
-	}
-	qpp := filepath.Join(dir, "qpp.json")
-	if code, out, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", qpp); code != exitOK {
-		t.Fatalf("export: %d\n%s%s", code, out, errs)
-	}
-	doc, _ := os.ReadFile(qpp)
-	imp, err := eligibility.ImportDecisions(eligibility.Default(), bytes.ReplaceAll(doc, []byte(`"runNum":0`), []byte(`"runNum":1`)), time.Now())
-	if err != nil {
-		t.Fatalf("the QPP export does not import: %v\n%s", err, doc)
-	}
-	if len(imp.Determinations) != 3 || len(imp.Elections) != 1 || imp.Elections[0].Participant.TIN.Digits() != tin || imp.Elections[0].Choice != events.ChoiceOptIn {
-		t.Fatalf("the QPP export round trip: %+v", imp)
 	}
 	code, out, _ := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-format", "csv")
 	if code != exitOK || !strings.Contains(out, "group,*****6789,,,") || strings.Count(out, "\n") != 4 {
@@ -451,4 +469,311 @@ func TestDamagedFile(t *testing.T) {
 	if counts[exitFindings] == 0 {
 		t.Fatal("no damage was reported")
 	}
+}
+
+// TestServerTampering: what an EventStoreDB server lets another client do
+// to the ledger's streams (a tombstone, a soft delete, an event written
+// without the ledger's envelope) is each a finding (exit 1), printed one a
+// line with its stream, never the end of the run (exit 2); a stream
+// nobody touched is not reported.
+func TestServerTampering(t *testing.T) {
+	srv := esdbfake.Run(t)
+	s, err := esdbstore.Open(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	reg := events.NewRegistry()
+	streams := map[string]string{}
+	for i, what := range []string{"clean", "tombstone", "soft", "foreign"} {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("10000000%d", i+1)))
+		d, _ := reg.Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusOptInEligible,
+			Source: events.SourceSegment1}, events.Metadata{})
+		streams[what] = names.Eligibility(py24, p)
+		if _, err := s.Append(bg, streams[what], events.NoStream, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if code, out, errs := runLedger(t, devEnv, "verify", "-store", srv.ConnectionString()); code != exitOK {
+		t.Fatalf("the untouched ledger: exit %d\n%s%s", code, out, errs)
+	}
+	cfg, err := esdb.ParseConnectionString(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.TombstoneStream(bg, streams["tombstone"], esdb.TombstoneStreamOptions{ExpectedRevision: esdb.Any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteStream(bg, streams["soft"], esdb.DeleteStreamOptions{ExpectedRevision: esdb.Any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AppendToStream(bg, streams["foreign"], esdb.AppendToStreamOptions{ExpectedRevision: esdb.Any{}},
+		esdb.EventData{EventID: uuid.New(), EventType: "election.confirmed", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runLedger(t, devEnv, "verify", "-store", srv.ConnectionString())
+	if code != exitFindings || !strings.Contains(out, "the ledger does not verify") {
+		t.Fatalf("exit %d, want %d with the findings\n%s%s", code, exitFindings, out, errs)
+	}
+	lines := strings.Split(out, "\n")
+	for what, word := range map[string]string{"tombstone": "tombstoned", "soft": "soft-deleted", "foreign": "without the ledger's envelope"} {
+		if !slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "FINDING ") && strings.Contains(l, streams[what]) && strings.Contains(l, word)
+		}) {
+			t.Errorf("no FINDING line for the %s stream (%q):\n%s", what, word, out)
+		}
+	}
+	if strings.Contains(out, streams["clean"]) {
+		t.Errorf("the untouched stream is reported:\n%s", out)
+	}
+}
+
+// TestQPPExport: the QPP export is the library's (eligibility's
+// LedgerDecisions, WriteDecisions and DecisionEntities) for the year: the
+// confirmed opt-in, still there after a later determination finds the
+// practice exempt (a decision, once confirmed, is final); no record for
+// the practices that made no decision; dates to the millisecond; the
+// Qpp-Opt-In-Entities header value beside it. It reads back through the
+// library's import, as written, to the ledger's decisions. A ledger with
+// findings is not exported.
+func TestQPPExport(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "season.db")
+	demo(t, path)
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	reg := events.NewRegistry()
+	p := events.Group(events.MustParseTIN(tin))
+	exempt := events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusExempt, Source: events.SourceSegment2,
+		DeterminedAt: time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)}
+	if _, err := eligibility.Record(bg, s, names, reg, eligibility.Default(), exempt, events.Metadata{Actor: "cms", ActorRole: events.RoleSystem}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := eligibility.LedgerDecisions(bg, s, reg)
+	s.Close()
+	if err != nil || len(want) != 1 {
+		t.Fatalf("the ledger's decisions: %+v %v", want, err)
+	}
+	if code, out, _ := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024"); code != exitOK || !strings.Contains(out, "MIPS eligible via opt-in") {
+		t.Fatalf("status after the exempt determination: %d\n%s", code, out)
+	}
+	qpp := filepath.Join(dir, "qpp.json")
+	code, out, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", qpp)
+	if code != exitOK || !strings.Contains(out, "1 QPP decision records") {
+		t.Fatalf("export: %d\n%s%s", code, out, errs)
+	}
+	doc, _ := os.ReadFile(qpp)
+	var lib bytes.Buffer
+	if err := eligibility.WriteDecisions(&lib, want); err != nil || !bytes.Equal(doc, lib.Bytes()) {
+		t.Fatalf("the export is not the library's (%v):\n%s\n%s", err, doc, lib.Bytes())
+	}
+	if !bytes.Contains(doc, []byte(`"optInDecisionDate":"2025-03-10T15:00:00.000Z"`)) {
+		t.Errorf("the decision date is not to the millisecond:\n%s", doc)
+	}
+	header, _ := os.ReadFile(qpp + ".entities")
+	if got := strings.TrimSpace(string(header)); got != eligibility.DecisionEntities(want) || got != tin {
+		t.Errorf("the Qpp-Opt-In-Entities header value: %q", got)
+	}
+	imp, err := eligibility.ImportDecisions(eligibility.Default(), doc, time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || len(imp.Elections) != 1 {
+		t.Fatalf("the QPP export does not import as written: %v %+v\n%s", err, imp, doc)
+	}
+	if e := imp.Elections[0]; e.Participant != p || e.Choice != events.ChoiceOptIn || !e.ConfirmedAt.Equal(want[0].DecidedAt.Truncate(time.Millisecond)) {
+		t.Fatalf("the election read back: %+v, want %+v", e, want[0])
+	}
+	fresh := memstore.New()
+	if err := eligibility.Apply(bg, fresh, names, reg, eligibility.Default(), imp, events.Metadata{Actor: "qpp-import", ActorRole: events.RoleSystem}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := eligibility.LedgerDecisions(bg, fresh, reg); err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("import(export(ledger)) = %+v (%v), the ledger %+v", got, err, want)
+	}
+
+	// A ledger with findings: nothing is written.
+	forgeConfirmation(t, path)
+	refused := filepath.Join(dir, "refused.json")
+	if code, out, _ := runLedger(t, devEnv, "export", "-store", path, "-year", "MIPS-2024", "-o", refused); code != exitFindings || !strings.Contains(out, "FINDING ledger") {
+		t.Fatalf("export of a ledger with findings: %d\n%s", code, out)
+	}
+	if _, err := os.Stat(refused); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the export of a ledger with findings was written: %v", err)
+	}
+	if code, _, errs := runLedger(t, devEnv, "export", "-store", path, "-year", "QIPS-2024", "-o", refused); code != exitCannot || !strings.Contains(errs, "MIPS") {
+		t.Fatalf("a QPP export for another program: %d %s", code, errs)
+	}
+}
+
+// TestLogPrefix: the export reads the log only as far as the replay
+// verified it: a record appended since is not read.
+func TestLogPrefix(t *testing.T) {
+	s := memstore.New()
+	names, _ := events.NewStreamNamer([]byte(events.DevelopmentKey))
+	for i := range 3 {
+		p := events.Group(events.MustParseTIN(fmt.Sprintf("10000000%d", i+1)))
+		d, _ := events.NewRegistry().Encode(uuid.New(), events.EligibilityDetermined{Participant: p, ProgramYear: py24, Status: events.StatusOptInEligible,
+			Source: events.SourceSegment1}, events.Metadata{})
+		if _, err := s.Append(bg, names.Eligibility(py24, p), events.NoStream, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range int64(4) {
+		var got int64
+		for _, err := range (logPrefix{Store: s, n: n}).ReadAll(bg, 0) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got++
+		}
+		if got != min(n, 3) {
+			t.Errorf("a prefix of %d records reads %d", n, got)
+		}
+	}
+	for _, err := range (logPrefix{Store: s, n: 3}).ReadAll(bg, 1) {
+		if err == nil {
+			t.Error("a prefix read from position 1")
+		}
+	}
+}
+
+// TestStatusAsOfInstant: -asof takes an RFC 3339 instant, its offset
+// honoured, as well as a date (the end of that day, UTC); anything else
+// is refused (exit 2) saying what it takes. The election was confirmed at
+// 2025-03-10T15:00:00Z.
+func TestStatusAsOfInstant(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "season.db")
+	demo(t, path)
+	for asof, want := range map[string]string{
+		"2025-03-09":                "pending",
+		"2025-03-10":                "via opt-in",
+		"2025-03-10T14:59:59Z":      "pending",
+		"2025-03-10T15:00:01Z":      "via opt-in",
+		"2025-03-10T15:30:00+01:00": "pending", // 14:30 UTC
+		"2025-03-10T17:00:00+01:00": "via opt-in",
+		"2025-03-10T15:00:00.5Z":    "via opt-in",
+	} {
+		code, out, errs := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024", "-asof", asof)
+		if code != exitOK || !strings.Contains(out, "as of "+asof+": ") || !strings.Contains(out, want) {
+			t.Errorf("-asof %s: exit %d, want %q\n%s%s", asof, code, want, out, errs)
+		}
+	}
+	for _, asof := range []string{"2025-02-30", "2025-03-10T15:00", "2025-03-10 15:00:00Z", "yesterday", "20250310"} {
+		code, out, errs := runLedger(t, devEnv, "status", "-store", path, "-participant", tin, "-year", "MIPS-2024", "-asof", asof)
+		if code != exitCannot || !strings.Contains(errs, "want YYYY-MM-DD") || !strings.Contains(errs, "RFC 3339") || out != "" {
+			t.Errorf("-asof %q: exit %d\n%s%s", asof, code, out, errs)
+		}
+	}
+}
+
+// TestPostgres: the tool verifies a ledger on PostgreSQL (a postgres:// URL,
+// its schema named by ledger_schema), reads a status and proves a receipt
+// there; a record rewritten behind the store's back (its guard triggers
+// disabled by the schema's owner) is a finding (exit 1). Without
+// ELECTIONLEDGER_PG_URL it skips, or fails under ELECTIONLEDGER_CI.
+func TestPostgres(t *testing.T) {
+	server := pgtest.URL(t)
+	schema := pgtest.Schema(t)
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(pgstore.SchemaParam, schema)
+	u.RawQuery = q.Encode()
+	spec := u.String()
+	rc := demoOn(t, func(clock func() time.Time) (events.Store, error) {
+		return pgstore.Open(bg, server, pgstore.WithSchema(schema), pgstore.WithClock(clock))
+	})
+	code, out, errs := runLedger(t, devEnv, "verify", "-store", spec)
+	if code != exitOK || !strings.Contains(out, "7 records in 6 streams; tree size 7") || !strings.Contains(out, "verified: ") {
+		t.Fatalf("verify on PostgreSQL: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, _ := runLedger(t, devEnv, "status", "-store", spec, "-participant", tin, "-year", "MIPS-2024", "-asof", "2025-03-10T15:00:01Z"); code != exitOK || !strings.Contains(out, "via opt-in") {
+		t.Fatalf("status on PostgreSQL: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runLedger(t, devEnv, "receipt", "-store", spec, "-confirmation", rc.Hash.String()); code != exitOK || !strings.Contains(out, "in the log's current tree") {
+		t.Fatalf("receipt on PostgreSQL: exit %d\n%s", code, out)
+	}
+	conn, err := pgx.Connect(bg, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(bg)
+	table := pgx.Identifier{schema, "events"}.Sanitize()
+	for _, sql := range []string{`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`,
+		`UPDATE ` + table + ` SET recorded_at = recorded_at + interval '1 day' WHERE type = 'election.confirmed'`,
+		`ALTER TABLE ` + table + ` ENABLE TRIGGER USER`} {
+		if _, err := conn.Exec(bg, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	code, out, errs = runLedger(t, devEnv, "verify", "-store", spec)
+	if code != exitFindings || !strings.Contains(out, "FINDING chain: election-") {
+		t.Fatalf("a rewritten record on PostgreSQL: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestReceiptHoldsTheTIN: a receipt proof carries the confirmation
+// record's bytes, the participant's full TIN among them, because checking
+// it recomputes the record's hash from them (without them it would prove
+// only that some hash is in the log, not which election). So the file is
+// the elector's own document: written readable by its owner only, and
+// receipt -h says what it holds.
+func TestReceiptHoldsTheTIN(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "season.db")
+	rc := demo(t, path)
+	key := filepath.Join(dir, "log.key")
+	cp := filepath.Join(dir, "cp.txt")
+	if code, _, errs := runLedger(t, nil, "keygen", "-origin", "example.org/ledger", "-o", key); code != exitOK {
+		t.Fatal(errs)
+	}
+	if code, _, errs := runLedger(t, nil, "checkpoint", "-store", path, "-sign-key", key, "-o", cp); code != exitOK {
+		t.Fatal(errs)
+	}
+	receipt := filepath.Join(dir, "receipt.json")
+	code, out, errs := runLedger(t, devEnv, "receipt", "-store", path, "-confirmation", rc.Hash.String(), "-checkpoint", cp, "-pubkey", key+".pub", "-o", receipt)
+	if code != exitOK || !strings.Contains(out, "full TIN") {
+		t.Fatalf("receipt: %d\n%s%s", code, out, errs)
+	}
+	info, err := os.Stat(receipt)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the receipt file's mode: %v %v, want 0600", info.Mode(), err)
+	}
+	b, _ := os.ReadFile(receipt)
+	rp, err := chain.ParseReceipt(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rp.Record, []byte(tin)) {
+		t.Fatalf("the receipt's record does not hold the TIN: the documentation would be wrong")
+	}
+	// The record's bytes are what the check hashes: a receipt whose record
+	// says anything else does not verify.
+	rp.Record = bytes.Replace(rp.Record, []byte(tin), []byte("000456788"), 1)
+	if _, _, err := rp.Verify(mustVerifier(t, key+".pub")); err == nil {
+		t.Fatal("a receipt whose record names another TIN verifies: the record is not needed")
+	}
+	_, help, _ := runLedger(t, nil, "receipt", "-h")
+	if !strings.Contains(help, "full TIN") || !strings.Contains(help, "elector's own") {
+		t.Errorf("receipt -h does not say the receipt holds the full TIN:\n%s", help)
+	}
+}
+
+func mustVerifier(t *testing.T, pubFile string) note.Verifier {
+	t.Helper()
+	v, err := verifier(pubFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

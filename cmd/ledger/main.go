@@ -47,8 +47,8 @@ func commands() []command {
 		{"checkpoint", "-store S -sign-key F [-o F] [-record]", "sign the ledger's current tree head as a checkpoint", cmdCheckpoint},
 		{"keygen", "-origin NAME -o F", "make a checkpoint signing key (F, secret) and print its public key (also in F.pub)", cmdKeygen},
 		{"receipt", "-store S -confirmation HEX [-checkpoint F -pubkey F] [-o F] | -check F -pubkey F", "find an election by its confirmation number and prove it is in the log; or check such a proof offline", cmdReceipt},
-		{"status", "-store S -participant TIN[|NPI] -year MIPS-2024 [-asof YYYY-MM-DD] [-key-file F]", "a participant's status as of an instant", cmdStatus},
-		{"export", "-store S -year MIPS-2024 [-format qpp|csv] [-o F] [-key-file F]", "export a program year's decisions: QPP decision records (JSON) or CSV (TINs masked)", cmdExport},
+		{"status", "-store S -participant TIN[|NPI] -year MIPS-2024 [-asof YYYY-MM-DD|RFC3339] [-key-file F]", "a participant's status as of an instant (a date: the end of that day, UTC)", cmdStatus},
+		{"export", "-store S -year MIPS-2024 [-format qpp|csv] [-o F [-entities F]] [-key-file F]", "export a program year's decisions: QPP decision records (JSON, the library's export) and their Qpp-Opt-In-Entities header value, from a ledger that verifies; or every participant's status as CSV (TINs masked)", cmdExport},
 	}
 }
 
@@ -65,8 +65,10 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n  %-10s   %s\n", c.name, c.args, "", c.summary)
 	}
 	fmt.Fprint(w, `
-The store (-store) is a ledger file (opened read-only), "memory", or a server's
-connection string (esdb://, kurrentdb://). The ledger key, which names every
+The store (-store) is a ledger file (opened read-only), "memory", an
+EventStoreDB/KurrentDB connection string (esdb://, kurrentdb://), or a
+PostgreSQL URL (postgres://, postgresql://; its ledger_schema parameter names
+the ledger's schema, default electionledger). The ledger key, which names every
 stream and binds each event to its stream, comes from -key-file or the
 ELECTIONLEDGER_KEY environment variable; nothing is built in. A checkpoint
 signing key comes from -sign-key or ELECTIONLEDGER_SIGNING_KEY.
@@ -75,6 +77,12 @@ Exit status: 0 when everything verifies, 1 when something does not (each
 finding is printed), 2 when the store cannot be opened or reached, or the
 command line is wrong. Progress of long runs goes to standard error.
 `)
+}
+
+// storeHelp is the -store flag's help; how is how a file is opened.
+func storeHelp(how string) string {
+	return "the ledger: a file (" + how + "), memory, an EventStoreDB/KurrentDB connection string (esdb://, kurrentdb://), " +
+		"or a PostgreSQL URL (postgres://user@host/db?ledger_schema=S; default schema electionledger)"
 }
 
 // run runs the tool and returns its exit status.

@@ -18,11 +18,12 @@ import (
 // -check it checks such a proof offline instead.
 func cmdReceipt(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "receipt")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	confirmation := fs.String("confirmation", "", "the confirmation number (the hash of the ElectionConfirmed event, 64 hex characters)")
 	cpFile := fs.String("checkpoint", "", "a signed checkpoint to prove the election in (default: the log's current head, unsigned)")
 	pubFile := fs.String("pubkey", "", "the log's public key file")
-	outFile := fs.String("o", "", "write the receipt proof (JSON) to this file")
+	outFile := fs.String("o", "", "write the receipt proof (JSON) to this file, readable by its owner only: it carries the confirmation record's bytes "+
+		"(base64), the participant's full TIN among them, which checking it hashes; it is the elector's own document, like the confirmation")
 	keyFile := fs.String("key-file", "", "a file holding the ledger key, to check the election's stream (default: $"+envLedgerKey+", if set)")
 	check := fs.String("check", "", "check a receipt proof file offline, with -pubkey, instead of reading a ledger")
 	if code, ok := fs.parse(args); !ok {
@@ -213,10 +214,11 @@ func proveInCheckpoint(ctx context.Context, e *env, s events.Store, rec *events.
 	if err != nil {
 		return 0, err
 	}
-	if err := os.WriteFile(q.outFile, b, 0o644); err != nil {
+	if err := writePrivate(q.outFile, b); err != nil {
 		return 0, err
 	}
 	fmt.Fprintf(e.out, "receipt proof written to %s: check it anywhere with ledger receipt -check %s -pubkey <the log's public key>\n", q.outFile, q.outFile)
+	fmt.Fprintln(e.out, "it holds the confirmation record, the participant's full TIN among it: the elector's own document, to keep as the confirmation is kept")
 	return 0, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/chain"
+	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/internal/storeflag"
 	"github.com/electionledger/ledger/projection"
 	"golang.org/x/mod/sumdb/note"
@@ -27,6 +29,11 @@ type findings struct {
 	n     int
 	seen  map[string]bool // stream@revision already reported
 	kinds map[chain.Kind]int
+	// cut is the error that stopped reading the log before its end: a
+	// server's finding (a stream another client deleted, or an event it
+	// wrote), past which the store's ReadAll does not go; nil when the
+	// whole log was read.
+	cut error
 }
 
 func (f *findings) add(fd *chain.Finding) {
@@ -44,7 +51,7 @@ func (f *findings) add(fd *chain.Finding) {
 // ledger's rules as replay applies them.
 func cmdVerify(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "verify")
-	store := fs.String("store", "", "the ledger: a file (opened read-only), memory, or a server's connection string")
+	store := fs.String("store", "", storeHelp("opened read-only"))
 	keyFile := fs.String("key-file", "", "a file holding the ledger key (default: $"+envLedgerKey+")")
 	cpFile := fs.String("checkpoint", "", "a signed checkpoint saved earlier: the ledger must still hold what it covered")
 	pubFile := fs.String("pubkey", "", "the log's public key file, to verify checkpoints (given and recorded in the ledger)")
@@ -92,6 +99,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) int {
 	}
 	rep, err := f.verifyLog(ctx, o.Store, chain.VerifyOptions{Names: names, Checkpoints: trusted, Keys: keys})
 	if err != nil {
+		return e.fail("verify", err)
+	}
+	if err := f.auditServer(ctx, o.Store); err != nil {
 		return e.fail("verify", err)
 	}
 	if err := f.replayRules(ctx, o.Store, names); err != nil {
@@ -171,8 +181,12 @@ func (f *findings) verifyLog(ctx context.Context, s events.Store, opts chain.Ver
 	p := f.w.progress("verify")
 	opts.Progress = func(n int64, _ time.Duration) { p.report(n, total) }
 	rep, err := chain.Verify(ctx, s, opts)
-	if err != nil {
+	if err != nil && !serverFinding(s, err) {
 		return nil, err
+	}
+	if err != nil { // auditServer reports it, with everything after it
+		f.cut = err
+		rep.Root, _ = rep.Tree.Root(rep.Tree.Size())
 	}
 	for _, fd := range rep.Findings {
 		f.add(fd)
@@ -182,6 +196,71 @@ func (f *findings) verifyLog(ctx context.Context, s events.Store, opts chain.Ver
 		f.n += rep.Omitted
 	}
 	return rep, nil
+}
+
+// serverFinding reports whether err, which ended a read of s's log, is
+// one of the findings an EventStoreDB store reads as errors (a ledger
+// stream tombstoned, soft-deleted or truncated by another client, or an
+// event in it the ledger did not write): its Verify reads past them.
+func serverFinding(s events.Store, err error) bool {
+	var ce *events.ChainError
+	_, server := s.(*esdbstore.Store)
+	return server && errors.As(err, &ce)
+}
+
+// auditServer walks an EventStoreDB ledger's whole log with the store's
+// own verification (esdbstore.Store.Verify), which reports everything the
+// server let other clients do to the ledger's streams and reads on past
+// each; every finding not already reported is added. Other stores have
+// nothing of the kind. A read that fails is the error.
+func (f *findings) auditServer(ctx context.Context, s events.Store) error {
+	es, ok := s.(*esdbstore.Store)
+	if !ok {
+		return nil
+	}
+	_, err := es.Verify(ctx)
+	if err == nil {
+		return nil
+	}
+	if !serverFinding(s, err) {
+		return err // the read failed
+	}
+	all := []error{err}
+	if _, one := err.(*events.ChainError); !one {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			all = j.Unwrap() // the findings, joined
+		}
+	}
+	for _, e := range all {
+		var ce *events.ChainError
+		if !errors.As(e, &ce) {
+			fmt.Fprintln(f.w.out, "FINDING", e) // "stopped reporting after ..."
+			f.n++
+			continue
+		}
+		f.addServer(ce)
+	}
+	return nil
+}
+
+// addServer adds a finding of the server's verification: about a whole
+// stream (deleted or truncated), or one event in it.
+func (f *findings) addServer(ce *events.ChainError) {
+	at := fmt.Sprintf("%s@%d", ce.Stream, ce.Revision)
+	if f.seen[at] {
+		return
+	}
+	f.seen[at] = true
+	f.n++
+	f.kinds[chain.KindChain]++
+	if errors.Is(ce, esdbstore.ErrStreamDeleted) {
+		at = ce.Stream // the revision is the server's marker, not a record's
+	}
+	line := fmt.Sprintf("FINDING chain: %s: %s", at, ce.Problem)
+	if ce.Err != nil && !errors.Is(ce, esdbstore.ErrStreamDeleted) {
+		line += ": " + ce.Err.Error()
+	}
+	fmt.Fprintln(f.w.out, line)
 }
 
 // replayRules replays the log into the read models, which apply the
@@ -211,6 +290,9 @@ func (f *findings) replayRules(ctx context.Context, s events.Store, names *event
 func (f *findings) summary(rep *chain.Report, trusted []chain.Checkpoint) int {
 	out := f.w.out
 	fmt.Fprintf(out, "%d records in %d streams; tree size %d, root %s\n", rep.Records, rep.Streams, rep.Tree.Size(), rep.Root)
+	if f.cut != nil {
+		fmt.Fprintf(out, "the store reads the log no further than its first server finding: the tree, stream bindings and ledger rules were checked over the first %d records only\n", rep.Records)
+	}
 	for _, c := range trusted {
 		fmt.Fprintf(out, "checkpoint %s: %s\n", c, verdict(f.kinds[chain.KindCheckpoint] == 0))
 	}
