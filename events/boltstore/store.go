@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/electionledger/ledger/events"
@@ -24,6 +25,7 @@ type Store struct {
 	opts options
 
 	reqs    chan *request // appends waiting for the writer
+	queued  atomic.Int64  // appends handed to the writer whose commit has not begun
 	stop    chan struct{} // closed by Close: the writer drains and exits
 	stopped chan struct{} // closed when the writer has exited
 
@@ -51,11 +53,16 @@ type options struct {
 	mmapSize    int
 	maxBatch    int
 	group       bool
+	handOff     bool // every append goes to the writer, even with no group to join (tests)
 	readOnly    bool
 	now         func() time.Time
 	// stageHook, when set, is called at each stage of creating a new file
 	// (tests stop a process there, as a crash would).
 	stageHook func(stage string) error
+	// commitHook, when set, is called before each commit, s.wmu held:
+	// whether the caller commits its own append (direct) and how many
+	// appends the commit takes (tests).
+	commitHook func(direct bool, appends int)
 }
 
 func (o *options) stage(s string) error {
@@ -80,7 +87,9 @@ type Option func(*options)
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
 // WithoutGroupCommit gives every append its own transaction and fsync: the
-// baseline the group-commit benchmark compares against. Never faster.
+// baseline the group-commit benchmark compares against. With one writer it
+// commits as the default does (an append with no group to join is committed
+// in its caller's goroutine); with many it is far slower.
 func WithoutGroupCommit() Option { return func(o *options) { o.group = false } }
 
 // WithNoSync skips fsync: for tests and throwaway ledgers only. A machine
@@ -166,10 +175,14 @@ type request struct {
 
 // Append implements events.Store. Concurrent appends are committed together
 // in one transaction with one fsync (group commit); each caller gets its own
-// result, and a refused append never fails the others in its group. If ctx
-// ends while the append waits its turn it is not written; if it ends during
-// the commit, Append returns ctx.Err() and the append may have been written:
-// retry with the same event IDs, which is idempotent.
+// result, and a refused append never fails the others in its group. An
+// append with no group to join (none queued, no commit running) is committed
+// at once in the caller's goroutine, as its own group of one; appends
+// arriving meanwhile queue for the writer goroutine, which commits them
+// together after it. If ctx ends while the append waits its turn it is not
+// written; if it ends during the commit, Append may return ctx.Err() and the
+// append may have been written: retry with the same event IDs, which is
+// idempotent.
 func (s *Store) Append(ctx context.Context, stream string, expected events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
 	if err := events.ValidateAppend(stream, expected, evs); err != nil {
 		return events.AppendResult{}, err
@@ -183,15 +196,25 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	if err := ctx.Err(); err != nil {
 		return events.AppendResult{}, err
 	}
-	req := &request{ctx: ctx, stream: stream, expected: expected, events: evs, done: make(chan struct{})}
+	req := &request{ctx: ctx, stream: stream, expected: expected, events: evs}
 	if !s.opts.group {
-		return s.appendSolo(req)
+		s.wmu.Lock()
+		return s.commitHere(req)
 	}
+	if !s.opts.handOff && s.queued.Load() == 0 && s.wmu.TryLock() {
+		// No group to join: handing the append to the writer would only
+		// add two goroutine switches to its commit.
+		return s.commitHere(req)
+	}
+	req.done = make(chan struct{})
+	s.queued.Add(1)
 	select {
 	case s.reqs <- req:
 	case <-s.stop:
+		s.queued.Add(-1)
 		return events.AppendResult{}, events.ErrClosed
 	case <-ctx.Done():
+		s.queued.Add(-1)
 		return events.AppendResult{}, ctx.Err()
 	}
 	select {
@@ -209,16 +232,18 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 	}
 }
 
-// appendSolo is the one-transaction-per-append baseline.
-func (s *Store) appendSolo(req *request) (events.AppendResult, error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	s.wmu.Lock()
+// commitHere commits one append in the caller's goroutine, as a group of
+// its own: an append with no group to join, or every append without group
+// commit. The caller holds s.wmu, which commitHere releases; Close waits for
+// it, so a store closed meanwhile refuses the append with ErrClosed.
+func (s *Store) commitHere(req *request) (events.AppendResult, error) {
 	defer s.wmu.Unlock()
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // as the writer: a fault in the mapped file fails the commit
+	if s.isClosed() {
 		return events.AppendResult{}, events.ErrClosed
+	}
+	if s.opts.commitHook != nil {
+		s.opts.commitHook(true, 1)
 	}
 	s.commit([]*request{req})
 	return req.res, req.err
@@ -248,6 +273,12 @@ func (s *Store) writer() {
 			}
 		}
 		s.wmu.Lock()
+		// The batch is no longer waiting: the lock, held until the commit
+		// ends, keeps appends arriving meanwhile queuing for the next group.
+		s.queued.Add(-int64(len(batch)))
+		if s.opts.commitHook != nil {
+			s.opts.commitHook(false, len(batch))
+		}
 		s.commit(batch)
 		s.wmu.Unlock()
 	}
@@ -260,6 +291,7 @@ func (s *Store) drain() {
 		case r := <-s.reqs:
 			r.err = events.ErrClosed
 			close(r.done)
+			s.queued.Add(-1)
 		default:
 			return
 		}
@@ -311,7 +343,9 @@ func (s *Store) commit(batch []*request) {
 		s.mu.Unlock()
 	}
 	for _, r := range batch {
-		close(r.done)
+		if r.done != nil { // an append committed in its caller's goroutine has none
+			close(r.done)
+		}
 	}
 }
 
@@ -530,8 +564,9 @@ func indexKey(stream string, rev uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, rev)
 }
 
-// Close stops the writer (queued appends fail with ErrClosed), wakes every
-// subscriber, and closes the file. Close is idempotent.
+// Close stops the writer (queued appends fail with ErrClosed), waits for a
+// commit in progress, wakes every subscriber, and closes the file. Close is
+// idempotent.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -544,7 +579,7 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	<-s.stopped // closed at once for a read-only store, which has no writer
 	s.ahead.wait()
-	s.wmu.Lock() // wait for an in-flight solo commit
+	s.wmu.Lock() // wait for a commit in an appending goroutine (commitHere)
 	defer s.wmu.Unlock()
 	return s.db.Close()
 }
