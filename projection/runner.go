@@ -348,7 +348,7 @@ func (r *Runner) Rebuild(ctx context.Context) (Report, error) {
 	if r.verify {
 		r.chains = make([]events.ChainVerifier, n)
 		for i := range r.chains {
-			r.chains[i] = *events.NewChainVerifier(int(end) / n) // at most one stream per record
+			r.chains[i] = *events.NewChainVerifier(r.toVerify(end) / n) // at most one stream per record
 		}
 		r.seed = maphash.MakeSeed()
 	}
