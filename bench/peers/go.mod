@@ -1,6 +1,6 @@
 module github.com/electionledger/ledger/bench/peers
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/electionledger/ledger v0.0.0
@@ -16,6 +16,7 @@ require (
 	github.com/hallgren/eventsourcing/core v0.4.0 // indirect
 	github.com/jinzhu/copier v0.3.4 // indirect
 	golang.org/x/exp v0.0.0-20231006140011-7918f672742d // indirect
+	golang.org/x/mod v0.43.0 // indirect
 	golang.org/x/sys v0.29.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20241202173237-19429a94021a // indirect
 	google.golang.org/protobuf v1.36.5 // indirect
