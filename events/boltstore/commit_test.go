@@ -18,7 +18,13 @@ type commitLog struct {
 	mu      sync.Mutex
 	direct  []int // appends per commit in an appending goroutine
 	handed  []int // appends per commit by the writer goroutine
+	order   []commitSeen
 	onFirst func()
+}
+
+type commitSeen struct {
+	direct  bool
+	appends int
 }
 
 func (c *commitLog) hook(direct bool, appends int) {
@@ -29,6 +35,7 @@ func (c *commitLog) hook(direct bool, appends int) {
 	} else {
 		c.handed = append(c.handed, appends)
 	}
+	c.order = append(c.order, commitSeen{direct, appends})
 	fn := c.onFirst
 	c.mu.Unlock()
 	if first && fn != nil {
@@ -40,6 +47,13 @@ func (c *commitLog) counts() (direct, handed []int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]int(nil), c.direct...), append([]int(nil), c.handed...)
+}
+
+// all returns every commit so far, in order.
+func (c *commitLog) all() []commitSeen {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]commitSeen(nil), c.order...)
 }
 
 func sum(xs []int) int {
@@ -85,7 +99,9 @@ func TestLoneAppendCommitsInItsGoroutine(t *testing.T) {
 // TestAppendsDuringADirectCommitQueue: while an append is committed in its
 // caller's goroutine, appends arriving meanwhile queue for the writer
 // goroutine (none takes the write lock from under the commit) and are
-// committed after it, in groups.
+// committed after it, in groups; a lone append after a group of many is
+// still handed to the writer, and after a commit of one, committed by its
+// caller.
 func TestAppendsDuringADirectCommitQueue(t *testing.T) {
 	const others = 3
 	var c commitLog
@@ -131,6 +147,26 @@ func TestAppendsDuringADirectCommitQueue(t *testing.T) {
 	}
 	if s.Queued() != 0 {
 		t.Fatalf("%d appends still counted as queued", s.Queued())
+	}
+	// After a commit of many, a lone append still goes to the writer (the
+	// group's writers may be coming back); after a commit of one it is
+	// committed by its caller again.
+	for i := 0; ; i++ {
+		before := c.all()
+		last := before[len(before)-1]
+		if _, err := s.Append(context.Background(), fmt.Sprintf("after-%d", i), events.NoStream, event()); err != nil {
+			t.Fatal(err)
+		}
+		after := c.all()
+		if len(after) != len(before)+1 || after[len(before)].direct != (last.appends <= 1) {
+			t.Fatalf("a lone append after a commit of %d: commits %+v", last.appends, after)
+		}
+		if after[len(before)].direct {
+			break
+		}
+		if i == 3 {
+			t.Fatalf("no lone append committed by its caller: commits %+v", after)
+		}
 	}
 }
 

@@ -7,10 +7,11 @@
 // Each append is judged on its own (idempotency, seal, expected revision),
 // so a refused append never fails the others in its group; only a failure
 // of the file itself fails the group. An append with no group to join (none
-// waiting, no commit running) is committed at once in its caller's
-// goroutine, the same commit as a group of one, so a lone writer pays
-// nothing for group commit; appends arriving during that commit wait for
-// the writer goroutine, which commits them together after it. Readers and subscribers use short read
+// waiting, no commit running, the last commit a lone append) is committed at
+// once in its caller's goroutine, the same commit as a group of one, so a
+// lone writer pays nothing for group commit; appends arriving during that
+// commit wait for the writer goroutine, which commits them together after
+// it. Readers and subscribers use short read
 // transactions of at most 512 records and never wait on a commit's fsync.
 //
 // The file layout (format 2): a meta bucket with the ledger's magic, format

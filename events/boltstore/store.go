@@ -26,6 +26,7 @@ type Store struct {
 
 	reqs    chan *request // appends waiting for the writer
 	queued  atomic.Int64  // appends handed to the writer whose commit has not begun
+	last    atomic.Int64  // how many appends the last commit took
 	stop    chan struct{} // closed by Close: the writer drains and exits
 	stopped chan struct{} // closed when the writer has exited
 
@@ -176,10 +177,11 @@ type request struct {
 // Append implements events.Store. Concurrent appends are committed together
 // in one transaction with one fsync (group commit); each caller gets its own
 // result, and a refused append never fails the others in its group. An
-// append with no group to join (none queued, no commit running) is committed
-// at once in the caller's goroutine, as its own group of one; appends
-// arriving meanwhile queue for the writer goroutine, which commits them
-// together after it. If ctx ends while the append waits its turn it is not
+// append with no group to join (none queued, no commit running, and the
+// last commit took one append) is committed at once in the caller's
+// goroutine, as its own group of one; appends arriving meanwhile queue for
+// the writer goroutine, which commits them together after it. If ctx ends
+// while the append waits its turn it is not
 // written; if it ends during the commit, Append may return ctx.Err() and the
 // append may have been written: retry with the same event IDs, which is
 // idempotent.
@@ -201,9 +203,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected events.Expec
 		s.wmu.Lock()
 		return s.commitHere(req)
 	}
-	if !s.opts.handOff && s.queued.Load() == 0 && s.wmu.TryLock() {
+	if !s.opts.handOff && s.queued.Load() == 0 && s.last.Load() <= 1 && s.wmu.TryLock() {
 		// No group to join: handing the append to the writer would only
-		// add two goroutine switches to its commit.
+		// add two goroutine switches to its commit. (After a commit of
+		// many, their writers are coming back: an append of one of them
+		// committed alone would only split the next group in two.)
 		return s.commitHere(req)
 	}
 	req.done = make(chan struct{})
@@ -281,6 +285,11 @@ func (s *Store) writer() {
 		}
 		s.commit(batch)
 		s.wmu.Unlock()
+		// Wake the appenders once the lock is free: one that appends again
+		// at once finds no commit running.
+		for _, r := range batch {
+			close(r.done)
+		}
 	}
 }
 
@@ -299,8 +308,10 @@ func (s *Store) drain() {
 }
 
 // commit applies a group of appends in one write transaction, then
-// publishes the new size and wakes subscribers; s.wmu is held.
+// publishes the new size and wakes subscribers; s.wmu is held. Each
+// append's result is in its request when it returns.
 func (s *Store) commit(batch []*request) {
+	s.last.Store(int64(len(batch)))
 	start := s.next
 	now := s.opts.now()
 	err := func() (err error) {
@@ -341,11 +352,6 @@ func (s *Store) commit(batch []*request) {
 			s.waiting = false
 		}
 		s.mu.Unlock()
-	}
-	for _, r := range batch {
-		if r.done != nil { // an append committed in its caller's goroutine has none
-			close(r.done)
-		}
 	}
 }
 
