@@ -275,7 +275,10 @@ func (r *Runner) hashTree(b *batch) {
 	if r.tree.end >= 0 {
 		n = min(n, max(r.tree.end-b.start, 0))
 	}
-	b.leaves = chain.Leaves(b.leaves[:0], b.recs[:n])
+	b.leaves = b.leaves[:0]
+	for i := range n {
+		b.leaves = append(b.leaves, chain.LeafHash(b.recs[i].Hash))
+	}
 	emit := func(start int64, level int, root chain.Hash) {
 		b.subtrees = append(b.subtrees, subtree{start, level, root})
 	}

@@ -29,41 +29,6 @@ func LeafHash(h events.Hash) Hash {
 	return sha256.Sum256(buf[:])
 }
 
-// hasher computes leaf and node hashes exactly as LeafHash and
-// tlog.NodeHash do, with one SHA-256 state reset for each hash instead of
-// a new one per call: about 25 ns less a record (a leaf and a node, 200
-// instead of 225 ns here), which a store's appends and a rebuild's millions
-// of records notice (see BenchmarkHasher).
-type hasher struct {
-	d   hash.Hash
-	buf [1 + 2*tlog.HashSize]byte // 0x00 || record hash, or 0x01 || left || right
-	sum Hash                      // where Sum writes (a field: no escape per call)
-}
-
-func newHasher() *hasher { return &hasher{d: sha256.New()} }
-
-// leaf returns LeafHash(h).
-func (x *hasher) leaf(h *events.Hash) Hash {
-	x.buf[0] = 0x00
-	copy(x.buf[1:], h[:])
-	return x.hash(x.buf[:1+len(h)])
-}
-
-// node returns tlog.NodeHash(left, right).
-func (x *hasher) node(left, right *Hash) Hash {
-	x.buf[0] = 0x01
-	copy(x.buf[1:], left[:])
-	copy(x.buf[1+len(left):], right[:])
-	return x.hash(x.buf[:])
-}
-
-func (x *hasher) hash(b []byte) Hash {
-	x.d.Reset()
-	x.d.Write(b)
-	x.d.Sum(x.sum[:0])
-	return x.sum
-}
-
 // emptyRoot is the root of the tree of no records (RFC 6962: SHA-256 of
 // nothing).
 func emptyRoot() Hash {
@@ -83,16 +48,7 @@ func emptyRoot() Hash {
 // BenchmarkStoredHashes in this package's tests).
 type Range struct {
 	n     int64
-	roots []Hash  // roots[i] covers 2^level(i) records; levels strictly decrease
-	x     *hasher // made on first use
-}
-
-// hasher returns the range's hasher.
-func (r *Range) hasher() *hasher {
-	if r.x == nil {
-		r.x = newHasher()
-	}
-	return r.x
+	roots []Hash // roots[i] covers 2^level(i) records; levels strictly decrease
 }
 
 // Size returns how many records the range covers.
@@ -100,30 +56,28 @@ func (r *Range) Size() int64 { return r.n }
 
 // Append adds the next record's leaf.
 func (r *Range) Append(leaf Hash) {
-	x := r.hasher()
 	h := leaf
 	for m := r.n; m&1 == 1; m >>= 1 {
 		last := len(r.roots) - 1
-		h = x.node(&r.roots[last], &h)
+		h = tlog.NodeHash(r.roots[last], h)
 		r.roots = r.roots[:last]
 	}
 	r.roots = append(r.roots, h)
 	r.n++
 }
 
-// AppendRecord adds the next record, whose hash-chain link is rec (its
-// leaf is LeafHash(rec)), as Append does, and appends to dst the hashes a
-// store keeps for that record: the leaf, then the root of each subtree it
-// completes (AppendStored's hashes, taken from the frontier instead of read
-// back from the stored ones). A store that keeps a Range beside its stored
-// hashes grows its tree with no reads and no index arithmetic.
-func (r *Range) AppendRecord(dst []Hash, rec events.Hash) []Hash {
-	x := r.hasher()
-	h := x.leaf(&rec)
-	dst = append(dst, h)
+// AppendLeaf adds the next record's leaf, as Append does, and appends to
+// dst the hashes a store keeps for that record: the leaf, then the root of
+// each subtree it completes (AppendStored's hashes, taken from the
+// frontier instead of read back from the stored ones). A store that keeps
+// a Range beside its stored hashes grows its tree with no reads and no
+// index arithmetic.
+func (r *Range) AppendLeaf(dst []Hash, leaf Hash) []Hash {
+	dst = append(dst, leaf)
+	h := leaf
 	for m := r.n; m&1 == 1; m >>= 1 {
 		last := len(r.roots) - 1
-		h = x.node(&r.roots[last], &h)
+		h = tlog.NodeHash(r.roots[last], h)
 		r.roots = r.roots[:last]
 		dst = append(dst, h)
 	}
@@ -143,11 +97,10 @@ func (r *Range) AppendSubtree(start int64, level int, root Hash) error {
 	if level < 0 || level > 62 || start != r.n || start&(1<<level-1) != 0 {
 		return fmt.Errorf("%w: a subtree of 2^%d records at %d after %d records", ErrUnaligned, level, start, r.n)
 	}
-	x := r.hasher()
 	h := root
 	for m := r.n >> level; m&1 == 1; m >>= 1 {
 		last := len(r.roots) - 1
-		h = x.node(&r.roots[last], &h)
+		h = tlog.NodeHash(r.roots[last], h)
 		r.roots = r.roots[:last]
 	}
 	r.roots = append(r.roots, h)
@@ -161,22 +114,11 @@ func (r *Range) Root() Hash {
 	if r.n == 0 {
 		return emptyRoot()
 	}
-	x := r.hasher()
 	h := r.roots[len(r.roots)-1]
 	for i := len(r.roots) - 2; i >= 0; i-- {
-		h = x.node(&r.roots[i], &h)
+		h = tlog.NodeHash(r.roots[i], h)
 	}
 	return h
-}
-
-// Leaves appends to dst the leaf of each record (LeafHash of its hash), in
-// order: a batch's leaves, for Subtrees.
-func Leaves(dst []Hash, recs []events.Record) []Hash {
-	x := newHasher()
-	for i := range recs {
-		dst = append(dst, x.leaf(&recs[i].Hash))
-	}
-	return dst
 }
 
 // Subtrees splits the records [start, start+len(leaves)) into the perfect
@@ -185,7 +127,6 @@ func Leaves(dst []Hash, recs []events.Record) []Hash {
 // hashed bottom-up in place: leaves is overwritten. Workers hash the
 // subtrees of separate batches at once; one Range then joins them.
 func Subtrees(start int64, leaves []Hash, fn func(start int64, level int, root Hash)) {
-	x := newHasher()
 	for len(leaves) > 0 {
 		// The largest subtree aligned at start that fits.
 		level := bits.Len64(uint64(len(leaves))) - 1
@@ -193,16 +134,16 @@ func Subtrees(start int64, leaves []Hash, fn func(start int64, level int, root H
 			level = min(level, bits.TrailingZeros64(uint64(start)))
 		}
 		size := 1 << level
-		fn(start, level, x.subtreeRoot(leaves[:size]))
+		fn(start, level, subtreeRoot(leaves[:size]))
 		leaves, start = leaves[size:], start+int64(size)
 	}
 }
 
 // subtreeRoot hashes a power-of-two run of leaves to its root, in place.
-func (x *hasher) subtreeRoot(hs []Hash) Hash {
+func subtreeRoot(hs []Hash) Hash {
 	for n := len(hs); n > 1; n /= 2 {
 		for i := 0; i < n/2; i++ {
-			hs[i] = x.node(&hs[2*i], &hs[2*i+1])
+			hs[i] = tlog.NodeHash(hs[2*i], hs[2*i+1])
 		}
 	}
 	return hs[0]

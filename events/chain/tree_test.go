@@ -12,16 +12,11 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// recordHashOf is a record hash for record i.
-func recordHashOf(i int64) events.Hash {
+func leafOf(i int64) Hash {
 	var h events.Hash
 	binary.BigEndian.PutUint64(h[:], uint64(i))
-	return sha256.Sum256(h[:])
-}
-
-func leafOf(i int64) Hash {
-	h := recordHashOf(i)
-	return tlog.RecordHash(h[:])
+	h = sha256.Sum256(h[:])
+	return LeafHash(h)
 }
 
 // libraryTree is the tree as tlog itself stores it, hash by hash.
@@ -50,8 +45,8 @@ func TestTreeAgreesWithTlog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := frontier.AppendRecord(nil, recordHashOf(n)); !slices.Equal(got, hs) {
-			t.Fatalf("record %d: AppendRecord's stored hashes differ from tlog's", n)
+		if got := frontier.AppendLeaf(nil, leaf); !slices.Equal(got, hs) {
+			t.Fatalf("record %d: AppendLeaf's stored hashes differ from tlog's", n)
 		}
 		lib = append(lib, hs...)
 		ours.Append(leaf)
@@ -208,45 +203,4 @@ func BenchmarkDigesterAdd(b *testing.B) {
 		d.Add(h)
 	}
 	_ = d.Sum()
-}
-
-// TestLeaves: a batch's leaves are LeafHash of each record's hash, which is
-// tlog's record hash.
-func TestLeaves(t *testing.T) {
-	recs := make([]events.Record, 300)
-	for i := range recs {
-		recs[i].Hash = recordHashOf(int64(i))
-	}
-	got := Leaves([]Hash{{1}}, recs)
-	if len(got) != 301 || got[0] != (Hash{1}) {
-		t.Fatalf("Leaves did not append: %d hashes", len(got))
-	}
-	for i, h := range got[1:] {
-		if h != leafOf(int64(i)) || h != LeafHash(recs[i].Hash) {
-			t.Fatalf("leaf %d differs from tlog's", i)
-		}
-	}
-}
-
-// BenchmarkHasher compares a record's leaf and one node hashed as tlog does
-// (a new SHA-256 state per hash) with the hasher's reused state.
-func BenchmarkHasher(b *testing.B) {
-	rec := recordHashOf(1)
-	var sink Hash
-	b.Run("tlog", func(b *testing.B) {
-		for b.Loop() {
-			l := tlog.RecordHash(rec[:])
-			sink = tlog.NodeHash(l, l)
-			rec[0]++
-		}
-	})
-	b.Run("hasher", func(b *testing.B) {
-		x := newHasher()
-		for b.Loop() {
-			l := x.leaf(&rec)
-			sink = x.node(&l, &l)
-			rec[0]++
-		}
-	})
-	_ = sink
 }

@@ -184,7 +184,7 @@ func (s *Store) Append(ctx context.Context, name string, expected events.Expecte
 // record's hash, which the log holds (see storedHash). s.mu is held for
 // writing.
 func (s *Store) grow(h events.Hash) {
-	s.scratch = s.edge.AppendRecord(s.scratch[:0], h)
+	s.scratch = s.edge.AppendLeaf(s.scratch[:0], chain.LeafHash(h))
 	next := s.nodes
 	s.nodes += int64(len(s.scratch) - 1)
 	for _, x := range s.scratch[1:] {
