@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/electionledger/ledger v0.0.0
+	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3
 	github.com/google/uuid v1.6.0
 	github.com/hallgren/eventsourcing v0.8.0
 	github.com/looplab/eventhorizon v0.16.0
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	github.com/go-json-experiment/json v0.0.0-20260820222146-c27c302e5fc3 // indirect
 	github.com/hallgren/eventsourcing/core v0.4.0 // indirect
 	github.com/jinzhu/copier v0.3.4 // indirect
 	golang.org/x/exp v0.0.0-20231006140011-7918f672742d // indirect

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/electionledger/ledger/events"
+	"github.com/go-json-experiment/json"
 	"github.com/hallgren/eventsourcing"
 	"github.com/hallgren/eventsourcing/aggregate"
 	"github.com/hallgren/eventsourcing/eventstore/memory"
@@ -53,8 +54,22 @@ type hallgren struct{ fx *fixture }
 func newHallgren(fx *fixture) *hallgren {
 	aggregate.Register(&hgElection{})
 	aggregate.Register(&hgEligibility{})
+	eventsourcing.SetEventEncoder(jsonV2{})
 	return &hallgren{fx: fx}
 }
+
+// jsonV2 is the encoder hallgren's events are saved with here: json v2
+// (github.com/go-json-experiment/json, the codec our library uses), set
+// with the library's own SetEventEncoder. Its default, encoding/json,
+// writes our TIN type masked (a TIN leaves only the payload codec in full),
+// so the events it saved could not be read back.
+type jsonV2 struct{}
+
+// Serialize implements eventsourcing.Encoder.
+func (jsonV2) Serialize(v any) ([]byte, error) { return json.Marshal(v) }
+
+// Deserialize implements eventsourcing.Encoder.
+func (jsonV2) Deserialize(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // track starts a new aggregate for stream i with one event.
 func (h *hallgren) newElection(i int, data any) (*hgElection, error) {
