@@ -82,7 +82,8 @@ func (h *hallgren) newElection(i int, data any) (*hgElection, error) {
 }
 
 // appendNew: per operation, a new election aggregate with one request,
-// saved (its Save encodes the event and its metadata with encoding/json).
+// saved (its Save encodes the event and its metadata with the event
+// encoder, json v2 here: see jsonV2).
 func (h *hallgren) appendNew(n int) side {
 	return side{name: hallgrenName,
 		note: "hallgren: through its aggregate package (its only writer of encoded events)",
