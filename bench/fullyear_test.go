@@ -198,22 +198,7 @@ func BenchmarkFullYear(b *testing.B) {
 					b.StartTimer()
 				}
 				t0 := time.Now()
-				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-				rep, err := projection.NewRunner(s, reg, m.Projections(), runnerOpts...).Rebuild(bg)
-				if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
-					b.Fatal(err, rep.Applied, n)
-				}
-				replay += rep.Elapsed
-				scored := 0
-				for _, err := range m.Scoring.All(py24) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					scored++
-				}
-				if scored != clinicians {
-					b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
-				}
+				replay += rebuildOnce(b, s, reg, n, clinicians, runnerOpts).Elapsed
 				fastest = min(fastest, time.Since(t0))
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/rebuild")
@@ -227,6 +212,27 @@ func BenchmarkFullYear(b *testing.B) {
 			b.ReportMetric(procStatusMiB("VmHWM:"), "peak-RSS-MiB")
 		})
 	}
+}
+
+// rebuildOnce rebuilds every projection from s, which holds n events, and
+// computes the final score of each of its clinicians.
+func rebuildOnce(b *testing.B, s events.Store, reg *events.Registry, n, clinicians int, opts []projection.RunnerOption) projection.Report {
+	m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+	rep, err := projection.NewRunner(s, reg, m.Projections(), opts...).Rebuild(bg)
+	if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
+		b.Fatal(err, rep.Applied, n)
+	}
+	scored := 0
+	for _, err := range m.Scoring.All(py24) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		scored++
+	}
+	if scored != clinicians {
+		b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
+	}
+	return rep
 }
 
 // signedCheckpoint signs, with a new key, the checkpoint of the first size
@@ -358,21 +364,7 @@ func alternateModes(b *testing.B, s events.Store, n, clinicians int, modes []str
 			debug.FreeOSMemory()
 			b.StartTimer()
 			t0, c0 := time.Now(), cpuTime()
-			m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-			rep, err := projection.NewRunner(s, reg, m.Projections(), opts[k]...).Rebuild(bg)
-			if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
-				b.Fatal(modes[k], err, rep.Applied, n)
-			}
-			scored := 0
-			for _, err := range m.Scoring.All(py24) {
-				if err != nil {
-					b.Fatal(err)
-				}
-				scored++
-			}
-			if scored != clinicians {
-				b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
-			}
+			rebuildOnce(b, s, reg, n, clinicians, opts[k])
 			wall[k] = append(wall[k], time.Since(t0))
 			cpu[k] = append(cpu[k], cpuTime()-c0)
 			b.Logf("b.N=%d round %d %s: %.3f s, %.3f cpu-s", b.N, round+1, modes[k], wall[k][round].Seconds(), cpu[k][round].Seconds())
