@@ -46,16 +46,13 @@
 //
 // # Measured
 //
-// On the 2-core reference machine (go test ./events/boltstore -run '^$'
-// -bench . -benchtime 3000x for the appends, -benchtime 5x for ReadAll),
-// fsync on, single-event appends to distinct streams:
-//
-//	writers   group commit    one transaction per append
-//	1          1,470/s         1,850/s
-//	8          4,890/s         1,600/s
-//	64        22,800/s         1,700/s   (13x)
-//
-// A lone writer gains nothing (each append still waits for its fsync);
-// the gain grows with the writers waiting at once. ReadAll replays 1.7
-// million decoded records per second from the file.
+// On the 2-core reference machine, fsync on, single-event appends to new
+// streams (go test ./events/boltstore -run '^$' -bench
+// AppendWritersAlternating -benchtime 15x, which alternates this store with
+// every append handed to the writer goroutine): 1,590-2,350 appends/s with
+// one writer, 4,800-7,900 with 8 and 12,800-23,900 with 64, as the shared
+// disk's flush time moved; a lone writer commits 1.02-1.07 times as fast
+// as when handed off, as fast as one transaction per append. ReadAll
+// replays 1.7 million decoded records per second from the file. See
+// BENCHMARKS.md in the repository for the comparisons.
 package boltstore
