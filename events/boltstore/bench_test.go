@@ -114,7 +114,7 @@ func BenchmarkReadAll(b *testing.B) {
 func BenchmarkAppendWritersAlternating(b *testing.B) {
 	for _, writers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			block := max(40, 8*writers) // appends per side per round
+			block := max(100, 32*writers) // appends per side per round
 			stores := []*boltstore.Store{open(b), open(b, boltstore.WithHandOff())}
 			ctx := context.Background()
 			rates := make([][]float64, 2)
