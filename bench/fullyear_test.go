@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,6 +110,8 @@ func fullYear(b *testing.B, s events.Store, clinicians, groups int) int {
 // covering that share of the log (verifying only what follows it),
 // FULLYEAR_CPUPROFILE=file profiles the rebuild alone, and FULLYEAR_COLD=1
 // drops the page cache before rebuilding from the file (root, Linux).
+// FULLYEAR_MODES=off,verify,trust instead rebuilds the same log in each of
+// those modes in turn, b.N rounds (see alternateModes).
 func BenchmarkFullYear(b *testing.B) {
 	kinds := []string{"memory", "file"}
 	if k := os.Getenv("FULLYEAR_STORE"); k != "" {
@@ -162,6 +165,10 @@ func BenchmarkFullYear(b *testing.B) {
 			debug.FreeOSMemory()
 			resetPeakRSS()
 			before := procStatusMiB("VmRSS:")
+			if modes := os.Getenv("FULLYEAR_MODES"); modes != "" {
+				alternateModes(b, s, n, clinicians, strings.Split(modes, ","))
+				return
+			}
 			reg := events.NewRegistry()
 			var runnerOpts []projection.RunnerOption
 			if os.Getenv("FULLYEAR_VERIFY") == "off" {
@@ -191,22 +198,7 @@ func BenchmarkFullYear(b *testing.B) {
 					b.StartTimer()
 				}
 				t0 := time.Now()
-				m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
-				rep, err := projection.NewRunner(s, reg, m.Projections(), runnerOpts...).Rebuild(bg)
-				if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
-					b.Fatal(err, rep.Applied, n)
-				}
-				replay += rep.Elapsed
-				scored := 0
-				for _, err := range m.Scoring.All(py24) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					scored++
-				}
-				if scored != clinicians {
-					b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
-				}
+				replay += rebuildOnce(b, s, reg, n, clinicians, runnerOpts).Elapsed
 				fastest = min(fastest, time.Since(t0))
 			}
 			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/rebuild")
@@ -220,6 +212,27 @@ func BenchmarkFullYear(b *testing.B) {
 			b.ReportMetric(procStatusMiB("VmHWM:"), "peak-RSS-MiB")
 		})
 	}
+}
+
+// rebuildOnce rebuilds every projection from s, which holds n events, and
+// computes the final score of each of its clinicians.
+func rebuildOnce(b *testing.B, s events.Store, reg *events.Registry, n, clinicians int, opts []projection.RunnerOption) projection.Report {
+	m := projection.NewModels(eligibility.Default(), projection.ScoringConfig{})
+	rep, err := projection.NewRunner(s, reg, m.Projections(), opts...).Rebuild(bg)
+	if err != nil || rep.Applied != n || len(rep.Violations) > 0 {
+		b.Fatal(err, rep.Applied, n)
+	}
+	scored := 0
+	for _, err := range m.Scoring.All(py24) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		scored++
+	}
+	if scored != clinicians {
+		b.Fatalf("%d final scores for %d clinicians", scored, clinicians)
+	}
+	return rep
 }
 
 // signedCheckpoint signs, with a new key, the checkpoint of the first size
@@ -303,4 +316,93 @@ func procStatusMiB(field string) float64 {
 		}
 	}
 	return 0
+}
+
+// alternateModes rebuilds the log s holds (n events, clinicians final
+// scores) once in each mode per round, b.N rounds, the order rotating from
+// round to round, so that the machine's other tenants disturb every mode
+// alike; it reports each mode's median time (s-<mode>) and CPU time
+// (cpu-s-<mode>) per rebuild, and for each mode after the first the median
+// of the rounds' ratios to the first mode (<mode>÷<first>) with the lowest
+// and highest (…-lo, …-hi). The modes: off (no verification), verify
+// (chains, bindings and the tree), trust (verify, trusting a signed
+// checkpoint of the first FULLYEAR_TRUST share of the log, default 0.99);
+// FULLYEAR_BIND=key binds with the ledger key in verify and trust.
+//
+//	FULLYEAR_MODES=off,trust FULLYEAR_STORE=memory go test ./bench -run '^$' -bench FullYear -benchtime 5x -timeout 60m -v
+func alternateModes(b *testing.B, s events.Store, n, clinicians int, modes []string) {
+	share := 0.99
+	if v, err := strconv.ParseFloat(os.Getenv("FULLYEAR_TRUST"), 64); err == nil && v > 0 {
+		share = v
+	}
+	var bind []projection.RunnerOption
+	if os.Getenv("FULLYEAR_BIND") == "key" {
+		bind = append(bind, projection.WithStreamNames(names(b)))
+	}
+	opts := make([][]projection.RunnerOption, len(modes))
+	for k, mode := range modes {
+		switch mode {
+		case "off":
+			opts[k] = []projection.RunnerOption{projection.WithoutChainVerification()}
+		case "verify":
+			opts[k] = bind
+		case "trust":
+			signed, key := signedCheckpoint(b, s, int64(share*float64(n)))
+			opts[k] = append([]projection.RunnerOption{projection.TrustCheckpoint(signed, key)}, bind...)
+		default:
+			b.Fatalf("FULLYEAR_MODES: unknown mode %q (off, verify, trust)", mode)
+		}
+	}
+	reg := events.NewRegistry()
+	wall := make([][]time.Duration, len(modes))
+	cpu := make([][]time.Duration, len(modes))
+	b.ResetTimer()
+	for round := range b.N {
+		for j := range modes {
+			k := (j + round) % len(modes)
+			b.StopTimer()
+			debug.FreeOSMemory()
+			b.StartTimer()
+			t0, c0 := time.Now(), cpuTime()
+			rebuildOnce(b, s, reg, n, clinicians, opts[k])
+			wall[k] = append(wall[k], time.Since(t0))
+			cpu[k] = append(cpu[k], cpuTime()-c0)
+			b.Logf("b.N=%d round %d %s: %.3f s, %.3f cpu-s", b.N, round+1, modes[k], wall[k][round].Seconds(), cpu[k][round].Seconds())
+		}
+	}
+	b.StopTimer()
+	for k, mode := range modes {
+		b.ReportMetric(medianOf(wall[k]), "s-"+mode)
+		b.ReportMetric(medianOf(cpu[k]), "cpu-s-"+mode)
+		if k == 0 {
+			continue
+		}
+		ratios := make([]float64, b.N)
+		for r := range ratios {
+			ratios[r] = wall[k][r].Seconds() / wall[0][r].Seconds()
+		}
+		slices.Sort(ratios)
+		b.ReportMetric(median(ratios), mode+"÷"+modes[0])
+		b.ReportMetric(ratios[0], mode+"÷"+modes[0]+"-lo")
+		b.ReportMetric(ratios[len(ratios)-1], mode+"÷"+modes[0]+"-hi")
+	}
+	b.ReportMetric(float64(n), "events")
+}
+
+// medianOf is the median of durations, in seconds.
+func medianOf(ds []time.Duration) float64 {
+	s := make([]float64, len(ds))
+	for i, d := range ds {
+		s[i] = d.Seconds()
+	}
+	slices.Sort(s)
+	return median(s)
+}
+
+// median is the median of sorted values.
+func median(s []float64) float64 {
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -397,7 +397,7 @@ func (r *Runner) startRebuild(end events.Position) []warmer {
 	if r.verify {
 		r.chains = make([]chain.StreamVerifier, n)
 		for i := range r.chains {
-			r.chains[i] = *chain.NewStreamVerifier(int(end) / n) // at most one stream per record
+			r.chains[i] = *chain.NewStreamVerifier(r.toVerify(end) / n) // at most one stream per record it verifies
 		}
 		r.seed = maphash.MakeSeed()
 	}

@@ -60,6 +60,17 @@ func TrustCheckpoint(signed []byte, keys ...note.Verifier) RunnerOption {
 	return func(r *Runner) { r.trust = &trust{signed: signed, keys: keys} }
 }
 
+// toVerify returns how many of a log's first end records a rebuild
+// verifies the chains of: those after a trusted checkpoint. The verifiers
+// are sized by it: a table sized for the whole log would be touched, a page
+// fault at a time, by the few streams that go past the checkpoint.
+func (r *Runner) toVerify(end events.Position) int {
+	if r.trust != nil {
+		return max(int(end)-int(r.trust.cp.Size), 0)
+	}
+	return int(end)
+}
+
 // trust is a checkpoint a rebuild trusts.
 type trust struct {
 	signed []byte

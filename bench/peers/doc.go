@@ -36,8 +36,10 @@
 // # The same work on every side
 //
 // Every side encodes the events it appends inside the timed loop, with its
-// own codec (ours: events.Registry.Encode; hallgren: encoding/json, its
-// default encoder; eventhorizon: codec/json; goes: codec.Registry). The
+// own codec (ours: events.Registry.Encode; hallgren: json v2, set with its
+// SetEventEncoder, as its default encoding/json writes our TIN type masked
+// and could not read its events back; eventhorizon: codec/json; goes:
+// codec.Registry). The
 // in-memory stores of eventhorizon and goes keep Go values, so they decode
 // nothing when read (ours and hallgren's decode JSON): the table says so
 // where it matters. Each row's note names the rest of what differs.

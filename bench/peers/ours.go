@@ -30,7 +30,7 @@ func newOurs(fx *fixture) *ours { return &ours{fx: fx} }
 // and append it to a new stream (hash chain, idempotency index).
 func (o *ours) appendNew(n int) side {
 	return side{name: oursName, ours: true,
-		note: "ours also chains each record (SHA-256) and indexes its event ID (idempotent appends)",
+		note: "ours also chains each record (SHA-256), adds it to the Merkle tree over the log and indexes its event ID (idempotent appends)",
 		setup: func(ctx context.Context) (*trial, error) {
 			store, reg, fx := memstore.New(), events.NewRegistry(), o.fx
 			return &trial{want: n,
@@ -85,7 +85,7 @@ func meta(id uuid.UUID) election.Meta { return election.Meta{CommandID: id, Acto
 // service does: decode, reconcile), decides, encodes and appends.
 func (o *ours) command(n int) side {
 	return side{name: oursName, ours: true,
-		note: "ours also checks the attestation and the authorization, records the command ID's claim (a second append), reconciles the eligibility segments and chains the records; it decides on the election state its Service cached (the append still checks the revision)",
+		note: "ours also checks the attestation and the authorization, records the command ID's claim (a second append), reconciles the eligibility segments, chains the records and adds them to the tree; it decides on the election state its Service cached (the append still checks the revision)",
 		setup: func(ctx context.Context) (*trial, error) {
 			store := memstore.New()
 			svc, _, err := o.service(ctx, store, n)
@@ -201,7 +201,7 @@ func (r *ourReplay) build(ctx context.Context) (*memstore.Store, error) {
 func (r *ourReplay) side(verify bool) side {
 	name, note := oursName+", unverified", "ours builds the status, scoring and feedback models (the peers: one status map)"
 	if verify {
-		name, note = oursName+", chain verified", note+", and verifies every stream's hash chain"
+		name, note = oursName+", chain verified", note+", and verifies every stream's hash chain, every payload's stream binding and the Merkle tree over the log"
 	}
 	return side{name: name, ours: true, note: note,
 		setup: func(ctx context.Context) (*trial, error) {
@@ -236,7 +236,7 @@ func (r *ourReplay) side(verify bool) side {
 // writers goroutines at once.
 func (o *ours) durable(dir string, n, writers int) side {
 	return side{name: oursName, ours: true,
-		note: "ours writes four buckets per record (log, stream index, stream head, event-ID index) and chains it",
+		note: "ours writes five buckets per record (log, stream index, stream head, event-ID index, the Merkle tree's hashes) and the tree's size, and chains it",
 		setup: func(ctx context.Context) (*trial, error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, err

@@ -32,6 +32,14 @@ func TestConformanceArrayFreelist(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) events.Store { return open(t, boltstore.WithArrayFreelist()) })
 }
 
+// TestConformanceHandOff runs the suite with every append handed to the
+// writer goroutine, as a group of however many are waiting: the default
+// store commits an append with no group to join in its caller's goroutine,
+// which the suite's mostly sequential appends would always take.
+func TestConformanceHandOff(t *testing.T) {
+	storetest.Run(t, func(t testing.TB) events.Store { return open(t, boltstore.WithHandOff()) })
+}
+
 func TestConformanceWithoutGroupCommit(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) events.Store { return open(t, boltstore.WithoutGroupCommit()) })
 }

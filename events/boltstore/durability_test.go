@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "hold:<path>" or "create:<stage>|<path>"
+	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "crash-handoff:<path>", "crash-solo:<path>", "hold:<path>" or "create:<stage>|<path>"
 )
 
 // TestMain lets the test binary act as the child process of the crash and
@@ -35,6 +35,10 @@ func TestMain(m *testing.M) {
 		switch mode {
 		case "crash":
 			crashChild(path)
+		case "crash-handoff": // every append through the writer goroutine
+			crashChild(path, boltstore.WithHandOff())
+		case "crash-solo": // every append committed by its caller
+			crashChild(path, boltstore.WithoutGroupCommit())
 		case "hold":
 			holdChild(path)
 		case "create":
@@ -48,8 +52,8 @@ func TestMain(m *testing.M) {
 // crashChild appends groups of 1-3 events from 8 goroutines, forever, and
 // prints "ack <stream> <revision> <id>" for every event of every append the
 // store acknowledged. The parent kills it with SIGKILL.
-func crashChild(path string) {
-	s, err := boltstore.Open(path, boltstore.WithLockTimeout(10*time.Second))
+func crashChild(path string, opts ...boltstore.Option) {
+	s, err := boltstore.Open(path, append(opts, boltstore.WithLockTimeout(10*time.Second))...)
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(2)
@@ -123,7 +127,10 @@ type ack struct {
 
 // TestCrashSafety kills a writer process with SIGKILL at random moments and
 // checks, after each reopen, that every acknowledged append is there, that
-// no append is partly there, and that every hash chain verifies.
+// no append is partly there, and that every hash chain verifies. The trials
+// take turns: the default store (an append committed by its caller when it
+// has no group to join, by the writer goroutine otherwise), every append
+// handed to the writer, and every append committed by its caller.
 func TestCrashSafety(t *testing.T) {
 	trials := 50
 	if testing.Short() {
@@ -132,7 +139,7 @@ func TestCrashSafety(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	acked := map[uuid.UUID]ack{}
 	for trial := range trials {
-		cmd, sc := child(t, "crash", path)
+		cmd, sc := child(t, []string{"crash", "crash-handoff", "crash-solo"}[trial%3], path)
 		lines := make(chan string, 1024)
 		go func() {
 			for sc.Scan() {

@@ -8,3 +8,18 @@ func WithStageHook(fn func(stage string) error) Option {
 
 // CreateStages are the stages create passes through, in order.
 var CreateStages = []string{"temporary file created", "bbolt header written", "ledger initialized", "linked"}
+
+// WithHandOff has every append handed to the writer goroutine, even one
+// with no group to join (which the store otherwise commits in the caller's
+// goroutine), so that the tests cover the group-commit path alone.
+func WithHandOff() Option { return func(o *options) { o.handOff = true } }
+
+// WithCommitHook calls fn before each commit, with the write lock held:
+// whether the appending goroutine commits its own append (direct) and how
+// many appends the commit takes.
+func WithCommitHook(fn func(direct bool, appends int)) Option {
+	return func(o *options) { o.commitHook = fn }
+}
+
+// Queued returns how many appends wait for the writer goroutine.
+func (s *Store) Queued() int64 { return s.queued.Load() }

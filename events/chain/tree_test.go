@@ -165,3 +165,42 @@ func BenchmarkStoredHashes(b *testing.B) {
 		}
 	})
 }
+
+// TestDigesterIsSHA256OfTheHashes: the digest after any number of records,
+// taken between additions and across the Digester's internal buffer, is
+// SHA-256 over their hashes concatenated; adding more after a Sum goes on
+// from where it was.
+func TestDigesterIsSHA256OfTheHashes(t *testing.T) {
+	var d Digester
+	if d.Sum() != sha256.Sum256(nil) {
+		t.Fatal("the empty digest is not SHA-256 of nothing")
+	}
+	var all []byte
+	for i := range 3*digestBuffer/32 + 5 {
+		var h events.Hash
+		binary.BigEndian.PutUint64(h[:], uint64(i))
+		h = sha256.Sum256(h[:])
+		d.Add(h)
+		all = append(all, h[:]...)
+		if i%37 == 0 || i%128 == 127 || i%128 == 0 {
+			if got, want := d.Sum(), Hash(sha256.Sum256(all)); got != want || d.Size() != int64(i+1) {
+				t.Fatalf("after %d records: digest %x, want %x (size %d)", i+1, got, want, d.Size())
+			}
+		}
+	}
+	if got, want := d.Sum(), Hash(sha256.Sum256(all)); got != want {
+		t.Fatalf("digest %x, want %x", got, want)
+	}
+}
+
+// BenchmarkDigesterAdd is the cost of a record in a checkpoint's digest
+// (a rebuild trusting a checkpoint adds every record it covers).
+func BenchmarkDigesterAdd(b *testing.B) {
+	var d Digester
+	h := events.Hash(sha256.Sum256([]byte("x")))
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Add(h)
+	}
+	_ = d.Sum()
+}
