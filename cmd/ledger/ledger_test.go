@@ -533,6 +533,16 @@ func TestServerTampering(t *testing.T) {
 	if strings.Contains(out, streams["clean"]) {
 		t.Errorf("the untouched stream is reported:\n%s", out)
 	}
+	// status and export replay the same log: a finding, exit 1, not a
+	// failure to read.
+	for _, args := range [][]string{
+		{"status", "-store", srv.ConnectionString(), "-participant", tin, "-year", "MIPS-2024"},
+		{"export", "-store", srv.ConnectionString(), "-year", "MIPS-2024", "-format", "csv", "-o", filepath.Join(t.TempDir(), "x.csv")},
+	} {
+		if code, out, errs := runLedger(t, devEnv, args...); code != exitFindings || !strings.Contains(out, "FINDING ") {
+			t.Errorf("%s: exit %d, want %d with a FINDING line\n%s%s", args[0], code, exitFindings, out, errs)
+		}
+	}
 }
 
 // TestQPPExport: the QPP export is the library's (eligibility's

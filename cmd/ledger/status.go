@@ -24,6 +24,14 @@ func replay(ctx context.Context, e *env, cmd string, s events.Store, names *even
 		opts = append(opts, projection.AsOf(asOf))
 	}
 	rep, err := projection.NewRunner(s, events.NewRegistry(), models.Projections(), opts...).Rebuild(ctx)
+	if err != nil && serverFinding(s, err) {
+		// Something the server let another client do to the ledger ends
+		// the log's read there: a finding (verify lists them all), and no
+		// answer from the part of the log read before it.
+		fmt.Fprintln(e.out, "FINDING chain:", err)
+		fmt.Fprintf(e.err, "ledger %s: the ledger does not verify; run ledger verify for every finding\n", cmd)
+		return nil, rep, exitFindings
+	}
 	if err != nil {
 		return nil, rep, e.fail(cmd, err)
 	}
