@@ -266,7 +266,8 @@ func (s *Status) Apply(rec *events.Record, e events.Event) error {
 	case events.PublicReportingOptedOut:
 		s.get(e.ProgramYear, e.Participant).flags |= fReportingOut
 	case events.ElectionRequested, events.ElectionRequestWithdrawn, events.ElectionConfirmed:
-		s.rulesFor(electionYear(e)) // caches the year's closes for queries
+		_, py, _, _ := events.Subject(e)
+		s.rulesFor(py) // caches the year's closes for queries
 		if events.StreamCategory(rec.Stream) == events.CategoryPartialQPElection {
 			return s.partialQPElection(rec, e)
 		}
@@ -309,19 +310,6 @@ func eventTime(e events.Event) time.Time {
 	return time.Time{}
 }
 
-// electionYear returns an election event's program year.
-func electionYear(e events.Event) events.ProgramYear {
-	switch e := e.(type) {
-	case events.ElectionRequested:
-		return e.ProgramYear
-	case events.ElectionRequestWithdrawn:
-		return e.ProgramYear
-	case events.ElectionConfirmed:
-		return e.ProgramYear
-	}
-	return events.ProgramYear{}
-}
-
 // partialQPElection applies a Partial QP election's event: only its
 // confirmation changes the status (a pending one changes nothing).
 func (s *Status) partialQPElection(rec *events.Record, e events.Event) error {
@@ -337,8 +325,8 @@ func (s *Status) partialQPElection(rec *events.Record, e events.Event) error {
 
 // election applies an opt-in election's event.
 func (s *Status) election(rec *events.Record, e events.Event) error {
-	py := electionYear(e)
-	f := s.get(py, electionParticipant(e))
+	_, py, p, _ := events.Subject(e)
+	f := s.get(py, p)
 	// The decider's own state machine judges what may follow what: the
 	// packed facts give it the phase and the pending request's revision,
 	// and the record its place in the stream.
@@ -365,19 +353,6 @@ func (s *Status) election(rec *events.Record, e events.Event) error {
 		f.onBehalf, f.vg, f.flags = noRef, noRef, f.flags&^fImported
 	}
 	return nil
-}
-
-// electionParticipant returns an election event's participant.
-func electionParticipant(e events.Event) events.Participant {
-	switch e := e.(type) {
-	case events.ElectionRequested:
-		return e.Participant
-	case events.ElectionRequestWithdrawn:
-		return e.Participant
-	case events.ElectionConfirmed:
-		return e.Participant
-	}
-	return events.Participant{}
 }
 
 // determined files a determination in its slot and reconciles the
