@@ -21,7 +21,12 @@ import (
 // ErrCommandIDReused before it appends anything. Every store agrees on
 // "this stream has no events", so the check holds on every store, across
 // streams and participants, with no index of its own. It costs one read
-// and one append per command.
+// and one append per command. Two commands racing with one ID both pass
+// the check; the store then refuses the second one's events, whose IDs
+// derive from the command ID, as recorded already, except on a store whose
+// event IDs are unique per stream only (events.IDScope: EventStoreDB).
+// There the claim is recorded before the events instead (claimFirst), and
+// the claim stream's "no events yet" decides the race.
 type commandClaim struct {
 	id          uuid.UUID
 	kind        string
@@ -125,6 +130,28 @@ func (s *Service) bindClaim(ctx context.Context, c *commandClaim, dctx Context) 
 		return s.checkClaim(ctx, c, dctx)
 	}
 	return err
+}
+
+// bindClaimFirst records a compound command's claim before its events, on
+// a store whose event IDs are unique per stream only (Service.claimFirst):
+// there nothing else refuses a command racing with another that uses its
+// ID for other streams. Elsewhere it does nothing: the check before and
+// the claim after suffice, and a command refused in between records
+// nothing.
+func (s *Service) bindClaimFirst(ctx context.Context, c *commandClaim, dctx Context) error {
+	if !s.claimFirst {
+		return nil
+	}
+	return s.bindClaim(ctx, c, dctx)
+}
+
+// bindClaimAfter records a compound command's claim after its events,
+// unless bindClaimFirst did before them.
+func (s *Service) bindClaimAfter(ctx context.Context, c *commandClaim, dctx Context) error {
+	if s.claimFirst {
+		return nil
+	}
+	return s.bindClaim(ctx, c, dctx)
 }
 
 // checkClaim compares a command with the claim recorded for its ID, if

@@ -36,8 +36,10 @@ type command struct {
 	key  electionKey
 	kind commandKind // "" when any earlier record of the ID answers it
 	// claim, when not nil, binds the command ID to the command's content
-	// (claim.go).
-	claim *commandClaim
+	// (claim.go); claimed says this command has recorded it (or found it
+	// recorded for the same content).
+	claim   *commandClaim
+	claimed bool
 }
 
 // run takes a command, retrying it when another writer appended to the
@@ -95,8 +97,9 @@ func (c *command) handle(ctx context.Context, decide decideFunc, fresh bool) (Re
 	}
 	// 4. A command ID first used for another command is refused before
 	//    anything is appended (checked on every attempt: a command racing
-	//    with this one may have recorded its claim meanwhile).
-	if err := c.checkClaim(ctx); err != nil {
+	//    with this one may have recorded its claim meanwhile). Where event
+	//    IDs are unique per stream only, the claim is recorded here.
+	if err := c.claimBeforeAppend(ctx); err != nil {
 		return Receipt{}, err
 	}
 	// 5. Append at the revision the state was loaded at.
@@ -124,7 +127,7 @@ func (c *command) handle(ctx context.Context, decide decideFunc, fresh bool) (Re
 	if next, ok := c.after(l, evs, data, res); ok {
 		c.s.states.recorded(c.key, next)
 	}
-	if c.claim != nil {
+	if c.claim != nil && !c.claimed {
 		if err := c.s.bindClaim(ctx, c.claim, c.dctx); err != nil {
 			return Receipt{}, err
 		}
@@ -182,13 +185,35 @@ func (c *command) checkClaim(ctx context.Context) error {
 	return c.s.checkClaim(ctx, c.claim, c.dctx)
 }
 
+// claimBeforeAppend refuses the command if its ID's claim was recorded for
+// another command. On a store whose event IDs are unique per stream only
+// (events.IDScope: EventStoreDB) it records the claim instead, once: there
+// nothing else would refuse two commands racing with one ID for two
+// streams, and a claim recorded after the events would find the race lost
+// with the loser's events in the ledger. The price, on that store only: a
+// command whose append then loses a race and is refused on the retry
+// leaves its claim (no election state; a retry of it is refused the same
+// way, any other use of its ID with ErrCommandIDReused).
+func (c *command) claimBeforeAppend(ctx context.Context) error {
+	switch {
+	case c.claim == nil || c.claimed:
+		return nil
+	case !c.s.claimFirst:
+		return c.checkClaim(ctx)
+	}
+	if err := c.s.bindClaim(ctx, c.claim, c.dctx); err != nil {
+		return err
+	}
+	c.claimed = true
+	return nil
+}
+
 // replayOrReused answers an append the store refused because the
 // command's event IDs are recorded already: from the stream, if it holds
 // this command (a concurrent retry of it); otherwise the ID was used for
-// another command's events, in another stream. (A store that checks event
-// IDs per stream only, as EventStoreDB does, never says so across streams:
-// there two commands racing with one ID may both be recorded, and the
-// second is told ErrCommandIDReused when it binds its claim.)
+// another command's events, in another stream. (A store whose event IDs
+// are unique per stream only, EventStoreDB, never says so across streams:
+// there the claim recorded before the append refuses the second command.)
 func (c *command) replayOrReused(ctx context.Context, dup error) (Receipt, error) {
 	l, err := c.s.states.load(ctx, c.key, true)
 	if err != nil {

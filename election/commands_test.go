@@ -13,6 +13,7 @@ import (
 	"github.com/electionledger/ledger/events/boltstore"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
+	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/events/pgstore/pgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -295,6 +296,12 @@ func stores() map[string]func(t *testing.T) events.Store {
 			return s
 		},
 		"postgres": func(t *testing.T) events.Store { return pgtest.Open(t) },
+		// memory playing a store whose event IDs are unique per stream
+		// (events.IDScope), so that the Service's path for EventStoreDB
+		// (command IDs bound before their events) runs every test here.
+		"memory, IDs per stream": func(t *testing.T) events.Store {
+			return &hookStore{Store: memstore.New(), perStream: true}
+		},
 	}
 }
 
@@ -333,6 +340,11 @@ func TestCommandIDReusedWithOtherContent(t *testing.T) {
 				assert.True(t, errors.As(err, &r), what)
 			}
 			assert.Equal(t, n, logLen(t, h), "refused reuses append nothing")
+			// A command the decider refuses records nothing, no claim
+			// either (where claims precede events too).
+			_, err = h.Service.Confirm(bg, h.Meta(m.Actor), py24, q, "CONFIRM")
+			assert.ErrorIs(t, err, election.ErrNothingPending, "q has no selection to confirm")
+			assert.Equal(t, n, logLen(t, h), "a refused command appends nothing, not even its claim")
 			again, err := h.Service.Request(bg, m, py24, p, optIn)
 			require.NoError(t, err)
 			assert.True(t, again.Replayed)

@@ -30,7 +30,8 @@ import (
 // may hold an append (to line up a race), fail it, or let it through.
 type hookStore struct {
 	events.Store
-	hook func(ctx context.Context, stream string) error
+	hook      func(ctx context.Context, stream string) error
+	perStream bool
 }
 
 func (s *hookStore) Append(ctx context.Context, stream string, exp events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
@@ -41,6 +42,11 @@ func (s *hookStore) Append(ctx context.Context, stream string, exp events.Expect
 	}
 	return s.Store.Append(ctx, stream, exp, evs...)
 }
+
+// IDsPerStream forwards events.IDScope, or says true when perStream is
+// set (a store whose event IDs are unique per stream, as EventStoreDB's
+// are, played by any store).
+func (s *hookStore) IDsPerStream() bool { return s.perStream || events.EventIDsPerStream(s.Store) }
 
 // newHooked returns a harness over a memstore whose appends go through
 // the returned hookStore.
@@ -107,17 +113,65 @@ func TestRedMemberCannotWithdrawItsVirtualGroupOptIn(t *testing.T) {
 
 // TestRedCommandIDReusedConcurrently: two commands with one ID and other
 // content (another participant) race, on every store; one is refused with
-// ErrCommandIDReused, and on every store but EventStoreDB (whose event-ID
-// check is per stream) it appends nothing. Issue 14.7: the reuse
-// is refused with ErrCommandIDReused, and a refused command appends nothing.
-// The claim is checked once, before the first append, and recorded only
-// after it, so both commands pass the check. Where the store refuses the
-// second use of the derived event IDs (memory, file, PostgreSQL) the loser
-// retries without checking the claim again and gives up with an untyped
-// "gave up after 8 conflicting attempts"; where event IDs are unique per
-// stream only (EventStoreDB) both selections are appended and the loser is
-// refused after its events are in the ledger.
+// ErrCommandIDReused and appends nothing (issue 14.7). Both pass the claim
+// check before either appends. Where the store refuses the second use of
+// the derived event IDs across streams (memory, file, PostgreSQL) the loser
+// finds the winner's claim when its append is refused; where event IDs are
+// unique per stream only (EventStoreDB, and memory playing it) the claim is
+// recorded before the events, and the loser is refused there. (Before the
+// claim was recorded first on EventStoreDB, both elections were recorded
+// there and the loser was refused after its events were in the ledger.)
 func TestRedCommandIDReusedConcurrently(t *testing.T) {
+	raceOneID(t, func(h *et.Harness) (func(int) error, func(int) []string) {
+		ps := []events.Participant{et.Group(201), et.Group(202)}
+		h.Determine(et.OptInEligible(ps[0], py24), et.OptInEligible(ps[1], py24))
+		h.Auth.ConnectRepresentative("rep", ps[0].TIN)
+		h.Auth.ConnectRepresentative("rep", ps[1].TIN)
+		m := h.Meta(election.Actor{ID: "rep", Role: events.RolePracticeRepresentative})
+		run := func(i int) error { _, err := h.Service.Request(bg, m, py24, ps[i], optIn); return err }
+		return run, func(i int) []string { return []string{h.Names.Election(py24, ps[i])} }
+	})
+}
+
+// TestRedVirtualGroupCommandIDReusedConcurrently: two virtual groups'
+// elections with one command ID race, on every store; one is refused with
+// ErrCommandIDReused and records nothing: no membership, no admission of
+// its member, no opt-in. The members' admissions sit in streams of their
+// own under IDs of their own, so before the claim was recorded ahead of
+// them the loser's member stayed admitted to its virtual group on every
+// store (and could join no other that year).
+func TestRedVirtualGroupCommandIDReusedConcurrently(t *testing.T) {
+	raceOneID(t, func(h *et.Harness) (func(int) error, func(int) []string) {
+		py25 := events.PY(events.MIPS, 2025)
+		h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)) // in the PY2025 virtual group window
+		ps := []events.Participant{et.Group(211), et.Group(212)}
+		h.Determine(et.OptInEligible(ps[0], py25), et.OptInEligible(ps[1], py25))
+		var vgs []events.Participant
+		for i, id := range []string{"VG-R1", "VG-R2"} {
+			vg, err := events.NewVirtualGroup(id)
+			require.NoError(t, err)
+			vgs = append(vgs, vg)
+			h.Auth.ConnectVirtualGroupRepresentative("vg-rep", id)
+			h.Auth.ConnectRepresentative("vg-rep", ps[i].TIN)
+		}
+		m := h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+		run := func(i int) error {
+			_, err := h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vgs[i], ProgramYear: py25,
+				Members: []events.TIN{ps[i].TIN}})
+			return err
+		}
+		return run, func(i int) []string {
+			return []string{h.Names.VirtualGroup(py25, vgs[i]), h.Names.VirtualGroupMember(py25, ps[i].TIN), h.Names.Election(py25, ps[i])}
+		}
+	})
+}
+
+// raceOneID races two commands sharing one command ID, made by setup on a
+// harness over each store, holding the first two appends until both reach
+// the store. Exactly one must be refused with ErrCommandIDReused, with
+// none of its streams (streams(i)) holding a record; the other must
+// succeed and record in each of its own.
+func raceOneID(t *testing.T, setup func(h *et.Harness) (run func(i int) error, streams func(i int) []string)) {
 	for name, open := range stores() {
 		t.Run(name, func(t *testing.T) {
 			clock := et.NewClock(eligibility.Eastern(2025, time.February, 3, 10, 0))
@@ -127,14 +181,10 @@ func TestRedCommandIDReusedConcurrently(t *testing.T) {
 			}
 			hs := &hookStore{Store: inner}
 			h := et.New(t, et.WithStore(hs))
-			p, q := et.Group(201), et.Group(202)
-			h.Determine(et.OptInEligible(p, py24), et.OptInEligible(q, py24))
-			h.Auth.ConnectRepresentative("rep", p.TIN)
-			h.Auth.ConnectRepresentative("rep", q.TIN)
-			m := h.Meta(election.Actor{ID: "rep", Role: events.RolePracticeRepresentative})
+			run, streams := setup(h)
 
 			// Hold the first two appends (whatever their streams: the
-			// commands' claims, or their elections) until both have reached
+			// commands' claims, or their events) until both have reached
 			// the store, so the two commands race; a command refused before
 			// it appends lets the other go after a second.
 			var arrivals atomic.Int32
@@ -153,29 +203,44 @@ func TestRedCommandIDReusedConcurrently(t *testing.T) {
 			}
 			errs := make([]error, 2)
 			var wg sync.WaitGroup
-			for i, who := range []events.Participant{p, q} {
-				wg.Go(func() { _, errs[i] = h.Service.Request(bg, m, py24, who, optIn) })
+			for i := range errs {
+				wg.Go(func() { errs[i] = run(i) })
 			}
 			wg.Wait()
 			refused := 0
-			for i, who := range []events.Participant{p, q} {
-				if errors.Is(errs[i], election.ErrCommandIDReused) {
+			for i, err := range errs {
+				lost := errors.Is(err, election.ErrCommandIDReused)
+				if lost {
 					refused++
-					if name == "eventstoredb" {
-						// The known limit: EventStoreDB checks event IDs per
-						// stream, so the loser's events may be recorded before
-						// its claim finds the winner's (command.go,
-						// replayOrReused).
-						continue
-					}
-					assert.Empty(t, h.Stream(py24, who), "the refused command appended nothing for %v", who)
 				} else {
-					assert.NoError(t, errs[i])
+					assert.NoError(t, err)
+				}
+				for _, stream := range streams(i) {
+					n := streamLen(t, h, stream)
+					if lost {
+						assert.Zero(t, n, "the refused command %d recorded nothing in %s", i, stream)
+					} else {
+						assert.NotZero(t, n, "the command %d that went through recorded in %s", i, stream)
+					}
 				}
 			}
 			assert.Equal(t, 1, refused, "exactly one of the two uses of the ID is refused, with ErrCommandIDReused")
 		})
 	}
+}
+
+// streamLen counts a stream's records.
+func streamLen(t *testing.T, h *et.Harness, stream string) int {
+	t.Helper()
+	n := 0
+	for _, err := range h.Store.ReadStream(bg, stream, 0) {
+		if errors.Is(err, events.ErrStreamNotFound) {
+			return 0
+		}
+		require.NoError(t, err)
+		n++
+	}
+	return n
 }
 
 // TestRedBatchReusedAfterAnInterruptedRun: an upload the store interrupted

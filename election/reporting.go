@@ -65,6 +65,9 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	if err != nil {
 		return Receipt{}, err
 	}
+	if err := s.bindClaimFirst(ctx, claim, dctx); err != nil {
+		return Receipt{}, err
+	}
 	res, err := s.store.Append(ctx, stream, events.NoStream, data)
 	switch {
 	case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent):
@@ -72,7 +75,7 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	case err != nil:
 		return Receipt{}, err
 	}
-	if err := s.bindClaim(ctx, claim, dctx); err != nil {
+	if err := s.bindClaimAfter(ctx, claim, dctx); err != nil {
 		return Receipt{}, err
 	}
 	return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,

@@ -64,6 +64,9 @@ type Service struct {
 	attempts int
 	workers  int
 	states   stateSource // the cache in front of the store, or the store alone
+	// claimFirst records a command's claim before its events, not after:
+	// the store's event IDs are unique per stream only (events.IDScope).
+	claimFirst bool
 }
 
 // NewService checks cfg and returns a Service.
@@ -72,7 +75,8 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("election: NewService needs a Store, a StreamNamer and an Authorizer")
 	}
 	s := &Service{store: cfg.Store, names: cfg.Names, auth: cfg.Authorizer, reg: cfg.Registry, table: cfg.Table,
-		elig: cfg.Eligibility, now: cfg.Clock, attempts: cfg.MaxAttempts, workers: cfg.BatchWorkers}
+		elig: cfg.Eligibility, now: cfg.Clock, attempts: cfg.MaxAttempts, workers: cfg.BatchWorkers,
+		claimFirst: events.EventIDsPerStream(cfg.Store)}
 	if s.reg == nil {
 		s.reg = events.NewRegistry()
 	}

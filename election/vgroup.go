@@ -184,30 +184,20 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
-
 	out := VirtualGroupResult{Members: make([]MemberResult, len(e.Members))}
-	var admitted []events.TIN
-	for i, tin := range e.Members {
-		err := s.auth.Authorize(ctx, m.Actor, events.Group(tin))
-		if err != nil {
-			err = refuse(ErrUnauthorized, events.Group(tin), py, err.Error(), "the virtual group's representative must be authorized by each member TIN")
-		} else {
-			err = s.admit(ctx, m, dctx, tin)
-		}
-		var me *eligibility.MemberError
-		var r *Refusal
-		switch {
-		case err == nil:
-			admitted = append(admitted, tin)
-		case errors.As(err, &me), errors.As(err, &r):
-			out.Members[i] = MemberResult{TIN: tin, Status: MemberRefused, Err: err}
-		default:
-			return VirtualGroupResult{}, fmt.Errorf("election: admit a member of %v: %w", vg, err)
-		}
+	if err := s.judgeMembers(ctx, m, dctx, e.Members, out.Members); err != nil {
+		return out, err
 	}
-	if len(admitted) == 0 {
-		return out, refuse(ErrNoEligibleMember, vg, py, fmt.Sprintf("none of the %d listed TINs may be a member (see each member's result)", len(e.Members)),
-			"list TINs the representative is authorized for, above the low-volume threshold or opt-in eligible in the membership period, with at most 10 eligible clinicians, in no other virtual group")
+	// The ID is bound to the member list before anything is appended, on
+	// every store: the members' admissions sit in their own streams under
+	// IDs of their own, so no store would refuse another command's use of
+	// this ID before they are recorded.
+	if err := s.bindClaim(ctx, claim, dctx); err != nil {
+		return VirtualGroupResult{}, err
+	}
+	admitted, err := s.admitMembers(ctx, m, dctx, e.Members, out.Members)
+	if err != nil {
+		return out, err
 	}
 	dropped, err := s.dropMembers(ctx, m, dctx, before, admitted)
 	if err != nil {
@@ -223,10 +213,74 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 		}
 	}
 	out.Members = append(out.Members, dropped...)
-	if err := incomplete(vg, out.Members); err != nil {
-		return out, err
+	return out, incomplete(vg, out.Members)
+}
+
+// judgeMembers judges each listed TIN for membership, recording nothing:
+// the representative's authority for it (the Authorizer) and the
+// membership rules. A TIN that fails is reported in results with its rule.
+// When none may be a member, the election is refused (ErrNoEligibleMember).
+func (s *Service) judgeMembers(ctx context.Context, m Meta, dctx Context, tins []events.TIN, results []MemberResult) error {
+	py := dctx.ProgramYear
+	for i, tin := range tins {
+		err := s.auth.Authorize(ctx, m.Actor, events.Group(tin))
+		if err != nil {
+			err = refuse(ErrUnauthorized, events.Group(tin), py, err.Error(), "the virtual group's representative must be authorized by each member TIN")
+		} else if _, _, err = s.judgeMember(ctx, dctx, tin); errors.Is(err, errAdmitted) {
+			err = nil // a member already: a retry, or a revision
+		}
+		if err = memberRefusal(dctx.Participant, tin, err, &results[i]); err != nil {
+			return err
+		}
 	}
-	return out, s.bindClaim(ctx, claim, dctx)
+	return noneAdmitted(dctx, results)
+}
+
+// noneAdmitted refuses a virtual group election none of whose listed TINs
+// may be a member.
+func noneAdmitted(dctx Context, results []MemberResult) error {
+	for _, r := range results {
+		if r.Status != MemberRefused {
+			return nil
+		}
+	}
+	return refuse(ErrNoEligibleMember, dctx.Participant, dctx.ProgramYear, fmt.Sprintf("none of the %d listed TINs may be a member (see each member's result)", len(results)),
+		"list TINs the representative is authorized for, above the low-volume threshold or opt-in eligible in the membership period, with at most 10 eligible clinicians, in no other virtual group")
+}
+
+// memberRefusal reports err, a member's refusal (a membership rule or a
+// Refusal), in r; any other error is returned, wrapped.
+func memberRefusal(vg events.Participant, tin events.TIN, err error, r *MemberResult) error {
+	var me *eligibility.MemberError
+	var rf *Refusal
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &me), errors.As(err, &rf):
+		*r = MemberResult{TIN: tin, Status: MemberRefused, Err: err}
+		return nil
+	}
+	return fmt.Errorf("election: admit a member of %v: %w", vg, err)
+}
+
+// admitMembers records the admission of each TIN judged admissible (those
+// not refused in results), judging it again as it does so: another virtual
+// group may have admitted it since. It returns the TINs admitted, and
+// refuses the election (ErrNoEligibleMember) if that race took them all.
+func (s *Service) admitMembers(ctx context.Context, m Meta, dctx Context, tins []events.TIN, results []MemberResult) ([]events.TIN, error) {
+	var admitted []events.TIN
+	for i, tin := range tins {
+		if results[i].Status == MemberRefused {
+			continue
+		}
+		if err := memberRefusal(dctx.Participant, tin, s.admit(ctx, m, dctx, tin), &results[i]); err != nil {
+			return nil, err
+		}
+		if results[i].Status != MemberRefused {
+			admitted = append(admitted, tin)
+		}
+	}
+	return admitted, noneAdmitted(dctx, results)
 }
 
 // incomplete reports a store failure among the members' results.
@@ -369,6 +423,10 @@ func (s *Service) RetractVirtualGroup(ctx context.Context, m Meta, vg events.Par
 	if err := s.checkClaim(ctx, claim, dctx); err != nil {
 		return VirtualGroupResult{}, err
 	}
+	// Bound before anything is appended, on every store, as an election's.
+	if err := s.bindClaim(ctx, claim, dctx); err != nil {
+		return VirtualGroupResult{}, err
+	}
 	out := VirtualGroupResult{}
 	if out.Members, err = s.dropMembers(ctx, m, dctx, members, nil); err != nil {
 		return VirtualGroupResult{}, err
@@ -377,10 +435,7 @@ func (s *Service) RetractVirtualGroup(ctx context.Context, m Meta, vg events.Par
 		RetractedAt: dctx.Now.UTC()}); err != nil {
 		return VirtualGroupResult{}, err
 	}
-	if err := incomplete(vg, out.Members); err != nil {
-		return out, err
-	}
-	return out, s.bindClaim(ctx, claim, dctx)
+	return out, incomplete(vg, out.Members)
 }
 
 // FinalizeVirtualGroup records, once the virtual group deadline has
@@ -487,17 +542,17 @@ func (s *Service) appendVirtualGroup(ctx context.Context, m Meta, dctx Context, 
 		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash}, nil
 }
 
-// admit judges a TIN for membership of the virtual group the context names
-// and, if it may join, records its admission in its membership stream (once:
-// a retry or a revision of the same virtual group finds it there). A TIN
-// already admitted to another virtual group this year is refused; two
-// virtual groups racing for one TIN append at the same expected revision,
-// so only one admits it.
-func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TIN) error {
+// judgeMember judges a TIN for membership of the virtual group the
+// context names, recording nothing: the membership rules over the TIN's
+// determinations known at the context's time, and the virtual group its
+// membership stream names now (a TIN already admitted to another virtual
+// group this year is refused). It returns the membership stream's last
+// revision and whether it exists.
+func (s *Service) judgeMember(ctx context.Context, dctx Context, tin events.TIN) (last uint64, exists bool, err error) {
 	py, vgID := dctx.ProgramYear, dctx.Participant.ID
 	dets, err := eligibility.History(ctx, s.store, s.names, s.reg, py, events.Group(tin))
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	known := dets[:0:0]
 	for _, d := range dets {
@@ -505,21 +560,41 @@ func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TI
 			known = append(known, d)
 		}
 	}
-	stream := s.names.VirtualGroupMember(py, tin)
+	memberOf, last, exists, err := s.membershipOf(ctx, s.names.VirtualGroupMember(py, tin))
+	if err != nil {
+		return 0, false, err
+	}
+	if err := dctx.Rules.CheckVirtualGroupMember(tin, known, memberOf, vgID); err != nil {
+		return 0, false, err
+	}
+	if memberOf == vgID {
+		return 0, false, errAdmitted
+	}
+	return last, exists, nil
+}
+
+// errAdmitted: the TIN is a member of this virtual group already (a retry,
+// or a revision of the same election).
+var errAdmitted = errors.New("admitted already")
+
+// admit records the admission of a TIN the virtual group may have
+// (judgeMember) in its membership stream, once: a retry or a revision of
+// the same virtual group finds it there. Two virtual groups racing for one
+// TIN append at the same expected revision, so only one admits it; the
+// other judges again and is refused.
+func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TIN) error {
+	py := dctx.ProgramYear
 	for attempt := 0; attempt < s.attempts; attempt++ {
-		memberOf, last, exists, err := s.membershipOf(ctx, stream)
+		last, exists, err := s.judgeMember(ctx, dctx, tin)
+		if errors.Is(err, errAdmitted) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if err := dctx.Rules.CheckVirtualGroupMember(tin, known, memberOf, vgID); err != nil {
-			return err
-		}
-		if memberOf == vgID {
-			return nil // admitted before: a retry, or a revision of the same election
-		}
 		sub := s.memberMeta(m, "admit/"+tin.Digits())
 		data, err := s.reg.Encode(eventID(sub.CommandID, 0), events.VirtualGroupMemberAdmitted{Member: events.Group(tin),
-			ProgramYear: py, VirtualGroupID: vgID, AdmittedAt: dctx.Now.UTC()}, s.metadata(sub, dctx.Participant))
+			ProgramYear: py, VirtualGroupID: dctx.Participant.ID, AdmittedAt: dctx.Now.UTC()}, s.metadata(sub, dctx.Participant))
 		if err != nil {
 			return err
 		}
@@ -527,7 +602,7 @@ func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TI
 		if exists {
 			expected = events.Exact(last)
 		}
-		_, err = s.store.Append(ctx, stream, expected, data)
+		_, err = s.store.Append(ctx, s.names.VirtualGroupMember(py, tin), expected, data)
 		if !errors.Is(err, events.ErrWrongExpectedRevision) && !errors.Is(err, events.ErrDuplicateEvent) {
 			return err
 		}

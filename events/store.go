@@ -24,7 +24,8 @@ import (
 //     same IDs and the same content, in the same order and stream, writes
 //     nothing and returns the original AppendResult. An event ID already
 //     written with other content, or in another stream, or repeated within
-//     one append, is ErrDuplicateEvent. Idempotency is checked before the
+//     one append, is ErrDuplicateEvent (in another stream: unless the store
+//     says, through IDScope, that its IDs are unique per stream only). Idempotency is checked before the
 //     expected revision and before sealing, so a retried append succeeds
 //     even though the stream has moved on (or was sealed by it).
 //   - Sealing: after an event whose type Seals (ElectionConfirmed), every
@@ -62,6 +63,26 @@ type BatchReader interface {
 	// and returns the position to read next. It appends none only when from
 	// is at the end of the log. The records are as ReadAll yields them.
 	ReadBatch(ctx context.Context, buf []Record, from Position) ([]Record, Position, error)
+}
+
+// IDScope is implemented by a Store whose event IDs are unique per stream
+// only: an ID written in one stream may be written again in another, where
+// Store's contract refuses it (EventStoreDB checks IDs per stream, and
+// esdbstore says so). A Store that does not implement IDScope, or whose
+// IDsPerStream returns false, refuses an ID written anywhere in its log.
+// Callers that rely on a cross-stream refusal (the election service's
+// command IDs) take another path on such a store. A Store that wraps
+// another must forward IDScope: nothing else looks through a wrapper.
+type IDScope interface {
+	// IDsPerStream reports whether event IDs are unique per stream only.
+	IDsPerStream() bool
+}
+
+// EventIDsPerStream reports whether s says its event IDs are unique per
+// stream only (IDScope).
+func EventIDsPerStream(s Store) bool {
+	sc, ok := s.(IDScope)
+	return ok && sc.IDsPerStream()
 }
 
 // AppendResult says where an append landed: the revision and global

@@ -34,8 +34,11 @@
 // an exact expected revision or NoStream reads the last 64 events and,
 // when the stream has moved on, the place that revision names: an event ID
 // reused more than 64 events deep with an exact expected revision is not
-// recognised. Event IDs are unique per stream, not across streams, so
-// storetest runs with storetest.PerStreamIdempotency for this store.
+// recognised. Event IDs are unique per stream, not across streams: the
+// store says so (IDsPerStream, events.IDScope), so that the conformance
+// suite expects it and the election service binds a command's ID before it
+// appends the command's events (the server would not refuse the ID reused
+// in another stream).
 //
 // # Seals
 //

@@ -44,7 +44,7 @@ func TestConformanceDouble(t *testing.T) {
 	srv := esdbfake.Run(t, esdbfake.WithBehaviours(esdbfake.ServerBehaviours()))
 	storetest.Run(t, func(t testing.TB) events.Store {
 		return open(t, srv.ConnectionString(), esdbstore.WithPageSize(conformancePage))
-	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
+	}, storetest.PageSize(conformancePage))
 }
 
 // TestConformanceServer runs the suite against a real EventStoreDB or
@@ -57,7 +57,7 @@ func TestConformanceServer(t *testing.T) {
 	}
 	storetest.Run(t, func(t testing.TB) events.Store {
 		return open(t, url, esdbstore.WithPageSize(conformancePage))
-	}, storetest.PerStreamIdempotency(), storetest.PageSize(conformancePage))
+	}, storetest.PageSize(conformancePage))
 }
 
 func ev(n int) events.EventData {

@@ -150,6 +150,10 @@ func (s *Store) ServerVersion(ctx context.Context) (esdb.ServerVersion, error) {
 
 func (s *Store) deadline() *time.Duration { d := s.opts.timeout; return &d }
 
+// IDsPerStream implements events.IDScope: the server refuses an event ID
+// written before only within one stream.
+func (s *Store) IDsPerStream() bool { return true }
+
 // Close ends every call and subscription (which yield ErrClosed) and
 // closes the client. It may be called from anywhere, a subscription's loop
 // body included, and more than once. It waits a few seconds at most for

@@ -25,14 +25,8 @@ type Factory func(t testing.TB) events.Store
 type Option func(*config)
 
 type config struct {
-	perStreamIDs bool
-	pageSize     int
+	pageSize int
 }
-
-// PerStreamIdempotency is for stores whose event IDs are unique per stream
-// only (EventStoreDB): the suite does not require an ID written to one
-// stream to be refused in another.
-func PerStreamIdempotency() Option { return func(c *config) { c.perStreamIDs = true } }
 
 // timeout bounds every subtest, so a store that hangs fails instead.
 const timeout = 60 * time.Second
@@ -97,6 +91,11 @@ type scoped struct {
 func streamPrefix(s events.Store) string { return s.(*scoped).prefix }
 
 func cfgOf(s events.Store) config { return s.(*scoped).cfg }
+
+// IDsPerStream forwards events.IDScope: a store whose event IDs are unique
+// per stream only (it says so) is not required to refuse an ID written to
+// one stream in another.
+func (s *scoped) IDsPerStream() bool { return events.EventIDsPerStream(s.Store) }
 
 // ownStreams is the filter accepting the subtest's own streams only.
 func ownStreams(s events.Store) events.Filter {
@@ -483,8 +482,8 @@ func testDuplicate(t *testing.T, s events.Store) {
 			return err
 		},
 		"same ID, other stream": func() error {
-			if cfgOf(s).perStreamIDs {
-				return events.ErrDuplicateEvent // the store documents per-stream IDs
+			if events.EventIDsPerStream(s) {
+				return events.ErrDuplicateEvent // the store says its IDs are per stream (events.IDScope)
 			}
 			_, err := s.Append(ctxFor(t), stream(s, "elsewhere"), events.Any, e)
 			return err

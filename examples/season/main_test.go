@@ -16,6 +16,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
 	"github.com/electionledger/ledger/events/memstore"
 )
@@ -108,6 +109,25 @@ func TestSeasonOnEventStoreDB(t *testing.T) {
 	args := []string{"-clinicians", "400", "-seed", "5", "-quiet"}
 	if esdb, mem := summary(t, append(args, "-store", srv.ConnectionString())...), summary(t, append(args, "-store", "memory")...); esdb != mem {
 		t.Errorf("EventStoreDB and memory stores disagree:\n%s\n---\n%s", esdb, mem)
+	}
+}
+
+// TestCountingForwardsIDScope: the counting wrapper the Service sees says
+// what the store underneath says of its event IDs (per stream on
+// EventStoreDB), so the Service binds command IDs before their events
+// there.
+func TestCountingForwardsIDScope(t *testing.T) {
+	srv := esdbfake.Run(t)
+	es, err := esdbstore.Open(srv.ConnectionString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer es.Close()
+	if !events.EventIDsPerStream(counting{Store: es}) {
+		t.Error("counting hides EventStoreDB's per-stream event IDs")
+	}
+	if events.EventIDsPerStream(counting{Store: memstore.New()}) {
+		t.Error("counting says a memstore's event IDs are per stream")
 	}
 }
 

@@ -597,6 +597,10 @@ type counting struct {
 	n *atomic.Int64
 }
 
+// IDsPerStream forwards events.IDScope, so that the Service sees what the
+// store underneath says of its event IDs.
+func (c counting) IDsPerStream() bool { return events.EventIDsPerStream(c.Store) }
+
 func (c counting) Append(ctx context.Context, stream string, exp events.ExpectedRevision, evs ...events.EventData) (events.AppendResult, error) {
 	r, err := c.Store.Append(ctx, stream, exp, evs...)
 	if err == nil {
