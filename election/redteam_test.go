@@ -166,6 +166,32 @@ func TestRedVirtualGroupCommandIDReusedConcurrently(t *testing.T) {
 	})
 }
 
+// TestRedOptOutCommandIDReusedConcurrently: two voluntary reporters'
+// public-reporting opt-outs with one command ID race, on every store; one
+// is refused with ErrCommandIDReused (not told it had opted out already)
+// and records nothing.
+func TestRedOptOutCommandIDReusedConcurrently(t *testing.T) {
+	raceOneID(t, func(h *et.Harness) (func(int) error, func(int) []string) {
+		ps := []events.Participant{et.Group(221), et.Group(222)}
+		h.Determine(et.OptInEligible(ps[0], py24), et.OptInEligible(ps[1], py24))
+		for _, p := range ps {
+			h.Auth.ConnectRepresentative("rep", p.TIN)
+			m := h.Rep(p.TIN)
+			_, err := h.Service.Request(bg, m, py24, p, voluntary)
+			require.NoError(t, err)
+			m.CommandID = h.IDs.New()
+			_, err = h.Service.Confirm(bg, m, py24, p, "CONFIRM")
+			require.NoError(t, err)
+		}
+		rules, err := eligibility.Default().Rules(py24)
+		require.NoError(t, err)
+		h.Clock.Set(rules.PublicReportingPreview.Open.Add(24 * time.Hour))
+		m := h.Meta(election.Actor{ID: "rep", Role: events.RolePracticeRepresentative})
+		run := func(i int) error { _, err := h.Service.OptOutOfPublicReporting(bg, m, py24, ps[i]); return err }
+		return run, func(i int) []string { return []string{h.Names.Reporting(py24, ps[i])} }
+	})
+}
+
 // raceOneID races two commands sharing one command ID, made by setup on a
 // harness over each store, holding the first two appends until both reach
 // the store. Exactly one must be refused with ErrCommandIDReused, with

@@ -38,12 +38,8 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	if err := s.checkClaim(ctx, claim, dctx); err != nil {
 		return Receipt{}, err
 	}
-	stream := s.names.Reporting(py, p)
-	if res, err := s.findByCommand(ctx, stream, m); err == nil && res != (events.AppendResult{}) {
-		return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
-			Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash, Replayed: true}, nil
-	} else if err != nil && !errors.Is(err, events.ErrStreamNotFound) {
-		return Receipt{}, err
+	if rc, found, err := s.optedOutBy(ctx, m, py, p); found || err != nil {
+		return rc, err
 	}
 	w := dctx.Rules.PublicReportingPreview
 	if w.IsZero() || !w.Contains(dctx.Now) {
@@ -68,18 +64,55 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	if err := s.bindClaimFirst(ctx, claim, dctx); err != nil {
 		return Receipt{}, err
 	}
-	res, err := s.store.Append(ctx, stream, events.NoStream, data)
+	res, err := s.store.Append(ctx, s.names.Reporting(py, p), events.NoStream, data)
 	switch {
 	case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent):
-		return Receipt{}, refuse(ErrAlreadyOptedOut, p, py, "", "nothing: the opt-out is recorded")
+		return s.optOutRefused(ctx, m, dctx, err)
 	case err != nil:
 		return Receipt{}, err
 	}
 	if err := s.bindClaimAfter(ctx, claim, dctx); err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{Participant: p, ProgramYear: py, Stream: stream, Type: events.TypePublicReportingOptedOut,
-		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash}, nil
+	return s.optOutReceipt(py, p, res, false), nil
+}
+
+// optedOutBy looks for this command's opt-out in the participant's
+// reporting stream: found, its original receipt.
+func (s *Service) optedOutBy(ctx context.Context, m Meta, py events.ProgramYear, p events.Participant) (rc Receipt, found bool, err error) {
+	res, err := s.findByCommand(ctx, s.names.Reporting(py, p), m)
+	switch {
+	case errors.Is(err, events.ErrStreamNotFound):
+		return Receipt{}, false, nil
+	case err != nil:
+		return Receipt{}, false, err
+	case res == events.AppendResult{}:
+		return Receipt{}, false, nil
+	}
+	return s.optOutReceipt(py, p, res, true), true, nil
+}
+
+// optOutRefused answers an opt-out the store refused: this very command
+// retried at the same time (its original receipt); the command ID used for
+// another command's events in another stream (ErrDuplicateEvent, the stream
+// holding no such event: ErrCommandIDReused); or another command's opt-out
+// recorded first (ErrAlreadyOptedOut).
+func (s *Service) optOutRefused(ctx context.Context, m Meta, dctx Context, appendErr error) (Receipt, error) {
+	py, p := dctx.ProgramYear, dctx.Participant
+	if rc, found, err := s.optedOutBy(ctx, m, py, p); found || err != nil {
+		return rc, err
+	}
+	if errors.Is(appendErr, events.ErrDuplicateEvent) {
+		return Receipt{}, refuse(ErrCommandIDReused, p, py, fmt.Sprintf("command %s recorded events for another command (%v)", m.CommandID, appendErr),
+			"give a new command a new ID; reuse an ID only to retry the same command")
+	}
+	return Receipt{}, refuse(ErrAlreadyOptedOut, p, py, "", "nothing: the opt-out is recorded")
+}
+
+// optOutReceipt is the receipt of an opt-out recorded at res.
+func (s *Service) optOutReceipt(py events.ProgramYear, p events.Participant, res events.AppendResult, replayed bool) Receipt {
+	return Receipt{Participant: p, ProgramYear: py, Stream: s.names.Reporting(py, p), Type: events.TypePublicReportingOptedOut,
+		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash, Replayed: replayed}
 }
 
 // describe says where an election stands, for refusals.
