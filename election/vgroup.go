@@ -444,7 +444,8 @@ func (s *Service) RetractVirtualGroup(ctx context.Context, m Meta, vg events.Par
 // member's opt-in at the same instant. Members whose own election was
 // already final keep it (reported). It is idempotent: run it once the
 // deadline has passed (a scheduler's job), or again to complete an
-// interrupted run. A retracted election confirms nothing.
+// interrupted run. A retracted election confirms nothing. Its command ID
+// is bound to the virtual group (ErrCommandIDReused for another).
 func (s *Service) FinalizeVirtualGroup(ctx context.Context, m Meta, vg events.Participant, py events.ProgramYear) (VirtualGroupResult, error) {
 	dctx, err := s.prepareVirtualGroup(ctx, m, vg, py)
 	if err != nil {
@@ -459,8 +460,29 @@ func (s *Service) FinalizeVirtualGroup(ctx context.Context, m Meta, vg events.Pa
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
+	claim, claimed := newClaim(m, "virtual-group.finalize", py, vg, nil), false
+	if err := s.checkClaim(ctx, claim, dctx); err != nil {
+		return VirtualGroupResult{}, err
+	}
 	out := VirtualGroupResult{}
 	for _, tin := range members {
+		// The command ID is bound before the first confirmation is
+		// appended, on every store: each member's confirmation has an ID of
+		// its own, which no store would refuse to another virtual group's
+		// finalization with this command ID. A run that confirms nothing
+		// (all done before) records nothing.
+		if !claimed {
+			st, err := s.State(ctx, py, events.Group(tin))
+			if err != nil {
+				return out, err
+			}
+			if st.Phase == PhasePending && st.Pending.VirtualGroupID == vg.ID {
+				if err := s.bindClaim(ctx, claim, dctx); err != nil {
+					return VirtualGroupResult{}, err
+				}
+				claimed = true
+			}
+		}
 		sub := s.memberMeta(m, "finalize/"+tin.Digits())
 		mctx, err := s.prepare(ctx, sub, py, events.Group(tin), false, nil)
 		if err != nil {
