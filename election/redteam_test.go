@@ -144,17 +144,7 @@ func TestRedCommandIDReusedConcurrently(t *testing.T) {
 func TestRedVirtualGroupCommandIDReusedConcurrently(t *testing.T) {
 	raceOneID(t, func(h *et.Harness) (func(int) error, func(int) []string) {
 		py25 := events.PY(events.MIPS, 2025)
-		h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)) // in the PY2025 virtual group window
-		ps := []events.Participant{et.Group(211), et.Group(212)}
-		h.Determine(et.OptInEligible(ps[0], py25), et.OptInEligible(ps[1], py25))
-		var vgs []events.Participant
-		for i, id := range []string{"VG-R1", "VG-R2"} {
-			vg, err := events.NewVirtualGroup(id)
-			require.NoError(t, err)
-			vgs = append(vgs, vg)
-			h.Auth.ConnectVirtualGroupRepresentative("vg-rep", id)
-			h.Auth.ConnectRepresentative("vg-rep", ps[i].TIN)
-		}
+		vgs, ps := twoVirtualGroups(t, h, py25, 211)
 		m := h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
 		run := func(i int) error {
 			_, err := h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vgs[i], ProgramYear: py25,
@@ -202,17 +192,9 @@ func TestRedOptOutCommandIDReusedConcurrently(t *testing.T) {
 func TestRedFinalizeCommandIDReusedConcurrently(t *testing.T) {
 	raceOneID(t, func(h *et.Harness) (func(int) error, func(int) []string) {
 		py25 := events.PY(events.MIPS, 2025)
-		h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC)) // in the PY2025 virtual group window
-		ps := []events.Participant{et.Group(231), et.Group(232)}
-		h.Determine(et.OptInEligible(ps[0], py25), et.OptInEligible(ps[1], py25))
-		var vgs []events.Participant
-		for i, id := range []string{"VG-F1", "VG-F2"} {
-			vg, err := events.NewVirtualGroup(id)
-			require.NoError(t, err)
-			vgs = append(vgs, vg)
-			h.Auth.ConnectVirtualGroupRepresentative("vg-rep", id)
-			h.Auth.ConnectRepresentative("vg-rep", ps[i].TIN)
-			_, err = h.Service.ElectVirtualGroup(bg, h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}),
+		vgs, ps := twoVirtualGroups(t, h, py25, 231)
+		for i, vg := range vgs {
+			_, err := h.Service.ElectVirtualGroup(bg, h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative}),
 				election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: []events.TIN{ps[i].TIN}})
 			require.NoError(t, err)
 		}
@@ -227,6 +209,27 @@ func TestRedFinalizeCommandIDReusedConcurrently(t *testing.T) {
 		}
 		return run, func(i int) []string { return []string{h.Names.Election(py25, ps[i])} }
 	})
+}
+
+// twoVirtualGroups sets the clock in py's virtual group window and makes
+// two virtual groups, VG-<n> and VG-<n+1>, and two opt-in eligible
+// practices, et.Group(n) and et.Group(n+1), whose representative "vg-rep"
+// is each group's representative too.
+func twoVirtualGroups(t *testing.T, h *et.Harness, py events.ProgramYear, n int) (vgs, ps []events.Participant) {
+	t.Helper()
+	rules, err := h.Table.Rules(py)
+	require.NoError(t, err)
+	h.Clock.Set(rules.VirtualGroupWindow.Close.Add(-21 * 24 * time.Hour))
+	for i := range 2 {
+		p := et.Group(n + i)
+		h.Determine(et.OptInEligible(p, py))
+		vg, err := events.NewVirtualGroup(fmt.Sprintf("VG-%d", n+i))
+		require.NoError(t, err)
+		h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
+		h.Auth.ConnectRepresentative("vg-rep", p.TIN)
+		vgs, ps = append(vgs, vg), append(ps, p)
+	}
+	return vgs, ps
 }
 
 // raceOneID races two commands sharing one command ID, made by setup on a
