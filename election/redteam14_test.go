@@ -1,0 +1,443 @@
+package election_test
+
+// Red-team tests of issue 14.7, the command-ID promise: an ID reused with
+// other content is refused with ErrCommandIDReused on every store, never
+// answered with the earlier receipt; the same content gets the original
+// receipt; a refused command appends nothing and changes no state.
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/electionledger/ledger/election"
+	et "github.com/electionledger/ledger/election/electiontest"
+	"github.com/electionledger/ledger/eligibility"
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/memstore"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// reuseKind is a kind of command that may share its ID with another.
+type reuseKind struct {
+	name string
+	// scene sets the scene for one command of the kind, on participants
+	// numbered from n (its own), and returns the command, run with a given
+	// ID, and the streams it records in.
+	scene func(t *testing.T, h *et.Harness, n int) (run func(id uuid.UUID) error, streams []string)
+}
+
+var (
+	py20 = events.PY(events.MIPS, 2020)
+	py23 = events.PY(events.MIPS, 2023)
+	py25 = events.PY(events.MIPS, 2025)
+)
+
+// withID is m with command ID id.
+func withID(m election.Meta, id uuid.UUID) election.Meta { m.CommandID = id; return m }
+
+// setupDone runs a setup command of a scene with an ID of its own.
+func setupDone(t *testing.T, err error) {
+	t.Helper()
+	require.NoError(t, err, "setting the scene")
+}
+
+// batchOK turns a batch's entry results into the command's error: every
+// entry must end with status want.
+func batchOK(want election.EntryStatus) func(election.BatchResult, error) error {
+	return func(res election.BatchResult, err error) error {
+		if err != nil {
+			return err
+		}
+		for _, e := range res.Entries {
+			if e.Status != want {
+				return fmt.Errorf("entry %d: %v (%v)", e.Index, e.Status, e.Err)
+			}
+		}
+		return nil
+	}
+}
+
+// vgOK turns a virtual group command's member results into its error.
+func vgOK(want election.MemberStatus) func(election.VirtualGroupResult, error) error {
+	return func(res election.VirtualGroupResult, err error) error {
+		if err != nil {
+			return err
+		}
+		for _, m := range res.Members {
+			if m.Status != want {
+				return fmt.Errorf("member %v: %v (%v)", m.TIN, m.Status, m.Err)
+			}
+		}
+		return nil
+	}
+}
+
+// at runs f with the harness clock at t, then sets it back.
+func at(h *et.Harness, t time.Time, f func()) {
+	back := h.Clock.Now()
+	h.Clock.Set(t)
+	defer h.Clock.Set(back)
+	f()
+}
+
+// electKinds are the commands taken in the PY2024 election window (Feb
+// 2025): an opt-in election's three commands, a Partial QP election's (a
+// clinician's and an APM Entity's), a registry batch's three, and a PY2025
+// virtual group's finalization.
+func electKinds() []reuseKind {
+	request := func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+		p := et.Group(n)
+		h.Determine(et.OptInEligible(p, py24))
+		m := h.Rep(p.TIN)
+		return func(id uuid.UUID) error { _, err := h.Service.Request(bg, withID(m, id), py24, p, optIn); return err },
+			[]string{h.Names.Election(py24, p)}
+	}
+	pending := func(t *testing.T, h *et.Harness, n int) (events.Participant, election.Meta) {
+		p := et.Group(n)
+		h.Determine(et.OptInEligible(p, py24))
+		m := h.Rep(p.TIN)
+		_, err := h.Service.Request(bg, m, py24, p, voluntary)
+		setupDone(t, err)
+		return p, m
+	}
+	pqpClinician := func(t *testing.T, h *et.Harness, n int) (events.Participant, election.Meta) {
+		c := et.Clinician(n, 1)
+		h.Determine(et.Determination(c, py24, events.StatusPartialQP, individually()))
+		h.Auth.RegisterClinician(fmt.Sprintf("dr-%d", n), c)
+		return c, h.Meta(election.Actor{ID: fmt.Sprintf("dr-%d", n), Role: events.RoleClinician})
+	}
+	upload := func(t *testing.T, h *et.Harness, n int, submit bool) (election.Batch, election.Meta, []string) {
+		a := et.Group(n)
+		h.Determine(et.OptInEligible(a, py24))
+		org := fmt.Sprintf("QCDR-%d", n)
+		reg := h.RegistryActor(org, a.TIN)
+		b := election.Batch{ID: fmt.Sprintf("up-%d", n), ProgramYear: py24, Entries: []election.BatchEntry{{Participant: a, Choice: events.ChoiceOptIn}}}
+		if submit {
+			setupDone(t, batchOK(election.EntrySelected)(h.Service.SubmitBatch(bg, h.RegistryActor(org), b)))
+		}
+		return b, reg, []string{h.Names.Election(py24, a)}
+	}
+	return []reuseKind{
+		{"request", request},
+		{"confirm", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			p, m := pending(t, h, n)
+			return func(id uuid.UUID) error {
+					_, err := h.Service.Confirm(bg, withID(m, id), py24, p, "CONFIRM")
+					return err
+				},
+				[]string{h.Names.Election(py24, p)}
+		}},
+		{"withdraw", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			p, m := pending(t, h, n)
+			return func(id uuid.UUID) error {
+					_, err := h.Service.Withdraw(bg, withID(m, id), py24, p, "changed my mind")
+					return err
+				},
+				[]string{h.Names.Election(py24, p)}
+		}},
+		{"partial QP request", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			c, m := pqpClinician(t, h, n)
+			return func(id uuid.UUID) error {
+					_, err := h.Service.ExecutePartialQP(bg, withID(m, id), py24, c, pqpReq)
+					return err
+				},
+				[]string{h.Names.PartialQPElection(py24, c)}
+		}},
+		{"partial QP confirm", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			c, m := pqpClinician(t, h, n)
+			_, err := h.Service.ExecutePartialQP(bg, m, py24, c, pqpReq)
+			setupDone(t, err)
+			return func(id uuid.UUID) error {
+					_, err := h.Service.ExecutePartialQP(bg, withID(m, id), py24, c, election.Confirm{Phrase: "CONFIRM"})
+					return err
+				},
+				[]string{h.Names.PartialQPElection(py24, c)}
+		}},
+		{"APM Entity partial QP request", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			apm, err := events.NewAPMEntity(fmt.Sprintf("APM-%d", n))
+			require.NoError(t, err)
+			rep := fmt.Sprintf("apm-rep-%d", n)
+			h.Auth.ConnectAPMEntityRepresentative(rep, apm.ID)
+			m := h.Meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative})
+			return func(id uuid.UUID) error {
+					_, err := h.Service.ExecutePartialQP(bg, withID(m, id), py24, apm, pqpReq)
+					return err
+				},
+				[]string{h.Names.PartialQPElection(py24, apm)}
+		}},
+		{"batch submit", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			b, reg, streams := upload(t, h, n, false)
+			return func(id uuid.UUID) error {
+				return batchOK(election.EntrySelected)(h.Service.SubmitBatch(bg, withID(reg, id), b))
+			}, streams
+		}},
+		{"batch confirm", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			b, reg, streams := upload(t, h, n, true)
+			return func(id uuid.UUID) error {
+				return batchOK(election.EntryConfirmed)(h.Service.ConfirmBatch(bg, withID(reg, id), b, "CONFIRM"))
+			}, streams
+		}},
+		{"batch cancel", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			b, reg, streams := upload(t, h, n, true)
+			return func(id uuid.UUID) error {
+				return batchOK(election.EntryWithdrawn)(h.Service.CancelBatch(bg, withID(reg, id), b))
+			}, append(streams, h.Names.Upload(py24, reg.Actor.Organization, b.ID))
+		}},
+		{"virtual group finalize", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			vg, m, member := electedVirtualGroup(t, h, n, py25, time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC))
+			return func(id uuid.UUID) error {
+				return vgOK(election.MemberConfirmed)(h.Service.FinalizeVirtualGroup(bg, withID(m(), id), vg, py25))
+			}, []string{h.Names.Election(py25, member)}
+		}},
+	}
+}
+
+// electedVirtualGroup elects, at when (in py's virtual group window), a
+// virtual group of one member numbered n, and returns the virtual group, a
+// maker of its representative's Meta and the member.
+func electedVirtualGroup(t *testing.T, h *et.Harness, n int, py events.ProgramYear, when time.Time) (events.Participant, func() election.Meta, events.Participant) {
+	member := et.Group(n)
+	h.Determine(et.OptInEligible(member, py))
+	vg, err := events.NewVirtualGroup(fmt.Sprintf("VG-%d", n))
+	require.NoError(t, err)
+	rep := fmt.Sprintf("vg-rep-%d", n)
+	h.Auth.ConnectVirtualGroupRepresentative(rep, vg.ID)
+	h.Auth.ConnectRepresentative(rep, member.TIN)
+	m := func() election.Meta { return h.Meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}) }
+	at(h, when, func() {
+		setupDone(t, vgOK(election.MemberOptedIn)(h.Service.ElectVirtualGroup(bg, m(), election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py,
+			Members: []events.TIN{member.TIN}})))
+	})
+	return vg, m, member
+}
+
+// decemberKinds are the commands taken on Dec 10 2024: a PY2025 virtual
+// group's election and retraction, a PY2024 virtual group's finalization,
+// and a PY2023 voluntary reporter's public-reporting opt-out.
+func decemberKinds() []reuseKind {
+	return []reuseKind{
+		{"virtual group elect", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			member := et.Group(n)
+			h.Determine(et.OptInEligible(member, py25))
+			vg, err := events.NewVirtualGroup(fmt.Sprintf("VG-%d", n))
+			require.NoError(t, err)
+			rep := fmt.Sprintf("vg-rep-%d", n)
+			h.Auth.ConnectVirtualGroupRepresentative(rep, vg.ID)
+			h.Auth.ConnectRepresentative(rep, member.TIN)
+			return func(id uuid.UUID) error {
+					m := withID(h.Meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative}), id)
+					return vgOK(election.MemberOptedIn)(h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25,
+						Members: []events.TIN{member.TIN}}))
+				}, []string{h.Names.VirtualGroup(py25, vg), h.Names.VirtualGroupMember(py25, member.TIN),
+					h.Names.Election(py25, member)}
+		}},
+		{"virtual group retract", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			vg, m, member := electedVirtualGroup(t, h, n, py25, h.Clock.Now())
+			return func(id uuid.UUID) error {
+					return vgOK(election.MemberDropped)(h.Service.RetractVirtualGroup(bg, withID(m(), id), vg, py25))
+				}, []string{h.Names.VirtualGroup(py25, vg), h.Names.VirtualGroupMember(py25, member.TIN),
+					h.Names.Election(py25, member)}
+		}},
+		{"virtual group finalize", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			vg, m, member := electedVirtualGroup(t, h, n, py24, time.Date(2023, 12, 11, 15, 0, 0, 0, time.UTC))
+			return func(id uuid.UUID) error {
+				return vgOK(election.MemberConfirmed)(h.Service.FinalizeVirtualGroup(bg, withID(m(), id), vg, py24))
+			}, []string{h.Names.Election(py24, member)}
+		}},
+		{"public-reporting opt-out", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			p := et.Group(n)
+			h.Determine(et.OptInEligible(p, py23))
+			at(h, eligibility.Eastern(2024, time.February, 5, 10, 0), func() {
+				m := h.Rep(p.TIN)
+				_, err := h.Service.Request(bg, m, py23, p, voluntary)
+				setupDone(t, err)
+				_, err = h.Service.Confirm(bg, withID(m, h.IDs.New()), py23, p, "CONFIRM")
+				setupDone(t, err)
+			})
+			return func(id uuid.UUID) error {
+				_, err := h.Service.OptOutOfPublicReporting(bg, withID(h.Rep(p.TIN), id), py23, p)
+				return err
+			}, []string{h.Names.Reporting(py23, p)}
+		}},
+	}
+}
+
+// apmKinds are the commands taken in the PY2020 election window (Feb
+// 2021), when APM Entities opted in: an entity's request and confirmation,
+// a practice's request, and a registry's upload.
+func apmKinds() []reuseKind {
+	entity := func(t *testing.T, h *et.Harness, n int) (events.Participant, election.Meta) {
+		apm, err := events.NewAPMEntity(fmt.Sprintf("APM-%d", n))
+		require.NoError(t, err)
+		d := et.OptInEligible(apm, py20)
+		d.Exceeded = events.CriterionCharges
+		h.Determine(d)
+		rep := fmt.Sprintf("apm-rep-%d", n)
+		h.Auth.ConnectAPMEntityRepresentative(rep, apm.ID)
+		return apm, h.Meta(election.Actor{ID: rep, Role: events.RolePracticeRepresentative})
+	}
+	return []reuseKind{
+		{"APM Entity opt-in request", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			apm, m := entity(t, h, n)
+			return func(id uuid.UUID) error { _, err := h.Service.Request(bg, withID(m, id), py20, apm, optIn); return err },
+				[]string{h.Names.Election(py20, apm)}
+		}},
+		{"APM Entity opt-in confirm", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			apm, m := entity(t, h, n)
+			_, err := h.Service.Request(bg, m, py20, apm, optIn)
+			setupDone(t, err)
+			return func(id uuid.UUID) error {
+					_, err := h.Service.Confirm(bg, withID(m, id), py20, apm, "CONFIRM")
+					return err
+				},
+				[]string{h.Names.Election(py20, apm)}
+		}},
+		{"request", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			p := et.Group(n)
+			h.Determine(et.OptInEligible(p, py20))
+			m := h.Rep(p.TIN)
+			return func(id uuid.UUID) error { _, err := h.Service.Request(bg, withID(m, id), py20, p, optIn); return err },
+				[]string{h.Names.Election(py20, p)}
+		}},
+		{"batch submit", func(t *testing.T, h *et.Harness, n int) (func(uuid.UUID) error, []string) {
+			a := et.Group(n)
+			h.Determine(et.OptInEligible(a, py20))
+			reg := h.RegistryActor(fmt.Sprintf("QCDR-%d", n), a.TIN)
+			b := election.Batch{ID: fmt.Sprintf("up-%d", n), ProgramYear: py20, Entries: []election.BatchEntry{{Participant: a, Choice: events.ChoiceOptIn}}}
+			return func(id uuid.UUID) error {
+				return batchOK(election.EntrySelected)(h.Service.SubmitBatch(bg, withID(reg, id), b))
+			}, []string{h.Names.Election(py20, a)}
+		}},
+	}
+}
+
+// reuseEpochs are the kinds grouped by the instant they are taken at.
+func reuseEpochs() []struct {
+	name  string
+	now   time.Time
+	kinds []reuseKind
+} {
+	return []struct {
+		name  string
+		now   time.Time
+		kinds []reuseKind
+	}{
+		{"Feb 2025", eligibility.Eastern(2025, time.February, 3, 10, 0), electKinds()},
+		{"Dec 2024", time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC), decemberKinds()},
+		{"Feb 2021", eligibility.Eastern(2021, time.February, 3, 10, 0), apmKinds()},
+	}
+}
+
+// storeHarness opens a harness over open's store (a memstore for nil),
+// its appends going through the returned hookStore.
+func storeHarness(t *testing.T, open func(*testing.T) events.Store) (*et.Harness, *hookStore) {
+	clock := et.NewClock(eligibility.Eastern(2025, time.February, 3, 10, 0))
+	var inner events.Store = memstore.New(memstore.WithClock(clock.Now))
+	if open != nil {
+		inner = open(t)
+	}
+	hs := &hookStore{Store: inner}
+	return et.New(t, et.WithStore(hs)), hs
+}
+
+// TestRed14RetryGetsTheOriginalReceipt: every kind of command, run again
+// with its ID once it went through, on every store, goes through again
+// and appends nothing.
+func TestRed14RetryGetsTheOriginalReceipt(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			h, _ := storeHarness(t, open)
+			n := 3000
+			for _, ep := range reuseEpochs() {
+				h.Clock.Set(ep.now)
+				for _, k := range ep.kinds {
+					n += 10
+					run, _ := k.scene(t, h, n)
+					id := h.IDs.New()
+					require.NoError(t, run(id), "%s: %s", ep.name, k.name)
+					before := logLen(t, h)
+					assert.NoError(t, run(id), "%s: %s retried", ep.name, k.name)
+					assert.Equal(t, before, logLen(t, h), "%s: %s retried appends nothing", ep.name, k.name)
+				}
+			}
+		})
+	}
+}
+
+// lateRetryScene is a PY2025 virtual group, three opt-in eligible TINs its
+// representative is authorized for, on Dec 10 2024: elect elects or
+// revises it, pendingThrough names the virtual group a TIN's opt-in is
+// pending through.
+type lateRetryScene struct {
+	h              *et.Harness
+	vg             events.Participant
+	a, b, c        events.Participant
+	meta           func() election.Meta
+	elect          func(m election.Meta, tins ...events.TIN) (election.VirtualGroupResult, error)
+	pendingThrough func(p events.Participant) string
+}
+
+func newLateRetryScene(t *testing.T, open func(*testing.T) events.Store) *lateRetryScene {
+	h, _ := storeHarness(t, open)
+	h.Clock.Set(time.Date(2024, 12, 10, 15, 0, 0, 0, time.UTC))
+	vg, err := events.NewVirtualGroup("VG-LATE")
+	require.NoError(t, err)
+	sc := &lateRetryScene{h: h, vg: vg, a: et.Group(4001), b: et.Group(4002), c: et.Group(4003)}
+	h.Auth.ConnectVirtualGroupRepresentative("vg-rep", vg.ID)
+	for _, p := range []events.Participant{sc.a, sc.b, sc.c} {
+		h.Determine(et.OptInEligible(p, py25))
+		h.Auth.ConnectRepresentative("vg-rep", p.TIN)
+	}
+	sc.meta = func() election.Meta {
+		return h.Meta(election.Actor{ID: "vg-rep", Role: events.RolePracticeRepresentative})
+	}
+	sc.elect = func(m election.Meta, tins ...events.TIN) (election.VirtualGroupResult, error) {
+		return h.Service.ElectVirtualGroup(bg, m, election.VirtualGroupElection{VirtualGroup: vg, ProgramYear: py25, Members: tins})
+	}
+	sc.pendingThrough = func(p events.Participant) string {
+		st, err := h.Service.State(bg, py25, p)
+		require.NoError(t, err)
+		return st.Pending.VirtualGroupID
+	}
+	return sc
+}
+
+// TestRed14LateRetryOfARetraction: a virtual group's retraction retried
+// with its ID a minute after it went through, then again after the virtual group
+// elected again (a lost answer, a client's retry queue), on every store:
+// each retry goes through as the original did (not refused as "no election
+// to retract"), appends nothing and changes nothing: it does not retract
+// the later election.
+func TestRed14LateRetryOfARetraction(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			sc := newLateRetryScene(t, open)
+			h := sc.h
+			_, err := sc.elect(sc.meta(), sc.a.TIN)
+			require.NoError(t, err)
+			retract := sc.meta()
+			first, err := h.Service.RetractVirtualGroup(bg, retract, sc.vg, py25)
+			require.NoError(t, err)
+			h.Clock.Advance(time.Minute)
+			n := logLen(t, h)
+			again, err := h.Service.RetractVirtualGroup(bg, retract, sc.vg, py25)
+			if assert.NoError(t, err, "the retraction retried at once") {
+				assert.Equal(t, first.Membership.Hash, again.Membership.Hash, "the original receipt")
+				assert.True(t, again.Membership.Replayed)
+			}
+			assert.Equal(t, n, logLen(t, h), "a retry appends nothing")
+
+			_, err = sc.elect(sc.meta(), sc.b.TIN)
+			require.NoError(t, err)
+			h.Clock.Advance(time.Hour)
+			n = logLen(t, h)
+			_, err = h.Service.RetractVirtualGroup(bg, retract, sc.vg, py25)
+			assert.NoError(t, err, "the retraction retried after the virtual group elected again")
+			assert.Equal(t, n, logLen(t, h), "a late retry of the retraction appends nothing")
+			assert.Equal(t, sc.vg.ID, sc.pendingThrough(sc.b), "a retry of the retraction does not retract the later election")
+		})
+	}
+}
