@@ -441,3 +441,29 @@ func TestRed14LateRetryOfARetraction(t *testing.T) {
 		})
 	}
 }
+
+// TestRed14LateRetryOfAnElection: a virtual group's election (a and b)
+// retried with its ID after a revision (a and c) replaced it, an hour
+// later, on every store: the retry goes through as the original did (not
+// "gave up admitting after 8 conflicting attempts"), appends nothing and
+// changes nothing: b stays dropped and c stays in.
+func TestRed14LateRetryOfAnElection(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			sc := newLateRetryScene(t, open)
+			h := sc.h
+			first := sc.meta()
+			_, err := sc.elect(first, sc.a.TIN, sc.b.TIN)
+			require.NoError(t, err)
+			_, err = sc.elect(sc.meta(), sc.a.TIN, sc.c.TIN)
+			require.NoError(t, err)
+			h.Clock.Advance(time.Hour)
+			n := logLen(t, h)
+			_, err = sc.elect(first, sc.a.TIN, sc.b.TIN)
+			assert.NoError(t, err, "a retry of the first election")
+			assert.Equal(t, n, logLen(t, h), "a late retry of the first election appends nothing")
+			assert.Equal(t, "", sc.pendingThrough(sc.b), "the revision dropped b; a retry of the first election does not add it back")
+			assert.Equal(t, sc.vg.ID, sc.pendingThrough(sc.c), "the revision added c; a retry of the first election does not drop it")
+		})
+	}
+}

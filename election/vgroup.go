@@ -181,7 +181,9 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 	if err := s.checkClaim(ctx, claim, dctx); err != nil {
 		return VirtualGroupResult{}, err
 	}
-	before, err := s.membership(ctx, py, vg)
+	// A retry finds the members its election replaced, not what a later
+	// revision made of them.
+	before, err := s.membershipBefore(ctx, py, vg, m.CommandID)
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
@@ -639,14 +641,32 @@ func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TI
 		if exists {
 			expected = events.Exact(last)
 		}
-		_, err = s.store.Append(ctx, s.names.VirtualGroupMember(py, tin), expected, data)
-		if !errors.Is(err, events.ErrWrongExpectedRevision) && !errors.Is(err, events.ErrDuplicateEvent) {
+		stream := s.names.VirtualGroupMember(py, tin)
+		_, err = s.store.Append(ctx, stream, expected, data)
+		switch {
+		case errors.Is(err, events.ErrDuplicateEvent):
+			// This command admitted the TIN before (a retry; a later
+			// revision may have released it since): nothing to record.
+			return s.admittedBy(ctx, stream, sub, dctx, tin)
+		case !errors.Is(err, events.ErrWrongExpectedRevision):
 			return err
 		}
 		// Another virtual group (or this one, retried) got there first:
 		// read again and judge again.
 	}
 	return fmt.Errorf("election: gave up admitting %v after %d conflicting attempts", tin, s.attempts)
+}
+
+// admittedBy answers an admission the store refused as recorded already:
+// nil if the TIN's membership stream holds it (sub's), else the ID was
+// used for another command's event.
+func (s *Service) admittedBy(ctx context.Context, stream string, sub Meta, dctx Context, tin events.TIN) error {
+	res, err := s.findByCommand(ctx, stream, sub)
+	if err != nil || res != (events.AppendResult{}) {
+		return err
+	}
+	return refuse(ErrCommandIDReused, events.Group(tin), dctx.ProgramYear, fmt.Sprintf("command %s recorded events for another command", sub.CommandID),
+		"give a new command a new ID; reuse an ID only to retry the same command")
 }
 
 // membershipOf reads a TIN's membership stream: the virtual group it
