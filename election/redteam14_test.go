@@ -3,10 +3,17 @@ package election_test
 // Red-team tests of issue 14.7, the command-ID promise: an ID reused with
 // other content is refused with ErrCommandIDReused on every store, never
 // answered with the earlier receipt; the same content gets the original
-// receipt; a refused command appends nothing and changes no state.
+// receipt; a refused command appends nothing and changes no state. Every
+// pair of command kinds shares one ID sequentially, while the first one's
+// claim is in flight, after the first was interrupted on either side of its
+// claim, and while the first is retried.
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -331,6 +338,126 @@ func reuseEpochs() []struct {
 	}
 }
 
+// reuseScenario is one way two commands come to share an ID: first and
+// second run the two (first's streams and second's given for the checks).
+type reuseScenario struct {
+	name string
+	run  func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (firstErr, secondErr error)
+}
+
+// reuseScenarios: the second command comes after the first; while the
+// first's claim is in flight; after a store failure interrupted the first
+// on either side of its claim (the first retried after the second); and
+// while the first is retried.
+func reuseScenarios(names *events.StreamNamer) []reuseScenario {
+	return []reuseScenario{
+		{"sequential", func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			err := first(id)
+			return err, second(id)
+		}},
+		{"while the first's claim is in flight", func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			reached, release := holdFirstAppend(hs, names.Command(id))
+			var ferr error
+			done := make(chan struct{})
+			go func() { defer close(done); ferr = first(id) }()
+			select {
+			case <-reached:
+			case <-done:
+			}
+			serr := second(id)
+			release()
+			<-done
+			return ferr, serr
+		}},
+		{"the first interrupted at its claim", func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			failFirstAppend(hs, func(stream string) bool { return stream == names.Command(id) })
+			_ = first(id)
+			hs.hook = nil
+			serr := second(id)
+			return first(id), serr
+		}},
+		{"the first interrupted at its events", func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			failFirstAppend(hs, func(stream string) bool { return stream != names.Command(id) })
+			_ = first(id)
+			hs.hook = nil
+			serr := second(id)
+			return first(id), serr
+		}},
+		{"while the first is retried", func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			errs := make([]error, 3)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i, run := range []func(uuid.UUID) error{first, first, second} {
+				wg.Go(func() { <-start; errs[i] = run(id) })
+			}
+			close(start)
+			wg.Wait()
+			if (errs[0] == nil) != (errs[1] == nil) {
+				t.Errorf("the first and its retry disagree: %v / %v", errs[0], errs[1])
+			}
+			return errors.Join(errs[0], errs[1]), errs[2]
+		}},
+	}
+}
+
+// holdFirstAppend holds the first append to stream until release is called
+// (or five seconds pass); reached is closed when it arrives.
+func holdFirstAppend(hs *hookStore, stream string) (reached <-chan struct{}, release func()) {
+	r, rel := make(chan struct{}), make(chan struct{})
+	var once atomic.Bool
+	hs.hook = func(_ context.Context, s string) error {
+		if s == stream && once.CompareAndSwap(false, true) {
+			close(r)
+			select {
+			case <-rel:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		return nil
+	}
+	return r, sync.OnceFunc(func() { close(rel) })
+}
+
+// failFirstAppend fails the first append to a stream match accepts.
+func failFirstAppend(hs *hookStore, match func(stream string) bool) {
+	var once atomic.Bool
+	hs.hook = func(_ context.Context, s string) error {
+		if match(s) && once.CompareAndSwap(false, true) {
+			return errDisk
+		}
+		return nil
+	}
+}
+
+// TestRed14CommandIDReusedAcrossKinds: every pair of command kinds taken
+// at one instant (a kind with itself: another participant) shares one
+// command ID, in every scenario, on every store. Exactly one of the two is
+// refused, with ErrCommandIDReused, and the refused one's streams hold
+// nothing more than before the scenario (not even events recorded by an
+// interrupted first attempt); the other goes through.
+func TestRed14CommandIDReusedAcrossKinds(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			h, hs := storeHarness(t, open)
+			n := 1000
+			for _, ep := range reuseEpochs() {
+				h.Clock.Set(ep.now)
+				for _, sc := range reuseScenarios(h.Names) {
+					for _, a := range ep.kinds {
+						for _, b := range ep.kinds {
+							n += 10
+							what := fmt.Sprintf("%s: %s, then %s: %s", ep.name, a.name, b.name, sc.name)
+							first, fs := a.scene(t, h, n)
+							second, ss := b.scene(t, h, n+5)
+							checkReuse(t, h, what, fs, ss, func() (error, error) { return sc.run(t, hs, h.IDs.New(), first, second) })
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // storeHarness opens a harness over open's store (a memstore for nil),
 // its appends going through the returned hookStore.
 func storeHarness(t *testing.T, open func(*testing.T) events.Store) (*et.Harness, *hookStore) {
@@ -341,6 +468,86 @@ func storeHarness(t *testing.T, open func(*testing.T) events.Store) (*et.Harness
 	}
 	hs := &hookStore{Store: inner}
 	return et.New(t, et.WithStore(hs)), hs
+}
+
+// checkReuse runs two commands sharing an ID (run) and checks that exactly
+// one is refused with ErrCommandIDReused, recording nothing in its streams,
+// and the other records in its own.
+func checkReuse(t *testing.T, h *et.Harness, what string, firstStreams, secondStreams []string, run func() (error, error)) {
+	t.Helper()
+	count := func(streams []string) []int {
+		var out []int
+		for _, s := range streams {
+			out = append(out, streamLen(t, h, s))
+		}
+		return out
+	}
+	before := [][]int{count(firstStreams), count(secondStreams)}
+	ferr, serr := run()
+	after := [][]int{count(firstStreams), count(secondStreams)}
+	refused := 0
+	for i, err := range []error{ferr, serr} {
+		if errors.Is(err, election.ErrCommandIDReused) {
+			refused++
+			assert.Equal(t, before[i], after[i], "%s: the refused command %d recorded nothing", what, i)
+			continue
+		}
+		if !assert.NoError(t, err, "%s: command %d", what, i) {
+			continue
+		}
+		for k := range before[i] {
+			assert.Greater(t, after[i][k], before[i][k], "%s: command %d recorded in its stream %d", what, i, k)
+		}
+	}
+	assert.Equal(t, 1, refused, "%s: exactly one of the two is refused with ErrCommandIDReused (%v / %v)", what, ferr, serr)
+}
+
+// TestRed14ReuseOnTheSameElection: a request and another request for the
+// same participant (another choice; another pathway) share one ID, while
+// the first's claim is in flight, after the first was interrupted at its
+// claim and then retried, and with the first retried at once, on every
+// store: exactly one is recorded and the other refused with
+// ErrCommandIDReused, never answered with the first's receipt.
+func TestRed14ReuseOnTheSameElection(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			h, hs := storeHarness(t, open)
+			n := 2000
+			for _, sc := range reuseScenarios(h.Names) {
+				for _, other := range []election.Request{voluntary, {Choice: events.ChoiceOptIn, Pathway: events.PathwayAPP}} {
+					n++
+					p := et.Group(n)
+					h.Determine(et.OptInEligible(p, py24, et.MIPSAPM()))
+					m := h.Rep(p.TIN)
+					with := func(r election.Request) func(uuid.UUID) error {
+						return func(id uuid.UUID) error { _, err := h.Service.Request(bg, withID(m, id), py24, p, r); return err }
+					}
+					stream := h.Names.Election(py24, p)
+					what := fmt.Sprintf("%s, then %s/%s: %s", optIn.Choice, other.Choice, other.Pathway, sc.name)
+					checkSameElection(t, h, what, stream, func() (error, error) { return sc.run(t, hs, h.IDs.New(), with(optIn), with(other)) })
+				}
+			}
+		})
+	}
+}
+
+// checkSameElection runs two requests for one election sharing an ID
+// (run) and checks that exactly one is refused with ErrCommandIDReused and
+// the stream holds one request more than before.
+func checkSameElection(t *testing.T, h *et.Harness, what, stream string, run func() (error, error)) {
+	t.Helper()
+	before := streamLen(t, h, stream)
+	ferr, serr := run()
+	refused := 0
+	for i, err := range []error{ferr, serr} {
+		if errors.Is(err, election.ErrCommandIDReused) {
+			refused++
+		} else {
+			assert.NoError(t, err, "%s: command %d", what, i)
+		}
+	}
+	assert.Equal(t, 1, refused, "%s: exactly one of the two is refused with ErrCommandIDReused (%v / %v)", what, ferr, serr)
+	assert.Equal(t, before+1, streamLen(t, h, stream), "%s: one request recorded", what)
 }
 
 // TestRed14RetryGetsTheOriginalReceipt: every kind of command, run again
