@@ -674,3 +674,57 @@ func TestRed14LateRetryOfAnElection(t *testing.T) {
 		})
 	}
 }
+
+// TestRed14DerivedIDsAreTaken: a batch entry's command ID (derived from the
+// upload's, and readable in its record's metadata) used for a command of
+// one's own, on every store: for a request of the same participant with
+// other content (it was answered with the entry's receipt on every store
+// until commands held under an unclaimed ID were compared with their
+// record), for another participant's request, and for an upload of one's
+// own; each is refused with ErrCommandIDReused and appends nothing. On a
+// store whose event IDs are unique per stream only the last two are not
+// refused (skipped, red-team): a part binds its ID through its parent's
+// claim only, and there nothing else marks it as used.
+func TestRed14DerivedIDsAreTaken(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			h, _ := storeHarness(t, open)
+			n, q, r := 5000, et.Group(5901), et.Group(5902)
+			h.Determine(et.OptInEligible(q, py24), et.OptInEligible(r, py24))
+			for _, c := range []struct {
+				what        string
+				crossStream bool
+				use         func(id uuid.UUID, p events.Participant) error
+			}{
+				{"the same participant, other content", false, func(id uuid.UUID, p events.Participant) error {
+					_, err := h.Service.Request(bg, withID(h.Rep(p.TIN), id), py24, p, voluntary)
+					return err
+				}},
+				{"another participant", true, func(id uuid.UUID, _ events.Participant) error {
+					_, err := h.Service.Request(bg, withID(h.Rep(q.TIN), id), py24, q, optIn)
+					return err
+				}},
+				{"an upload of one's own", true, func(id uuid.UUID, _ events.Participant) error {
+					mine := election.Batch{ID: "up-mine", ProgramYear: py24, Entries: []election.BatchEntry{{Participant: r, Choice: events.ChoiceOptIn}}}
+					return batchOK(election.EntrySelected)(h.Service.SubmitBatch(bg, withID(h.RegistryActor("QCDR-MINE", r.TIN), id), mine))
+				}},
+			} {
+				t.Run(c.what, func(t *testing.T) {
+					if c.crossStream && events.EventIDsPerStream(h.Store) {
+						t.Skip("red-team: a part's ID (a batch entry's, a virtual group member's) is bound through its parent's claim only; where event IDs are unique per stream nothing else marks it as used, and binding each part's ID would cost an append per part")
+					}
+					n += 10
+					p := et.Group(n)
+					h.Determine(et.OptInEligible(p, py24))
+					batch := election.Batch{ID: fmt.Sprintf("up-%d", n), ProgramYear: py24, Entries: []election.BatchEntry{{Participant: p, Choice: events.ChoiceOptIn}}}
+					require.NoError(t, batchOK(election.EntrySelected)(h.Service.SubmitBatch(bg, h.RegistryActor(fmt.Sprintf("QCDR-%d", n), p.TIN), batch)))
+					recs := h.Stream(py24, p)
+					require.Len(t, recs, 1)
+					before := logLen(t, h)
+					assert.ErrorIs(t, c.use(recs[0].Metadata.CommandID, p), election.ErrCommandIDReused)
+					assert.Equal(t, before, logLen(t, h), "the refused command appends nothing")
+				})
+			}
+		})
+	}
+}
