@@ -45,8 +45,6 @@ type commandClaim struct {
 	fingerprint events.Hash
 	participant events.Participant
 	programYear events.ProgramYear
-	// content is the command (a Command for a single election command).
-	content any
 	// marked: the command's first event carries claimID (a single
 	// command), so its claim takes bindingID.
 	marked bool
@@ -56,7 +54,7 @@ type commandClaim struct {
 // command's fields (Request, Confirm and Withdraw in a length-prefixed
 // binary form, on the stack; anything else in its deterministic JSON form).
 func newClaim(m Meta, kind string, py events.ProgramYear, p events.Participant, content any) *commandClaim {
-	c := &commandClaim{id: m.CommandID, kind: kind, participant: p, programYear: py, content: content}
+	c := &commandClaim{id: m.CommandID, kind: kind, participant: p, programYear: py}
 	var buf [256]byte
 	b := appendField(buf[:0], kind)
 	b = appendField(b, string(py.Program))
@@ -248,32 +246,34 @@ func reused(id uuid.UUID, dctx Context, detail string) error {
 		"give a new command a new ID; reuse an ID only to retry the same command")
 }
 
-// recordedBy says whether e, the last event a single election command
-// recorded, is what command c records: how a command is told from another
-// one with its ID for the same election when the ID's claim is not
-// recorded (the first command's claim still to come or lost to a store
-// failure, or a ledger written before claims). A request records its
-// fields as given; a confirmation its batch, which must be the selection's;
-// a withdrawal its reason, and the batch of the selection it withdraws
-// (which it may leave unnamed).
-func recordedBy(c any, e events.Event) bool {
-	switch c := c.(type) {
-	case Request:
-		r, ok := e.(events.ElectionRequested)
-		return ok && r.Choice == c.Choice && r.Pathway == c.Pathway && r.BatchID == c.BatchID && r.VirtualGroupID == c.VirtualGroupID &&
-			sameChampion(r.OfficeChampion, c.OfficeChampion) && sameChampion(r.ClinicalChampion, c.ClinicalChampion)
-	case Confirm:
-		r, ok := e.(events.ElectionConfirmed)
-		return ok && c.Phrase == ConfirmPhrase && r.BatchID == c.BatchID && r.VirtualGroupID == c.VirtualGroupID
-	case Withdraw:
-		r, ok := e.(events.ElectionRequestWithdrawn)
-		return ok && r.Reason == c.Reason && (c.BatchID == "" || c.BatchID == r.BatchID) && c.VirtualGroupID == ""
+// recordedAs returns the commands that record e, the last event a single
+// election command recorded: how a command is told from another one with
+// its ID for the same election when the ID's claim is not recorded (the
+// first command's claim still to come or lost to a store failure, or a
+// ledger written before claims). A request records its fields as given; a
+// confirmation its batch, which must be the selection's; a withdrawal its
+// reason, and the batch of the selection it withdraws (which it may leave
+// unnamed).
+func recordedAs(e events.Event) []Command {
+	switch r := e.(type) {
+	case events.ElectionRequested:
+		return []Command{Request{Choice: r.Choice, Pathway: r.Pathway, BatchID: r.BatchID, VirtualGroupID: r.VirtualGroupID,
+			OfficeChampion: r.OfficeChampion, ClinicalChampion: r.ClinicalChampion}}
+	case events.ElectionConfirmed:
+		return []Command{Confirm{Phrase: ConfirmPhrase, BatchID: r.BatchID, VirtualGroupID: r.VirtualGroupID}}
+	case events.ElectionRequestWithdrawn:
+		return []Command{Withdraw{Reason: r.Reason}, Withdraw{Reason: r.Reason, BatchID: r.BatchID}}
 	}
-	return false
+	return nil
 }
 
-// sameChampion says whether two champions (either may be missing) are the
-// same.
-func sameChampion(a, b *events.Champion) bool {
-	return a == b || a != nil && b != nil && *a == *b
+// recordedBy says whether e, the last event a single election command
+// recorded, is what the command claim c fingerprints records (recordedAs).
+func recordedBy(c *commandClaim, e events.Event) bool {
+	for _, cmd := range recordedAs(e) {
+		if newClaim(Meta{CommandID: c.id}, c.kind, c.programYear, c.participant, cmd).fingerprint == c.fingerprint {
+			return true
+		}
+	}
+	return false
 }

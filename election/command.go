@@ -174,20 +174,27 @@ func (c *command) checkReplayed(ctx context.Context, stream string, prior comman
 	if first != nil {
 		return compareClaim(c.claim, first, c.dctx)
 	}
-	for rec, err := range c.s.store.ReadStream(ctx, stream, prior.revision) {
-		if err != nil {
-			return err
-		}
-		e, err := c.s.reg.Decode(&rec)
-		if err != nil {
-			return err
-		}
-		if recordedBy(c.claim.content, e) {
-			return nil
-		}
-		break
+	e, err := c.s.eventAt(ctx, stream, prior.revision)
+	if err != nil {
+		return err
+	}
+	if recordedBy(c.claim, e) {
+		return nil
 	}
 	return reused(c.claim.id, c.dctx, "recorded "+prior.typ+" with other content (its claim is not recorded)")
+}
+
+// eventAt reads the event at revision rev of stream. (The loop is not in
+// a method of command: its body, a closure, would take the command to the
+// heap.)
+func (s *Service) eventAt(ctx context.Context, stream string, rev uint64) (events.Event, error) {
+	for rec, err := range s.store.ReadStream(ctx, stream, rev) {
+		if err != nil {
+			return nil, err
+		}
+		return s.reg.Decode(&rec)
+	}
+	return nil, fmt.Errorf("election: %s has no record at revision %d", stream, rev)
 }
 
 // replayFromStore reads the stream and answers from the command's record
