@@ -358,14 +358,14 @@ type reuseScenario struct {
 // while the first is retried.
 func reuseScenarios(names *events.StreamNamer) []reuseScenario {
 	return []reuseScenario{
-		{"sequential", false, func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+		{"sequential, the first retried after the second", false, func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
 			ferr := first(id)
 			n := logLenOf(t, hs)
 			serr := second(id)
 			if errors.Is(serr, election.ErrCommandIDReused) {
 				assert.Equal(t, n, logLenOf(t, hs), "the refused second command appends nothing at all")
 			}
-			return ferr, serr
+			return errors.Join(ferr, first(id)), serr
 		}},
 		{"while the first's claim is in flight", true, func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
 			reached, release := holdFirstAppend(hs, names.Command(id))
@@ -387,6 +387,13 @@ func reuseScenarios(names *events.StreamNamer) []reuseScenario {
 			hs.hook = nil
 			serr := second(id)
 			return first(id), serr
+		}},
+		{"the first interrupted at its claim and retried, then the second", false, func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
+			failFirstAppend(hs, func(stream string) bool { return stream == names.Command(id) })
+			_ = first(id)
+			hs.hook = nil
+			ferr := first(id)
+			return ferr, second(id)
 		}},
 		{"the first interrupted at its events", false, func(t *testing.T, hs *hookStore, id uuid.UUID, first, second func(uuid.UUID) error) (error, error) {
 			failFirstAppend(hs, func(stream string) bool { return stream != names.Command(id) })
@@ -802,6 +809,46 @@ func TestRed14ReuseThroughAnotherService(t *testing.T) {
 				<-done
 				return ferr, serr
 			})
+		})
+	}
+}
+
+// TestRed14ReuseWhileTheFirstRetriesAConflict: a request's first append
+// loses a race (ErrWrongExpectedRevision), and before its retry another
+// command of each kind takes its ID, on every store: exactly one of the two
+// goes through and the other is refused with ErrCommandIDReused (typed, not
+// "gave up after N conflicting attempts"), recording nothing. (Where claims
+// come first, the request's claim was recorded before its append lost the
+// race, and the other command is refused; elsewhere the other command
+// goes through and the request's retry is refused.)
+func TestRed14ReuseWhileTheFirstRetriesAConflict(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			h, hs := storeHarness(t, open)
+			n := 7000
+			for _, k := range electKinds() {
+				n += 10
+				p := et.Group(n)
+				h.Determine(et.OptInEligible(p, py24))
+				m := h.Rep(p.TIN)
+				other, streams := k.scene(t, h, n+5)
+				stream := h.Names.Election(py24, p)
+				checkReuse(t, h, k.name+" during the request's conflict", []string{stream}, streams, func() (error, error) {
+					id := h.IDs.New()
+					var once atomic.Bool
+					var oerr error
+					hs.hook = func(_ context.Context, s string) error {
+						if s != stream || !once.CompareAndSwap(false, true) {
+							return nil
+						}
+						oerr = other(id)
+						return fmt.Errorf("another writer got there first: %w", events.ErrWrongExpectedRevision)
+					}
+					defer func() { hs.hook = nil }()
+					_, err := h.Service.Request(bg, withID(m, id), py24, p, optIn)
+					return err, oerr
+				})
+			}
 		})
 	}
 }
