@@ -268,7 +268,7 @@ func recordedAs(e events.Event) []Command {
 }
 
 // recordedBy says whether e, the last event a single election command
-// recorded, is what the command claim c fingerprints records (recordedAs).
+// recorded, is what the command whose claim is c records (recordedAs).
 func recordedBy(c *commandClaim, e events.Event) bool {
 	for _, cmd := range recordedAs(e) {
 		if newClaim(Meta{CommandID: c.id}, c.kind, c.programYear, c.participant, cmd).fingerprint == c.fingerprint {
