@@ -15,24 +15,39 @@ import (
 
 // commandClaim binds a command ID to the content of the command: its kind,
 // participant, program year and fields, hashed. The first command to use an
-// ID records its claim in the ID's own stream (events.StreamNamer.Command)
-// once its events are recorded; a later command with the same ID and the
-// same content is a retry, one with other content is refused with
-// ErrCommandIDReused before it appends anything. Every store agrees on
-// "this stream has no events", so the check holds on every store, across
-// streams and participants, with no index of its own. It costs one read
-// and one append per command. Two commands racing with one ID both pass
-// the check; the store then refuses the second one's events, whose IDs
-// derive from the command ID, as recorded already, except on a store whose
-// event IDs are unique per stream only (events.IDScope: EventStoreDB).
-// There the claim is recorded before the events instead (claimFirst), and
-// the claim stream's "no events yet" decides the race.
+// ID records its claim in the ID's own stream (events.StreamNamer.Command);
+// a later command with the same ID and the same content is a retry, one
+// with other content is refused with ErrCommandIDReused before it appends
+// anything. Every store agrees on "this stream has no events", so the check
+// holds on every store, across streams and participants, with no index of
+// its own.
+//
+// A compound command (a batch, a virtual group's) records its claim before
+// anything else, under claimID: its parts sit in streams of their own
+// under IDs of their own. A single command (a request, a confirmation, a
+// withdrawal, a public-reporting opt-out) records it after its events, so
+// that a command the decider refuses, even on the retry after a lost race,
+// records nothing; its first event carries claimID instead (the ID's mark)
+// and its claim bindingID. On a store whose event IDs are unique across the
+// log, whichever of a compound's claim and a single command's first event
+// is recorded first owns the ID, and the store refuses the other before it
+// records anything: two commands racing with one ID, of any kinds, never
+// both go through. A single command's events whose claim is not recorded
+// (in flight, or the store failed in between) answer a later use of the ID
+// for the same election only if that command records what they say
+// (recordedBy). On a store whose event IDs are unique per stream only
+// (events.IDScope: EventStoreDB) the mark decides nothing, so every claim
+// is recorded first (claimFirst) and the claim stream's "no events yet"
+// decides the race.
 type commandClaim struct {
 	id          uuid.UUID
 	kind        string
 	fingerprint events.Hash
 	participant events.Participant
 	programYear events.ProgramYear
+	// marked: the command's first event carries claimID (a single
+	// command), so its claim takes bindingID.
+	marked bool
 }
 
 // newClaim fingerprints a command: kind, program year, participant and the
@@ -67,16 +82,33 @@ func newClaim(m Meta, kind string, py events.ProgramYear, p events.Participant, 
 		c.fingerprint = jsonFingerprint(kind, py, p, content)
 		return c
 	}
-	c.fingerprint = sha256.Sum256(b)
+	c.fingerprint, c.marked = sha256.Sum256(b), true
 	return c
 }
 
-// claimID derives the event ID of a command's claim (as eventID derives its
-// events', with another tag).
-func claimID(cmd uuid.UUID) uuid.UUID {
+// claimID derives the event ID that marks a command ID as used: a compound
+// command's claim, a single command's first event (as eventID derives a
+// command's events, with another tag).
+func claimID(cmd uuid.UUID) uuid.UUID { return taggedID(cmd, 'c', 0) }
+
+// bindingID derives the event ID of a single command's claim, recorded
+// after its events (the first of which carries claimID).
+func bindingID(cmd uuid.UUID) uuid.UUID { return taggedID(cmd, 'c', 1) }
+
+// commandEventID derives the ID of a command's i-th event: its first marks
+// the command ID as used (claimID), the others are eventID's.
+func commandEventID(cmd uuid.UUID, i int) uuid.UUID {
+	if i == 0 {
+		return claimID(cmd)
+	}
+	return eventID(cmd, i)
+}
+
+// taggedID derives a UUID v5 from a command ID, a tag and a number.
+func taggedID(cmd uuid.UUID, tag, n byte) uuid.UUID {
 	var in [18]byte
 	copy(in[:], cmd[:])
-	in[16], in[17] = 'c', 0
+	in[16], in[17] = tag, n
 	sum := sha1.Sum(in[:])
 	var u uuid.UUID
 	copy(u[:], sum[:16])
@@ -115,21 +147,32 @@ func fingerprintKey(p events.Participant) string {
 }
 
 // bindClaim records the claim, or finds the one recorded before: the same
-// fingerprint is a retry, another one a reused ID.
+// fingerprint is a retry, another one a reused ID. A compound command's
+// claim whose ID (claimID) the store finds recorded with no claim in the
+// claim stream is refused too: a single command's first event carries it,
+// the command's claim still to come or lost to a store failure.
 func (s *Service) bindClaim(ctx context.Context, c *commandClaim, dctx Context) error {
-	data, err := s.reg.Encode(claimID(c.id), events.CommandRecorded{CommandID: c.id, Kind: c.kind, Fingerprint: c.fingerprint,
+	id := claimID(c.id)
+	if c.marked {
+		id = bindingID(c.id)
+	}
+	data, err := s.reg.Encode(id, events.CommandRecorded{CommandID: c.id, Kind: c.kind, Fingerprint: c.fingerprint,
 		Participant: c.participant, ProgramYear: c.programYear, RecordedAt: dctx.Now.UTC()}, events.Metadata{CommandID: c.id, CausationID: c.id})
 	if err != nil {
 		return err
 	}
 	_, err = s.store.Append(ctx, s.names.Command(c.id), events.NoStream, data)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, events.ErrWrongExpectedRevision), errors.Is(err, events.ErrDuplicateEvent):
-		return s.checkClaim(ctx, c, dctx)
+	if err == nil || !errors.Is(err, events.ErrWrongExpectedRevision) && !errors.Is(err, events.ErrDuplicateEvent) {
+		return err
 	}
-	return err
+	first, err2 := s.recordedClaim(ctx, c.id)
+	switch {
+	case err2 != nil:
+		return err2
+	case first == nil && errors.Is(err, events.ErrDuplicateEvent):
+		return reused(c.id, dctx, "recorded another command's events, whose claim is not recorded")
+	}
+	return compareClaim(c, first, dctx)
 }
 
 // bindClaimFirst records a compound command's claim before its events, on
@@ -155,33 +198,82 @@ func (s *Service) bindClaimAfter(ctx context.Context, c *commandClaim, dctx Cont
 }
 
 // checkClaim compares a command with the claim recorded for its ID, if
-// any: nil when none is recorded (a ledger written before claims) or it is
-// the same command.
+// any: nil when none is recorded (a ledger written before claims, or a
+// single command's claim still to come) or it is the same command.
 func (s *Service) checkClaim(ctx context.Context, c *commandClaim, dctx Context) error {
 	if c == nil {
 		return nil
 	}
-	for rec, err := range s.store.ReadStream(ctx, s.names.Command(c.id), 0) {
+	first, err := s.recordedClaim(ctx, c.id)
+	if err != nil || first == nil {
+		return err
+	}
+	return compareClaim(c, first, dctx)
+}
+
+// recordedClaim reads the first record of a command ID's claim stream: nil
+// if there is none.
+func (s *Service) recordedClaim(ctx context.Context, id uuid.UUID) (events.Event, error) {
+	for rec, err := range s.store.ReadStream(ctx, s.names.Command(id), 0) {
 		if errors.Is(err, events.ErrStreamNotFound) {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		e, err := s.reg.Decode(&rec)
-		if err != nil {
-			return err
-		}
-		first, ok := e.(events.CommandRecorded)
-		if !ok || first.Fingerprint != c.fingerprint {
-			what := "another command"
-			if ok {
-				what = "a " + first.Kind + " for " + first.Participant.String() + " in " + first.ProgramYear.String()
-			}
-			return refuse(ErrCommandIDReused, dctx.Participant, dctx.ProgramYear,
-				fmt.Sprintf("command %s was first used for %s with other content", c.id, what), "give a new command a new ID; reuse an ID only to retry the same command")
-		}
+		return s.reg.Decode(&rec)
+	}
+	return nil, nil
+}
+
+// compareClaim refuses c unless first, the claim recorded for its ID, is
+// c's own.
+func compareClaim(c *commandClaim, first events.Event, dctx Context) error {
+	claim, ok := first.(events.CommandRecorded)
+	if ok && claim.Fingerprint == c.fingerprint {
 		return nil
 	}
+	what := "another command"
+	if ok {
+		what = "a " + claim.Kind + " for " + claim.Participant.String() + " in " + claim.ProgramYear.String()
+	}
+	return reused(c.id, dctx, "was first used for "+what+" with other content")
+}
+
+// reused refuses a command whose ID another command used.
+func reused(id uuid.UUID, dctx Context, detail string) error {
+	return refuse(ErrCommandIDReused, dctx.Participant, dctx.ProgramYear, fmt.Sprintf("command %s %s", id, detail),
+		"give a new command a new ID; reuse an ID only to retry the same command")
+}
+
+// recordedAs returns the commands that record e, the last event a single
+// election command recorded: how a command is told from another one with
+// its ID for the same election when the ID's claim is not recorded (the
+// first command's claim still to come or lost to a store failure, or a
+// ledger written before claims). A request records its fields as given; a
+// confirmation its batch, which must be the selection's; a withdrawal its
+// reason, and the batch of the selection it withdraws (which it may leave
+// unnamed).
+func recordedAs(e events.Event) []Command {
+	switch r := e.(type) {
+	case events.ElectionRequested:
+		return []Command{Request{Choice: r.Choice, Pathway: r.Pathway, BatchID: r.BatchID, VirtualGroupID: r.VirtualGroupID,
+			OfficeChampion: r.OfficeChampion, ClinicalChampion: r.ClinicalChampion}}
+	case events.ElectionConfirmed:
+		return []Command{Confirm{Phrase: ConfirmPhrase, BatchID: r.BatchID, VirtualGroupID: r.VirtualGroupID}}
+	case events.ElectionRequestWithdrawn:
+		return []Command{Withdraw{Reason: r.Reason}, Withdraw{Reason: r.Reason, BatchID: r.BatchID}}
+	}
 	return nil
+}
+
+// recordedBy says whether e, the last event a single election command
+// recorded, is what the command whose claim is c records (recordedAs).
+func recordedBy(c *commandClaim, e events.Event) bool {
+	for _, cmd := range recordedAs(e) {
+		if newClaim(Meta{CommandID: c.id}, c.kind, c.programYear, c.participant, cmd).fingerprint == c.fingerprint {
+			return true
+		}
+	}
+	return false
 }

@@ -155,11 +155,46 @@ func (c *command) replay(ctx context.Context, l loaded) (Receipt, error) {
 			fmt.Sprintf("command %s already recorded %s", c.meta.CommandID, prior.typ), "give a new command a new ID")
 	}
 	if c.claim != nil {
-		if err := c.s.checkClaim(ctx, c.claim, c.dctx); err != nil {
+		if err := c.checkReplayed(ctx, l.stream, prior); err != nil {
 			return Receipt{}, err
 		}
 	}
 	return c.receipt(l.stream, prior.typ, prior.revision, prior.position, prior.hash, true), nil
+}
+
+// checkReplayed refuses a command whose ID's claim says it is another
+// command's; with no claim recorded (the first command's claim still to
+// come or lost to a store failure, or a ledger written before claims),
+// one that would not record what the ID's record in the stream says.
+func (c *command) checkReplayed(ctx context.Context, stream string, prior commandRecord) error {
+	first, err := c.s.recordedClaim(ctx, c.claim.id)
+	if err != nil {
+		return err
+	}
+	if first != nil {
+		return compareClaim(c.claim, first, c.dctx)
+	}
+	e, err := c.s.eventAt(ctx, stream, prior.revision)
+	if err != nil {
+		return err
+	}
+	if recordedBy(c.claim, e) {
+		return nil
+	}
+	return reused(c.claim.id, c.dctx, "recorded "+prior.typ+" with other content (its claim is not recorded)")
+}
+
+// eventAt reads the event at revision rev of stream. (The loop is not in
+// a method of command: its body, a closure, would take the command to the
+// heap.)
+func (s *Service) eventAt(ctx context.Context, stream string, rev uint64) (events.Event, error) {
+	for rec, err := range s.store.ReadStream(ctx, stream, rev) {
+		if err != nil {
+			return nil, err
+		}
+		return s.reg.Decode(&rec)
+	}
+	return nil, fmt.Errorf("election: %s has no record at revision %d", stream, rev)
 }
 
 // replayFromStore reads the stream and answers from the command's record
@@ -231,13 +266,13 @@ func (c *command) replayOrReused(ctx context.Context, dup error) (Receipt, error
 }
 
 // encode encodes the decided events, each with an ID derived from the
-// command's.
+// command's (the first marks the command ID as used: claim.go).
 func (c *command) encode(evs []events.Event) ([]events.EventData, error) {
 	md := c.s.metadata(c.meta, c.dctx.Participant)
 	data := make([]events.EventData, len(evs))
 	for i, e := range evs {
 		var err error
-		if data[i], err = c.s.reg.Encode(eventID(c.meta.CommandID, i), e, md); err != nil {
+		if data[i], err = c.s.reg.Encode(commandEventID(c.meta.CommandID, i), e, md); err != nil {
 			return nil, err
 		}
 	}

@@ -34,7 +34,10 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 	if err != nil {
 		return Receipt{}, err
 	}
+	// A single command: its event marks the ID as used, its claim follows
+	// it (claim.go).
 	claim := newClaim(m, "public-reporting.opt-out", py, p, nil)
+	claim.marked = true
 	if err := s.checkClaim(ctx, claim, dctx); err != nil {
 		return Receipt{}, err
 	}
@@ -56,7 +59,7 @@ func (s *Service) OptOutOfPublicReporting(ctx context.Context, m Meta, py events
 		return Receipt{}, refuse(ErrNotVoluntaryReporter, p, py, "its election is "+describe(st),
 			"only a participant whose confirmed election is voluntary reporting may opt out")
 	}
-	data, err := s.reg.Encode(eventID(m.CommandID, 0), events.PublicReportingOptedOut{Participant: p, ProgramYear: py,
+	data, err := s.reg.Encode(commandEventID(m.CommandID, 0), events.PublicReportingOptedOut{Participant: p, ProgramYear: py,
 		OptedOutAt: dctx.Now.UTC()}, s.metadata(m, p))
 	if err != nil {
 		return Receipt{}, err

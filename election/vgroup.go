@@ -9,6 +9,7 @@ import (
 
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
+	"github.com/google/uuid"
 )
 
 // decideVirtualGroupOptIn decides a VirtualGroupOptIn: the member's request,
@@ -180,7 +181,9 @@ func (s *Service) ElectVirtualGroup(ctx context.Context, m Meta, e VirtualGroupE
 	if err := s.checkClaim(ctx, claim, dctx); err != nil {
 		return VirtualGroupResult{}, err
 	}
-	before, err := s.membership(ctx, py, vg)
+	// A retry finds the members its election replaced, not what a later
+	// revision made of them.
+	before, err := s.membershipBefore(ctx, py, vg, m.CommandID)
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
@@ -412,7 +415,8 @@ func (s *Service) RetractVirtualGroup(ctx context.Context, m Meta, vg events.Par
 	if err := checkWindow(dctx); err != nil {
 		return VirtualGroupResult{}, err
 	}
-	members, err := s.membership(ctx, py, vg)
+	// A retry finds the members its retraction released (none are left).
+	members, err := s.membershipBefore(ctx, py, vg, m.CommandID)
 	if err != nil {
 		return VirtualGroupResult{}, err
 	}
@@ -519,6 +523,15 @@ func (s *Service) FinalizeVirtualGroup(ctx context.Context, m Meta, vg events.Pa
 // membership reads a virtual group's current members: those of its latest
 // membership, none after a retraction.
 func (s *Service) membership(ctx context.Context, py events.ProgramYear, vg events.Participant) ([]events.TIN, error) {
+	return s.membershipBefore(ctx, py, vg, uuid.Nil)
+}
+
+// membershipBefore reads a virtual group's members as command cmd found
+// them: before cmd's record in the virtual group's stream, or the current
+// members if cmd has none there. A retry of a command that went through
+// thus works from what the command saw, not from what later commands made
+// of the membership (which it would otherwise undo).
+func (s *Service) membershipBefore(ctx context.Context, py events.ProgramYear, vg events.Participant, cmd uuid.UUID) ([]events.TIN, error) {
 	var members []events.TIN
 	for rec, err := range s.store.ReadStream(ctx, s.names.VirtualGroup(py, vg), 0) {
 		if errors.Is(err, events.ErrStreamNotFound) {
@@ -526,6 +539,9 @@ func (s *Service) membership(ctx context.Context, py events.ProgramYear, vg even
 		}
 		if err != nil {
 			return nil, err
+		}
+		if cmd != uuid.Nil && rec.Metadata.CommandID == cmd {
+			break
 		}
 		e, err := s.reg.Decode(&rec)
 		if err != nil {
@@ -551,7 +567,8 @@ func (s *Service) appendVirtualGroup(ctx context.Context, m Meta, dctx Context, 
 	}
 	stream := s.names.VirtualGroup(py, vg)
 	res, err := s.store.Append(ctx, stream, events.Any, data)
-	if errors.Is(err, events.ErrDuplicateEvent) {
+	replayed := errors.Is(err, events.ErrDuplicateEvent)
+	if replayed {
 		// A retry: the event is recorded with the first attempt's time.
 		if res, err = s.findByCommand(ctx, stream, m); err == nil && res == (events.AppendResult{}) {
 			err = refuse(ErrCommandIDReused, vg, py, "", "give a new command a new ID")
@@ -561,7 +578,7 @@ func (s *Service) appendVirtualGroup(ctx context.Context, m Meta, dctx Context, 
 		return Receipt{}, err
 	}
 	return Receipt{Participant: vg, ProgramYear: py, Stream: stream, Type: e.EventType(),
-		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash}, nil
+		Revision: res.Revision, Position: res.Position, LogIndex: s.logIndex(res.Position), Hash: res.Hash, Replayed: replayed}, nil
 }
 
 // judgeMember judges a TIN for membership of the virtual group the
@@ -624,14 +641,32 @@ func (s *Service) admit(ctx context.Context, m Meta, dctx Context, tin events.TI
 		if exists {
 			expected = events.Exact(last)
 		}
-		_, err = s.store.Append(ctx, s.names.VirtualGroupMember(py, tin), expected, data)
-		if !errors.Is(err, events.ErrWrongExpectedRevision) && !errors.Is(err, events.ErrDuplicateEvent) {
+		stream := s.names.VirtualGroupMember(py, tin)
+		_, err = s.store.Append(ctx, stream, expected, data)
+		switch {
+		case errors.Is(err, events.ErrDuplicateEvent):
+			// This command admitted the TIN before (a retry; a later
+			// revision may have released it since): nothing to record.
+			return s.admittedBy(ctx, stream, sub, dctx, tin)
+		case !errors.Is(err, events.ErrWrongExpectedRevision):
 			return err
 		}
 		// Another virtual group (or this one, retried) got there first:
 		// read again and judge again.
 	}
 	return fmt.Errorf("election: gave up admitting %v after %d conflicting attempts", tin, s.attempts)
+}
+
+// admittedBy answers an admission the store refused as recorded already:
+// nil if the TIN's membership stream holds it (sub's), else the ID was
+// used for another command's event.
+func (s *Service) admittedBy(ctx context.Context, stream string, sub Meta, dctx Context, tin events.TIN) error {
+	res, err := s.findByCommand(ctx, stream, sub)
+	if err != nil || res != (events.AppendResult{}) {
+		return err
+	}
+	return refuse(ErrCommandIDReused, events.Group(tin), dctx.ProgramYear, fmt.Sprintf("command %s recorded events for another command", sub.CommandID),
+		"give a new command a new ID; reuse an ID only to retry the same command")
 }
 
 // membershipOf reads a TIN's membership stream: the virtual group it
