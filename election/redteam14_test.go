@@ -750,9 +750,12 @@ func TestRed14DerivedIDsAreTaken(t *testing.T) {
 				}},
 			} {
 				t.Run(c.what, func(t *testing.T) {
-					if c.crossStream && events.EventIDsPerStream(h.Store) {
-						t.Skip("red-team: a part's ID (a batch entry's, a virtual group member's) is bound through its parent's claim only; where event IDs are unique per stream nothing else marks it as used, and binding each part's ID would cost an append per part")
-					}
+					// The known limit (docs/decisions.md): a part's ID is bound
+					// through its parent's claim only, so where event IDs are
+					// unique per stream (EventStoreDB; memory only plays it, its
+					// IDs still unique across the log) a use for another stream
+					// goes through.
+					limit := c.crossStream && name == "eventstoredb"
 					n += 10
 					p := et.Group(n)
 					h.Determine(et.OptInEligible(p, py24))
@@ -761,7 +764,18 @@ func TestRed14DerivedIDsAreTaken(t *testing.T) {
 					recs := h.Stream(py24, p)
 					require.Len(t, recs, 1)
 					before := logLen(t, h)
-					assert.ErrorIs(t, c.use(recs[0].Metadata.CommandID, p), election.ErrCommandIDReused)
+					err := c.use(recs[0].Metadata.CommandID, p)
+					if limit {
+						assert.NoError(t, err, "the documented limit changed: update docs/decisions.md")
+						return
+					}
+					assert.ErrorIs(t, err, election.ErrCommandIDReused)
+					if events.EventIDsPerStream(h.Store) {
+						// Claims first: refused by the store after its claim,
+						// the command leaves that (docs/decisions.md).
+						assert.LessOrEqual(t, logLen(t, h), before+1, "the refused command appends at most its claim")
+						return
+					}
 					assert.Equal(t, before, logLen(t, h), "the refused command appends nothing")
 				})
 			}
