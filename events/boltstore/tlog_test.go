@@ -13,6 +13,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/boltstore/boltstoretest"
 	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -80,18 +81,12 @@ func TestStoredTreeIsTheLogsTree(t *testing.T) {
 }
 
 // downgrade turns a ledger file into format 1, as an earlier version wrote
-// it: no tree bucket, no tree size.
+// it: no stored tree, the stream heads in a bucket of their own.
 func downgrade(t *testing.T, path string) {
-	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("tree")); err != nil {
-			return err
-		}
-		meta := tx.Bucket([]byte("meta"))
-		if err := meta.Delete([]byte("tree")); err != nil {
-			return err
-		}
-		return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, 1))
-	})
+	t.Helper()
+	if err := boltstoretest.Downgrade(path, 1); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestFormat1File: a ledger an earlier version wrote opens read-only as it
@@ -276,8 +271,10 @@ func TestCreateCrash(t *testing.T) {
 }
 
 // TestAuditFindsIndexTampering: each of the file's own structures that an
-// append trusts, edited by someone with write access to the file, is a
-// finding of its kind, named where it is.
+// append or a proof trusts, edited by someone with write access to the
+// file, is a finding of its kind, named where it is: in this format, and
+// in format 2 (read-only), whose stream heads and tree had buckets of
+// their own.
 func TestAuditFindsIndexTampering(t *testing.T) {
 	ctx := context.Background()
 	base := filepath.Join(t.TempDir(), "base.db")
@@ -295,51 +292,17 @@ func TestAuditFindsIndexTampering(t *testing.T) {
 		}
 	}
 	s.Close()
-	key := func(stream string, rev uint64) []byte {
-		return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
-	}
-	cases := []struct {
-		name   string
-		edit   func(tx *bolt.Tx) error
-		kind   chain.Kind
-		phrase string
-	}{
-		{"head unsealed", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("heads"))
-			v := append([]byte(nil), b.Get([]byte("election-x"))...)
-			v[8] = 0
-			return b.Put([]byte("election-x"), v)
-		}, chain.KindIndex, "not sealed"},
-		{"head deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("heads")).Delete([]byte("election-x")) }, chain.KindIndex, "no head"},
-		{"head rewound", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("heads"))
-			v := append([]byte(nil), b.Get([]byte("election-x"))...)
-			binary.BigEndian.PutUint64(v, 2)
-			return b.Put([]byte("election-x"), v)
-		}, chain.KindIndex, "last revision is 2"},
-		{"event ID forgotten", func(tx *bolt.Tx) error {
-			c := tx.Bucket([]byte("ids")).Cursor()
-			k, _ := c.First()
-			return tx.Bucket([]byte("ids")).Delete(k)
-		}, chain.KindIndex, "event-ID index holds 4"},
-		{"stream index entry deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Delete(key("election-x", 1)) }, chain.KindChain, "revision out of order"},
-		{"last record deleted", func(tx *bolt.Tx) error {
-			return tx.Bucket([]byte("log")).Delete(binary.BigEndian.AppendUint64(nil, 4))
-		}, chain.KindIndex, "missing from the log"},
-		{"stored tree hash changed", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("tree"))
-			k := binary.BigEndian.AppendUint64(nil, 3)
-			v := append([]byte(nil), b.Get(k)...)
-			v[0] ^= 1
-			return b.Put(k, v)
-		}, chain.KindTree, "stored hash 3"},
-	}
-	for _, c := range cases {
-		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+	for _, c := range tamperings() {
+		t.Run(fmt.Sprintf("format%d/%s", c.format, strings.ReplaceAll(c.name, " ", "-")), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "t.db")
 			data, _ := os.ReadFile(base)
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
+			}
+			if c.format != boltstore.FormatVersion {
+				if err := boltstoretest.Downgrade(path, c.format); err != nil {
+					t.Fatal(err)
+				}
 			}
 			rawUpdate(t, path, c.edit)
 			s, err := boltstore.Open(path, boltstore.ReadOnly())
@@ -359,4 +322,65 @@ func TestAuditFindsIndexTampering(t *testing.T) {
 			t.Fatalf("want a %v finding saying %q, got %v", c.kind, c.phrase, rep.Findings)
 		})
 	}
+}
+
+// tampering is an edit of a ledger file of five records in one stream
+// (election-x, sealed by its last), and the finding it must cause.
+type tampering struct {
+	format int // the file's format when edited
+	name   string
+	edit   func(tx *bolt.Tx) error
+	kind   chain.Kind
+	phrase string
+}
+
+// tamperings are the edits TestAuditFindsIndexTampering makes.
+func tamperings() []tampering {
+	key := func(stream string, rev uint64) []byte {
+		return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
+	}
+	pos := func(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
+	edit := func(bucket string, k []byte, fn func(v []byte)) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(bucket))
+			v := append([]byte(nil), b.Get(k)...)
+			fn(v)
+			return b.Put(k, v)
+		}
+	}
+	del := func(bucket string, k []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucket)).Delete(k) }
+	}
+	firstID := func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket([]byte("ids")).Cursor().First()
+		return tx.Bucket([]byte("ids")).Delete(k)
+	}
+	var out []tampering
+	for _, f := range []int{boltstore.FormatVersion, 2} {
+		out = append(out,
+			tampering{f, "event ID forgotten", firstID, chain.KindIndex, "event-ID index holds 4"},
+			tampering{f, "stream index entry deleted", del("index", key("election-x", 1)), chain.KindChain, "revision out of order"},
+			tampering{f, "last stream index entry deleted", del("index", key("election-x", 4)), chain.KindIndex, "the log holds 5 records, its streams 4"},
+			tampering{f, "last record deleted", del("log", pos(4)), chain.KindIndex, "missing from the log"},
+			tampering{f, "index entry redirected", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Put(key("election-x", 4), pos(2)) },
+				chain.KindChain, "election-x@4"})
+	}
+	return append(out,
+		// Format 3: the head is read from the index and the log; each
+		// record's value ends with the tree hashes its append stored
+		// (record 3: stored hashes 4, 5 and 6).
+		tampering{3, "head's record redirected", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Put(key("election-x", 4), pos(2)) },
+			chain.KindIndex, "head cannot be read"},
+		tampering{3, "stored tree hash changed", edit("log", pos(3), func(v []byte) { v[len(v)-3*32] ^= 1 }), chain.KindTree, "stored hash 4"},
+		tampering{3, "stored tree hash cut", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("log"))
+			v := b.Get(pos(3))
+			return b.Put(pos(3), append([]byte(nil), v[:len(v)-32]...))
+		}, chain.KindDamage, "election-x@3 (position 3, log index 3): undecodable record"},
+		// Format 2: the heads and the tree had buckets of their own.
+		tampering{2, "head unsealed", edit("heads", []byte("election-x"), func(v []byte) { v[8] = 0 }), chain.KindIndex, "not sealed"},
+		tampering{2, "head deleted", del("heads", []byte("election-x")), chain.KindIndex, "no head"},
+		tampering{2, "head rewound", edit("heads", []byte("election-x"), func(v []byte) { binary.BigEndian.PutUint64(v, 2) }), chain.KindIndex, "last revision is 2"},
+		tampering{2, "stored tree hash changed", edit("tree", pos(3), func(v []byte) { v[0] ^= 1 }), chain.KindTree, "stored hash 3"},
+	)
 }
