@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "crash-handoff:<path>", "crash-solo:<path>", "hold:<path>" or "create:<stage>|<path>"
+	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "crash-handoff:<path>", "crash-solo:<path>", "hold:<path>", "create:<stage>|<path>" or "upgrade:<stage>|<path>"
 )
 
 // TestMain lets the test binary act as the child process of the crash and
@@ -43,6 +43,8 @@ func TestMain(m *testing.M) {
 			holdChild(path)
 		case "create":
 			createChild(path)
+		case "upgrade":
+			upgradeChild(path)
 		}
 		os.Exit(0)
 	}

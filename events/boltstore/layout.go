@@ -75,9 +75,10 @@ type layout interface {
 	// treeSize returns how many records the stored tree covers, in a file
 	// whose log holds logLen records.
 	treeSize(tx *bolt.Tx, logLen int64) (int64, error)
-	// treeHash returns the stored hash at index i (tlog's layout), i
-	// below tlog.StoredHashCount(treeSize).
-	treeHash(tx *bolt.Tx, i int64) (chain.Hash, error)
+	// treeHashes returns a reader of the stored hashes in tx: the hash at
+	// index i (tlog's layout), i below tlog.StoredHashCount(treeSize).
+	// Consecutive indexes are read fastest.
+	treeHashes(tx *bolt.Tx) func(i int64) (chain.Hash, error)
 }
 
 // layoutOf returns the layout of a file of the given format.
@@ -119,8 +120,31 @@ func (layout3) storedHeads(*bolt.Tx) (int, bool) { return 0, false }
 
 func (layout3) treeSize(_ *bolt.Tx, logLen int64) (int64, error) { return logLen, nil }
 
-func (layout3) treeHash(tx *bolt.Tx, i int64) (chain.Hash, error) {
-	return storedHash3(tx.Bucket([]byte(bLog)), i)
+// treeHashes reads each hash from the log value that keeps it, walking
+// the log with a cursor: consecutive indexes are kept by the same record or
+// the next (hashHome).
+func (layout3) treeHashes(tx *bolt.Tx) func(i int64) (chain.Hash, error) {
+	c := tx.Bucket([]byte(bLog)).Cursor()
+	var key [8]byte
+	last, v := int64(-1), []byte(nil)
+	return func(i int64) (chain.Hash, error) {
+		p, level := hashHome(i)
+		if p != last {
+			var k []byte
+			if p == last+1 && last >= 0 {
+				k, v = c.Next()
+			} else {
+				binary.BigEndian.PutUint64(key[:], uint64(p))
+				k, v = c.Seek(key[:])
+			}
+			if len(k) != 8 || binary.BigEndian.Uint64(k) != uint64(p) {
+				last = -1
+				return chain.Hash{}, fmt.Errorf("%w: the log lacks the record at position %d that keeps stored hash %d", ErrCorrupt, p, i)
+			}
+			last = p
+		}
+		return hashIn(v, p, level, i)
+	}
 }
 
 // hashSize is the size of a stored tree hash (and of a record's hash).
@@ -142,9 +166,14 @@ func hashHome(i int64) (p int64, level int) {
 
 // storedHash3 reads stored hash i from the log value that keeps it.
 func storedHash3(log *bolt.Bucket, i int64) (chain.Hash, error) {
-	var h chain.Hash
 	p, level := hashHome(i)
-	v := log.Get(posKey(events.Position(p)))
+	return hashIn(log.Get(posKey(events.Position(p))), p, level, i)
+}
+
+// hashIn returns stored hash i, the level-th of those kept in v, record
+// p's log value.
+func hashIn(v []byte, p int64, level int, i int64) (chain.Hash, error) {
+	var h chain.Hash
 	n := storedCount(uint64(p))
 	if len(v) < (n+1)*hashSize {
 		return h, fmt.Errorf("%w: the log lacks the record at position %d that keeps stored hash %d", ErrCorrupt, p, i)
@@ -246,17 +275,27 @@ func (l layoutLegacy) treeSize(tx *bolt.Tx, _ int64) (int64, error) {
 	return int64(binary.BigEndian.Uint64(v)), nil
 }
 
-func (l layoutLegacy) treeHash(tx *bolt.Tx, i int64) (chain.Hash, error) {
-	var h chain.Hash
-	v := tx.Bucket([]byte(bTree)).Get(treeKey(i))
-	if !l.tree || len(v) != hashSize {
-		return h, fmt.Errorf("%w: stored hash %d is missing or not a hash", ErrCorrupt, i)
+// treeHashes reads format 2's tree bucket, keyed by the index.
+func (l layoutLegacy) treeHashes(tx *bolt.Tx) func(i int64) (chain.Hash, error) {
+	var b *bolt.Bucket
+	if l.tree {
+		b = tx.Bucket([]byte(bTree))
 	}
-	copy(h[:], v)
-	return h, nil
+	var key [8]byte
+	return func(i int64) (chain.Hash, error) {
+		var h chain.Hash
+		var v []byte
+		if b != nil {
+			binary.BigEndian.PutUint64(key[:], uint64(i))
+			v = b.Get(key[:])
+		}
+		if len(v) != hashSize {
+			return h, fmt.Errorf("%w: stored hash %d is missing or not a hash", ErrCorrupt, i)
+		}
+		copy(h[:], v)
+		return h, nil
+	}
 }
-
-func treeKey(i int64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(i)) }
 
 func posKey(p events.Position) []byte {
 	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(p))

@@ -91,7 +91,7 @@ func downgrade(t *testing.T, path string) {
 
 // TestFormat1File: a ledger an earlier version wrote opens read-only as it
 // is (nothing written; its tree computed from the log), and opened for
-// writing is upgraded in place with its tree caught up.
+// writing is upgraded in place, its tree computed from its log.
 func TestFormat1File(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v1.db")
@@ -131,7 +131,7 @@ func TestFormat1File(t *testing.T) {
 		t.Fatal("a read-only open changed the file")
 	}
 
-	w, err := boltstore.Open(path)
+	w, err := boltstore.Open(path, boltstore.WithUpgradeBatch(64)) // five transactions: a tree computed across them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,6 +144,76 @@ func TestFormat1File(t *testing.T) {
 	}
 	if audit, err := w.Audit(ctx, nil); err != nil || len(audit.Findings) > 0 {
 		t.Fatalf("upgraded file: %v %v", err, audit.Findings)
+	}
+}
+
+// TestFormat2PartialTree: a format 2 file whose tree covers only part of
+// its log (a format 1 file upgraded by the version that wrote format 2,
+// its tree's catch-up cut short) reads its tree as far as it goes
+// read-only, and is upgraded with the tree it kept and the rest computed:
+// hash for hash the tree of its log.
+func TestFormat2PartialTree(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, 300, 25)
+	want, err := chain.Build(ctx, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := boltstoretest.Downgrade(path, 2); err != nil {
+		t.Fatal(err)
+	}
+	const kept = 101
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("tree"), binary.BigEndian.AppendUint64(nil, kept))
+	})
+	ro, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ro.TreeSize(ctx); n != kept {
+		t.Fatalf("read-only: a stored tree of %d, want %d", n, kept)
+	}
+	if fs, err := chain.CompareStored(ctx, ro, want); err != nil || len(fs) > 0 {
+		t.Fatalf("read-only: the stored part of the tree disagrees: %v %v", err, fs)
+	}
+	ro.Close()
+	// A copy whose stored hash 5 was changed: the upgrade carries the
+	// stored tree over as it is, so the change is still found after it.
+	data, _ := os.ReadFile(path)
+	tampered := filepath.Join(t.TempDir(), "tampered.db")
+	if err := os.WriteFile(tampered, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, tampered, func(tx *bolt.Tx) error {
+		b, k := tx.Bucket([]byte("tree")), binary.BigEndian.AppendUint64(nil, 5)
+		v := append([]byte(nil), b.Get(k)...)
+		v[7] ^= 4
+		return b.Put(k, v)
+	})
+	for _, p := range []string{path, tampered} {
+		w, err := boltstore.Open(p, boltstore.WithUpgradeBatch(40))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := w.TreeSize(ctx); n != want.Size() {
+			t.Fatalf("upgraded tree covers %d of %d records", n, want.Size())
+		}
+		fs, err := chain.CompareStored(ctx, w, want)
+		w.Close()
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case p == path && len(fs) > 0:
+			t.Fatalf("upgraded tree disagrees: %v", fs)
+		case p == tampered && (len(fs) != 1 || !strings.Contains(fs[0].Error(), "stored hash 5 ")):
+			t.Fatalf("a stored hash changed before the upgrade: %v, want it found", fs)
+		}
 	}
 }
 

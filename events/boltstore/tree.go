@@ -51,12 +51,13 @@ func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Ha
 	count := tlog.StoredHashCount(size)
 	out := make([]chain.Hash, len(indexes))
 	err := s.view(func(tx *bolt.Tx) error {
+		read := s.layout.treeHashes(tx)
 		for k, i := range indexes {
 			if i < 0 || i >= count {
 				return fmt.Errorf("boltstore: stored hash %d of a tree of %d records: %w", i, size, chain.ErrTruncated)
 			}
 			var err error
-			if out[k], err = s.layout.treeHash(tx, i); err != nil {
+			if out[k], err = read(i); err != nil {
 				return fmt.Errorf("%s: %w", s.path, err)
 			}
 		}

@@ -95,6 +95,7 @@ func copyBatch(tx *bolt.Tx, stage *bolt.Bucket, old layout, from, max int64) (in
 		return from, err
 	}
 	var hashes []chain.Hash
+	stored := old.treeHashes(tx)
 	c := tx.Bucket([]byte(bLog)).Cursor()
 	n := from
 	for k, v := c.Seek(posKey(events.Position(from))); k != nil && n < from+max; k, v = c.Next() {
@@ -106,7 +107,7 @@ func copyBatch(tx *bolt.Tx, stage *bolt.Bucket, old layout, from, max int64) (in
 			return n, fmt.Errorf("%w: the record at position %d is too short", ErrCorrupt, n)
 		}
 		if n < tree {
-			hashes, err = oldHashes(tx, old, n, hashes[:0])
+			hashes, err = oldHashes(stored, n, hashes[:0])
 		} else {
 			var h events.Hash
 			copy(h[:], rec[len(rec)-hashSize:])
@@ -128,11 +129,11 @@ func copyBatch(tx *bolt.Tx, stage *bolt.Bucket, old layout, from, max int64) (in
 }
 
 // oldHashes appends the stored hashes of record p as a format 2 file keeps
-// them, in its tree bucket.
-func oldHashes(tx *bolt.Tx, old layout, p int64, dst []chain.Hash) ([]chain.Hash, error) {
+// them, in its tree bucket (read by stored).
+func oldHashes(stored func(int64) (chain.Hash, error), p int64, dst []chain.Hash) ([]chain.Hash, error) {
 	first := tlog.StoredHashIndex(0, p)
 	for i := range int64(storedCount(uint64(p))) {
-		h, err := old.treeHash(tx, first+i)
+		h, err := stored(first + i)
 		if err != nil {
 			return dst, err
 		}
