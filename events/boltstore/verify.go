@@ -55,11 +55,14 @@ func (s *Store) Verify(ctx context.Context) (chain.ChainsReport, error) {
 //     stream;
 //   - each stream's head (its last revision, sealed flag and last hash:
 //     what appends trust to chain and to refuse appends after a
-//     confirmation) against the stream's last record, and no head without
-//     a stream;
+//     confirmation), read as appends read it, against the stream's last
+//     record: in format 3 from the stream index and the record its last
+//     entry names, in formats 1 and 2 from the heads bucket (and there no
+//     head without a stream);
 //   - the event-ID index (what idempotent appends trust) against the log;
 //   - the stored Merkle tree against the tree of the log's records, hash by
-//     hash.
+//     hash: in format 3 the hashes each record's log value keeps after it,
+//     in format 2 the tree bucket.
 //
 // Payload bindings, checkpoints and the ledger's rules are chain.Verify's
 // and the projections' to check. Run Audit on a file no one is appending
