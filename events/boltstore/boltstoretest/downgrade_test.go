@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -84,18 +83,30 @@ func TestDowngrade(t *testing.T) {
 	}
 }
 
-// TestCurrentFormat: Downgrade reads the format boltstore writes.
+// TestCurrentFormat: Downgrade reads the format boltstore writes, even a
+// ledger with no records, which boltstore then upgrades and appends to.
 func TestCurrentFormat(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	s, err := boltstore.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if err := boltstoretest.Downgrade(path, 1); err != nil {
-		t.Fatalf("boltstore writes format %d, which Downgrade does not read: %v", boltstore.FormatVersion, err)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	for _, format := range []int{1, 2} {
+		path := filepath.Join(t.TempDir(), "ledger.db")
+		s, err := boltstore.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if err := boltstoretest.Downgrade(path, format); err != nil {
+			t.Fatalf("boltstore writes format %d, which Downgrade does not read: %v", boltstore.FormatVersion, err)
+		}
+		s, err = boltstore.Open(path)
+		if err != nil {
+			t.Fatalf("an empty format %d ledger: %v", format, err)
+		}
+		if _, err := s.Append(ctx, "first", events.NoStream, events.EventData{ID: uuid.New(), Type: "note", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if rep, err := s.Audit(ctx, nil); err != nil || len(rep.Findings) > 0 || rep.Records != 1 {
+			t.Fatalf("an empty format %d ledger upgraded, one append: %v %+v", format, err, rep)
+		}
+		s.Close()
 	}
 }
