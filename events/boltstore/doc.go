@@ -63,8 +63,8 @@
 // disk's flush time moved; a lone writer commits 1.01-1.12 times as fast
 // as when handed off. A lone writer's append writes 10.7 pages (43.7 KB,
 // counted with fsync off) on a new file and 12.3 (50.2 KB) on a file of
-// 20,000 records, and runs at 1.09 times the speed of a plain bbolt
-// transaction writing the same record (median of twelve runs, 0.98-1.14). ReadAll replays 1.2-2.2
+// 20,000 records, and runs at 1.07 times the speed of a plain bbolt
+// transaction writing the same record (median of twenty runs, 0.98-1.17). ReadAll replays 1.2-2.2
 // million decoded records per second from the file (600-820 ns of CPU a
 // record). See BENCHMARKS.md in the repository for the comparisons.
 package boltstore
