@@ -80,13 +80,35 @@ func TestStoredTreeIsTheLogsTree(t *testing.T) {
 	}
 }
 
-// downgrade turns a ledger file into format 1, as an earlier version wrote
-// it: no stored tree, the stream heads in a bucket of their own.
-func downgrade(t *testing.T, path string) {
+// downgrade turns a ledger file into an earlier format, as an earlier
+// version wrote it: format 1 without a stored tree, format 2 with the tree
+// in a bucket of its own, both with the stream heads in a bucket of their
+// own.
+func downgrade(t *testing.T, path string, format int) {
 	t.Helper()
-	if err := boltstoretest.Downgrade(path, 1); err != nil {
+	if err := boltstoretest.Downgrade(path, format); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// olderFile writes 300 records to 25 streams from 8 writers (fill) and
+// downgrades the file to format; it returns the file and the tree of its
+// log.
+func olderFile(t *testing.T, format int) (string, *chain.Tree) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", format))
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, s, 300, 25)
+	want, err := chain.Build(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	downgrade(t, path, format)
+	return path, want
 }
 
 // TestFormat1File: a ledger an earlier version wrote opens read-only as it
@@ -94,18 +116,7 @@ func downgrade(t *testing.T, path string) {
 // writing is upgraded in place, its tree computed from its log.
 func TestFormat1File(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v1.db")
-	s, err := boltstore.Open(path, boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fill(t, s, 300, 25)
-	want, err := chain.Build(ctx, s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	downgrade(t, path)
+	path, want := olderFile(t, 1)
 	before, _ := os.ReadFile(path)
 
 	ro, err := boltstore.Open(path, boltstore.ReadOnly())
@@ -154,20 +165,7 @@ func TestFormat1File(t *testing.T) {
 // hash for hash the tree of its log.
 func TestFormat2PartialTree(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v2.db")
-	s, err := boltstore.Open(path, boltstore.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fill(t, s, 300, 25)
-	want, err := chain.Build(ctx, s, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if err := boltstoretest.Downgrade(path, 2); err != nil {
-		t.Fatal(err)
-	}
+	path, want := olderFile(t, 2)
 	const kept = 101
 	rawUpdate(t, path, func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte("meta")).Put([]byte("tree"), binary.BigEndian.AppendUint64(nil, kept))
@@ -313,15 +311,7 @@ func TestCreateCrash(t *testing.T) {
 	for _, stage := range boltstore.CreateStages {
 		t.Run(strings.ReplaceAll(stage, " ", "-"), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "new.db")
-			cmd, sc := child(t, "create", stage+"|"+path)
-			for sc.Scan() {
-				t.Log("child:", sc.Text())
-			}
-			err := cmd.Wait()
-			var ee interface{ ExitCode() int }
-			if !errors.As(err, &ee) || ee.ExitCode() != 7 {
-				t.Fatalf("the child did not stop at %q: %v", stage, err)
-			}
+			stopAt(t, "create", stage, path)
 			if info, err := os.Stat(path); err == nil && info.Size() == 0 {
 				t.Fatal("an empty file was left at the ledger's path")
 			}
@@ -370,9 +360,7 @@ func TestAuditFindsIndexTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.format != boltstore.FormatVersion {
-				if err := boltstoretest.Downgrade(path, c.format); err != nil {
-					t.Fatal(err)
-				}
+				downgrade(t, path, c.format)
 			}
 			rawUpdate(t, path, c.edit)
 			s, err := boltstore.Open(path, boltstore.ReadOnly())

@@ -91,15 +91,7 @@ func TestUpgradeCrash(t *testing.T) {
 	for _, stage := range boltstore.UpgradeStages {
 		t.Run(strings.TrimPrefix(stage, "upgrade: "), func(t *testing.T) {
 			path := copyFixture(t, fixture2)
-			cmd, sc := child(t, "upgrade", stage+"|"+path)
-			for sc.Scan() {
-				t.Log("child:", sc.Text())
-			}
-			err := cmd.Wait()
-			var ee interface{ ExitCode() int }
-			if !errors.As(err, &ee) || ee.ExitCode() != 7 {
-				t.Fatalf("the child did not stop at %q: %v", stage, err)
-			}
+			stopAt(t, "upgrade", stage, path)
 			if !hasBucket(t, path, "upgrade") {
 				t.Fatal("the crash left no partly built log: the test tests nothing")
 			}
@@ -137,4 +129,20 @@ func hasBucket(t *testing.T, path, name string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// stopAt runs a child process (mode "create" or "upgrade") that opens the
+// ledger at path and dies at stage, as a crash would, and checks that it
+// died there.
+func stopAt(t *testing.T, mode, stage, path string) {
+	t.Helper()
+	cmd, sc := child(t, mode, stage+"|"+path)
+	for sc.Scan() {
+		t.Log("child:", sc.Text())
+	}
+	err := cmd.Wait()
+	var ee interface{ ExitCode() int }
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 {
+		t.Fatalf("the child did not stop at %q: %v", stage, err)
+	}
 }
