@@ -15,13 +15,13 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/boltstore/boltstoretest"
 	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/memstore"
 	"github.com/electionledger/ledger/projection"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -372,18 +372,7 @@ func TestTrustCheckpointOlderFile(t *testing.T) {
 	vseason(t, s, 20)
 	signed, c := keys.sign(t, s, -1)
 	require.NoError(t, s.Close())
-	db, err := bolt.Open(path, 0o600, nil)
-	require.NoError(t, err)
-	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("tree")); err != nil {
-			return err
-		}
-		if err := tx.Bucket([]byte("meta")).Delete([]byte("tree")); err != nil {
-			return err
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("format"), []byte{0, 0, 0, 1})
-	}))
-	require.NoError(t, db.Close())
+	require.NoError(t, boltstoretest.Downgrade(path, 1))
 	ro, err := boltstore.Open(path, boltstore.ReadOnly())
 	require.NoError(t, err)
 	defer ro.Close()

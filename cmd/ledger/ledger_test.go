@@ -21,6 +21,7 @@ import (
 	"github.com/electionledger/ledger/eligibility"
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/boltstore/boltstoretest"
 	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/esdbstore"
 	"github.com/electionledger/ledger/events/esdbstore/esdbfake"
@@ -30,7 +31,6 @@ import (
 	"github.com/electionledger/ledger/internal/piicheck"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -217,22 +217,7 @@ func TestVerifyFile(t *testing.T) {
 func TestVerifyOlderFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	demo(t, path)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("tree")); err != nil {
-			return err
-		}
-		meta := tx.Bucket([]byte("meta"))
-		if err := meta.Delete([]byte("tree")); err != nil {
-			return err
-		}
-		return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, 1))
-	})
-	db.Close()
-	if err != nil {
+	if err := boltstoretest.Downgrade(path, 1); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(path)

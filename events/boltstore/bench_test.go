@@ -83,6 +83,7 @@ func BenchmarkReadAll(b *testing.B) {
 	}
 	wg.Wait()
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		count := 0
@@ -96,7 +97,9 @@ func BenchmarkReadAll(b *testing.B) {
 			b.Fatalf("read %d of %d", count, n)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(n*b.N), "cpu-ns/record")
 }
 
 // BenchmarkAppendWritersAlternating compares, in one run, the store as it

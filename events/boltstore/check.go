@@ -521,15 +521,11 @@ func (c *checker) ledgerHeader() {
 		c.damage(root, bMeta, "format %d: damaged, or written by a newer library", format)
 		return
 	}
-	need := dataBuckets
-	if format >= 2 {
-		need = append(need, bTree)
-		if len(c.metaValues[kTree]) != 8 {
-			c.damage(root, bMeta, "the tree size is damaged")
-		}
+	if format == 2 && len(c.metaValues[kTree]) != 8 {
+		c.damage(root, bMeta, "the tree size is damaged")
 	}
 	var missing []string
-	for _, b := range need {
+	for _, b := range bucketsOf(format) {
 		if !c.rootBuckets[b] {
 			missing = append(missing, b)
 		}

@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "crash-handoff:<path>", "crash-solo:<path>", "hold:<path>" or "create:<stage>|<path>"
+	childEnv = "BOLTSTORE_TEST_CHILD" // "crash:<path>", "crash-handoff:<path>", "crash-solo:<path>", "hold:<path>", "create:<stage>|<path>" or "upgrade:<stage>|<path>"
 )
 
 // TestMain lets the test binary act as the child process of the crash and
@@ -43,6 +43,8 @@ func TestMain(m *testing.M) {
 			holdChild(path)
 		case "create":
 			createChild(path)
+		case "upgrade":
+			upgradeChild(path)
 		}
 		os.Exit(0)
 	}
@@ -321,14 +323,21 @@ func rawUpdate(t *testing.T, path string, fn func(*bolt.Tx) error) {
 	}
 }
 
-// TestFlippedByteDetected flips each byte of a stored event in the file and
-// checks that verification reports that event's stream and revision.
+// TestFlippedByteDetected flips each byte of a stored event's log value in
+// the file and checks that verification reports that event's stream and
+// revision, or, for a byte of the tree hashes stored after the record,
+// that stored hash (record 1 keeps stored hashes 1 and 2: its leaf and the
+// root over records 0 and 1).
 func TestFlippedByteDetected(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "flip.db")
 	recs := seed(t, path)
 	key := binary.BigEndian.AppendUint64(nil, uint64(recs[1].Position))
 	var size int
 	rawUpdate(t, path, func(tx *bolt.Tx) error { size = len(tx.Bucket([]byte("log")).Get(key)); return nil })
+	stored, _ := recs[1].MarshalBinary()
+	if size != len(stored)+2*32 {
+		t.Fatalf("record 1's value has %d bytes, want its %d and two hashes", size, len(stored))
+	}
 	step := 1
 	if testing.Short() {
 		step = 7
@@ -348,7 +357,14 @@ func TestFlippedByteDetected(t *testing.T) {
 		_, err = s.Verify(context.Background())
 		s.Close()
 		var ce *events.ChainError
-		if !errors.As(err, &ce) || ce.Stream != "election-a" || ce.Revision != 1 {
+		var f *chain.Finding
+		switch {
+		case i >= len(stored):
+			want := fmt.Sprintf("stored hash %d ", 1+(i-len(stored))/32)
+			if !errors.As(err, &f) || f.Kind != chain.KindTree || !strings.Contains(f.Error(), want) {
+				t.Fatalf("flip of byte %d (a stored tree hash): verification said %v, want a tree finding at %q", i, err, want)
+			}
+		case !errors.As(err, &ce) || ce.Stream != "election-a" || ce.Revision != 1:
 			t.Fatalf("flip of byte %d: verification said %v, want a chain error at election-a@1", i, err)
 		}
 		rawUpdate(t, path, flip) // flip back

@@ -9,6 +9,14 @@ func WithStageHook(fn func(stage string) error) Option {
 // CreateStages are the stages create passes through, in order.
 var CreateStages = []string{"temporary file created", "bbolt header written", "ledger initialized", "linked"}
 
+// UpgradeStages are the stages an upgrade passes through: after each
+// batch of records is copied and committed (repeated), and inside the
+// switch's transaction before it commits.
+var UpgradeStages = []string{"upgrade: records copied", "upgrade: switched"}
+
+// WithUpgradeBatch sets how many records one upgrade transaction copies.
+func WithUpgradeBatch(n int) Option { return func(o *options) { o.upgradeBatch = n } }
+
 // WithHandOff has every append handed to the writer goroutine, even one
 // with no group to join (which the store otherwise commits in the caller's
 // goroutine), so that the tests cover the group-commit path alone.

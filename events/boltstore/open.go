@@ -33,34 +33,6 @@ var (
 	ErrReadOnly = errors.New("boltstore: ledger opened read-only")
 )
 
-// FormatVersion is the on-disk format this library writes; it reads every
-// format up to it. Format 2 added the Merkle tree's stored hashes (the tree
-// bucket); a format 1 file opened for writing is upgraded in place, its
-// tree computed from its log, and opened read-only it is read as it is.
-const FormatVersion = 2
-
-const magic = "electionledger"
-
-// Bucket names.
-const (
-	bMeta  = "meta"  // magic, format
-	bLog   = "log"   // position (8, big-endian) → record (events.Record binary form)
-	bIndex = "index" // stream 0x00 revision (8) → position (8)
-	bHeads = "heads" // stream → last revision (8), sealed (1)
-	bIDs   = "ids"   // event ID (16) → position (8)
-	bTree  = "tree"  // stored-hash index (8, tlog's layout) → hash (32); format 2
-)
-
-// Meta keys.
-const (
-	kMagic  = "magic"
-	kFormat = "format"
-	kTree   = "tree" // how many records the tree covers (8); format 2
-)
-
-// dataBuckets are the buckets of format 1; format 2 adds bTree.
-var dataBuckets = []string{bLog, bIndex, bHeads, bIDs}
-
 // precheck refuses files bbolt must not map: empty files, files that are not
 // bbolt databases, and files shorter than their high-water mark (bbolt would
 // fault reading pages past the end).
@@ -175,7 +147,7 @@ func create(path string, o *options) error {
 		db.Close()
 		return err
 	}
-	if _, err := initLedger(db, tmpPath, false); err != nil {
+	if err := db.Update(newLedger); err != nil {
 		db.Close()
 		return err
 	}
@@ -208,7 +180,8 @@ func create(path string, o *options) error {
 }
 
 // openDB opens the bbolt file and checks (or, opened for writing, writes or
-// upgrades) the ledger header. It returns the file's format.
+// upgrades) the ledger header. It returns the file's format: FormatVersion
+// when opened for writing.
 func openDB(path string, o *options) (*bolt.DB, uint32, error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	if err := precheck(path); err != nil {
@@ -236,7 +209,7 @@ func openDB(path string, o *options) (*bolt.DB, uint32, error) {
 	case err != nil:
 		return nil, 0, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	format, err := initLedger(db, path, o.readOnly)
+	format, err := initLedger(db, path, o)
 	if err != nil {
 		db.Close()
 		return nil, 0, err
@@ -245,9 +218,9 @@ func openDB(path string, o *options) (*bolt.DB, uint32, error) {
 }
 
 // initLedger writes the ledger header into a bbolt file that has none yet
-// (unless readOnly), upgrades a format 1 file to format 2 (unless
-// readOnly), and checks the header. It returns the file's format.
-func initLedger(db *bolt.DB, path string, readOnly bool) (format uint32, err error) {
+// (unless readOnly), checks the header, and upgrades a file of an older
+// format to FormatVersion (unless readOnly). It returns the file's format.
+func initLedger(db *bolt.DB, path string, o *options) (format uint32, err error) {
 	defer recoverCorrupt(&err)
 	fresh := false
 	if err := db.View(func(tx *bolt.Tx) error {
@@ -257,75 +230,71 @@ func initLedger(db *bolt.DB, path string, readOnly bool) (format uint32, err err
 	}); err != nil {
 		return 0, err
 	}
-	if fresh && readOnly {
+	if fresh && o.readOnly {
 		return 0, fmt.Errorf("%w: %s holds no ledger (and was opened read-only)", ErrNotLedger, path)
 	}
 	if fresh {
-		if err := db.Update(func(tx *bolt.Tx) error {
-			meta, err := tx.CreateBucket([]byte(bMeta))
-			if err != nil {
-				return err
-			}
-			if err := meta.Put([]byte(kMagic), []byte(magic)); err != nil {
-				return err
-			}
-			if err := meta.Put([]byte(kFormat), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
-				return err
-			}
-			if err := meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, 0)); err != nil {
-				return err
-			}
-			for _, b := range append(dataBuckets, bTree) {
-				if _, err := tx.CreateBucket([]byte(b)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
+		if err := db.Update(newLedger); err != nil {
 			return 0, err
 		}
 	}
-	err = db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(bMeta))
-		if meta == nil || string(meta.Get([]byte(kMagic))) != magic {
-			return fmt.Errorf("%w: %s is a bbolt database without a ledger header", ErrNotLedger, path)
-		}
-		f := meta.Get([]byte(kFormat))
-		if len(f) != 4 {
-			return fmt.Errorf("%w: %s has no format version", ErrCorrupt, path)
-		}
-		if format = binary.BigEndian.Uint32(f); format > FormatVersion || format == 0 {
-			return fmt.Errorf("%w: %s is format %d, this library reads 1 to %d; upgrade electionledger", ErrNewerFormat, path, format, FormatVersion)
-		}
-		need := dataBuckets
-		if format >= 2 {
-			need = append(need, bTree)
-			if len(meta.Get([]byte(kTree))) != 8 {
-				return fmt.Errorf("%w: %s has no tree size", ErrCorrupt, path)
-			}
-		}
-		for _, b := range need {
-			if tx.Bucket([]byte(b)) == nil {
-				return fmt.Errorf("%w: %s lacks the %s bucket", ErrCorrupt, path, b)
-			}
-		}
-		return nil
-	})
-	if err != nil || format == FormatVersion || readOnly {
+	if err := db.View(func(tx *bolt.Tx) error {
+		format, err = checkHeader(tx, path)
+		return err
+	}); err != nil || format == FormatVersion || o.readOnly {
 		return format, err
 	}
-	// Format 1 → 2: an empty tree, which Open then catches up.
-	err = db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists([]byte(bTree)); err != nil {
+	if err := upgrade(db, path, format, o); err != nil {
+		return format, err
+	}
+	return FormatVersion, nil
+}
+
+// newLedger writes a new ledger's header and buckets.
+func newLedger(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucket([]byte(bMeta))
+	if err != nil {
+		return err
+	}
+	if err := meta.Put([]byte(kMagic), []byte(magic)); err != nil {
+		return err
+	}
+	if err := meta.Put([]byte(kFormat), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
+		return err
+	}
+	for _, b := range bucketsOf(FormatVersion) {
+		if _, err := tx.CreateBucket([]byte(b)); err != nil {
 			return err
 		}
-		meta := tx.Bucket([]byte(bMeta))
-		if err := meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, 0)); err != nil {
-			return err
+	}
+	return nil
+}
+
+// checkHeader checks a ledger's header (magic, a format this library
+// reads) and that the file has the buckets of its format, and returns the
+// format.
+func checkHeader(tx *bolt.Tx, path string) (uint32, error) {
+	meta := tx.Bucket([]byte(bMeta))
+	if meta == nil || string(meta.Get([]byte(kMagic))) != magic {
+		return 0, fmt.Errorf("%w: %s is a bbolt database without a ledger header", ErrNotLedger, path)
+	}
+	f := meta.Get([]byte(kFormat))
+	if len(f) != 4 {
+		return 0, fmt.Errorf("%w: %s has no format version", ErrCorrupt, path)
+	}
+	format := binary.BigEndian.Uint32(f)
+	if format > FormatVersion || format == 0 {
+		return 0, fmt.Errorf("%w: %s is format %d, this library reads 1 to %d; upgrade electionledger", ErrNewerFormat, path, format, FormatVersion)
+	}
+	if format == 2 && len(meta.Get([]byte(kTree))) != 8 {
+		return 0, fmt.Errorf("%w: %s has no tree size", ErrCorrupt, path)
+	}
+	for _, b := range bucketsOf(format) {
+		if tx.Bucket([]byte(b)) == nil {
+			return 0, fmt.Errorf("%w: %s lacks the %s bucket", ErrCorrupt, path, b)
 		}
-		return meta.Put([]byte(kFormat), binary.BigEndian.AppendUint32(nil, FormatVersion))
-	})
-	return FormatVersion, err
+	}
+	return format, nil
 }
 
 // recoverCorrupt turns a bbolt panic on a damaged page, or a memory fault

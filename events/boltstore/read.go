@@ -24,10 +24,15 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// decode copies a stored record out of the mmap and decodes it.
-func decode(pos events.Position, v []byte) (events.Record, error) {
+// decode copies the record in the log's value v at pos out of the mmap
+// and decodes it.
+func (s *Store) decode(pos events.Position, v []byte) (events.Record, error) {
+	b, ok := s.layout.record(uint64(pos), v)
+	if !ok {
+		return events.Record{}, fmt.Errorf("%w: the log's value at position %d is too short", events.ErrCorruptRecord, pos)
+	}
 	var r events.Record
-	if err := r.UnmarshalBinary(bytes.Clone(v)); err != nil {
+	if err := r.UnmarshalBinary(bytes.Clone(b)); err != nil {
 		return events.Record{}, err
 	}
 	r.Position = pos
@@ -81,13 +86,17 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64) iter
 // exist.
 func (s *Store) streamBatch(stream string, next uint64, buf []events.Record) (_ []events.Record, _ uint64, found bool, _ error) {
 	err := s.view(func(tx *bolt.Tx) error {
-		if tx.Bucket([]byte(bHeads)).Get([]byte(stream)) == nil {
-			return nil
-		}
-		found = true
+		n := len(buf)
 		var err error
-		buf, next, err = copyStream(tx, stream, next, buf)
-		return err
+		buf, next, err = s.copyStream(tx, stream, next, buf)
+		if err != nil || len(buf) > n {
+			found = true
+			return err
+		}
+		prefix := indexKey(stream, 0)[:len(stream)+1]
+		k, _ := tx.Bucket([]byte(bIndex)).Cursor().Seek(prefix)
+		found = bytes.HasPrefix(k, prefix)
+		return nil
 	})
 	return buf, next, found, err
 }
@@ -97,16 +106,16 @@ func (s *Store) streamBatch(stream string, next uint64, buf []events.Record) (_ 
 // holds readBatch records or the stream ends. It returns the revision
 // after the last one copied; a revision whose record is missing from the
 // log is ErrCorrupt.
-func copyStream(tx *bolt.Tx, stream string, next uint64, buf []events.Record) ([]events.Record, uint64, error) {
+func (s *Store) copyStream(tx *bolt.Tx, stream string, next uint64, buf []events.Record) ([]events.Record, uint64, error) {
 	log := tx.Bucket([]byte(bLog))
 	prefix := indexKey(stream, 0)[:len(stream)+1]
 	c := tx.Bucket([]byte(bIndex)).Cursor()
 	for k, v := c.Seek(indexKey(stream, next)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(buf) < readBatch; k, v = c.Next() {
 		rev := binary.BigEndian.Uint64(k[len(prefix):])
 		pos := events.Position(binary.BigEndian.Uint64(v))
-		val := log.Get(v)
-		if val == nil {
-			return buf, next, &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing", pos), Err: ErrCorrupt}
+		val, ok := s.layout.record(uint64(pos), log.Get(v))
+		if !ok {
+			return buf, next, &events.ChainError{Stream: stream, Revision: rev, Problem: fmt.Sprintf("record at position %d is missing or cut short", pos), Err: ErrCorrupt}
 		}
 		r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
 		if err != nil {
@@ -186,7 +195,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 				if !all && !f.Accepts(streamOf(v)) {
 					continue
 				}
-				r, err := decode(pos, v)
+				r, err := s.decode(pos, v)
 				if err != nil {
 					return &DamagedRecordError{Position: pos, Err: s.locate(tx, pos, err)}
 				}
@@ -250,7 +259,7 @@ func (s *Store) locate(tx *bolt.Tx, pos events.Position, cause error) error {
 	want := posKey(pos)
 	c := tx.Bucket([]byte(bIndex)).Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if bytes.Equal(v, want) && len(k) > 9 {
+		if bytes.Equal(v, want) && len(k) > 9 && k[len(k)-9] == 0 {
 			stream := string(k[:len(k)-9])
 			return &events.ChainError{Stream: stream, Revision: binary.BigEndian.Uint64(k[len(k)-8:]), Problem: fmt.Sprintf("undecodable record at position %d", pos), Err: cause}
 		}

@@ -15,15 +15,15 @@ import (
 	"github.com/electionledger/ledger/events/chain"
 	"github.com/electionledger/ledger/events/storekit"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Store is an events.Store in one bbolt file. It is safe for concurrent use
 // by many goroutines; one process at a time may open the file.
 type Store struct {
-	db   *bolt.DB
-	path string
-	opts options
+	db     *bolt.DB
+	path   string
+	opts   options
+	layout layout // how the file's format keeps heads and the tree (format 3 once opened for writing)
 
 	reqs    chan *request // appends waiting for the writer
 	queued  atomic.Int64  // appends handed to the writer whose commit has not begun
@@ -59,8 +59,12 @@ type options struct {
 	readOnly    bool
 	freelist    bolt.FreelistType
 	now         func() time.Time
+	// upgradeBatch is how many records one transaction of an upgrade
+	// copies (upgradeBatch; tests set fewer).
+	upgradeBatch int
 	// stageHook, when set, is called at each stage of creating a new file
-	// (tests stop a process there, as a crash would).
+	// or upgrading an old one (tests stop a process there, as a crash
+	// would, or fail the stage).
 	stageHook func(stage string) error
 	// commitHook, when set, is called before each commit, s.wmu held:
 	// whether the caller commits its own append (direct) and how many
@@ -109,7 +113,8 @@ func WithMaxBatch(n int) Option { return func(o *options) { o.maxBatch = max(n, 
 // that a crash never leaves one that does not open (see create). A path
 // that names a directory, or a file that is not a ledger, is ErrNotLedger.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now, freelist: defaultFreelist()}
+	o := options{lockTimeout: time.Second, mmapSize: 64 << 20, maxBatch: 4096, group: true, now: time.Now, freelist: defaultFreelist(),
+		upgradeBatch: upgradeBatch}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -124,7 +129,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: o, reqs: make(chan *request, 1024), readOnly: o.readOnly,
+	s := &Store{db: db, path: path, opts: o, layout: layoutOf(format), reqs: make(chan *request, 1024), readOnly: o.readOnly,
 		stop: make(chan struct{}), stopped: make(chan struct{}), notify: make(chan struct{})}
 	if err := s.view(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket([]byte(bLog)).Cursor().Last(); k != nil {
@@ -134,10 +139,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 			s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
 			s.size = s.next
 		}
-		if format >= 2 {
-			s.tree = int64(binary.BigEndian.Uint64(tx.Bucket([]byte(bMeta)).Get([]byte(kTree))))
-		}
-		return nil
+		var err error
+		s.tree, err = s.layout.treeSize(tx, int64(s.size))
+		return err
 	}); err != nil {
 		db.Close()
 		return nil, err
@@ -145,10 +149,6 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if o.readOnly {
 		close(s.stopped) // no writer
 		return s, nil
-	}
-	if err := s.catchUpTree(); err != nil {
-		db.Close()
-		return nil, err
 	}
 	go s.writer()
 	return s, nil
@@ -330,9 +330,6 @@ func (s *Store) commit(batch []*request) {
 					return r.err // the transaction cannot go on: fail the group
 				}
 			}
-			if s.next > start {
-				return w.setTreeSize(s.next)
-			}
 			return nil
 		})
 	}()
@@ -368,100 +365,51 @@ func isStorageError(err error) bool {
 	return errors.As(err, &se)
 }
 
+// txWriter writes appends into one write transaction, in format 3.
 type txWriter struct {
-	tx                           *bolt.Tx
-	log, index, heads, ids, tree *bolt.Bucket
-	meta                         *bolt.Bucket
-	hashes                       []chain.Hash // scratch for a record's stored tree hashes
-	// arena holds the tree hashes put in this transaction: bbolt keeps a
-	// reference to each value until the commit, so none may be reused.
-	arena []byte
-}
-
-// keep copies b where it stays valid until the transaction ends. The
-// arena grows in blocks, each twice the last (bbolt keeps the earlier
-// blocks' values until the commit): a lone append's transaction, about two
-// hashes, allocates 512 bytes, not the 64 KiB block it once did, which
-// cost a single writer's append a tenth of its CPU in allocation and
-// garbage collection.
-func (w *txWriter) keep(b []byte) []byte {
-	if cap(w.arena)-len(w.arena) < len(b) {
-		w.arena = make([]byte, 0, max(2*cap(w.arena), 512, len(b)))
-	}
-	off := len(w.arena)
-	w.arena = append(w.arena, b...)
-	return w.arena[off:len(w.arena):len(w.arena)]
+	log, index, ids *bolt.Bucket
+	hashes          []chain.Hash // scratch for a record's stored tree hashes
 }
 
 func newTxWriter(tx *bolt.Tx) *txWriter {
-	w := &txWriter{tx: tx, log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), heads: tx.Bucket([]byte(bHeads)),
-		ids: tx.Bucket([]byte(bIDs)), tree: tx.Bucket([]byte(bTree)), meta: tx.Bucket([]byte(bMeta))}
-	// The log's and the tree's keys only ever grow: fill their pages
-	// instead of splitting them half-empty.
+	w := &txWriter{log: tx.Bucket([]byte(bLog)), index: tx.Bucket([]byte(bIndex)), ids: tx.Bucket([]byte(bIDs))}
+	// The log's keys only ever grow: fill its pages instead of splitting
+	// them half-empty.
 	w.log.FillPercent = 1.0
-	w.tree.FillPercent = 1.0
 	return w
 }
 
-// grow stores the Merkle tree's hashes for the record at position p, whose
-// hash is h: its leaf and the roots of the subtrees it completes, reading
-// the earlier roots it joins from the tree bucket.
-func (w *txWriter) grow(p events.Position, h events.Hash) error {
+// putRecord stores rec at its position: its stored form, then the Merkle
+// tree's hashes it adds (its leaf and the roots of the subtrees it
+// completes, reading the earlier roots it joins from the records that
+// keep them). The value is a new slice: bbolt keeps it until the commit.
+func (w *txWriter) putRecord(rec *events.Record) error {
 	var err error
-	w.hashes, err = chain.AppendStored(w.hashes[:0], int64(p), chain.LeafHash(h), func(i int64) (chain.Hash, error) {
-		var x chain.Hash
-		v := w.tree.Get(treeKey(i))
-		if len(v) != len(x) {
-			return x, &storageError{fmt.Errorf("%w: the tree lacks stored hash %d", ErrCorrupt, i)}
+	p := int64(rec.Position)
+	w.hashes, err = chain.AppendStored(w.hashes[:0], p, chain.LeafHash(rec.Hash), func(i int64) (chain.Hash, error) {
+		h, err := storedHash3(w.log, i)
+		if err != nil {
+			return h, &storageError{err}
 		}
-		copy(x[:], v)
-		return x, nil
+		return h, nil
 	})
 	if err != nil {
 		return err
 	}
-	i := tlog.StoredHashIndex(0, int64(p))
+	b := rec.AppendCanonical(make([]byte, 0, 256+len(rec.Data)+len(rec.Stream)+hashSize*(1+len(w.hashes))))
+	b = append(b, rec.Hash[:]...)
 	for k := range w.hashes {
-		if err := w.tree.Put(treeKey(i+int64(k)), w.keep(w.hashes[k][:])); err != nil {
-			return &storageError{err}
-		}
+		b = append(b, w.hashes[k][:]...)
 	}
-	return nil
-}
-
-// setTreeSize records how many records the stored tree covers.
-func (w *txWriter) setTreeSize(n events.Position) error {
-	if err := w.meta.Put([]byte(kTree), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+	if err := w.log.Put(posKey(rec.Position), b); err != nil {
 		return &storageError{err}
 	}
 	return nil
 }
 
-func treeKey(i int64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(i)) }
-
-type head struct {
-	last   uint64
-	exists bool
-	sealed bool
-	hash   events.Hash
-}
-
-func (w *txWriter) head(stream string) (head, error) {
-	v := w.heads.Get([]byte(stream))
-	if v == nil {
-		return head{}, nil
-	}
-	if len(v) != 8+1+32 {
-		return head{}, &storageError{fmt.Errorf("%w: head of %s has %d bytes", ErrCorrupt, stream, len(v))}
-	}
-	h := head{last: binary.BigEndian.Uint64(v), exists: true, sealed: v[8] == 1}
-	copy(h.hash[:], v[9:])
-	return h, nil
-}
-
 func (w *txWriter) record(pos events.Position) (events.Record, error) {
-	v := w.log.Get(posKey(pos))
-	if v == nil {
+	v, ok := layout3{}.record(uint64(pos), w.log.Get(posKey(pos)))
+	if !ok {
 		return events.Record{}, &storageError{fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)}
 	}
 	var r events.Record
@@ -475,7 +423,7 @@ func (w *txWriter) record(pos events.Position) (events.Record, error) {
 // apply checks and writes one append, in the order every Store follows:
 // idempotency, seal, expected revision.
 func (w *txWriter) apply(r *request, next *events.Position, now time.Time) (events.AppendResult, error) {
-	h, err := w.head(r.stream)
+	h, err := head3(w.index, w.log, r.stream)
 	if err != nil {
 		return events.AppendResult{}, err
 	}
@@ -498,36 +446,20 @@ func (w *txWriter) apply(r *request, next *events.Position, now time.Time) (even
 		e := &r.events[i]
 		rec := events.NewRecord(r.stream, rev, now, prev, *e)
 		rec.Position = *next
-		b, _ := rec.MarshalBinary()
-		pk := posKey(rec.Position)
-		if err := w.log.Put(pk, b); err != nil {
-			return events.AppendResult{}, &storageError{err}
+		if err := w.putRecord(&rec); err != nil {
+			return events.AppendResult{}, err
 		}
+		pk := posKey(rec.Position)
 		if err := w.index.Put(indexKey(r.stream, rev), pk); err != nil {
 			return events.AppendResult{}, &storageError{err}
 		}
 		if err := w.ids.Put(append([]byte(nil), e.ID[:]...), pk); err != nil {
 			return events.AppendResult{}, &storageError{err}
 		}
-		if err := w.grow(rec.Position, rec.Hash); err != nil {
-			return events.AppendResult{}, err
-		}
-		h = head{last: rev, exists: true, sealed: events.Seals(e.Type), hash: rec.Hash}
 		res = events.AppendResult{Revision: rev, Position: rec.Position, Hash: rec.Hash}
 		prev = rec.Hash
 		rev++
 		*next++
-	}
-	hv := make([]byte, 0, 41)
-	hv = binary.BigEndian.AppendUint64(hv, h.last)
-	if h.sealed {
-		hv = append(hv, 1)
-	} else {
-		hv = append(hv, 0)
-	}
-	hv = append(hv, h.hash[:]...)
-	if err := w.heads.Put([]byte(r.stream), hv); err != nil {
-		return events.AppendResult{}, &storageError{err}
 	}
 	return res, nil
 }
@@ -564,17 +496,6 @@ func (w *txWriter) idempotent(r *request) (events.AppendResult, bool, error) {
 		}
 	}
 	return events.AppendResult{Revision: rec.Revision, Position: rec.Position, Hash: rec.Hash}, true, nil
-}
-
-func posKey(p events.Position) []byte {
-	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(p))
-}
-
-func indexKey(stream string, rev uint64) []byte {
-	k := make([]byte, 0, len(stream)+9)
-	k = append(k, stream...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, rev)
 }
 
 // Close stops the writer (queued appends fail with ErrClosed), waits for a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/boltstore/boltstoretest"
 	"github.com/electionledger/ledger/events/chain"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
@@ -79,38 +80,43 @@ func TestStoredTreeIsTheLogsTree(t *testing.T) {
 	}
 }
 
-// downgrade turns a ledger file into format 1, as an earlier version wrote
-// it: no tree bucket, no tree size.
-func downgrade(t *testing.T, path string) {
-	rawUpdate(t, path, func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket([]byte("tree")); err != nil {
-			return err
-		}
-		meta := tx.Bucket([]byte("meta"))
-		if err := meta.Delete([]byte("tree")); err != nil {
-			return err
-		}
-		return meta.Put([]byte("format"), binary.BigEndian.AppendUint32(nil, 1))
-	})
+// downgrade turns a ledger file into an earlier format, as an earlier
+// version wrote it: format 1 without a stored tree, format 2 with the tree
+// in a bucket of its own, both with the stream heads in a bucket of their
+// own.
+func downgrade(t *testing.T, path string, format int) {
+	t.Helper()
+	if err := boltstoretest.Downgrade(path, format); err != nil {
+		t.Fatal(err)
+	}
 }
 
-// TestFormat1File: a ledger an earlier version wrote opens read-only as it
-// is (nothing written; its tree computed from the log), and opened for
-// writing is upgraded in place with its tree caught up.
-func TestFormat1File(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v1.db")
+// olderFile writes 300 records to 25 streams from 8 writers (fill) and
+// downgrades the file to format; it returns the file and the tree of its
+// log.
+func olderFile(t *testing.T, format int) (string, *chain.Tree) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", format))
 	s, err := boltstore.Open(path, boltstore.WithNoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
 	fill(t, s, 300, 25)
-	want, err := chain.Build(ctx, s, nil)
+	want, err := chain.Build(context.Background(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	downgrade(t, path)
+	downgrade(t, path, format)
+	return path, want
+}
+
+// TestFormat1File: a ledger an earlier version wrote opens read-only as it
+// is (nothing written; its tree computed from the log), and opened for
+// writing is upgraded in place, its tree computed from its log.
+func TestFormat1File(t *testing.T) {
+	ctx := context.Background()
+	path, want := olderFile(t, 1)
 	before, _ := os.ReadFile(path)
 
 	ro, err := boltstore.Open(path, boltstore.ReadOnly())
@@ -136,7 +142,7 @@ func TestFormat1File(t *testing.T) {
 		t.Fatal("a read-only open changed the file")
 	}
 
-	w, err := boltstore.Open(path)
+	w, err := boltstore.Open(path, boltstore.WithUpgradeBatch(64)) // five transactions: a tree computed across them
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,6 +155,63 @@ func TestFormat1File(t *testing.T) {
 	}
 	if audit, err := w.Audit(ctx, nil); err != nil || len(audit.Findings) > 0 {
 		t.Fatalf("upgraded file: %v %v", err, audit.Findings)
+	}
+}
+
+// TestFormat2PartialTree: a format 2 file whose tree covers only part of
+// its log (a format 1 file upgraded by the version that wrote format 2,
+// its tree's catch-up cut short) reads its tree as far as it goes
+// read-only, and is upgraded with the tree it kept and the rest computed:
+// hash for hash the tree of its log.
+func TestFormat2PartialTree(t *testing.T) {
+	ctx := context.Background()
+	path, want := olderFile(t, 2)
+	const kept = 101
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("tree"), binary.BigEndian.AppendUint64(nil, kept))
+	})
+	ro, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ro.TreeSize(ctx); n != kept {
+		t.Fatalf("read-only: a stored tree of %d, want %d", n, kept)
+	}
+	if fs, err := chain.CompareStored(ctx, ro, want); err != nil || len(fs) > 0 {
+		t.Fatalf("read-only: the stored part of the tree disagrees: %v %v", err, fs)
+	}
+	ro.Close()
+	// A copy whose stored hash 5 was changed: the upgrade carries the
+	// stored tree over as it is, so the change is still found after it.
+	data, _ := os.ReadFile(path)
+	tampered := filepath.Join(t.TempDir(), "tampered.db")
+	if err := os.WriteFile(tampered, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, tampered, func(tx *bolt.Tx) error {
+		b, k := tx.Bucket([]byte("tree")), binary.BigEndian.AppendUint64(nil, 5)
+		v := append([]byte(nil), b.Get(k)...)
+		v[7] ^= 4
+		return b.Put(k, v)
+	})
+	for _, p := range []string{path, tampered} {
+		w, err := boltstore.Open(p, boltstore.WithUpgradeBatch(40))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := w.TreeSize(ctx); n != want.Size() {
+			t.Fatalf("upgraded tree covers %d of %d records", n, want.Size())
+		}
+		fs, err := chain.CompareStored(ctx, w, want)
+		w.Close()
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case p == path && len(fs) > 0:
+			t.Fatalf("upgraded tree disagrees: %v", fs)
+		case p == tampered && (len(fs) != 1 || !strings.Contains(fs[0].Error(), "stored hash 5 ")):
+			t.Fatalf("a stored hash changed before the upgrade: %v, want it found", fs)
+		}
 	}
 }
 
@@ -248,15 +311,7 @@ func TestCreateCrash(t *testing.T) {
 	for _, stage := range boltstore.CreateStages {
 		t.Run(strings.ReplaceAll(stage, " ", "-"), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "new.db")
-			cmd, sc := child(t, "create", stage+"|"+path)
-			for sc.Scan() {
-				t.Log("child:", sc.Text())
-			}
-			err := cmd.Wait()
-			var ee interface{ ExitCode() int }
-			if !errors.As(err, &ee) || ee.ExitCode() != 7 {
-				t.Fatalf("the child did not stop at %q: %v", stage, err)
-			}
+			stopAt(t, "create", stage, path)
 			if info, err := os.Stat(path); err == nil && info.Size() == 0 {
 				t.Fatal("an empty file was left at the ledger's path")
 			}
@@ -276,8 +331,10 @@ func TestCreateCrash(t *testing.T) {
 }
 
 // TestAuditFindsIndexTampering: each of the file's own structures that an
-// append trusts, edited by someone with write access to the file, is a
-// finding of its kind, named where it is.
+// append or a proof trusts, edited by someone with write access to the
+// file, is a finding of its kind, named where it is: in this format, and
+// in format 2 (read-only), whose stream heads and tree had buckets of
+// their own.
 func TestAuditFindsIndexTampering(t *testing.T) {
 	ctx := context.Background()
 	base := filepath.Join(t.TempDir(), "base.db")
@@ -295,51 +352,15 @@ func TestAuditFindsIndexTampering(t *testing.T) {
 		}
 	}
 	s.Close()
-	key := func(stream string, rev uint64) []byte {
-		return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
-	}
-	cases := []struct {
-		name   string
-		edit   func(tx *bolt.Tx) error
-		kind   chain.Kind
-		phrase string
-	}{
-		{"head unsealed", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("heads"))
-			v := append([]byte(nil), b.Get([]byte("election-x"))...)
-			v[8] = 0
-			return b.Put([]byte("election-x"), v)
-		}, chain.KindIndex, "not sealed"},
-		{"head deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("heads")).Delete([]byte("election-x")) }, chain.KindIndex, "no head"},
-		{"head rewound", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("heads"))
-			v := append([]byte(nil), b.Get([]byte("election-x"))...)
-			binary.BigEndian.PutUint64(v, 2)
-			return b.Put([]byte("election-x"), v)
-		}, chain.KindIndex, "last revision is 2"},
-		{"event ID forgotten", func(tx *bolt.Tx) error {
-			c := tx.Bucket([]byte("ids")).Cursor()
-			k, _ := c.First()
-			return tx.Bucket([]byte("ids")).Delete(k)
-		}, chain.KindIndex, "event-ID index holds 4"},
-		{"stream index entry deleted", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Delete(key("election-x", 1)) }, chain.KindChain, "revision out of order"},
-		{"last record deleted", func(tx *bolt.Tx) error {
-			return tx.Bucket([]byte("log")).Delete(binary.BigEndian.AppendUint64(nil, 4))
-		}, chain.KindIndex, "missing from the log"},
-		{"stored tree hash changed", func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte("tree"))
-			k := binary.BigEndian.AppendUint64(nil, 3)
-			v := append([]byte(nil), b.Get(k)...)
-			v[0] ^= 1
-			return b.Put(k, v)
-		}, chain.KindTree, "stored hash 3"},
-	}
-	for _, c := range cases {
-		t.Run(strings.ReplaceAll(c.name, " ", "-"), func(t *testing.T) {
+	for _, c := range tamperings() {
+		t.Run(fmt.Sprintf("format%d/%s", c.format, strings.ReplaceAll(c.name, " ", "-")), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "t.db")
 			data, _ := os.ReadFile(base)
 			if err := os.WriteFile(path, data, 0o600); err != nil {
 				t.Fatal(err)
+			}
+			if c.format != boltstore.FormatVersion {
+				downgrade(t, path, c.format)
 			}
 			rawUpdate(t, path, c.edit)
 			s, err := boltstore.Open(path, boltstore.ReadOnly())
@@ -359,4 +380,65 @@ func TestAuditFindsIndexTampering(t *testing.T) {
 			t.Fatalf("want a %v finding saying %q, got %v", c.kind, c.phrase, rep.Findings)
 		})
 	}
+}
+
+// tampering is an edit of a ledger file of five records in one stream
+// (election-x, sealed by its last), and the finding it must cause.
+type tampering struct {
+	format int // the file's format when edited
+	name   string
+	edit   func(tx *bolt.Tx) error
+	kind   chain.Kind
+	phrase string
+}
+
+// tamperings are the edits TestAuditFindsIndexTampering makes.
+func tamperings() []tampering {
+	key := func(stream string, rev uint64) []byte {
+		return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
+	}
+	pos := func(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
+	edit := func(bucket string, k []byte, fn func(v []byte)) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(bucket))
+			v := append([]byte(nil), b.Get(k)...)
+			fn(v)
+			return b.Put(k, v)
+		}
+	}
+	del := func(bucket string, k []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error { return tx.Bucket([]byte(bucket)).Delete(k) }
+	}
+	firstID := func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket([]byte("ids")).Cursor().First()
+		return tx.Bucket([]byte("ids")).Delete(k)
+	}
+	var out []tampering
+	for _, f := range []int{boltstore.FormatVersion, 2} {
+		out = append(out,
+			tampering{f, "event ID forgotten", firstID, chain.KindIndex, "event-ID index holds 4"},
+			tampering{f, "stream index entry deleted", del("index", key("election-x", 1)), chain.KindChain, "revision out of order"},
+			tampering{f, "last stream index entry deleted", del("index", key("election-x", 4)), chain.KindIndex, "the log holds 5 records, its streams 4"},
+			tampering{f, "last record deleted", del("log", pos(4)), chain.KindIndex, "missing from the log"},
+			tampering{f, "index entry redirected", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Put(key("election-x", 4), pos(2)) },
+				chain.KindChain, "election-x@4"})
+	}
+	return append(out,
+		// Format 3: the head is read from the index and the log; each
+		// record's value ends with the tree hashes its append stored
+		// (record 3: stored hashes 4, 5 and 6).
+		tampering{3, "head's record redirected", func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Put(key("election-x", 4), pos(2)) },
+			chain.KindIndex, "head cannot be read"},
+		tampering{3, "stored tree hash changed", edit("log", pos(3), func(v []byte) { v[len(v)-3*32] ^= 1 }), chain.KindTree, "stored hash 4"},
+		tampering{3, "stored tree hash cut", func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte("log"))
+			v := b.Get(pos(3))
+			return b.Put(pos(3), append([]byte(nil), v[:len(v)-32]...))
+		}, chain.KindDamage, "election-x@3 (position 3, log index 3): undecodable record"},
+		// Format 2: the heads and the tree had buckets of their own.
+		tampering{2, "head unsealed", edit("heads", []byte("election-x"), func(v []byte) { v[8] = 0 }), chain.KindIndex, "not sealed"},
+		tampering{2, "head deleted", del("heads", []byte("election-x")), chain.KindIndex, "no head"},
+		tampering{2, "head rewound", edit("heads", []byte("election-x"), func(v []byte) { binary.BigEndian.PutUint64(v, 2) }), chain.KindIndex, "last revision is 2"},
+		tampering{2, "stored tree hash changed", edit("tree", pos(3), func(v []byte) { v[0] ^= 1 }), chain.KindTree, "stored hash 3"},
+	)
 }

@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 
@@ -12,16 +11,19 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The Merkle tree over the log lives beside it, in the tree bucket: every
-// stored hash of tlog's layout (the record's leaf and the roots of the
-// subtrees it completes, about two per record), written in the same
-// transaction as the records, so the stored tree always covers exactly the
-// committed log. A record's log index is its position.
+// The Merkle tree over the log lives in it: every stored hash of tlog's
+// layout (the record's leaf and the roots of the subtrees it completes,
+// about two per record) is kept in the log value of the record whose
+// append computed it, written in the same transaction as the record, so
+// the stored tree always covers exactly the committed log. A record's log
+// index is its position.
 
 var _ chain.TreeStore = (*Store)(nil)
 
 // TreeSize implements chain.TreeStore: the records the stored tree covers,
-// the whole log except in a format 1 file opened read-only (none).
+// the whole log except in a file of an older format opened read-only (a
+// format 1 file keeps no tree; a format 2 file the records its tree
+// covered).
 func (s *Store) TreeSize(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -34,7 +36,8 @@ func (s *Store) TreeSize(ctx context.Context) (int64, error) {
 	return s.tree, nil
 }
 
-// ReadTreeHashes implements chain.TreeStore.
+// ReadTreeHashes implements chain.TreeStore. Format 3 keeps stored hash i
+// in the log value of the record whose append completed it (hashHome).
 func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -48,64 +51,19 @@ func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]chain.Ha
 	count := tlog.StoredHashCount(size)
 	out := make([]chain.Hash, len(indexes))
 	err := s.view(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bTree))
+		read := s.layout.treeHashes(tx)
 		for k, i := range indexes {
-			if i < 0 || i >= count || b == nil {
+			if i < 0 || i >= count {
 				return fmt.Errorf("boltstore: stored hash %d of a tree of %d records: %w", i, size, chain.ErrTruncated)
 			}
-			v := b.Get(treeKey(i))
-			if len(v) != len(out[k]) {
-				return fmt.Errorf("%w: %s: stored hash %d is missing or not a hash", ErrCorrupt, s.path, i)
+			var err error
+			if out[k], err = read(i); err != nil {
+				return fmt.Errorf("%s: %w", s.path, err)
 			}
-			copy(out[k][:], v)
 		}
 		return nil
 	})
 	return out, err
-}
-
-// catchUpBatch is how many records one catch-up transaction adds to the
-// tree.
-const catchUpBatch = 50_000
-
-// catchUpTree computes the stored tree for the records it does not cover
-// yet: every record of a file upgraded from format 1, or those an older
-// writer appended. It reads each record's hash (the last 32 bytes of its
-// stored form) in position order.
-func (s *Store) catchUpTree() error {
-	for s.tree < int64(s.next) {
-		from := s.tree
-		var to int64
-		err := s.update(func(tx *bolt.Tx) error {
-			w := newTxWriter(tx)
-			c := w.log.Cursor()
-			n := from
-			for k, v := c.Seek(posKey(events.Position(from))); k != nil && n < from+catchUpBatch; k, v = c.Next() {
-				if len(k) != 8 || binary.BigEndian.Uint64(k) != uint64(n) {
-					return fmt.Errorf("%w: %s: the log has no record at position %d; verify the file", ErrCorrupt, s.path, n)
-				}
-				var h events.Hash
-				if len(v) < len(h) {
-					return fmt.Errorf("%w: %s: the record at position %d is too short", ErrCorrupt, s.path, n)
-				}
-				copy(h[:], v[len(v)-len(h):])
-				if err := w.grow(events.Position(n), h); err != nil {
-					return err
-				}
-				n++
-			}
-			to = n
-			return w.setTreeSize(events.Position(n))
-		})
-		if err != nil {
-			return err
-		}
-		if to == from {
-			return fmt.Errorf("%w: %s: the log ends at %d, its last key says %d", ErrCorrupt, s.path, from, s.next)
-		}
-		s.tree = to
-	}
-	return nil
 }
 
 // update runs a write transaction, turning a bbolt panic on a damaged page,

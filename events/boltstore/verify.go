@@ -55,11 +55,14 @@ func (s *Store) Verify(ctx context.Context) (chain.ChainsReport, error) {
 //     stream;
 //   - each stream's head (its last revision, sealed flag and last hash:
 //     what appends trust to chain and to refuse appends after a
-//     confirmation) against the stream's last record, and no head without
-//     a stream;
+//     confirmation), read as appends read it, against the stream's last
+//     record: in format 3 from the stream index and the record its last
+//     entry names, in formats 1 and 2 from the heads bucket (and there no
+//     head without a stream);
 //   - the event-ID index (what idempotent appends trust) against the log;
 //   - the stored Merkle tree against the tree of the log's records, hash by
-//     hash.
+//     hash: in format 3 the hashes each record's log value keeps after it,
+//     in format 2 the tree bucket.
 //
 // Payload bindings, checkpoints and the ledger's rules are chain.Verify's
 // and the projections' to check. Run Audit on a file no one is appending
@@ -141,7 +144,7 @@ func (s *Store) pages(ctx context.Context, bucket string, fn func(tx *bolt.Tx, k
 func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress func(int)) error {
 	var end streamEnd
 	var cv chain.StreamVerifier
-	heads := 0
+	heads, stored := 0, false
 	err := s.pages(ctx, bIndex, func(tx *bolt.Tx, k, v []byte) {
 		if len(k) < 9 || k[len(k)-9] != 0 || len(v) != 8 {
 			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed stream-index entry", ErrCorrupt))
@@ -152,14 +155,14 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 		pos := events.Position(binary.BigEndian.Uint64(v))
 		if stream != end.stream {
 			if end.stream != "" {
-				checkHead(rep, tx.Bucket([]byte(bHeads)), &end)
+				s.checkHead(rep, tx, &end)
 			}
 			end, cv = streamEnd{stream: stream}, chain.StreamVerifier{}
 			rep.Streams++
 		}
-		val := tx.Bucket([]byte(bLog)).Get(v)
-		if val == nil {
-			rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log", ErrCorrupt))
+		val, ok := s.layout.record(uint64(pos), tx.Bucket([]byte(bLog)).Get(v))
+		if !ok {
+			rep.add(chainFinding(chain.KindIndex, stream, rev, pos, "the stream index names a record missing from the log (or cut short)", ErrCorrupt))
 			return
 		}
 		r, err := storekit.DecodeStored(stream, rev, bytes.Clone(val))
@@ -181,41 +184,42 @@ func (s *Store) auditStreams(ctx context.Context, rep *AuditReport, progress fun
 			progress(rep.Records)
 		}
 	}, func(tx *bolt.Tx) {
-		hb := tx.Bucket([]byte(bHeads))
 		if end.stream != "" {
-			checkHead(rep, hb, &end)
+			s.checkHead(rep, tx, &end)
 		}
-		heads = hb.Stats().KeyN
+		heads, stored = s.layout.storedHeads(tx)
 	})
 	if err != nil {
 		return err
 	}
-	if heads != rep.Streams {
+	if stored && heads != rep.Streams {
 		rep.add(chainFinding(chain.KindIndex, "?", 0, 0, fmt.Sprintf("%d stream heads for %d streams in the stream index", heads, rep.Streams), ErrCorrupt))
 	}
 	return nil
 }
 
-// checkHead compares a stream's stored head with its last record.
-func checkHead(rep *AuditReport, hb *bolt.Bucket, end *streamEnd) {
-	v := hb.Get([]byte(end.stream))
+// checkHead compares a stream's head, as appends read it (stored in
+// formats 1 and 2, read from the stream index and the log in format 3),
+// with the stream's last record.
+func (s *Store) checkHead(rep *AuditReport, tx *bolt.Tx, end *streamEnd) {
 	bad := func(problem string) {
 		rep.add(chainFinding(chain.KindIndex, end.stream, end.rev, 0, problem, ErrCorrupt))
 	}
+	h, err := s.layout.head(tx, end.stream)
 	switch {
-	case v == nil:
+	case err != nil:
+		bad(fmt.Sprintf("the stream's head cannot be read: %v", err))
+	case !h.exists:
 		bad("the stream has no head: an append would start it again at revision 0")
-	case len(v) != 8+1+32:
-		bad("the stream's head is malformed")
-	case binary.BigEndian.Uint64(v) != end.rev:
-		bad(fmt.Sprintf("the stream's head says its last revision is %d", binary.BigEndian.Uint64(v)))
-	case (v[8] == 1) != end.sealed:
+	case h.last != end.rev:
+		bad(fmt.Sprintf("the stream's head says its last revision is %d", h.last))
+	case h.sealed != end.sealed:
 		if end.sealed {
 			bad("the stream ends with a confirmation but its head is not sealed: an append after the confirmation would be taken")
 		} else {
 			bad("the stream's head is sealed but its last record does not seal it")
 		}
-	case !bytes.Equal(v[9:], end.hash[:]):
+	case h.hash != end.hash:
 		bad("the stream's head holds another last hash than its last record's")
 	}
 }
@@ -229,12 +233,13 @@ func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, er
 			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed log key", ErrCorrupt))
 			return
 		}
-		if pos := binary.BigEndian.Uint64(k); pos != uint64(tree.Size()) {
+		pos := binary.BigEndian.Uint64(k)
+		if pos != uint64(tree.Size()) {
 			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log skips from position %d to %d: records were deleted", tree.Size(), pos))
 		}
 		var h events.Hash
-		if len(v) >= len(h) {
-			copy(h[:], v[len(v)-len(h):])
+		if rec, ok := s.layout.record(pos, v); ok {
+			copy(h[:], rec[len(rec)-len(h):])
 		}
 		tree.Append(chain.LeafHash(h))
 	}, nil)
@@ -256,8 +261,8 @@ func (s *Store) auditIDs(ctx context.Context, rep *AuditReport) error {
 			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "a malformed event-ID entry"))
 			return
 		}
-		rec := tx.Bucket([]byte(bLog)).Get(v)
-		if rec == nil {
+		rec, ok := s.layout.record(binary.BigEndian.Uint64(v), tx.Bucket([]byte(bLog)).Get(v))
+		if !ok {
 			rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the event-ID index names position %d, which the log lacks", binary.BigEndian.Uint64(v)))
 			return
 		}
