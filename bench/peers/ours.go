@@ -236,7 +236,7 @@ func (r *ourReplay) side(verify bool) side {
 // writers goroutines at once.
 func (o *ours) durable(dir string, n, writers int) side {
 	return side{name: oursName, ours: true,
-		note: "ours writes five buckets per record (log, stream index, stream head, event-ID index, the Merkle tree's hashes) and the tree's size, and chains it",
+		note: "ours writes three buckets per record (log, with the record's Merkle tree hashes beside it; stream index; event-ID index: file format 3) and chains it",
 		setup: func(ctx context.Context) (*trial, error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, err
