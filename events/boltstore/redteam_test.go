@@ -1,0 +1,95 @@
+package boltstore_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/electionledger/ledger/events"
+	"github.com/electionledger/ledger/events/boltstore"
+	"github.com/electionledger/ledger/events/chain"
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// rtKey and rtPos are a stream-index key and a log (or index value) key.
+func rtKey(stream string, rev uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(stream), 0), rev)
+}
+func rtPos(p uint64) []byte { return binary.BigEndian.AppendUint64(nil, p) }
+
+// sealedFile writes a ledger of five records in election-x, sealed by its
+// last, and one record in election-y, and returns its path.
+func sealedFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rt.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 5 {
+		e := events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: fmt.Appendf(nil, `{"n":%d}`, i)}
+		if i == 4 {
+			e.Type = events.TypeElectionConfirmed
+		}
+		if _, err := s.Append(ctx, "election-x", events.Any, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Append(ctx, "election-y", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// appendGarbage is an edit that appends n bytes to the log value at p.
+func appendGarbage(p uint64, n int) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("log"))
+		v := append(append([]byte(nil), b.Get(rtPos(p))...), make([]byte, n)...)
+		return b.Put(rtPos(p), v)
+	}
+}
+
+// TestReadAllYieldsRecordsBeforeADamagedOne: ReadAll yields every record
+// before a damaged one, then the damage (a *DamagedRecordError naming its
+// position), even when they share a read transaction; chain.Verify, which
+// resumes after the damage, so counts every other record in its tree.
+func TestReadAllYieldsRecordsBeforeADamagedOne(t *testing.T) {
+	path := sealedFile(t)
+	rawUpdate(t, path, appendGarbage(4, 40))
+	s, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var got []events.Position
+	for r, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			var d *boltstore.DamagedRecordError
+			if !errors.As(err, &d) || d.Position != 4 || !errors.Is(err, events.ErrCorruptRecord) {
+				t.Fatalf("ReadAll's error: %v, want the damaged record at position 4", err)
+			}
+			break
+		}
+		got = append(got, r.Position)
+	}
+	if fmt.Sprint(got) != "[0 1 2 3]" {
+		t.Fatalf("ReadAll yielded positions %v before the damaged record, want [0 1 2 3]", got)
+	}
+	rep, err := chain.Verify(ctx, s, chain.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Records != 5 {
+		t.Fatalf("chain.Verify read %d records around the damaged one, want 5: %v", rep.Records, rep.Findings)
+	}
+}
