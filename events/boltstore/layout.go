@@ -209,13 +209,20 @@ func head3(index, log *bolt.Bucket, stream string) (head, error) {
 		return head{}, &storageError{fmt.Errorf("%w: the stream index entry of %s@%d is malformed", ErrCorrupt, stream, rev)}
 	}
 	p := binary.BigEndian.Uint64(v)
-	rec, ok := layout3{}.record(p, log.Get(v))
+	val := log.Get(v)
+	rec, ok := layout3{}.record(p, val)
 	s, r, typ, ok2 := recordKey(rec)
 	if !ok || !ok2 || string(s) != stream || r != rev {
 		return head{}, &storageError{fmt.Errorf("%w: the stream index names position %d as %s@%d, which the log does not hold there", ErrCorrupt, p, stream, rev)}
 	}
 	h := head{last: rev, exists: true, sealed: events.Seals(string(typ))}
 	copy(h.hash[:], rec[len(rec)-hashSize:])
+	// The record's first stored hash is its leaf: bytes added to its log
+	// value or cut from it would have the next append chain on other bytes
+	// than its hash.
+	if leaf := chain.LeafHash(h.hash); !bytes.Equal(leaf[:], val[len(rec):len(rec)+hashSize]) {
+		return head{}, &storageError{fmt.Errorf("%w: the log value of %s@%d (position %d) is damaged: its record's hash is not the one its stored leaf covers", ErrCorrupt, stream, rev, p)}
+	}
 	return h, nil
 }
 

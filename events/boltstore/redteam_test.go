@@ -93,3 +93,38 @@ func TestReadAllYieldsRecordsBeforeADamagedOne(t *testing.T) {
 		t.Fatalf("chain.Verify read %d records around the damaged one, want 5: %v", rep.Records, rep.Findings)
 	}
 }
+
+// TestAppendRefusesADamagedHead: a stream's head is its last record, whose
+// hash the next append chains on. A log value with bytes added after it or
+// cut from its stored tree hashes puts other bytes where the record's hash
+// was read; the append must refuse (ErrCorrupt) instead of chaining a new
+// record on them, and write nothing.
+func TestAppendRefusesADamagedHead(t *testing.T) {
+	cut := func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("log"))
+		v := b.Get(rtPos(5))
+		return b.Put(rtPos(5), append([]byte(nil), v[:len(v)-32]...))
+	}
+	for name, edit := range map[string]func(*bolt.Tx) error{
+		"garbage after the value": appendGarbage(5, 32),
+		"stored hash cut":         cut,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := sealedFile(t)
+			rawUpdate(t, path, edit)
+			s, err := boltstore.Open(path, boltstore.WithNoSync())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			e := events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)}
+			res, err := s.Append(context.Background(), "election-y", events.Any, e)
+			if !errors.Is(err, boltstore.ErrCorrupt) {
+				t.Fatalf("an append onto a damaged last record: %+v, %v; want ErrCorrupt", res, err)
+			}
+			if s.Len() != 6 {
+				t.Fatalf("the refused append left %d records, want 6", s.Len())
+			}
+		})
+	}
+}
