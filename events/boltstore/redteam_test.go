@@ -1,10 +1,12 @@
 package boltstore_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -124,6 +126,52 @@ func TestAppendRefusesADamagedHead(t *testing.T) {
 			}
 			if s.Len() != 6 {
 				t.Fatalf("the refused append left %d records, want 6", s.Len())
+			}
+		})
+	}
+}
+
+// TestHeaderEdits: each edit of a format 3 file's header is refused by
+// Open, read-only or not, with the error that says what it is: a format
+// number of 0 is damage (no library wrote it), not a newer format; a
+// format edited down names the buckets that format would need.
+func TestHeaderEdits(t *testing.T) {
+	put := func(k string, v []byte) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte(k), v) }
+	}
+	del := func(k string) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Delete([]byte(k)) }
+	}
+	format := func(f uint32) []byte { return binary.BigEndian.AppendUint32(nil, f) }
+	cases := []struct {
+		name string
+		edit func(*bolt.Tx) error
+		want error
+	}{
+		{"format 0", put("format", format(0)), boltstore.ErrCorrupt},
+		{"format 4", put("format", format(4)), boltstore.ErrNewerFormat},
+		{"format 2", put("format", format(2)), boltstore.ErrCorrupt},
+		{"format 1", put("format", format(1)), boltstore.ErrCorrupt},
+		{"format cut", put("format", []byte{0, 0, 3}), boltstore.ErrCorrupt},
+		{"format deleted", del("format"), boltstore.ErrCorrupt},
+		{"magic deleted", del("magic"), boltstore.ErrNotLedger},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := sealedFile(t)
+			rawUpdate(t, path, c.edit)
+			before, _ := os.ReadFile(path)
+			for _, opts := range [][]boltstore.Option{{boltstore.ReadOnly()}, nil} {
+				s, err := boltstore.Open(path, opts...)
+				if err == nil {
+					s.Close()
+				}
+				if !errors.Is(err, c.want) || (c.want != boltstore.ErrNewerFormat && errors.Is(err, boltstore.ErrNewerFormat)) {
+					t.Fatalf("Open: %v, want %v", err, c.want)
+				}
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Fatal("a refused Open changed the file")
 			}
 		})
 	}
