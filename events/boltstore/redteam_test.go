@@ -176,3 +176,39 @@ func TestHeaderEdits(t *testing.T) {
 		})
 	}
 }
+
+// TestUpgradeRefusesALogShorterThanItsTree: a format 2 file keeps how many
+// records its tree covers; a log shorter than that has lost records from
+// its end (chain.Verify says so). Format 3 keeps no tree size, so an
+// upgrade that went ahead would erase the evidence: it must refuse
+// (ErrCorrupt), leaving the file in format 2 with the finding intact.
+func TestUpgradeRefusesALogShorterThanItsTree(t *testing.T) {
+	for name, edit := range map[string]func(*bolt.Tx) error{
+		"last record deleted": func(tx *bolt.Tx) error { return tx.Bucket([]byte("log")).Delete(rtPos(fixture2Records - 1)) },
+		"tree size raised":    func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("tree"), rtPos(1000)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := copyFixture(t, fixture2)
+			rawUpdate(t, path, edit)
+			s, err := boltstore.Open(path, boltstore.WithNoSync(), boltstore.WithUpgradeBatch(10))
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, boltstore.ErrCorrupt) {
+				t.Fatalf("the upgrade of a log shorter than its tree: %v, want ErrCorrupt", err)
+			}
+			if f := fileFormat(t, path); f != 2 {
+				t.Fatalf("the refused upgrade left format %d, want 2", f)
+			}
+			ro, err := boltstore.Open(path, boltstore.ReadOnly())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ro.Close()
+			rep, err := chain.Verify(context.Background(), ro, chain.VerifyOptions{})
+			if err != nil || rep.OK() {
+				t.Fatalf("chain.Verify after the refused upgrade: %v, %v; want the removed records found", err, rep.Findings)
+			}
+		})
+	}
+}
