@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/electionledger/ledger/events"
 	"github.com/electionledger/ledger/events/boltstore"
@@ -210,5 +212,53 @@ func TestUpgradeRefusesALogShorterThanItsTree(t *testing.T) {
 				t.Fatalf("chain.Verify after the refused upgrade: %v, %v; want the removed records found", err, rep.Findings)
 			}
 		})
+	}
+}
+
+// TestADamagedHeadFailsOnlyItsAppend: an append to a stream whose last
+// record is damaged is refused (ErrCorrupt) before it writes anything, so
+// the appends to other streams committed in the same group are not
+// failed with it.
+func TestADamagedHeadFailsOnlyItsAppend(t *testing.T) {
+	path := sealedFile(t)
+	rawUpdate(t, path, appendGarbage(5, 32)) // election-y's only record
+	var s *boltstore.Store
+	var wg sync.WaitGroup
+	errs := map[string]chan error{"election-y": make(chan error, 1), "election-z": make(chan error, 1)}
+	var groups []int
+	first := true
+	hook := func(_ bool, appends int) {
+		groups = append(groups, appends)
+		if !first {
+			return
+		}
+		first = false
+		for stream, ch := range errs {
+			wg.Go(func() {
+				_, err := s.Append(context.Background(), stream, events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)})
+				ch <- err
+			})
+		}
+		for deadline := time.Now().Add(10 * time.Second); s.Queued() < 2 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s, err := boltstore.Open(path, boltstore.WithNoSync(), boltstore.WithHandOff(), boltstore.WithCommitHook(hook))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Append(context.Background(), "election-w", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if len(groups) != 2 || groups[1] != 2 {
+		t.Fatalf("commits of %v appends: the two appends did not share a group, the test tests nothing", groups)
+	}
+	if err := <-errs["election-y"]; !errors.Is(err, boltstore.ErrCorrupt) {
+		t.Fatalf("the append onto the damaged record: %v, want ErrCorrupt", err)
+	}
+	if err := <-errs["election-z"]; err != nil {
+		t.Fatalf("an append to another stream in the same group: %v", err)
 	}
 }

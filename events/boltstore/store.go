@@ -407,14 +407,17 @@ func (w *txWriter) putRecord(rec *events.Record) error {
 	return nil
 }
 
+// record reads the record at pos, for an idempotent append's check,
+// before the append writes anything: a damaged one is ErrCorrupt, refusing
+// that append alone, not a storageError failing its group.
 func (w *txWriter) record(pos events.Position) (events.Record, error) {
 	v, ok := layout3{}.record(uint64(pos), w.log.Get(posKey(pos)))
 	if !ok {
-		return events.Record{}, &storageError{fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)}
+		return events.Record{}, fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)
 	}
 	var r events.Record
 	if err := r.UnmarshalBinary(v); err != nil {
-		return events.Record{}, &storageError{fmt.Errorf("%w: position %d: %v", ErrCorrupt, pos, err)}
+		return events.Record{}, fmt.Errorf("%w: position %d: %v", ErrCorrupt, pos, err)
 	}
 	r.Position = pos
 	return r, nil
