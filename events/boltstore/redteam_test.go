@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,5 +261,44 @@ func TestADamagedHeadFailsOnlyItsAppend(t *testing.T) {
 	}
 	if err := <-errs["election-z"]; err != nil {
 		t.Fatalf("an append to another stream in the same group: %v", err)
+	}
+}
+
+// TestAuditNamesARecordTheIndexLost: with the last stream-index entry of a
+// sealed stream deleted, the stream reads as unsealed and an append after
+// its confirmation is taken (the file is trusted; format 2's heads could
+// be edited so too). Audit must name the confirmation the index lost, by
+// stream, revision and position, not only count records; so must it a
+// record whose index entry names another.
+func TestAuditNamesARecordTheIndexLost(t *testing.T) {
+	ctx := context.Background()
+	for name, edit := range map[string]func(*bolt.Tx) error{
+		"deleted": func(tx *bolt.Tx) error { return tx.Bucket([]byte("index")).Delete(rtKey("election-x", 4)) },
+		"redirected": func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte("index")).Put(rtKey("election-x", 4), rtPos(5))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := sealedFile(t)
+			rawUpdate(t, path, edit)
+			s, err := boltstore.Open(path, boltstore.WithNoSync())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(ctx, "election-x", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+				t.Log("the append after the edit:", err)
+			}
+			rep, err := s.Audit(ctx, nil)
+			s.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Findings {
+				if f.Stream == "election-x" && f.Revision == 4 && f.Position == 4 && strings.Contains(f.Problem, "confirmation") {
+					return
+				}
+			}
+			t.Fatalf("no finding names the confirmation at election-x@4 (position 4): %v", rep.Findings)
+		})
 	}
 }
