@@ -302,3 +302,148 @@ func TestAuditNamesARecordTheIndexLost(t *testing.T) {
 		})
 	}
 }
+
+// TestReadOnlyDuringAnUpgrade: a reader opening a format 2 file while
+// another opener upgrades it waits for the lock and gets ErrInUse, never
+// a half-upgraded file.
+func TestReadOnlyDuringAnUpgrade(t *testing.T) {
+	path := copyFixture(t, fixture2)
+	var roErr error
+	hook := boltstore.WithStageHook(func(stage string) error {
+		if stage == boltstore.UpgradeStages[0] && roErr == nil {
+			s, err := boltstore.Open(path, boltstore.ReadOnly(), boltstore.WithLockTimeout(50*time.Millisecond))
+			if err == nil {
+				s.Close()
+				err = errors.New("opened")
+			}
+			roErr = err
+		}
+		return nil
+	})
+	s, err := boltstore.Open(path, boltstore.WithNoSync(), boltstore.WithUpgradeBatch(10), hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !errors.Is(roErr, boltstore.ErrInUse) {
+		t.Fatalf("a read-only open during the upgrade: %v, want ErrInUse", roErr)
+	}
+}
+
+// TestStagingBucketLeftBehind: a bucket named upgrade, with content no
+// upgrade wrote, is ignored in a format 3 file (no reader looks at it)
+// and removed and built again by the upgrade of a format 2 file.
+func TestStagingBucketLeftBehind(t *testing.T) {
+	bogus := func(tx *bolt.Tx) error {
+		up, err := tx.CreateBucket([]byte("upgrade"))
+		if err != nil {
+			return err
+		}
+		l, err := up.CreateBucket([]byte("log"))
+		if err != nil {
+			return err
+		}
+		for i := range 100 {
+			if err := l.Put(rtPos(uint64(i)), []byte("not a record")); err != nil {
+				return err
+			}
+		}
+		return up.Put([]byte("junk"), []byte("x"))
+	}
+	ctx := context.Background()
+	for _, name := range []string{"format3", "format2"} {
+		t.Run(name, func(t *testing.T) {
+			path, want := sealedFile(t), 6
+			if name == "format2" {
+				path, want = copyFixture(t, fixture2), fixture2Records
+			}
+			rawUpdate(t, path, bogus)
+			s, err := boltstore.Open(path, boltstore.WithNoSync(), boltstore.WithUpgradeBatch(10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rep, err := s.Audit(ctx, nil)
+			if err != nil || len(rep.Findings) > 0 || rep.Records != want || s.Len() != want {
+				t.Fatalf("audit: %v %v; %d records, Len %d, want %d", err, rep.Findings, rep.Records, s.Len(), want)
+			}
+			if vr, err := chain.Verify(ctx, s, chain.VerifyOptions{}); err != nil || vr.Records != int64(want) {
+				t.Fatalf("chain.Verify: %v %+v", err, vr)
+			}
+		})
+	}
+}
+
+// TestUpgradeKeepsTreeTampering: a format 2 tree hash edited to disagree
+// with the log is carried into format 3 as it is, so the audit after the
+// upgrade still finds it.
+func TestUpgradeKeepsTreeTampering(t *testing.T) {
+	path := copyFixture(t, fixture2)
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("tree"))
+		v := append([]byte(nil), b.Get(rtPos(5))...)
+		v[0] ^= 1
+		return b.Put(rtPos(5), v)
+	})
+	s, err := boltstore.Open(path, boltstore.WithNoSync(), boltstore.WithUpgradeBatch(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := s.Audit(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Kind != chain.KindTree || !strings.Contains(rep.Findings[0].Problem, "stored hash 5") {
+		t.Fatalf("audit after the upgrade: %v, want stored hash 5 found", rep.Findings)
+	}
+}
+
+// TestDamageErrorsHoldNoTIN: the errors a damaged record causes (reads,
+// the audit, an append onto it) never show the payload, a TIN in it
+// included.
+func TestDamageErrorsHoldNoTIN(t *testing.T) {
+	const tin = "123456789"
+	path := filepath.Join(t.TempDir(), "tin.db")
+	s, err := boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Append(ctx, "election-t", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{"tin":"` + tin + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	rawUpdate(t, path, appendGarbage(0, 40))
+	s, err = boltstore.Open(path, boltstore.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var msgs []string
+	for _, err := range s.ReadAll(ctx, 0) {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	for _, err := range s.ReadStream(ctx, "election-t", 0) {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	_, err = s.Append(ctx, "election-t", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)})
+	msgs = append(msgs, fmt.Sprint(err))
+	rep, err := s.Audit(ctx, nil)
+	msgs = append(msgs, fmt.Sprint(err), fmt.Sprint(rep.Findings))
+	if _, err := s.Verify(ctx); err != nil {
+		msgs = append(msgs, err.Error())
+	}
+	if len(msgs) < 5 {
+		t.Fatalf("the damage caused %d errors, want one from each reader: %q", len(msgs), msgs)
+	}
+	for _, m := range msgs {
+		if strings.Contains(m, tin) {
+			t.Fatalf("an error shows the TIN: %s", m)
+		}
+	}
+}
