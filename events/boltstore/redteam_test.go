@@ -447,3 +447,36 @@ func TestDamageErrorsHoldNoTIN(t *testing.T) {
 		}
 	}
 }
+
+// TestLogKeyBeyondAnyLength: a log key no log reaches (2^63 and above,
+// beyond the int64 positions the tree and Len count in) added to the
+// file made the store's next position wrap to 0, so an append overwrote
+// record 0, or Len negative. Open refuses such a file (ErrCorrupt),
+// read-only or not, and changes nothing.
+func TestLogKeyBeyondAnyLength(t *testing.T) {
+	for _, k := range []uint64{1<<64 - 1, 1 << 63} {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			path := sealedFile(t)
+			rawUpdate(t, path, func(tx *bolt.Tx) error {
+				b := tx.Bucket([]byte("log"))
+				return b.Put(rtPos(k), append([]byte(nil), b.Get(rtPos(5))...))
+			})
+			before, _ := os.ReadFile(path)
+			for _, opts := range [][]boltstore.Option{{boltstore.ReadOnly()}, {boltstore.WithNoSync()}} {
+				s, err := boltstore.Open(path, opts...)
+				if err == nil {
+					_, aerr := s.Append(context.Background(), "election-z", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)})
+					n := s.Len()
+					s.Close()
+					t.Fatalf("Open took a log whose last key is %d: Len %d, an append: %v", k, n, aerr)
+				}
+				if !errors.Is(err, boltstore.ErrCorrupt) {
+					t.Fatalf("Open: %v, want ErrCorrupt", err)
+				}
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+				t.Fatal("a refused Open changed the file")
+			}
+		})
+	}
+}

@@ -136,6 +136,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 			if len(k) != 8 {
 				return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
 			}
+			// Positions are counted in int64 (the tree, Len): a key at or
+			// beyond 2^63 was added to the file, and the next position
+			// would wrap (an append overwriting record 0) or Len turn
+			// negative.
+			if last := binary.BigEndian.Uint64(k); last >= 1<<63-1 {
+				return fmt.Errorf("%w: %s: the log's last key is position %d, beyond any log's length: a key was added to the file; check it (CheckFile) and restore it from a backup", ErrCorrupt, path, last)
+			}
 			s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
 			s.size = s.next
 		}
