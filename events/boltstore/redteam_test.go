@@ -480,3 +480,35 @@ func TestLogKeyBeyondAnyLength(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditNamesARecordTheIDIndexLost: with a record's event-ID entry
+// deleted, a retry of its append is taken again (a duplicate); Audit names
+// the record whose ID the index lost, not only the count.
+func TestAuditNamesARecordTheIDIndexLost(t *testing.T) {
+	path := sealedFile(t)
+	var id []byte
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		rec := tx.Bucket([]byte("log")).Get(rtPos(2))
+		var r events.Record
+		if err := r.UnmarshalBinary(rec[:len(rec)-32]); err != nil { // record 2 keeps one stored hash, its leaf
+			return err
+		}
+		id = r.ID[:]
+		return tx.Bucket([]byte("ids")).Delete(id)
+	})
+	s, err := boltstore.Open(path, boltstore.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rep, err := s.Audit(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Stream == "election-x" && f.Revision == 2 && f.Position == 2 && strings.Contains(f.Problem, "event-ID index") {
+			return
+		}
+	}
+	t.Fatalf("no finding names election-x@2 (position 2): %v", rep.Findings)
+}

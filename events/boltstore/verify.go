@@ -255,25 +255,32 @@ func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, er
 }
 
 // checkIndexed checks that the stream index names the record at pos (rec,
-// its stored form) for its stream and revision: a record it does not name
-// (its entry deleted, or redirected to another record) is left out of its
-// stream as ReadStream and appends see it; a confirmation so left out lets
-// appends follow it. An undecodable record is the stream walk's to report.
+// its stored form) for its stream and revision, and the event-ID index for
+// its event ID: a record the stream index does not name (its entry
+// deleted, or redirected to another record) is left out of its stream as
+// ReadStream and appends see it, and a confirmation so left out lets
+// appends follow it; a record the event-ID index does not name would be
+// appended again by a retry. An undecodable record is the stream walk's
+// to report.
 func checkIndexed(rep *AuditReport, tx *bolt.Tx, pos uint64, rec []byte) {
 	stream, rev, typ, ok := recordKey(rec)
-	if !ok {
+	id, ok2 := idOf(rec)
+	if !ok || !ok2 {
 		return
 	}
-	v := tx.Bucket([]byte(bIndex)).Get(indexKey(string(stream), rev))
-	if len(v) == 8 && binary.BigEndian.Uint64(v) == pos {
-		return
+	bad := func(problem string) {
+		rep.add(chainFinding(chain.KindIndex, string(stream), rev, events.Position(pos), problem, ErrCorrupt))
 	}
-	what := "record"
-	if events.Seals(string(typ)) {
-		what = "confirmation (it seals its stream: appends after it may have been taken)"
+	if v := tx.Bucket([]byte(bIndex)).Get(indexKey(string(stream), rev)); len(v) != 8 || binary.BigEndian.Uint64(v) != pos {
+		what := "record"
+		if events.Seals(string(typ)) {
+			what = "confirmation (it seals its stream: appends after it may have been taken)"
+		}
+		bad(fmt.Sprintf("the stream index does not name this %s for its revision: the stream reads without it", what))
 	}
-	problem := fmt.Sprintf("the stream index does not name this %s for its revision: the stream reads without it", what)
-	rep.add(chainFinding(chain.KindIndex, string(stream), rev, events.Position(pos), problem, ErrCorrupt))
+	if v := tx.Bucket([]byte(bIDs)).Get(id); len(v) != 8 || binary.BigEndian.Uint64(v) != pos {
+		bad("the event-ID index does not name this record for its event ID: a retry of its append would be taken again")
+	}
 }
 
 // auditIDs checks the event-ID index against the log.
