@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -511,4 +512,82 @@ func TestAuditNamesARecordTheIDIndexLost(t *testing.T) {
 		}
 	}
 	t.Fatalf("no finding names election-x@2 (position 2): %v", rep.Findings)
+}
+
+// TestValueEditsTyped: a value of the log, the stream index or the
+// event-ID index cut, extended, flipped or deleted (a seeded random edit
+// per trial) never panics the store: Open, appends to a sealed, an open
+// and a new stream, ReadStream, ReadAll, Audit and chain.Verify each
+// succeed or fail with a typed error (ErrCorrupt, a chain or seal error).
+func TestValueEditsTyped(t *testing.T) {
+	base := sealedFile(t)
+	data, _ := os.ReadFile(base)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.Background()
+	for trial := range 50 {
+		path := filepath.Join(t.TempDir(), "f.db")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		bucket := []string{"log", "index", "ids"}[rng.IntN(3)]
+		rawUpdate(t, path, func(tx *bolt.Tx) error {
+			b := tx.Bucket([]byte(bucket))
+			var keys [][]byte
+			b.ForEach(func(k, v []byte) error { keys = append(keys, append([]byte(nil), k...)); return nil })
+			k := keys[rng.IntN(len(keys))]
+			v := append([]byte(nil), b.Get(k)...)
+			switch rng.IntN(4) {
+			case 0:
+				if len(v) > 0 {
+					v = v[:rng.IntN(len(v))]
+				}
+			case 1:
+				v = append(v, make([]byte, rng.IntN(80))...)
+			case 2:
+				if len(v) > 0 {
+					v[rng.IntN(len(v))] ^= byte(1 + rng.IntN(255))
+				}
+			case 3:
+				return b.Delete(k)
+			}
+			return b.Put(k, v)
+		})
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("trial %d: panic %v", trial, r)
+				}
+			}()
+			s, err := boltstore.Open(path, boltstore.WithNoSync())
+			if err != nil {
+				if !errors.Is(err, boltstore.ErrCorrupt) {
+					t.Errorf("trial %d open: untyped %v", trial, err)
+				}
+				return
+			}
+			defer s.Close()
+			for _, st := range []string{"election-x", "election-y", "election-q"} {
+				_, err := s.Append(ctx, st, events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)})
+				if err != nil && !errors.Is(err, boltstore.ErrCorrupt) && !errors.Is(err, events.ErrStreamSealed) {
+					t.Errorf("trial %d (%s) append %s: untyped %v", trial, bucket, st, err)
+				}
+				for _, err := range s.ReadStream(ctx, st, 0) {
+					if err != nil && !errors.Is(err, boltstore.ErrCorrupt) && !errors.Is(err, events.ErrChainBroken) && !errors.Is(err, events.ErrStreamNotFound) {
+						t.Errorf("trial %d (%s) readstream %s: untyped %v", trial, bucket, st, err)
+					}
+				}
+			}
+			for _, err := range s.ReadAll(ctx, 0) {
+				if err != nil && !errors.Is(err, boltstore.ErrCorrupt) && !errors.Is(err, events.ErrChainBroken) {
+					t.Errorf("trial %d (%s) readall: untyped %v", trial, bucket, err)
+				}
+			}
+			if _, err := s.Audit(ctx, nil); err != nil {
+				t.Errorf("trial %d audit err %v", trial, err)
+			}
+			if _, err := chain.Verify(ctx, s, chain.VerifyOptions{}); err != nil {
+				t.Errorf("trial %d chain.Verify err %v", trial, err)
+			}
+		}()
+	}
 }
