@@ -5,8 +5,10 @@
 // Appends are group-committed: one writer goroutine takes every append
 // waiting at that moment and commits them in one transaction with one fsync.
 // Each append is judged on its own (idempotency, seal, expected revision),
-// so a refused append never fails the others in its group; only a failure
-// of the file itself fails the group. An append with no group to join (none
+// so a refused append never fails the others in its group (an append that
+// reads a damaged record, its stream's last or the one its event ID names,
+// is refused alone, with ErrCorrupt); only a failure of the file itself
+// (a write, a commit) fails the group. An append with no group to join (none
 // waiting, no commit running, the last commit a lone append) is committed at
 // once in its caller's goroutine, the same commit as a group of one, so a
 // lone writer pays nothing for group commit; appends arriving during that

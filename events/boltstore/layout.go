@@ -186,7 +186,9 @@ func hashIn(v []byte, p int64, level int, i int64) (chain.Hash, error) {
 // head3 reads stream's head from the stream index and the log: the
 // stream's last index entry names its last revision and the position of
 // its last record, whose stored form holds its hash and type (a sealing
-// type seals the stream: it can only be a stream's last record).
+// type seals the stream: it can only be a stream's last record). A damaged
+// head is ErrCorrupt, not a storageError: an append reads it before it
+// writes anything, so it refuses that append alone, not its group.
 func head3(index, log *bolt.Bucket, stream string) (head, error) {
 	// The stream's entries are its name, 0x00 and a revision: its last one
 	// is the key before its name and 0x01 (a stream name holds no control
@@ -206,16 +208,23 @@ func head3(index, log *bolt.Bucket, stream string) (head, error) {
 	}
 	rev := binary.BigEndian.Uint64(k[len(end):])
 	if len(v) != 8 {
-		return head{}, &storageError{fmt.Errorf("%w: the stream index entry of %s@%d is malformed", ErrCorrupt, stream, rev)}
+		return head{}, fmt.Errorf("%w: the stream index entry of %s@%d is malformed", ErrCorrupt, stream, rev)
 	}
 	p := binary.BigEndian.Uint64(v)
-	rec, ok := layout3{}.record(p, log.Get(v))
+	val := log.Get(v)
+	rec, ok := layout3{}.record(p, val)
 	s, r, typ, ok2 := recordKey(rec)
 	if !ok || !ok2 || string(s) != stream || r != rev {
-		return head{}, &storageError{fmt.Errorf("%w: the stream index names position %d as %s@%d, which the log does not hold there", ErrCorrupt, p, stream, rev)}
+		return head{}, fmt.Errorf("%w: the stream index names position %d as %s@%d, which the log does not hold there", ErrCorrupt, p, stream, rev)
 	}
 	h := head{last: rev, exists: true, sealed: events.Seals(string(typ))}
 	copy(h.hash[:], rec[len(rec)-hashSize:])
+	// The record's first stored hash is its leaf: bytes added to its log
+	// value or cut from it would have the next append chain on other bytes
+	// than its hash.
+	if leaf := chain.LeafHash(h.hash); !bytes.Equal(leaf[:], val[len(rec):len(rec)+hashSize]) {
+		return head{}, fmt.Errorf("%w: the log value of %s@%d (position %d) is damaged: its record's hash is not the one its stored leaf covers", ErrCorrupt, stream, rev, p)
+	}
 	return h, nil
 }
 

@@ -283,7 +283,10 @@ func checkHeader(tx *bolt.Tx, path string) (uint32, error) {
 		return 0, fmt.Errorf("%w: %s has no format version", ErrCorrupt, path)
 	}
 	format := binary.BigEndian.Uint32(f)
-	if format > FormatVersion || format == 0 {
+	if format == 0 {
+		return 0, fmt.Errorf("%w: %s says format 0, which no version of this library writes: its header is damaged", ErrCorrupt, path)
+	}
+	if format > FormatVersion {
 		return 0, fmt.Errorf("%w: %s is format %d, this library reads 1 to %d; upgrade electionledger", ErrNewerFormat, path, format, FormatVersion)
 	}
 	if format == 2 && len(meta.Get([]byte(kTree))) != 8 {

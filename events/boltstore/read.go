@@ -182,6 +182,7 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 	}
 	all := len(f.StreamPrefixes) == 0
 	if next < end {
+		n0 := len(buf)
 		err := s.view(func(tx *bolt.Tx) error {
 			c := tx.Bucket([]byte(bLog)).Cursor()
 			scanned := 0
@@ -196,6 +197,13 @@ func (s *Store) fill(buf []events.Record, next events.Position, f events.Filter,
 					continue
 				}
 				r, err := s.decode(pos, v)
+				if err != nil && len(buf) > n0 {
+					// Return the records before it first (a caller
+					// sees no record returned with an error); the
+					// next call starts at the damage.
+					next = pos
+					break
+				}
 				if err != nil {
 					return &DamagedRecordError{Position: pos, Err: s.locate(tx, pos, err)}
 				}

@@ -136,6 +136,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 			if len(k) != 8 {
 				return fmt.Errorf("%w: a log key of %d bytes", ErrCorrupt, len(k))
 			}
+			// Positions are counted in int64 (the tree, Len): a key at or
+			// beyond 2^63 was added to the file, and the next position
+			// would wrap (an append overwriting record 0) or Len turn
+			// negative.
+			if last := binary.BigEndian.Uint64(k); last >= 1<<63-1 {
+				return fmt.Errorf("%w: %s: the log's last key is position %d, beyond any log's length: a key was added to the file; check it (CheckFile) and restore it from a backup", ErrCorrupt, path, last)
+			}
 			s.next = events.Position(binary.BigEndian.Uint64(k) + 1)
 			s.size = s.next
 		}
@@ -407,14 +414,17 @@ func (w *txWriter) putRecord(rec *events.Record) error {
 	return nil
 }
 
+// record reads the record at pos, for an idempotent append's check,
+// before the append writes anything: a damaged one is ErrCorrupt, refusing
+// that append alone, not a storageError failing its group.
 func (w *txWriter) record(pos events.Position) (events.Record, error) {
 	v, ok := layout3{}.record(uint64(pos), w.log.Get(posKey(pos)))
 	if !ok {
-		return events.Record{}, &storageError{fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)}
+		return events.Record{}, fmt.Errorf("%w: position %d is indexed but missing", ErrCorrupt, pos)
 	}
 	var r events.Record
 	if err := r.UnmarshalBinary(v); err != nil {
-		return events.Record{}, &storageError{fmt.Errorf("%w: position %d: %v", ErrCorrupt, pos, err)}
+		return events.Record{}, fmt.Errorf("%w: position %d: %v", ErrCorrupt, pos, err)
 	}
 	r.Position = pos
 	return r, nil

@@ -32,12 +32,14 @@ const upgradeBatch = 50_000
 // second the switch. A crash before the switch leaves the old format and a
 // partly built staging bucket, which the next upgrade removes and builds
 // again. The upgrade refuses (ErrCorrupt, the file left in its format) a
-// log with a gap, a record too short to hold its hash, and a format 2 tree
-// that lacks a hash its tree size covers. The process holds the file's
+// log with a gap, a record too short to hold its hash, a format 2 tree
+// that lacks a hash its tree size covers, and a format 2 tree that covers
+// more records than the log holds. The process holds the file's
 // lock throughout, so nothing appends meanwhile.
 func upgrade(db *bolt.DB, path string, format uint32, o *options) error {
 	old := layoutOf(format)
-	for from, done := int64(0), false; !done; {
+	from := int64(0) // records copied
+	for done := false; !done; {
 		err := db.Update(func(tx *bolt.Tx) error {
 			stage, err := stagingLog(tx, from == 0)
 			if err != nil {
@@ -56,7 +58,7 @@ func upgrade(db *bolt.DB, path string, format uint32, o *options) error {
 		}
 	}
 	err := db.Update(func(tx *bolt.Tx) error {
-		if err := switchFormat(tx, format); err != nil {
+		if err := switchFormat(tx, format, from); err != nil {
 			return err
 		}
 		return o.stage("upgrade: switched") // before the commit: a test stops here
@@ -142,12 +144,22 @@ func oldHashes(stored func(int64) (chain.Hash, error), p int64, dst []chain.Hash
 	return dst, nil
 }
 
-// switchFormat makes a file whose format 3 log is built (upgrade/log) a
-// format 3 file, in one transaction.
-func switchFormat(tx *bolt.Tx, format uint32) error {
+// switchFormat makes a file whose format 3 log of records records is built
+// (upgrade/log) a format 3 file, in one transaction. It refuses a format 2
+// file whose tree covers more records than its log holds: records were
+// removed from the log's end, which format 3, keeping no tree size, could
+// no longer tell.
+func switchFormat(tx *bolt.Tx, format uint32, records int64) error {
 	up := tx.Bucket([]byte(bUpgrade))
 	if up == nil || up.Bucket([]byte(bLog)) == nil {
 		return fmt.Errorf("%w: the upgrade's new log is missing", ErrCorrupt)
+	}
+	tree, err := layoutOf(format).treeSize(tx, records)
+	if err != nil {
+		return err
+	}
+	if tree > records {
+		return fmt.Errorf("%w: the stored tree covers %d records, the log holds %d: records were removed from the log; verify the file (read-only)", ErrCorrupt, tree, records)
 	}
 	for _, b := range bucketsOf(format) {
 		if b == bLog || b == bHeads || b == bTree {

@@ -52,7 +52,8 @@ func (s *Store) Verify(ctx context.Context) (chain.ChainsReport, error) {
 //     record is reported where it truly sits (not where its damaged bytes
 //     claim to be): each record's hash chain, and nothing after a seal;
 //   - the log: positions from 0 with no gap, and no record outside every
-//     stream;
+//     stream: each is the one the stream index names for its stream and
+//     revision;
 //   - each stream's head (its last revision, sealed flag and last hash:
 //     what appends trust to chain and to refuse appends after a
 //     confirmation), read as appends read it, against the stream's last
@@ -228,7 +229,7 @@ func (s *Store) checkHead(rep *AuditReport, tx *bolt.Tx, end *streamEnd) {
 // stream (by count), and the tree of its records.
 func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, error) {
 	tree := &chain.Tree{}
-	err := s.pages(ctx, bLog, func(_ *bolt.Tx, k, v []byte) {
+	err := s.pages(ctx, bLog, func(tx *bolt.Tx, k, v []byte) {
 		if len(k) != 8 {
 			rep.add(chainFinding(chain.KindIndex, "?", 0, 0, "a malformed log key", ErrCorrupt))
 			return
@@ -240,6 +241,7 @@ func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, er
 		var h events.Hash
 		if rec, ok := s.layout.record(pos, v); ok {
 			copy(h[:], rec[len(rec)-len(h):])
+			checkIndexed(rep, tx, pos, rec)
 		}
 		tree.Append(chain.LeafHash(h))
 	}, nil)
@@ -250,6 +252,35 @@ func (s *Store) auditLog(ctx context.Context, rep *AuditReport) (*chain.Tree, er
 		rep.add(chain.LogFinding(chain.KindIndex, ErrCorrupt, "the log holds %d records, its streams %d", tree.Size(), rep.Records))
 	}
 	return tree, nil
+}
+
+// checkIndexed checks that the stream index names the record at pos (rec,
+// its stored form) for its stream and revision, and the event-ID index for
+// its event ID: a record the stream index does not name (its entry
+// deleted, or redirected to another record) is left out of its stream as
+// ReadStream and appends see it, and a confirmation so left out lets
+// appends follow it; a record the event-ID index does not name would be
+// appended again by a retry. An undecodable record is the stream walk's
+// to report.
+func checkIndexed(rep *AuditReport, tx *bolt.Tx, pos uint64, rec []byte) {
+	stream, rev, typ, ok := recordKey(rec)
+	id, ok2 := idOf(rec)
+	if !ok || !ok2 {
+		return
+	}
+	bad := func(problem string) {
+		rep.add(chainFinding(chain.KindIndex, string(stream), rev, events.Position(pos), problem, ErrCorrupt))
+	}
+	if v := tx.Bucket([]byte(bIndex)).Get(indexKey(string(stream), rev)); len(v) != 8 || binary.BigEndian.Uint64(v) != pos {
+		what := "record"
+		if events.Seals(string(typ)) {
+			what = "confirmation (it seals its stream: appends after it may have been taken)"
+		}
+		bad(fmt.Sprintf("the stream index does not name this %s for its revision: the stream reads without it", what))
+	}
+	if v := tx.Bucket([]byte(bIDs)).Get(id); len(v) != 8 || binary.BigEndian.Uint64(v) != pos {
+		bad("the event-ID index does not name this record for its event ID: a retry of its append would be taken again")
+	}
 }
 
 // auditIDs checks the event-ID index against the log.
