@@ -11,7 +11,9 @@ import (
 // PollSubscribe: it appends to buf the records at positions >= next that f
 // accepts, and returns them with the position to read next. When it has
 // nothing new and wait is set, it returns a channel that is closed when
-// more records arrive. It must hold no lock when it returns.
+// more records arrive. It must hold no lock when it returns. With an error
+// it may return the records it read before it: they are yielded first, then
+// the error.
 type Fill func(buf []events.Record, next events.Position, f events.Filter, wait bool) ([]events.Record, events.Position, <-chan struct{}, error)
 
 // PollAll builds a Store's ReadAll from its Fill: records from position
@@ -43,6 +45,11 @@ func poll(ctx context.Context, from events.Position, f events.Filter, fill Fill,
 			var err error
 			buf, next, wait, err = fill(buf[:0], next, f, follow)
 			if err != nil {
+				for i := range buf {
+					if !yield(buf[i], nil) {
+						return
+					}
+				}
 				yield(events.Record{}, err)
 				return
 			}

@@ -151,3 +151,29 @@ func TestValidateAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestPollYieldsRecordsBeforeAnError: a Fill that reads some records and
+// then fails (a damaged record) returns both; PollAll yields the records
+// first, then the error, so a verifier resuming after the damage has seen
+// everything before it.
+func TestPollYieldsRecordsBeforeAnError(t *testing.T) {
+	damaged := errors.New("damaged record at 2")
+	fill := func(buf []events.Record, next events.Position, _ events.Filter, _ bool) ([]events.Record, events.Position, <-chan struct{}, error) {
+		for p := next; p < 2; p++ {
+			buf = append(buf, events.Record{Position: p})
+		}
+		return buf, 2, nil, damaged
+	}
+	var got []events.Position
+	var last error
+	for r, err := range storekit.PollAll(context.Background(), 0, fill) {
+		if err != nil {
+			last = err
+			continue
+		}
+		got = append(got, r.Position)
+	}
+	if want := []events.Position{0, 1}; !slices.Equal(got, want) || !errors.Is(last, damaged) {
+		t.Fatalf("PollAll yielded %v then %v, want %v then the damage", got, last, want)
+	}
+}
