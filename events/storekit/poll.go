@@ -45,21 +45,16 @@ func poll(ctx context.Context, from events.Position, f events.Filter, fill Fill,
 			var err error
 			buf, next, wait, err = fill(buf[:0], next, f, follow)
 			if err != nil {
-				for i := range buf {
-					if !yield(buf[i], nil) {
-						return
-					}
+				if yieldEach(yield, buf) {
+					yield(events.Record{}, err)
 				}
-				yield(events.Record{}, err)
 				return
 			}
 			if !follow && len(buf) == 0 {
 				return
 			}
-			for i := range buf {
-				if !yield(buf[i], nil) {
-					return
-				}
+			if !yieldEach(yield, buf) {
+				return
 			}
 			if wait != nil && len(buf) == 0 {
 				select {
@@ -71,6 +66,17 @@ func poll(ctx context.Context, from events.Position, f events.Filter, fill Fill,
 			}
 		}
 	}
+}
+
+// yieldEach yields each record of buf, and says whether the caller wants
+// more.
+func yieldEach(yield func(events.Record, error) bool, buf []events.Record) bool {
+	for i := range buf {
+		if !yield(buf[i], nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // FillBatch builds a Store's events.BatchReader ReadBatch from its Fill: one
