@@ -203,7 +203,7 @@ func openDB(path string, o *options) (*bolt.DB, uint32, error) {
 	case errors.Is(err, ErrCorrupt):
 		return nil, 0, fmt.Errorf("boltstore: open %s: %w", path, err)
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, 0, fmt.Errorf("%w: %s stayed locked for %v; stop the other process or open a copy", ErrInUse, path, o.lockTimeout)
+		return nil, 0, fmt.Errorf("%w: %s is locked by another process (waited up to %v); stop the other process or open a copy", ErrInUse, path, o.lockTimeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
 		return nil, 0, fmt.Errorf("%w: %s: %v", ErrNotLedger, path, err)
 	case err != nil:

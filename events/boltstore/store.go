@@ -90,7 +90,8 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 type Option func(*options)
 
 // WithLockTimeout bounds how long Open waits for another process to release
-// the file (default 1s) before failing with ErrInUse.
+// the file (default 1s) before failing with ErrInUse. bbolt tries the lock
+// every 50 ms, so a bound of 50 ms or less is a single try.
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
 
 // WithoutGroupCommit gives every append its own transaction and fsync: the
