@@ -289,17 +289,8 @@ func TestAuditNamesARecordTheIndexLost(t *testing.T) {
 			if _, err := s.Append(ctx, "election-x", events.Any, events.EventData{ID: uuid.New(), Type: "t.e", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
 				t.Log("the append after the edit:", err)
 			}
-			rep, err := s.Audit(ctx, nil)
-			s.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range rep.Findings {
-				if f.Stream == "election-x" && f.Revision == 4 && f.Position == 4 && strings.Contains(f.Problem, "confirmation") {
-					return
-				}
-			}
-			t.Fatalf("no finding names the confirmation at election-x@4 (position 4): %v", rep.Findings)
+			defer s.Close()
+			auditNames(t, s, "election-x", 4, "confirmation")
 		})
 	}
 }
@@ -502,16 +493,24 @@ func TestAuditNamesARecordTheIDIndexLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	auditNames(t, s, "election-x", 2, "event-ID index")
+}
+
+// auditNames fails t unless s's Audit has a finding naming stream's
+// record at revision rev, which in sealedFile's ledger is at position rev,
+// with problem in its text.
+func auditNames(t *testing.T, s *boltstore.Store, stream string, rev uint64, problem string) {
+	t.Helper()
 	rep, err := s.Audit(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range rep.Findings {
-		if f.Stream == "election-x" && f.Revision == 2 && f.Position == 2 && strings.Contains(f.Problem, "event-ID index") {
+		if f.Stream == stream && f.Revision == rev && uint64(f.Position) == rev && strings.Contains(f.Problem, problem) {
 			return
 		}
 	}
-	t.Fatalf("no finding names election-x@2 (position 2): %v", rep.Findings)
+	t.Fatalf("no finding names %s@%d (position %d) with %q: %v", stream, rev, rev, problem, rep.Findings)
 }
 
 // TestValueEditsTyped: a value of the log, the stream index or the
